@@ -1,0 +1,65 @@
+import cors from '@fastify/cors';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import type { AppDeps } from './http/app-deps.ts';
+import { authenticateHook } from './http/authenticate.ts';
+import { installErrorHandling } from './http/error-handler.ts';
+import { exportPersonalData } from './http/routes/data-policy-operations/export-personal-data.ts';
+import { getOperation } from './http/routes/data-policy-operations/get-operation.ts';
+import { listOperationsRoute } from './http/routes/data-policy-operations/list-operations.ts';
+import { healthz, readyz } from './http/routes/service/health.ts';
+import { jwks } from './http/routes/service/jwks.ts';
+import { createUser } from './http/routes/users/create-user.ts';
+import { deleteUserRoute } from './http/routes/users/delete-user.ts';
+import { getUser } from './http/routes/users/get-user.ts';
+import { listUsersRoute } from './http/routes/users/list-users.ts';
+import { updateUserRoute } from './http/routes/users/update-user.ts';
+
+export const GRAPH_VERSIONS = ['v1.0', 'beta'] as const;
+
+/** The Graph routes, registered once per version with identical behaviour. */
+const GRAPH_ROUTES: ((app: FastifyInstance, deps: AppDeps) => void)[] = [
+  exportPersonalData, getOperation, listOperationsRoute,
+  createUser, listUsersRoute, getUser, updateUserRoute, deleteUserRoute,
+];
+
+/** Builds the HTTP app without listening: entry points listen, tests use inject or listen on port 0. */
+export async function buildApp(deps: AppDeps, extraGraphRoutes: typeof GRAPH_ROUTES = []): Promise<FastifyInstance> {
+  const app = Fastify({
+    ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
+    genReqId: () => randomUUID(),
+    bodyLimit: deps.config.bodyLimitBytes,
+    trustProxy: false,
+    // Graph user keys are UPNs with '@' and dots; keep the router from treating them specially.
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 1024 },
+  });
+  // Only JSON bodies on Graph routes (drive uploads add their own parser in their scope).
+  app.removeContentTypeParser('text/plain');
+
+  app.addHook('onRequest', async (request, reply) => {
+    const clientRequestId = request.headers['client-request-id'];
+    reply.header('request-id', request.id);
+    reply.header('client-request-id', typeof clientRequestId === 'string' && clientRequestId.length <= 200 ? clientRequestId : request.id);
+  });
+  await app.register(cors, {
+    origin: '*',
+    exposedHeaders: ['Location', 'Retry-After', 'request-id', 'client-request-id'],
+    methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
+  });
+  installErrorHandling(app, deps);
+
+  healthz(app);
+  readyz(app, deps);
+  jwks(app, deps);
+  for (const version of GRAPH_VERSIONS) {
+    await app.register(async (graph) => {
+      graph.decorateRequest('graphVersion', version);
+      graph.addHook('onRequest', async (request) => {
+        request.graphVersion = version;
+      });
+      graph.addHook('onRequest', authenticateHook(deps));
+      for (const route of [...GRAPH_ROUTES, ...extraGraphRoutes]) route(graph, deps);
+    }, { prefix: `/${version}` });
+  }
+  return app;
+}

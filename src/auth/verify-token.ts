@@ -1,0 +1,147 @@
+import {
+  createLocalJWKSet, createRemoteJWKSet, decodeJwt, decodeProtectedHeader, errors, jwtVerify,
+  type JWTPayload, type JWTVerifyGetKey,
+} from 'jose';
+import type { Config } from '../config.ts';
+import { GraphError } from '../graph-error.ts';
+import type { LocalIssuer } from './local-issuer.ts';
+
+/** Who is calling, taken from a verified token. */
+export interface Caller {
+  readonly tenantId: string;
+  /** Object id of the signed-in user (delegated) or of the app's service principal. */
+  readonly oid: string;
+  readonly kind: 'application' | 'delegated';
+  readonly appId: string;
+  readonly roles: ReadonlySet<string>;
+  readonly scopes: ReadonlySet<string>;
+  readonly wids: readonly string[];
+  readonly upn: string | undefined;
+}
+
+export interface TokenVerifier {
+  /** Resolves the caller, or throws GraphError 401 (bad token) / 403 (personal account). */
+  verify(authorization: string | undefined): Promise<Caller>;
+}
+
+export const ALLOWED_ALGORITHMS = ['RS256', 'ES256'];
+export const PERSONAL_ACCOUNT_TENANT = '9188040d-6c67-4c5b-b112-36a304b66dad';
+// Entra tokens are 1–4 KB; anything far beyond is abuse, refused before any crypto work.
+const MAX_TOKEN_LENGTH = 16 * 1024;
+const CLOCK_SKEW_SECONDS = 60;
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+interface TrustedIssuer {
+  matches(iss: string, tid: unknown): boolean;
+  audience: string;
+  keys(iss: string): JWTVerifyGetKey;
+}
+
+/** `{tenantid}` in DSR_AUTH_ISSUER stands for the token's own tid (multi-tenant Entra apps). */
+function externalIssuer(config: Config, fetchImpl: typeof fetch): TrustedIssuer | undefined {
+  const template = config.auth.externalIssuer;
+  const audience = config.auth.externalAudience;
+  if (!template || !audience) return undefined;
+  const expected = (tid: unknown) => template.replace('{tenantid}', typeof tid === 'string' ? tid : '\u0000');
+  const keySets = new Map<string, JWTVerifyGetKey>();
+  const jwksUriFor = async (iss: string): Promise<string> => {
+    if (config.auth.externalJwksUri) return config.auth.externalJwksUri;
+    const res = await fetchImpl(`${iss.replace(/\/+$/, '')}/.well-known/openid-configuration`);
+    if (!res.ok) throw new Error(`OIDC discovery for ${iss} answered ${res.status}`);
+    const doc = (await res.json()) as { jwks_uri?: string };
+    if (!doc.jwks_uri) throw new Error(`OIDC discovery for ${iss} has no jwks_uri`);
+    return doc.jwks_uri;
+  };
+  return {
+    matches: (iss, tid) => iss === expected(tid),
+    audience,
+    keys: (iss) => {
+      let set = keySets.get(iss);
+      if (!set) {
+        let remote: Promise<JWTVerifyGetKey> | undefined;
+        set = async (header, token) => {
+          remote ??= jwksUriFor(iss).then((uri) => createRemoteJWKSet(new URL(uri)));
+          return (await remote)(header, token);
+        };
+        keySets.set(iss, set);
+      }
+      return set;
+    },
+  };
+}
+
+function invalid(message: string): GraphError {
+  return GraphError.invalidToken(message);
+}
+
+function claimsToCaller(p: JWTPayload): Caller {
+  const tid = p.tid;
+  const oid = p.oid ?? p.sub;
+  if (typeof tid !== 'string' || !GUID.test(tid)) throw invalid('Access token has no valid tenant (tid) claim.');
+  if (typeof oid !== 'string' || oid === '') throw invalid('Access token has no object id (oid) claim.');
+  if (tid.toLowerCase() === PERSONAL_ACCOUNT_TENANT) {
+    throw GraphError.forbidden('Personal Microsoft accounts cannot call this API; use a work or school account.');
+  }
+  const scp = typeof p.scp === 'string' ? p.scp.split(' ').filter(Boolean) : [];
+  const roles = Array.isArray(p.roles) ? p.roles.filter((r): r is string => typeof r === 'string') : [];
+  const wids = Array.isArray(p.wids) ? p.wids.filter((r): r is string => typeof r === 'string') : [];
+  const kind = p.idtyp === 'app' || (p.scp === undefined && p.idtyp !== 'user') ? 'application' : 'delegated';
+  const appId = typeof p.azp === 'string' ? p.azp : typeof p.appid === 'string' ? p.appid : '';
+  const upn = typeof p.upn === 'string' ? p.upn : typeof p.preferred_username === 'string' ? p.preferred_username : undefined;
+  return {
+    tenantId: tid.toLowerCase(), oid: oid.toLowerCase(), kind, appId,
+    roles: new Set(kind === 'application' ? roles : []),
+    scopes: new Set(kind === 'delegated' ? scp : []),
+    wids, upn,
+  };
+}
+
+function describe(err: unknown): GraphError {
+  if (err instanceof GraphError) return err;
+  if (err instanceof errors.JWTExpired) return invalid('Lifetime validation failed, the token is expired.');
+  if (err instanceof errors.JWTClaimValidationFailed) {
+    if (err.claim === 'nbf') return invalid('Lifetime validation failed, the token is not yet valid.');
+    if (err.claim === 'aud') return invalid('Invalid audience.');
+    if (err.claim === 'iss') return invalid('Invalid issuer.');
+    return invalid(`Access token claim "${err.claim}" is invalid.`);
+  }
+  if (err instanceof errors.JWSSignatureVerificationFailed) return invalid('Access token signature validation failed.');
+  if (err instanceof errors.JOSEAlgNotAllowed) return invalid('Access token algorithm is not supported.');
+  if (err instanceof errors.JWKSNoMatchingKey) return invalid('Access token signing key is not trusted (unknown kid).');
+  if (err instanceof errors.JOSEError) return invalid('Access token validation failure.');
+  return invalid('Access token validation failure: the issuer\'s signing keys could not be obtained.');
+}
+
+export function createTokenVerifier(config: Config, local: LocalIssuer | undefined, fetchImpl: typeof fetch = fetch): TokenVerifier {
+  const localKeys = local ? createLocalJWKSet(local.jwks) : undefined;
+  const external = externalIssuer(config, fetchImpl);
+
+  return {
+    async verify(authorization) {
+      const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
+      if (!m) throw invalid('Access token is empty.');
+      const token = m[1]!;
+      if (token.length > MAX_TOKEN_LENGTH) throw invalid('Access token is too large.');
+      try {
+        const header = decodeProtectedHeader(token);
+        if (!header.alg || !ALLOWED_ALGORITHMS.includes(header.alg)) {
+          throw invalid(`Access token algorithm "${String(header.alg)}" is not supported; use ${ALLOWED_ALGORITHMS.join(' or ')}.`);
+        }
+        const unverified = decodeJwt(token);
+        const iss = typeof unverified.iss === 'string' ? unverified.iss : '';
+        const options = { algorithms: ALLOWED_ALGORITHMS, clockTolerance: CLOCK_SKEW_SECONDS, requiredClaims: ['exp'] };
+        let payload: JWTPayload;
+        if (local && localKeys && iss === local.issuer) {
+          ({ payload } = await jwtVerify(token, localKeys, { ...options, issuer: local.issuer, audience: local.audience }));
+        } else if (external && external.matches(iss, unverified.tid)) {
+          ({ payload } = await jwtVerify(token, external.keys(iss), { ...options, issuer: iss, audience: external.audience }));
+        } else {
+          throw invalid('Invalid issuer.');
+        }
+        return claimsToCaller(payload);
+      } catch (err) {
+        throw describe(err);
+      }
+    },
+  };
+}

@@ -1,0 +1,147 @@
+import path from 'node:path';
+
+/** The clouds of DESIGN.md §5 and the blob host suffix each one allows. */
+export const BLOB_SUFFIX_BY_CLOUD = {
+  global: '.blob.core.windows.net',
+  usgov: '.blob.core.usgovcloudapi.net',
+  usgovdod: '.blob.core.usgovcloudapi.net',
+  china: '.blob.core.chinacloudapi.cn',
+} as const;
+export type Cloud = keyof typeof BLOB_SUFFIX_BY_CLOUD;
+
+export const LOCAL_ISSUER = 'urn:dsr-export:local-issuer';
+export const LOCAL_AUDIENCE = 'api://dsr-export';
+export const GLOBAL_ADMIN_ROLE = '62e90394-69f5-4237-9190-012177145e10';
+
+export interface Config {
+  readonly host: string;
+  readonly port: number;
+  /** Base of Location and @odata.context; undefined means "derived from where we listen". */
+  readonly publicUrl: string | undefined;
+  readonly dataDir: string;
+  readonly databaseUrl: string | undefined;
+  readonly cloud: Cloud;
+  /** Extra storage origins (scheme://host[:port]) accepted besides the cloud's blob suffix. */
+  readonly storageAllow: readonly string[];
+  readonly auth: {
+    readonly localIssuer: boolean;
+    readonly externalIssuer: string | undefined;
+    readonly externalAudience: string | undefined;
+    readonly externalJwksUri: string | undefined;
+    readonly adminRoleIds: readonly string[];
+  };
+  readonly contentStore: string | undefined;
+  readonly worker: {
+    readonly concurrency: number;
+    readonly maxAttempts: number;
+    readonly leaseSeconds: number;
+    readonly uploadConcurrency: number;
+  };
+  readonly sasMinValiditySeconds: number;
+  readonly retryAfterSeconds: number;
+  readonly quotas: {
+    readonly exportsPerTenantPerDay: number;
+    readonly exportsPerUserPerDay: number;
+    readonly requestsPerTenantPerHour: number;
+  };
+  readonly bodyLimitBytes: number;
+  readonly logLevel: string;
+}
+
+/** Every variable the service reads, with its default; `.env.example` and the README mirror this list. */
+export const ENV_VARIABLES = [
+  'DSR_HOST', 'DSR_PORT', 'DSR_PUBLIC_URL', 'DSR_DATA_DIR', 'DSR_DATABASE_URL', 'DSR_CLOUD',
+  'DSR_STORAGE_ALLOW', 'DSR_AUTH_ISSUER', 'DSR_AUTH_AUDIENCE', 'DSR_AUTH_JWKS_URI',
+  'DSR_AUTH_LOCAL_ISSUER', 'DSR_ADMIN_ROLE_IDS', 'DSR_CONTENT_STORE', 'DSR_WORKER_CONCURRENCY',
+  'DSR_MAX_ATTEMPTS', 'DSR_LEASE_SECONDS', 'DSR_UPLOAD_CONCURRENCY', 'DSR_SAS_MIN_VALIDITY',
+  'DSR_RETRY_AFTER', 'DSR_QUOTA_EXPORTS_PER_TENANT_PER_DAY', 'DSR_QUOTA_EXPORTS_PER_USER_PER_DAY',
+  'DSR_QUOTA_REQUESTS_PER_TENANT_PER_HOUR', 'DSR_LOG_LEVEL',
+] as const;
+
+export class ConfigError extends Error {}
+
+function integer(env: Record<string, string | undefined>, name: string, fallback: number, min = 0): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min) throw new ConfigError(`${name} must be an integer >= ${min}, got "${raw}"`);
+  return n;
+}
+
+/** Parses "3600", "90s", "30m", "1h", "2d" into seconds. */
+export function parseDuration(raw: string): number {
+  const m = /^(\d+)\s*(s|m|h|d)?$/.exec(raw.trim());
+  if (!m) throw new ConfigError(`not a duration: "${raw}" (use e.g. 3600, 90s, 30m, 1h)`);
+  const unit = { s: 1, m: 60, h: 3600, d: 86400 }[(m[2] ?? 's') as 's' | 'm' | 'h' | 'd'];
+  return Number(m[1]) * unit;
+}
+
+function list(raw: string | undefined): string[] {
+  return (raw ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+function normalizeOrigin(raw: string): string {
+  try {
+    return new URL(raw).origin;
+  } catch {
+    throw new ConfigError(`DSR_STORAGE_ALLOW: not an origin: "${raw}"`);
+  }
+}
+
+/**
+ * Reads the configuration once, from the environment and then from overrides (command-line
+ * flags), into a frozen object. No other module reads process.env.
+ */
+export function loadConfig(
+  env: Record<string, string | undefined>,
+  overrides: Partial<Record<(typeof ENV_VARIABLES)[number], string>> = {},
+): Config {
+  const e = { ...env, ...overrides };
+  const cloud = (e.DSR_CLOUD || 'global') as Cloud;
+  if (!(cloud in BLOB_SUFFIX_BY_CLOUD)) throw new ConfigError(`DSR_CLOUD must be one of ${Object.keys(BLOB_SUFFIX_BY_CLOUD).join(', ')}`);
+  const externalIssuer = e.DSR_AUTH_ISSUER || undefined;
+  const externalAudience = e.DSR_AUTH_AUDIENCE || undefined;
+  if (externalIssuer && !externalAudience) throw new ConfigError('DSR_AUTH_AUDIENCE is required with DSR_AUTH_ISSUER');
+  const adminRoleIds = list(e.DSR_ADMIN_ROLE_IDS);
+  const config: Config = {
+    host: e.DSR_HOST || '127.0.0.1',
+    port: integer(e, 'DSR_PORT', 8080),
+    publicUrl: e.DSR_PUBLIC_URL ? e.DSR_PUBLIC_URL.replace(/\/+$/, '') : undefined,
+    dataDir: path.resolve(e.DSR_DATA_DIR || './data'),
+    databaseUrl: e.DSR_DATABASE_URL || undefined,
+    cloud,
+    storageAllow: list(e.DSR_STORAGE_ALLOW).map(normalizeOrigin),
+    auth: {
+      localIssuer: (e.DSR_AUTH_LOCAL_ISSUER ?? 'true') !== 'false',
+      externalIssuer,
+      externalAudience,
+      externalJwksUri: e.DSR_AUTH_JWKS_URI || undefined,
+      adminRoleIds: adminRoleIds.length > 0 ? adminRoleIds : [GLOBAL_ADMIN_ROLE],
+    },
+    contentStore: e.DSR_CONTENT_STORE || undefined,
+    worker: {
+      concurrency: integer(e, 'DSR_WORKER_CONCURRENCY', 2, 1),
+      maxAttempts: integer(e, 'DSR_MAX_ATTEMPTS', 5, 1),
+      leaseSeconds: integer(e, 'DSR_LEASE_SECONDS', 30, 3),
+      uploadConcurrency: integer(e, 'DSR_UPLOAD_CONCURRENCY', 8, 1),
+    },
+    sasMinValiditySeconds: parseDuration(e.DSR_SAS_MIN_VALIDITY || '1h'),
+    retryAfterSeconds: integer(e, 'DSR_RETRY_AFTER', 5, 1),
+    quotas: {
+      exportsPerTenantPerDay: integer(e, 'DSR_QUOTA_EXPORTS_PER_TENANT_PER_DAY', 1000, 1),
+      exportsPerUserPerDay: integer(e, 'DSR_QUOTA_EXPORTS_PER_USER_PER_DAY', 100, 1),
+      requestsPerTenantPerHour: integer(e, 'DSR_QUOTA_REQUESTS_PER_TENANT_PER_HOUR', 10000, 1),
+    },
+    bodyLimitBytes: 1024 * 1024,
+    logLevel: e.DSR_LOG_LEVEL || 'info',
+  };
+  return deepFreeze(config);
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object') {
+    for (const v of Object.values(o)) deepFreeze(v);
+    Object.freeze(o);
+  }
+  return o;
+}

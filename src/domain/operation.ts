@@ -1,0 +1,57 @@
+import { graphDateTime } from '../http/odata.ts';
+import { redactSasUrl } from './storage-location.ts';
+
+export type OperationStatus = 'notStarted' | 'running' | 'complete' | 'failed';
+export const OPERATION_STATUSES: readonly OperationStatus[] = ['notStarted', 'running', 'complete', 'failed'];
+
+/** Who asked for an export, as recorded on the operation, in RequestInfo.json and in audits. */
+export interface Requester {
+  kind: 'application' | 'delegated';
+  appId: string;
+  oid: string;
+  upn?: string | undefined;
+}
+
+export interface OperationRow {
+  id: string;
+  tenant_id: string;
+  user_id: string;
+  user_principal_name: string;
+  storage_location: string;
+  storage_container: string;
+  status: OperationStatus;
+  progress: number;
+  submitted_at: Date;
+  completed_at: Date | null;
+  requested_by: Requester;
+  error_code: string | null;
+  error_message: string | null;
+  attempts: number;
+  next_attempt_at: Date;
+  lease_owner: string | null;
+  lease_token: string | null;
+  lease_expires_at: Date | null;
+  bytes_planned: number | null;
+  bytes_written: number;
+  request_info_written: boolean;
+}
+
+export const OPERATION_PROPERTIES = [
+  'id', 'status', 'progress', 'userId', 'storageLocation', 'submittedDateTime', 'completedDateTime', 'error',
+] as const;
+
+/** The Graph dataPolicyOperation JSON (DESIGN.md §3.2); `sig` is always redacted. */
+export function toGraphOperation(row: OperationRow): Record<string, unknown> {
+  // 100 is reserved for `complete`, whatever the byte count says.
+  const progress = row.status === 'complete' ? 100 : Math.min(Math.max(row.progress, 0), 99.9);
+  return {
+    id: row.id,
+    status: row.status,
+    progress: Math.round(progress * 10) / 10,
+    userId: row.user_id,
+    storageLocation: redactSasUrl(row.storage_location),
+    submittedDateTime: graphDateTime(row.submitted_at),
+    completedDateTime: graphDateTime(row.completed_at),
+    ...(row.status === 'failed' ? { error: { code: row.error_code ?? 'InternalServerError', message: row.error_message ?? '' } } : {}),
+  };
+}

@@ -1,0 +1,10 @@
+export type QuotaWindow = 'hour' | 'day';
+
+const WINDOW_MS: Record<QuotaWindow, number> = { hour: 3_600_000, day: 86_400_000 };
+
+/** Fixed UTC windows, so every API process counts into the same row. */
+export function quotaWindow(now: Date, window: QuotaWindow): { start: Date; retryAfterSeconds: number } {
+  const ms = WINDOW_MS[window];
+  const start = Math.floor(now.getTime() / ms) * ms;
+  return { start: new Date(start), retryAfterSeconds: Math.max(1, Math.ceil((start + ms - now.getTime()) / 1000)) };
+}

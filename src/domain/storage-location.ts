@@ -1,0 +1,108 @@
+import net from 'node:net';
+import { GraphError } from '../graph-error.ts';
+import { isPrivateAddress } from './private-address.ts';
+
+export interface StorageRules {
+  /** The cloud's blob host suffix, e.g. `.blob.core.windows.net`. */
+  readonly blobSuffix: string;
+  /** Origins accepted besides the suffix (Azurite: `http://127.0.0.1:10000`); path-style URLs. */
+  readonly allowedOrigins: readonly string[];
+  readonly minValiditySeconds: number;
+}
+
+export interface StorageTarget {
+  /** The SAS URL exactly as submitted. */
+  readonly url: string;
+  /** Identifies the container (or SAS directory) whatever SAS names it: origin + path, no query. */
+  readonly container: string;
+}
+
+export const MAX_STORAGE_LOCATION_LENGTH = 2048;
+// Azure rejects an `st` a little ahead of its clock; so do we, with the same tolerance for skew.
+const START_SKEW_SECONDS = 300;
+const CONTAINER_NAME = /^(?=.{3,63}$)[a-z0-9](?:[a-z0-9]|-(?!-))*[a-z0-9]$/;
+
+function refuse(message: string): GraphError {
+  return GraphError.invalidStorageLocation(message);
+}
+
+/**
+ * The storageLocation rules of DESIGN.md §5, checked before the 202 without any network access.
+ * Throws InvalidStorageLocation with a message naming the first rule that failed.
+ */
+export function checkStorageLocation(raw: unknown, rules: StorageRules, now: Date): StorageTarget {
+  if (raw === undefined || raw === null || raw === '') {
+    throw refuse('storageLocation is required: the SAS URL of an Azure Blob Storage container.');
+  }
+  if (typeof raw !== 'string') throw refuse('storageLocation must be a string: the SAS URL of a container.');
+  if (raw.length > MAX_STORAGE_LOCATION_LENGTH) {
+    throw refuse(`storageLocation is longer than ${MAX_STORAGE_LOCATION_LENGTH} characters.`);
+  }
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw refuse('storageLocation is not an absolute URL.');
+  }
+  if (url.username !== '' || url.password !== '') throw refuse('storageLocation must not contain user information (user:password@).');
+  const allowedOrigin = rules.allowedOrigins.includes(url.origin);
+  if (!allowedOrigin) {
+    if (url.protocol !== 'https:') throw refuse(`storageLocation must use https (got ${url.protocol.replace(/:$/, '')}).`);
+    const host = url.hostname.replace(/^\[|\]$/g, '');
+    if (net.isIP(host) !== 0) {
+      throw refuse(isPrivateAddress(host)
+        ? 'storageLocation points to a loopback, private, link-local or metadata address.'
+        : `storageLocation must name a blob endpoint (*${rules.blobSuffix}), not an IP address.`);
+    }
+    if (!host.endsWith(rules.blobSuffix) || host.length === rules.blobSuffix.length || host.slice(0, -rules.blobSuffix.length).includes('.')) {
+      throw refuse(`storageLocation host "${host}" is not an allowed endpoint: it must be <account>${rules.blobSuffix}.`);
+    }
+  }
+
+  // Azure: /container[/dir]; allowed origins (Azurite-style emulators): /account/container[/dir].
+  const segments = url.pathname.split('/').filter(Boolean).map((s) => decodeURIComponent(s));
+  const containerIndex = allowedOrigin ? 1 : 0;
+  const containerName = segments[containerIndex];
+  if (!containerName) {
+    throw refuse(`storageLocation must name a container: ${allowedOrigin ? '/<account>/<container>' : '/<container>'} followed by a SAS query.`);
+  }
+  if (!CONTAINER_NAME.test(containerName)) {
+    throw refuse(`storageLocation container name "${containerName}" is not valid: 3-63 lowercase letters, digits and single hyphens.`);
+  }
+  const directory = segments.slice(containerIndex + 1);
+
+  const q = url.searchParams;
+  if (!q.get('sig')) throw refuse('storageLocation is not a shared access signature URL: the sig parameter is missing.');
+  const sr = q.get('sr');
+  if (sr !== 'c' && sr !== 'd') {
+    throw refuse(`storageLocation must be a container SAS (sr=c) or a directory SAS (sr=d); got ${sr ? `sr=${sr}` : 'no sr parameter'}.`);
+  }
+  if (sr === 'c' && directory.length > 0) throw refuse('storageLocation is a container SAS (sr=c) but names a path inside the container.');
+  if (sr === 'd' && directory.length === 0) throw refuse('storageLocation is a directory SAS (sr=d) but names no directory.');
+  const sp = q.get('sp') ?? '';
+  const missing = ['c', 'w'].filter((p) => !sp.includes(p));
+  if (missing.length > 0) {
+    throw refuse(`storageLocation SAS lacks the ${missing.map((p) => (p === 'c' ? 'create (c)' : 'write (w)')).join(' and ')} permission${missing.length > 1 ? 's' : ''} (sp=${sp || 'missing'}).`);
+  }
+  const se = q.get('se');
+  if (!se) throw refuse('storageLocation SAS has no expiry (se).');
+  const expiry = Date.parse(se);
+  if (Number.isNaN(expiry)) throw refuse(`storageLocation SAS expiry (se=${se}) is not a date.`);
+  if (expiry <= now.getTime()) throw refuse('storageLocation SAS has expired.');
+  if (expiry < now.getTime() + rules.minValiditySeconds * 1000) {
+    throw refuse(`storageLocation SAS expires too soon: it must stay valid for at least ${Math.round(rules.minValiditySeconds / 60)} minutes.`);
+  }
+  const st = q.get('st');
+  if (st) {
+    const start = Date.parse(st);
+    if (Number.isNaN(start)) throw refuse(`storageLocation SAS start (st=${st}) is not a date.`);
+    if (start > now.getTime() + START_SKEW_SECONDS * 1000) throw refuse('storageLocation SAS is not valid yet: its start time (st) is in the future.');
+  }
+  const container = `${url.protocol}//${url.host.toLowerCase()}/${segments.slice(0, containerIndex + 1 + directory.length).join('/')}`;
+  return { url: raw, container };
+}
+
+/** The URL with the value of `sig` replaced, for responses and logs: the signature is a bearer secret. */
+export function redactSasUrl(raw: string): string {
+  return raw.replace(/([?&]sig=)[^&#]*/gi, '$1REDACTED');
+}

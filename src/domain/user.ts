@@ -1,0 +1,103 @@
+import { GraphError } from '../graph-error.ts';
+import { graphDateTime } from '../http/odata.ts';
+
+/** A directory user as stored. */
+export interface UserRow {
+  tenant_id: string;
+  id: string;
+  user_principal_name: string;
+  display_name: string | null;
+  given_name: string | null;
+  surname: string | null;
+  mail: string | null;
+  job_title: string | null;
+  department: string | null;
+  office_location: string | null;
+  mobile_phone: string | null;
+  business_phones: string[];
+  preferred_language: string | null;
+  account_enabled: boolean;
+  created_at: Date;
+}
+
+/** Graph property name → column, for the writable properties. */
+export const WRITABLE_USER_PROPERTIES = {
+  userPrincipalName: 'user_principal_name',
+  displayName: 'display_name',
+  givenName: 'given_name',
+  surname: 'surname',
+  mail: 'mail',
+  jobTitle: 'job_title',
+  department: 'department',
+  officeLocation: 'office_location',
+  mobilePhone: 'mobile_phone',
+  businessPhones: 'business_phones',
+  preferredLanguage: 'preferred_language',
+  accountEnabled: 'account_enabled',
+} as const;
+export type WritableUserProperty = keyof typeof WRITABLE_USER_PROPERTIES;
+export type UserChanges = Partial<Record<(typeof WRITABLE_USER_PROPERTIES)[WritableUserProperty], string | boolean | string[] | null>>;
+
+export const USER_PROPERTIES = ['id', 'createdDateTime', ...Object.keys(WRITABLE_USER_PROPERTIES)] as readonly string[];
+
+// Graph accepts these on create (they configure sign-in, which this service does not do) and
+// stores nothing of them: a password must never reach a DSR package.
+const ACCEPTED_AND_DISCARDED = ['passwordProfile', 'mailNickname', 'usageLocation', 'passwordPolicies', '@odata.type'];
+const UPN = /^[A-Za-z0-9'._+-]{1,64}@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+$/;
+
+export function toGraphUser(row: UserRow): Record<string, unknown> {
+  return {
+    id: row.id,
+    userPrincipalName: row.user_principal_name,
+    displayName: row.display_name,
+    givenName: row.given_name,
+    surname: row.surname,
+    mail: row.mail,
+    jobTitle: row.job_title,
+    department: row.department,
+    officeLocation: row.office_location,
+    mobilePhone: row.mobile_phone,
+    businessPhones: row.business_phones,
+    preferredLanguage: row.preferred_language,
+    accountEnabled: row.account_enabled,
+    createdDateTime: graphDateTime(row.created_at),
+  };
+}
+
+/**
+ * Validates a POST/PATCH body into column changes. Unknown properties are refused, as Graph
+ * refuses them, so a typo never silently drops a field.
+ */
+export function parseUserChanges(body: unknown, mode: 'create' | 'update'): UserChanges {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw GraphError.badRequest('The request body must be a JSON object.');
+  const changes: UserChanges = {};
+  for (const [key, value] of Object.entries(body)) {
+    if (ACCEPTED_AND_DISCARDED.includes(key) && mode === 'create') continue;
+    if (key === 'id' || key === 'createdDateTime') throw GraphError.badRequest(`Property '${key}' is read-only.`);
+    if (!(key in WRITABLE_USER_PROPERTIES)) throw GraphError.badRequest(`Property '${key}' does not exist on type 'microsoft.graph.user'.`);
+    const column = WRITABLE_USER_PROPERTIES[key as WritableUserProperty];
+    if (key === 'accountEnabled') {
+      if (typeof value !== 'boolean') throw GraphError.badRequest("Property 'accountEnabled' must be a boolean.");
+    } else if (key === 'businessPhones') {
+      if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) throw GraphError.badRequest("Property 'businessPhones' must be an array of strings.");
+    } else if (value !== null && typeof value !== 'string') {
+      throw GraphError.badRequest(`Property '${key}' must be a string.`);
+    } else if (typeof value === 'string' && value.length > 256) {
+      throw GraphError.badRequest(`Property '${key}' is longer than 256 characters.`);
+    }
+    if (key === 'userPrincipalName' && (typeof value !== 'string' || !UPN.test(value))) {
+      throw GraphError.badRequest("Property 'userPrincipalName' must be of the form alias@domain.");
+    }
+    if ((key === 'displayName') && (typeof value !== 'string' || value.trim() === '')) {
+      throw GraphError.badRequest("Property 'displayName' must be a non-empty string.");
+    }
+    changes[column] = value as string | boolean | string[] | null;
+  }
+  if (mode === 'create') {
+    for (const required of ['userPrincipalName', 'displayName'] as const) {
+      if (!(WRITABLE_USER_PROPERTIES[required] in changes)) throw GraphError.badRequest(`Property '${required}' is required to create a user.`);
+    }
+  }
+  if (mode === 'update' && Object.keys(changes).length === 0) throw GraphError.badRequest('The request body names no property to update.');
+  return changes;
+}

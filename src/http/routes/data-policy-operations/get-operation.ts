@@ -1,0 +1,23 @@
+import type { FastifyInstance } from 'fastify';
+import { requireExportPermissions } from '../../../auth/permissions.ts';
+import { findOperation } from '../../../db/queries/operations.ts';
+import { OPERATION_PROPERTIES, toGraphOperation } from '../../../domain/operation.ts';
+import { GraphError } from '../../../graph-error.ts';
+import { graphBase, type AppDeps } from '../../app-deps.ts';
+import { sendGraphJson } from '../../graph-reply.ts';
+import { GUID_PATTERN, parseSelect, rejectUnknownOptions, selectProperties } from '../../odata.ts';
+
+/** GET /{version}/dataPolicyOperations/{id} (DESIGN.md §3.2). */
+export function getOperation(app: FastifyInstance, deps: AppDeps): void {
+  app.get<{ Params: { id: string }; Querystring: Record<string, string> }>('/dataPolicyOperations/:id', async (request, reply) => {
+    const caller = request.caller;
+    requireExportPermissions(caller, ['User.Export.All', 'User.Read.All'], deps.config.auth.adminRoleIds);
+    rejectUnknownOptions(request.query, ['$select']);
+    const select = parseSelect(request.query.$select, OPERATION_PROPERTIES);
+    const { id } = request.params;
+    const row = GUID_PATTERN.test(id) ? await findOperation(deps.db, caller.tenantId, id.toLowerCase()) : undefined;
+    if (!row) throw GraphError.notFound(`Resource '${id}' does not exist or one of its queried reference-property objects are not present.`);
+    const context = `${graphBase(deps, request.graphVersion)}/$metadata#dataPolicyOperations${select ? `(${select.join(',')})` : ''}/$entity`;
+    return sendGraphJson(reply, 200, { '@odata.context': context, ...selectProperties(toGraphOperation(row), select) });
+  });
+}

@@ -1,0 +1,50 @@
+import type { FastifyInstance } from 'fastify';
+import { requireExportPermissions } from '../../../auth/permissions.ts';
+import { listOperations } from '../../../db/queries/operations.ts';
+import { OPERATION_PROPERTIES, OPERATION_STATUSES, toGraphOperation, type OperationStatus } from '../../../domain/operation.ts';
+import { GraphError } from '../../../graph-error.ts';
+import { graphBase, type AppDeps } from '../../app-deps.ts';
+import { sendGraphJson } from '../../graph-reply.ts';
+import {
+  decodeSkipToken, encodeSkipToken, GUID_PATTERN, parseFilter, parseSelect, parseTop, rejectUnknownOptions, selectProperties,
+} from '../../odata.ts';
+import { nextLink } from '../../paging.ts';
+
+/** GET /{version}/dataPolicyOperations: the caller's tenant, newest first (DESIGN.md §3.2). */
+export function listOperationsRoute(app: FastifyInstance, deps: AppDeps): void {
+  app.get<{ Querystring: Record<string, string> }>('/dataPolicyOperations', async (request, reply) => {
+    const caller = request.caller;
+    requireExportPermissions(caller, ['User.Export.All', 'User.Read.All'], deps.config.auth.adminRoleIds);
+    const query = request.query;
+    rejectUnknownOptions(query, ['$select', '$top', '$skiptoken', '$filter']);
+    const select = parseSelect(query.$select, OPERATION_PROPERTIES);
+    const top = parseTop(query.$top, 100, 1000);
+    let status: OperationStatus | undefined;
+    let userId: string | undefined;
+    for (const term of parseFilter(query.$filter, ['status', 'userId'])) {
+      if (term.property === 'status') {
+        if (!OPERATION_STATUSES.includes(term.value as OperationStatus)) {
+          throw GraphError.badRequest(`Invalid $filter: status must be one of ${OPERATION_STATUSES.join(', ')}.`);
+        }
+        status = term.value as OperationStatus;
+      } else {
+        if (!GUID_PATTERN.test(term.value)) throw GraphError.badRequest('Invalid $filter: userId must be a GUID.');
+        userId = term.value.toLowerCase();
+      }
+    }
+    const cursor = decodeSkipToken(query.$skiptoken, 2) as [string, string] | undefined;
+    const rows = await listOperations(deps.db, caller.tenantId, {
+      limit: top + 1, status, userId, ...(cursor ? { after: { submittedAt: cursor[0], id: cursor[1] } } : {}),
+    });
+    const page = rows.slice(0, top);
+    const last = page[page.length - 1];
+    const base = graphBase(deps, request.graphVersion);
+    return sendGraphJson(reply, 200, {
+      '@odata.context': `${base}/$metadata#dataPolicyOperations${select ? `(${select.join(',')})` : ''}`,
+      value: page.map((row) => selectProperties(toGraphOperation(row), select)),
+      ...(rows.length > top && last
+        ? { '@odata.nextLink': nextLink(`${base}/dataPolicyOperations`, query, encodeSkipToken([last.submitted_at.toISOString(), last.id])) }
+        : {}),
+    });
+  });
+}

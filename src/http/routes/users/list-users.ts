@@ -1,0 +1,31 @@
+import type { FastifyInstance } from 'fastify';
+import { requirePermissions } from '../../../auth/permissions.ts';
+import { listUsers } from '../../../db/queries/users.ts';
+import { toGraphUser, USER_PROPERTIES } from '../../../domain/user.ts';
+import { graphBase, type AppDeps } from '../../app-deps.ts';
+import { sendGraphJson } from '../../graph-reply.ts';
+import {
+  decodeSkipToken, encodeSkipToken, parseFilter, parseSelect, parseTop, rejectUnknownOptions, selectProperties,
+} from '../../odata.ts';
+import { nextLink } from '../../paging.ts';
+
+/** GET /{version}/users: $filter=userPrincipalName eq '…', $select, $top (max 999, as Graph), paging. */
+export function listUsersRoute(app: FastifyInstance, deps: AppDeps): void {
+  app.get<{ Querystring: Record<string, string> }>('/users', async (request, reply) => {
+    requirePermissions(request.caller, ['User.Read.All']);
+    const query = request.query;
+    rejectUnknownOptions(query, ['$select', '$top', '$skiptoken', '$filter']);
+    const select = parseSelect(query.$select, USER_PROPERTIES);
+    const top = parseTop(query.$top, 100, 999);
+    const upn = parseFilter(query.$filter, ['userPrincipalName'])[0]?.value;
+    const cursor = decodeSkipToken(query.$skiptoken, 1) as [string] | undefined;
+    const rows = await listUsers(deps.db, request.caller.tenantId, { limit: top + 1, after: cursor?.[0], upn });
+    const page = rows.slice(0, top);
+    const base = graphBase(deps, request.graphVersion);
+    return sendGraphJson(reply, 200, {
+      '@odata.context': `${base}/$metadata#users${select ? `(${select.join(',')})` : ''}`,
+      value: page.map((u) => selectProperties(toGraphUser(u), select)),
+      ...(rows.length > top ? { '@odata.nextLink': nextLink(`${base}/users`, query, encodeSkipToken([page[page.length - 1]!.id])) } : {}),
+    });
+  });
+}

@@ -1,0 +1,29 @@
+import { pino, type DestinationStream, type Logger } from 'pino';
+
+// SAS signatures and bearer tokens are secrets: they are scrubbed from every line at the logger
+// itself, whatever a call site passes in (a URL, an error message, a header object).
+const SECRET_PATTERNS: [RegExp, string][] = [
+  [/([?&](?:amp;)?sig=)[^&"'\s\\]+/gi, '$1REDACTED'],
+  [/(Bearer\s+)[A-Za-z0-9._~+/=-]+/gi, '$1REDACTED'],
+  // A bare JWT (three base64url parts, header starting with {"): e.g. inside an error message.
+  [/eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g, 'REDACTED.JWT'],
+  [/(AccountKey=)[^;"\s]+/gi, '$1REDACTED'],
+];
+
+export function redactSecrets(text: string): string {
+  let out = text;
+  for (const [re, replacement] of SECRET_PATTERNS) out = out.replace(re, replacement);
+  return out;
+}
+
+export function createLogger(level: string, destination?: DestinationStream): Logger {
+  return pino(
+    {
+      level,
+      base: { service: 'dsr-export' },
+      redact: { paths: ['req.headers.authorization', 'headers.authorization', '*.storageLocation', 'storageLocation'], censor: 'REDACTED' },
+      hooks: { streamWrite: redactSecrets },
+    },
+    destination,
+  );
+}
