@@ -1,0 +1,78 @@
+import {
+  BlobServiceClient, ContainerSASPermissions, generateBlobSASQueryParameters, SASProtocol, StorageSharedKeyCredential,
+} from '@azure/storage-blob';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+// Azurite's well-known development account (public, documented by Microsoft).
+export const AZURITE_ACCOUNT = 'devstoreaccount1';
+export const AZURITE_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
+
+const SERVER_SCRIPT = fileURLToPath(new URL('../main/azurite-server.cjs', import.meta.url));
+
+export interface Azurite {
+  /** `http://127.0.0.1:<port>`: the origin to put in DSR_STORAGE_ALLOW. */
+  readonly origin: string;
+  /** `http://127.0.0.1:<port>/devstoreaccount1`. */
+  readonly accountUrl: string;
+  readonly port: number;
+  readonly pid: number;
+  readonly service: BlobServiceClient;
+  readonly credential: StorageSharedKeyCredential;
+  /** Stops the process (its in-memory data is gone). */
+  stop(): Promise<void>;
+}
+
+/** Starts an in-memory Azurite blob service in a child process, on `port` (0 = a free one). */
+export async function startAzurite(port = 0): Promise<Azurite> {
+  const child: ChildProcess = spawn(process.execPath, [SERVER_SCRIPT, String(port)], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (d) => { stderr += String(d); });
+  const origin = await new Promise<string>((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout! });
+    lines.once('line', (line) => {
+      try {
+        resolve(String((JSON.parse(line) as { url: string }).url).replace(/\/$/, ''));
+      } catch {
+        reject(new Error(`Azurite printed an unexpected line: ${line}`));
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`Azurite exited with code ${code}: ${stderr.trim()}`)));
+  });
+  const credential = new StorageSharedKeyCredential(AZURITE_ACCOUNT, AZURITE_KEY);
+  const accountUrl = `${origin}/${AZURITE_ACCOUNT}`;
+  return {
+    origin,
+    accountUrl,
+    port: Number(new URL(origin).port),
+    pid: child.pid!,
+    credential,
+    service: new BlobServiceClient(accountUrl, credential),
+    stop: () => new Promise<void>((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) return resolve();
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+    }),
+  };
+}
+
+/**
+ * Creates a container and returns a container SAS URL for it, as a DSR caller would send it.
+ * `protocol` allows http because Azurite is plain http.
+ */
+export async function createContainerSas(
+  azurite: Pick<Azurite, 'service' | 'credential' | 'accountUrl'>,
+  name: string,
+  opts: { permissions?: string; expiresInSeconds?: number; create?: boolean } = {},
+): Promise<string> {
+  if (opts.create !== false) await azurite.service.getContainerClient(name).createIfNotExists();
+  const sas = generateBlobSASQueryParameters({
+    containerName: name,
+    permissions: ContainerSASPermissions.parse(opts.permissions ?? 'racwdl'),
+    startsOn: new Date(Date.now() - 60_000),
+    expiresOn: new Date(Date.now() + (opts.expiresInSeconds ?? 4 * 3600) * 1000),
+    protocol: SASProtocol.HttpsAndHttp,
+  }, azurite.credential).toString();
+  return `${azurite.accountUrl}/${name}?${sas}`;
+}
