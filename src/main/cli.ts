@@ -3,6 +3,9 @@ import { loadConfig, type Config } from '../config.ts';
 import { CliError, reportFailure } from '../cli/fail.ts';
 import { startServer } from '../cli/serve-command.ts';
 import { mintToken } from '../cli/token-command.ts';
+import { ApiClient } from '../cli/api-client.ts';
+import { followOperation, getOperation, submitExport } from '../cli/export-command.ts';
+import { randomUUID } from 'node:crypto';
 import { openDatabase } from '../runtime/open-database.ts';
 
 const program = new Command();
@@ -73,6 +76,69 @@ program.command('token')
   .addOption(new Option('--expires-in <seconds>', 'lifetime').default('3600'))
   .action(run(async (opts: Parameters<typeof mintToken>[1]) => {
     process.stdout.write(`${await mintToken(config(), opts)}\n`);
+  }));
+
+interface ApiOptions {
+  server?: string;
+  token?: string;
+  tenant?: string;
+}
+
+/**
+ * The server and token a client command talks with: --server, else the configured public URL;
+ * --token (or DSR_TOKEN), else with --tenant a fresh local-issuer application token.
+ */
+async function apiFor(opts: ApiOptions): Promise<ApiClient> {
+  const cfg = config();
+  const server = opts.server ?? cfg.publicUrl ?? `http://${cfg.host}:${cfg.port}`;
+  let token = opts.token ?? process.env.DSR_TOKEN;
+  if (!token) {
+    if (!opts.tenant) throw new CliError('no token: pass --token <jwt> (or set DSR_TOKEN), or --tenant <guid> to mint a local one');
+    token = await mintToken(cfg, { tenant: opts.tenant, app: randomUUID(), roles: 'User.Export.All,User.Read.All' });
+  }
+  return new ApiClient(server, token);
+}
+
+function clientOptions(cmd: Command): Command {
+  return cmd
+    .option('--server <url>', 'the dsr-export API (default DSR_PUBLIC_URL or http://DSR_HOST:DSR_PORT)')
+    .option('--token <jwt>', 'access token (default DSR_TOKEN)')
+    .option('--tenant <guid>', 'without --token: mint a local-issuer token for this tenant')
+    .option('--json', 'print the operation as JSON');
+}
+
+clientOptions(program.command('export <user>'))
+  .description('request an export of a user (object id or UPN) into a container, and follow it to the end')
+  .requiredOption('--to <sas-url>', 'SAS URL of an empty container (create + write permissions)')
+  .option('--no-wait', 'print the operation URL and return at once')
+  .action(run(async (user: string, opts: ApiOptions & { to: string; json?: boolean; wait: boolean }) => {
+    const api = await apiFor(opts);
+    const location = await submitExport(api, user, opts.to);
+    if (!opts.wait) {
+      process.stdout.write(opts.json ? `${JSON.stringify({ location })}\n` : `${location}\n`);
+      return;
+    }
+    if (!opts.json) process.stderr.write(`export accepted: ${location}\n`);
+    const op = await followOperation(api, location, { json: opts.json });
+    if (opts.json) process.stdout.write(`${JSON.stringify(op, null, 2)}\n`);
+    if (op.status !== 'complete') {
+      throw new CliError(`export ${op.id} failed: ${op.error?.code ?? 'unknown'}: ${op.error?.message ?? ''}`,
+        'Fix the cause (see the code) and request a new export into an empty container.');
+    }
+    if (!opts.json) process.stdout.write(`export ${op.id} complete at ${op.completedDateTime}; check it with: dsr-export verify '<sas-url>'\n`);
+  }));
+
+clientOptions(program.command('status <operationId>'))
+  .description('show one export operation')
+  .action(run(async (id: string, opts: ApiOptions & { json?: boolean }) => {
+    const api = await apiFor(opts);
+    const op = await getOperation(api, `/v1.0/dataPolicyOperations/${encodeURIComponent(id)}`);
+    if (opts.json) process.stdout.write(`${JSON.stringify(op, null, 2)}\n`);
+    else {
+      process.stdout.write(`${op.id} ${op.status} ${op.progress}% user ${op.userId} submitted ${op.submittedDateTime}`
+        + `${op.completedDateTime ? ` completed ${op.completedDateTime}` : ''}${op.error ? ` error ${op.error.code}: ${op.error.message}` : ''}\n`);
+    }
+    if (op.status === 'failed') process.exitCode = 1;
   }));
 
 program.parseAsync(process.argv).then(
