@@ -3,6 +3,7 @@ import { buildApp } from '../app.ts';
 import { loadLocalIssuer } from '../auth/local-issuer.ts';
 import { createTokenVerifier } from '../auth/verify-token.ts';
 import type { Config } from '../config.ts';
+import { createContentStore } from '../content/create-content-store.ts';
 import type { AppDeps } from '../http/app-deps.ts';
 import { createLogger } from '../logger.ts';
 import { openDatabase } from '../runtime/open-database.ts';
@@ -22,7 +23,7 @@ export async function startServer(config: Config, opts: { withWorker: boolean })
   let draining = false;
   let publicUrl = config.publicUrl ?? `http://${config.host}:${config.port}`;
   const deps: AppDeps = {
-    config, db: database.db, localIssuer, logger,
+    config, db: database.db, localIssuer, logger, contentStore: createContentStore(config),
     verifier: createTokenVerifier(config, localIssuer),
     clock: () => new Date(),
     publicUrl: () => publicUrl,

@@ -1,14 +1,28 @@
 import type { Queryable } from '../pool.ts';
 
-/** Counts one request in a quota window and returns the count including it. */
-export async function incrementQuotaCounter(q: Queryable, tenantId: string, bucket: string, windowStart: Date): Promise<number> {
-  const { rows } = await q.query<{ count: number }>(
-    `insert into quota_counters (tenant_id, bucket, window_start, count) values ($1, $2, $3, 1)
-     on conflict (tenant_id, bucket, window_start) do update set count = quota_counters.count + 1
-     returning count`,
-    [tenantId, bucket, windowStart],
+export interface QuotaIncrement {
+  tenantId: string;
+  bucket: string;
+  windowStart: Date;
+  count: number;
+}
+
+/** Adds counts to quota windows in one statement; returns the totals in the order given. */
+export async function addToQuotaCounters(q: Queryable, increments: QuotaIncrement[]): Promise<number[]> {
+  const { rows } = await q.query<{ ord: number; count: number }>(
+    `with input as (
+       select * from unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::int[]) with ordinality as i(tenant_id, bucket, window_start, count, ord)
+     ), upserted as (
+       insert into quota_counters (tenant_id, bucket, window_start, count)
+       select tenant_id, bucket, window_start, count from input
+       on conflict (tenant_id, bucket, window_start) do update set count = quota_counters.count + excluded.count
+       returning tenant_id, bucket, window_start, count
+     )
+     select input.ord::int as ord, upserted.count from input
+     join upserted using (tenant_id, bucket, window_start) order by input.ord`,
+    [increments.map((i) => i.tenantId), increments.map((i) => i.bucket), increments.map((i) => i.windowStart), increments.map((i) => i.count)],
   );
-  return rows[0]!.count;
+  return rows.map((r) => r.count);
 }
 
 /** Drops windows that ended before `before`; they can never be counted again. */
