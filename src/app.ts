@@ -4,10 +4,26 @@ import { randomUUID } from 'node:crypto';
 import type { AppDeps } from './http/app-deps.ts';
 import { authenticateHook } from './http/authenticate.ts';
 import { installErrorHandling } from './http/error-handler.ts';
+import { QuotaCounter } from './quota/quota-counter.ts';
+import { listDirectoryAuditsRoute } from './http/routes/audit-logs/list-directory-audits.ts';
+import { listSignInsRoute } from './http/routes/audit-logs/list-sign-ins.ts';
 import { exportPersonalData } from './http/routes/data-policy-operations/export-personal-data.ts';
+import { createUploadSessionRoute } from './http/routes/drive/create-upload-session.ts';
+import { deleteItemRoute } from './http/routes/drive/delete-item.ts';
+import { downloadContentRoute } from './http/routes/drive/download-content.ts';
+import { getDriveRoute } from './http/routes/drive/get-drive.ts';
+import { getItemByPathRoute } from './http/routes/drive/get-item-by-path.ts';
+import { getItemRoute } from './http/routes/drive/get-item.ts';
+import { getRootRoute } from './http/routes/drive/get-root.ts';
+import { listItemChildrenRoute } from './http/routes/drive/list-item-children.ts';
+import { listRootChildrenRoute } from './http/routes/drive/list-root-children.ts';
+import { uploadContentRoute } from './http/routes/drive/upload-content.ts';
+import { uploadSessionRoutes } from './http/routes/drive/upload-session-routes.ts';
 import { getOperation } from './http/routes/data-policy-operations/get-operation.ts';
 import { listOperationsRoute } from './http/routes/data-policy-operations/list-operations.ts';
 import { healthz, readyz } from './http/routes/service/health.ts';
+import { metricsRoute } from './http/routes/service/metrics.ts';
+import { createMetrics } from './metrics.ts';
 import { jwks } from './http/routes/service/jwks.ts';
 import { createUser } from './http/routes/users/create-user.ts';
 import { deleteUserRoute } from './http/routes/users/delete-user.ts';
@@ -18,9 +34,13 @@ import { updateUserRoute } from './http/routes/users/update-user.ts';
 export const GRAPH_VERSIONS = ['v1.0', 'beta'] as const;
 
 /** The Graph routes, registered once per version with identical behaviour. */
-const GRAPH_ROUTES: ((app: FastifyInstance, deps: AppDeps) => void)[] = [
+type GraphRoute = (app: FastifyInstance, deps: AppDeps, quotas: QuotaCounter) => void;
+const GRAPH_ROUTES: GraphRoute[] = [
   exportPersonalData, getOperation, listOperationsRoute,
   createUser, listUsersRoute, getUser, updateUserRoute, deleteUserRoute,
+  getDriveRoute, getRootRoute, listRootChildrenRoute, getItemRoute, listItemChildrenRoute, downloadContentRoute,
+  getItemByPathRoute, uploadContentRoute, createUploadSessionRoute, deleteItemRoute,
+  listSignInsRoute, listDirectoryAuditsRoute,
 ];
 
 /** Builds the HTTP app without listening: entry points listen, tests use inject or listen on port 0. */
@@ -47,18 +67,23 @@ export async function buildApp(deps: AppDeps, extraGraphRoutes: typeof GRAPH_ROU
     methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
   });
   installErrorHandling(app, deps);
+  const quotas = new QuotaCounter(deps.db);
+  app.addHook('onClose', () => quotas.close());
 
   healthz(app);
   readyz(app, deps);
+  metricsRoute(app, deps, deps.metrics ?? createMetrics());
   jwks(app, deps);
+  // Outside the versions and the token hook: an uploadUrl is its own credential.
+  uploadSessionRoutes(app, deps);
   for (const version of GRAPH_VERSIONS) {
     await app.register(async (graph) => {
       graph.decorateRequest('graphVersion', version);
       graph.addHook('onRequest', async (request) => {
         request.graphVersion = version;
       });
-      graph.addHook('onRequest', authenticateHook(deps));
-      for (const route of [...GRAPH_ROUTES, ...extraGraphRoutes]) route(graph, deps);
+      graph.addHook('onRequest', authenticateHook(deps, quotas));
+      for (const route of [...GRAPH_ROUTES, ...extraGraphRoutes]) route(graph, deps, quotas);
     }, { prefix: `/${version}` });
   }
   return app;

@@ -3,6 +3,10 @@ import type { Db } from '../db/pool.ts';
 import { quotaWindow, type QuotaWindow } from '../domain/quota.ts';
 import { GraphError } from '../graph-error.ts';
 
+function slotKey(tenantId: string, bucket: string, windowStart: Date): string {
+  return `${tenantId}\u0000${bucket}\u0000${windowStart.getTime()}`;
+}
+
 interface Slot {
   tenantId: string;
   bucket: string;
@@ -32,7 +36,7 @@ export class QuotaCounter {
   /** Counts one request; throws 429 TooManyRequests (with Retry-After) over the limit. */
   take(tenantId: string, bucket: string, window: QuotaWindow, limit: number, now: Date, message: string): void {
     const { start, retryAfterSeconds } = quotaWindow(now, window);
-    const key = `${tenantId}\u0000${bucket}\u0000${start.getTime()}`;
+    const key = slotKey(tenantId, bucket, start);
     let slot = this.slots.get(key);
     if (!slot) {
       slot = { tenantId, bucket, windowStart: start, known: 0, pending: 0 };
@@ -43,10 +47,34 @@ export class QuotaCounter {
     this.timer ??= setTimeout(() => { this.timer = undefined; void this.flush(); }, this.flushMs);
   }
 
+  /** Counts one request in each bucket, or none of them if any is over its limit. */
+  takeAll(tenantId: string, buckets: readonly { bucket: string; limit: number; message: string }[], window: QuotaWindow, now: Date): void {
+    const taken: string[] = [];
+    try {
+      for (const b of buckets) {
+        this.take(tenantId, b.bucket, window, b.limit, now, b.message);
+        taken.push(b.bucket);
+      }
+    } catch (err) {
+      this.giveBack(tenantId, taken.map((bucket) => ({ bucket })), window, now);
+      throw err;
+    }
+  }
+
+  /** Uncounts a request that turned out not to need counting (a retry of an accepted one). */
+  giveBack(tenantId: string, buckets: readonly { bucket: string }[], window: QuotaWindow, now: Date): void {
+    const { start } = quotaWindow(now, window);
+    for (const { bucket } of buckets) {
+      const slot = this.slots.get(slotKey(tenantId, bucket, start));
+      // pending may go below zero when a flush already sent the count: the next flush subtracts it.
+      if (slot) slot.pending -= 1;
+    }
+  }
+
   /** Adds the pending counts to PostgreSQL and learns the shared totals. */
   async flush(): Promise<void> {
     await this.flushing;
-    const batch = [...this.slots.entries()].filter(([, s]) => s.pending > 0);
+    const batch = [...this.slots.entries()].filter(([, s]) => s.pending !== 0);
     if (batch.length === 0) return;
     const sent = batch.map(([, s]) => s.pending);
     batch.forEach(([, s]) => { s.pending = 0; });

@@ -48,7 +48,11 @@ create table data_policy_operations (
   request_info_written boolean not null default false
 );
 create index data_policy_operations_listing on data_policy_operations (tenant_id, submitted_at desc, id desc);
-create index data_policy_operations_container on data_policy_operations (storage_container);
+-- One export per container: a container is claimed by every operation except a failed one that
+-- never wrote RequestInfo.json (it left the container empty). Enforced here, so concurrent POSTs
+-- naming the same container cannot both start an export.
+create unique index data_policy_operations_container_claim on data_policy_operations (storage_container)
+  where not (status = 'failed' and not request_info_written);
 create index data_policy_operations_claimable on data_policy_operations (next_attempt_at)
   where status in ('notStarted', 'running');
 

@@ -1,3 +1,4 @@
+import type { DirectoryAudit } from '../../domain/directory-audit.ts';
 import type { OperationRow, OperationStatus, Requester } from '../../domain/operation.ts';
 import type { Queryable } from '../pool.ts';
 
@@ -15,27 +16,33 @@ export interface NewOperation {
 }
 
 /**
- * Serialises submissions naming the same container, so that the duplicate and already-used
- * checks below cannot race (two POSTs at once would otherwise both see an unused container).
+ * Inserts the operation and its "export requested" audit in one statement (one round trip, one
+ * commit: the POST's cost is mostly round trips). Returns undefined, and writes nothing, when
+ * another operation already claims the container (unique index in 001).
  */
-export async function lockStorageContainer(q: Queryable, container: string): Promise<void> {
-  await q.query('select pg_advisory_xact_lock(hashtextextended($1, 0))', [container]);
-}
-
-/**
- * Operations that claim this container: all but failed ones that never wrote RequestInfo.json
- * (those left the container empty, so it may be used again).
- */
-export async function findOperationsForContainer(q: Queryable, container: string): Promise<OperationRow[]> {
+export async function insertOperationWithAudit(q: Queryable, op: NewOperation, audit: DirectoryAudit): Promise<OperationRow | undefined> {
   const { rows } = await q.query<OperationRow>(
-    `select * from data_policy_operations
-     where storage_container = $1 and not (status = 'failed' and not request_info_written)
-     order by submitted_at`,
-    [container],
+    `with op as (
+       insert into data_policy_operations
+         (id, tenant_id, user_id, user_principal_name, storage_location, storage_container, status, requested_by, submitted_at, next_attempt_at)
+       values ($1, $2, $3, $4, $5, $6, 'notStarted', $7, $8, $8)
+       on conflict (storage_container) where not (status = 'failed' and not request_info_written) do nothing
+       returning *
+     ), audit as (
+       insert into directory_audits
+         (id, tenant_id, activity_at, category, activity_display_name, operation_type, result, result_reason,
+          correlation_id, initiated_by, target_resources, initiator_user_id, target_user_id, additional_details)
+       select $9, $2, $8, $10, $11, $12, $13, $14, op.id, $15, $16, $17, $18, $19 from op
+     )
+     select * from op`,
+    [op.id, op.tenantId, op.userId, op.userPrincipalName, op.storageLocation, op.storageContainer, op.requestedBy, op.submittedAt,
+      audit.id, audit.category, audit.activityDisplayName, audit.operationType, audit.result, audit.resultReason,
+      audit.initiatedBy, JSON.stringify(audit.targetResources), audit.initiatorUserId, audit.targetUserId, JSON.stringify(audit.additionalDetails)],
   );
-  return rows;
+  return rows[0];
 }
 
+/** Inserts a queued operation alone (seeding and tests; the POST uses insertOperationWithAudit). */
 export async function insertOperation(q: Queryable, op: NewOperation): Promise<OperationRow> {
   const { rows } = await q.query<OperationRow>(
     `insert into data_policy_operations
@@ -46,9 +53,19 @@ export async function insertOperation(q: Queryable, op: NewOperation): Promise<O
   return rows[0]!;
 }
 
-/** Wakes idle workers (LISTEN dsr_operations); delivered when the transaction commits. */
-export async function notifyOperationQueued(q: Queryable, id: string): Promise<void> {
-  await q.query('select pg_notify($1, $2)', [OPERATIONS_CHANNEL, id]);
+/** The operation that claims this container (see the unique index), if any. */
+export async function findContainerClaim(q: Queryable, container: string): Promise<OperationRow | undefined> {
+  const { rows } = await q.query<OperationRow>(
+    `select * from data_policy_operations
+     where storage_container = $1 and not (status = 'failed' and not request_info_written)`,
+    [container],
+  );
+  return rows[0];
+}
+
+/** Wakes idle workers (LISTEN dsr_operations). */
+export async function notifyOperationsQueued(q: Queryable): Promise<void> {
+  await q.query('select pg_notify($1, $2)', [OPERATIONS_CHANNEL, '']);
 }
 
 export async function findOperation(q: Queryable, tenantId: string, id: string): Promise<OperationRow | undefined> {
@@ -56,14 +73,19 @@ export async function findOperation(q: Queryable, tenantId: string, id: string):
   return rows[0];
 }
 
-/** One page, newest first; `after` is the (submitted_at, id) of the previous page's last row. */
+/**
+ * One page, newest first; `after` is the (submitted_at, id) of the previous page's last row.
+ * `submitted_cursor` is submitted_at to the microsecond (a JS Date keeps only milliseconds, and
+ * a cursor truncated to them would skip rows submitted within the same millisecond).
+ */
 export async function listOperations(
   q: Queryable,
   tenantId: string,
   opts: { limit: number; after?: { submittedAt: string; id: string }; status?: OperationStatus; userId?: string },
-): Promise<OperationRow[]> {
-  const { rows } = await q.query<OperationRow>(
-    `select * from data_policy_operations
+): Promise<(OperationRow & { submitted_cursor: string })[]> {
+  const { rows } = await q.query<OperationRow & { submitted_cursor: string }>(
+    `select *, to_char(submitted_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as submitted_cursor
+     from data_policy_operations
      where tenant_id = $1
        and ($2::timestamptz is null or (submitted_at, id) < ($2::timestamptz, $3::uuid))
        and ($4::text is null or status = $4)

@@ -1,36 +1,21 @@
 import { randomUUID } from 'node:crypto';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { requireExportPermissions } from '../../../auth/permissions.ts';
 import { BLOB_SUFFIX_BY_CLOUD } from '../../../config.ts';
-import { inTransaction, type Queryable } from '../../../db/pool.ts';
-import { insertDirectoryAudit } from '../../../db/queries/directory-audits.ts';
-import {
-  findOperationsForContainer, insertOperation, lockStorageContainer, notifyOperationQueued,
-} from '../../../db/queries/operations.ts';
-import { incrementQuotaCounter } from '../../../db/queries/quotas.ts';
+import { findContainerClaim, insertOperationWithAudit } from '../../../db/queries/operations.ts';
 import { findUser } from '../../../db/queries/users.ts';
 import { auditRecord } from '../../../domain/directory-audit.ts';
-import type { OperationRow } from '../../../domain/operation.ts';
-import { quotaWindow } from '../../../domain/quota.ts';
+import type { QuotaCounter } from '../../../quota/quota-counter.ts';
 import { checkStorageLocation } from '../../../domain/storage-location.ts';
 import { GraphError } from '../../../graph-error.ts';
 import { graphBase, type AppDeps } from '../../app-deps.ts';
+import { OperationWakeUp } from '../../operation-wake-up.ts';
 import { requesterOf } from '../../requester.ts';
 
-/** Counts one accepted export against the tenant's and the subject's daily quotas. */
-async function countExportQuotas(q: Queryable, deps: AppDeps, tenantId: string, userId: string, now: Date): Promise<void> {
-  const day = quotaWindow(now, 'day');
-  const { exportsPerTenantPerDay, exportsPerUserPerDay } = deps.config.quotas;
-  if (await incrementQuotaCounter(q, tenantId, 'exports', day.start) > exportsPerTenantPerDay) {
-    throw GraphError.tooManyRequests(`The tenant exceeded its quota of ${exportsPerTenantPerDay} export requests per day.`, day.retryAfterSeconds);
-  }
-  if (await incrementQuotaCounter(q, tenantId, `exports:${userId}`, day.start) > exportsPerUserPerDay) {
-    throw GraphError.tooManyRequests(`The user exceeded the quota of ${exportsPerUserPerDay} export requests per day.`, day.retryAfterSeconds);
-  }
-}
-
 /** POST /{version}/users/{id | userPrincipalName}/exportPersonalData (DESIGN.md §3.1). */
-export function exportPersonalData(app: FastifyInstance, deps: AppDeps): void {
+export function exportPersonalData(app: FastifyInstance, deps: AppDeps, quotas: QuotaCounter): void {
+  const wakeUp = new OperationWakeUp(deps.db, deps.logger);
+  app.addHook('onClose', async () => wakeUp.close());
   app.post<{ Params: { user: string } }>('/users/:user/exportPersonalData', { config: { quota: 'export' } }, async (request, reply) => {
     const caller = request.caller;
     requireExportPermissions(caller, ['User.Export.All'], deps.config.auth.adminRoleIds);
@@ -45,33 +30,53 @@ export function exportPersonalData(app: FastifyInstance, deps: AppDeps): void {
     const user = await findUser(deps.db, caller.tenantId, request.params.user);
     if (!user) throw GraphError.notFound(`Resource '${request.params.user}' does not exist or one of its queried reference-property objects are not present.`);
 
+    // SDKs retry POSTs on 429/503/504: the same request again must not start a second export,
+    // nor cost quota, nor be refused for quota.
+    const earlierSameRequest = async () => {
+      const claim = await findContainerClaim(deps.db, target.container);
+      const same = claim && claim.tenant_id === caller.tenantId && claim.user_id === user.id
+        && claim.storage_location === target.url && (claim.status === 'notStarted' || claim.status === 'running');
+      return { claim, same: same ? claim : undefined };
+    };
+    const { exportsPerTenantPerDay: perTenant, exportsPerUserPerDay: perUser } = deps.config.quotas;
+    const buckets = [
+      { bucket: 'exports', limit: perTenant, message: `The tenant exceeded its quota of ${perTenant} export requests per day.` },
+      { bucket: `exports:${user.id}`, limit: perUser, message: `The user exceeded the quota of ${perUser} export requests per day.` },
+    ];
+    try {
+      quotas.takeAll(caller.tenantId, buckets, 'day', now);
+    } catch (err) {
+      const { same } = await earlierSameRequest();
+      if (!same) throw err;
+      return accepted(reply, same.id);
+    }
     const requester = requesterOf(caller);
-    const operation = await inTransaction(deps.db, async (tx): Promise<OperationRow> => {
-      await lockStorageContainer(tx, target.container);
-      const claimed = await findOperationsForContainer(tx, target.container);
-      // SDKs retry POSTs on 429/503/504: the same request again must not start a second export.
-      const same = claimed.find((op) => op.tenant_id === caller.tenantId && op.user_id === user.id
-        && op.storage_location === target.url && (op.status === 'notStarted' || op.status === 'running'));
-      if (same) return same;
-      if (claimed.length > 0) throw GraphError.storageLocationAlreadyUsed();
-      await countExportQuotas(tx, deps, caller.tenantId, user.id, now);
-      const op = await insertOperation(tx, {
-        id: randomUUID(), tenantId: caller.tenantId, userId: user.id, userPrincipalName: user.user_principal_name,
-        storageLocation: target.url, storageContainer: target.container, requestedBy: requester, submittedAt: now,
-      });
-      await insertDirectoryAudit(tx, auditRecord({
-        tenantId: caller.tenantId, now, activity: 'Export personal data requested', operationType: 'Other', requester,
-        ipAddress: request.ip, target: { id: user.id, userPrincipalName: user.user_principal_name, displayName: user.display_name },
-        correlationId: op.id, details: { operationId: op.id },
-      }));
-      await notifyOperationQueued(tx, op.id);
-      return op;
+    const id = randomUUID();
+    const audit = auditRecord({
+      tenantId: caller.tenantId, now, activity: 'Export personal data requested', operationType: 'Other', requester,
+      ipAddress: request.ip, target: { id: user.id, userPrincipalName: user.user_principal_name, displayName: user.display_name },
+      correlationId: id, details: { operationId: id },
     });
+    const operation = await insertOperationWithAudit(deps.db, {
+      id, tenantId: caller.tenantId, userId: user.id, userPrincipalName: user.user_principal_name,
+      storageLocation: target.url, storageContainer: target.container, requestedBy: requester, submittedAt: now,
+    }, audit);
+    if (!operation) {
+      quotas.giveBack(caller.tenantId, buckets, 'day', now);
+      const { same } = await earlierSameRequest();
+      if (!same) throw GraphError.storageLocationAlreadyUsed();
+      return accepted(reply, same.id);
+    }
+    wakeUp.schedule();
     request.log.info({ operationId: operation.id, tenantId: caller.tenantId }, 'export accepted');
+    return accepted(reply, operation.id);
+  });
+
+  function accepted(reply: FastifyReply, operationId: string): FastifyReply {
     // Graph's JavaScript client fails on a JSON content type with an empty body: send neither.
     return reply.code(202)
-      .header('location', `${graphBase(deps, request.graphVersion)}/dataPolicyOperations/${operation.id}`)
+      .header('location', `${graphBase(deps, reply.request.graphVersion)}/dataPolicyOperations/${operationId}`)
       .header('retry-after', String(deps.config.retryAfterSeconds))
       .send();
-  });
+  }
 }

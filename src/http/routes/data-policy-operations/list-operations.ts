@@ -10,6 +10,13 @@ import {
 } from '../../odata.ts';
 import { nextLink } from '../../paging.ts';
 
+/** A real UTC instant to the microsecond (no 30 February, no year 0), as listOperations writes it. */
+function isCursorTime(s: string): boolean {
+  if (!/^(?!0000)\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$/.test(s)) return false;
+  const ms = Date.parse(s);
+  return !Number.isNaN(ms) && new Date(ms).toISOString().slice(0, 19) === s.slice(0, 19);
+}
+
 /** GET /{version}/dataPolicyOperations: the caller's tenant, newest first (DESIGN.md §3.2). */
 export function listOperationsRoute(app: FastifyInstance, deps: AppDeps): void {
   app.get<{ Querystring: Record<string, string> }>('/dataPolicyOperations', async (request, reply) => {
@@ -33,6 +40,10 @@ export function listOperationsRoute(app: FastifyInstance, deps: AppDeps): void {
       }
     }
     const cursor = decodeSkipToken(query.$skiptoken, 2) as [string, string] | undefined;
+    // A forged cursor must be a 400, not a PostgreSQL cast error (500).
+    if (cursor && (!isCursorTime(cursor[0]) || !GUID_PATTERN.test(cursor[1]))) {
+      throw GraphError.badRequest('Invalid $skiptoken: use the @odata.nextLink of the previous page as it is.');
+    }
     const rows = await listOperations(deps.db, caller.tenantId, {
       limit: top + 1, status, userId, ...(cursor ? { after: { submittedAt: cursor[0], id: cursor[1] } } : {}),
     });
@@ -43,7 +54,7 @@ export function listOperationsRoute(app: FastifyInstance, deps: AppDeps): void {
       '@odata.context': `${base}/$metadata#dataPolicyOperations${select ? `(${select.join(',')})` : ''}`,
       value: page.map((row) => selectProperties(toGraphOperation(row), select)),
       ...(rows.length > top && last
-        ? { '@odata.nextLink': nextLink(`${base}/dataPolicyOperations`, query, encodeSkipToken([last.submitted_at.toISOString(), last.id])) }
+        ? { '@odata.nextLink': nextLink(`${base}/dataPolicyOperations`, query, encodeSkipToken([last.submitted_cursor, last.id])) }
         : {}),
     });
   });
