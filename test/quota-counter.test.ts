@@ -9,9 +9,9 @@ let db: Db;
 beforeAll(async () => { ({ db } = await createTestDatabase()); });
 afterAll(async () => { await db.end(); });
 
-function take(counter: QuotaCounter, tenant: string, limit: number, now = new Date()): 'ok' | GraphError {
+async function take(counter: QuotaCounter, tenant: string, limit: number, now = new Date()): Promise<'ok' | GraphError> {
   try {
-    counter.take(tenant, 'requests', 'hour', limit, now, 'over quota');
+    await counter.take(tenant, 'requests', 'hour', limit, now, 'over quota');
     return 'ok';
   } catch (err) {
     return err as GraphError;
@@ -22,12 +22,12 @@ test('two API processes share one quota through PostgreSQL', async () => {
   const tenant = randomUUID();
   const a = new QuotaCounter(db, 60_000);
   const b = new QuotaCounter(db, 60_000);
-  for (let i = 0; i < 3; i++) expect(take(a, tenant, 5)).toBe('ok');
+  for (let i = 0; i < 3; i++) expect(await take(a, tenant, 5)).toBe('ok');
   await a.flush();
-  expect(take(b, tenant, 5)).toBe('ok');
+  expect(await take(b, tenant, 5)).toBe('ok');
   await b.flush(); // learns the shared total: 4
-  expect(take(b, tenant, 5)).toBe('ok');
-  const refused = take(b, tenant, 5);
+  expect(await take(b, tenant, 5)).toBe('ok');
+  const refused = await take(b, tenant, 5);
   expect(refused).toBeInstanceOf(GraphError);
   expect((refused as GraphError).status).toBe(429);
   expect(Number((refused as GraphError).headers['retry-after'])).toBeGreaterThan(0);
@@ -43,12 +43,12 @@ test('within one process the limit is exact, per tenant and per window', async (
   const other = randomUUID();
   const counter = new QuotaCounter(db, 10);
   const hour = new Date('2026-11-28T10:59:59Z');
-  expect(take(counter, tenant, 2, hour)).toBe('ok');
-  expect(take(counter, tenant, 2, hour)).toBe('ok');
-  const refused = take(counter, tenant, 2, hour) as GraphError;
+  expect(await take(counter, tenant, 2, hour)).toBe('ok');
+  expect(await take(counter, tenant, 2, hour)).toBe('ok');
+  const refused = await take(counter, tenant, 2, hour) as GraphError;
   expect(refused.code).toBe('TooManyRequests');
   expect(refused.headers['retry-after']).toBe('1');
-  expect(take(counter, other, 2, hour)).toBe('ok');
-  expect(take(counter, tenant, 2, new Date('2026-11-28T11:00:00Z'))).toBe('ok');
+  expect(await take(counter, other, 2, hour)).toBe('ok');
+  expect(await take(counter, tenant, 2, new Date('2026-11-28T11:00:00Z'))).toBe('ok');
   await counter.close();
 });

@@ -8,6 +8,9 @@ const IMPLIED_BY: Record<string, string[]> = {
   'AuditLog.Read.All': [],
   'Files.ReadWrite.All': [],
   'Files.Read.All': ['Files.ReadWrite.All'],
+  // Delegated own-drive scopes; the .All scopes include them (see requireDriveAccess).
+  'Files.ReadWrite': ['Files.ReadWrite.All'],
+  'Files.Read': ['Files.ReadWrite', 'Files.Read.All', 'Files.ReadWrite.All'],
   'User.Export.All': [],
 };
 
@@ -41,4 +44,20 @@ export function requireExportPermissions(caller: Caller, permissions: string[], 
 export function requirePermissions(caller: Caller, permissions: string[]): void {
   const missing = permissions.filter((p) => !hasPermission(caller, p));
   if (missing.length > 0) throw denied(missing);
+}
+
+/**
+ * Drive routes (DESIGN.md §4): applications need Files.ReadWrite.All (Files.Read.All suffices to
+ * read); a delegated caller may use its own drive with Files.ReadWrite (Files.Read to read), any
+ * drive with the .All scopes. Call once with ownerUserId undefined before resolving the user (a
+ * caller without any Files permission gets 403, not a hint whether the user exists), then again
+ * with the drive's owner.
+ */
+export function requireDriveAccess(caller: Caller, ownerUserId: string | undefined, access: 'read' | 'write'): void {
+  const all = access === 'read' ? 'Files.Read.All' : 'Files.ReadWrite.All';
+  const own = access === 'read' ? 'Files.Read' : 'Files.ReadWrite';
+  if (hasPermission(caller, all)) return;
+  if (caller.kind === 'delegated' && hasPermission(caller, own)
+    && (ownerUserId === undefined || ownerUserId.toLowerCase() === caller.oid.toLowerCase())) return;
+  throw denied(caller.kind === 'application' ? [all] : [`${own} (own drive) or ${all}`]);
 }

@@ -42,7 +42,9 @@ function externalIssuer(config: Config, fetchImpl: typeof fetch): TrustedIssuer 
   const template = config.auth.externalIssuer;
   const audience = config.auth.externalAudience;
   if (!template || !audience) return undefined;
-  const expected = (tid: unknown) => template.replace('{tenantid}', typeof tid === 'string' ? tid : '\u0000');
+  // Only a GUID is substituted: an unverified tid must not steer discovery to other URLs, nor
+  // grow the key-set cache with arbitrary strings.
+  const expected = (tid: unknown) => template.replace('{tenantid}', typeof tid === 'string' && GUID.test(tid) ? tid : '\u0000');
   const keySets = new Map<string, JWTVerifyGetKey>();
   const jwksUriFor = async (iss: string): Promise<string> => {
     if (config.auth.externalJwksUri) return config.auth.externalJwksUri;
@@ -56,14 +58,18 @@ function externalIssuer(config: Config, fetchImpl: typeof fetch): TrustedIssuer 
     matches: (iss, tid) => iss === expected(tid),
     audience,
     keys: (iss) => {
-      let set = keySets.get(iss);
+      // One key set when the JWKS URI is configured; else one per issuer (tenant), bounded so
+      // that tokens naming ever new tenants cannot grow the cache without end.
+      const cacheKey = config.auth.externalJwksUri ? '' : iss;
+      let set = keySets.get(cacheKey);
       if (!set) {
         let remote: Promise<JWTVerifyGetKey> | undefined;
         set = async (header, token) => {
           remote ??= jwksUriFor(iss).then((uri) => createRemoteJWKSet(new URL(uri)));
           return (await remote)(header, token);
         };
-        keySets.set(iss, set);
+        if (keySets.size >= 1000) keySets.clear();
+        keySets.set(cacheKey, set);
       }
       return set;
     },

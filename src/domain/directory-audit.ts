@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { graphDateTime } from '../http/odata.ts';
+import { graphDateTime, GUID_PATTERN } from '../http/odata.ts';
 import type { Requester } from './operation.ts';
 
 export interface DirectoryAudit {
@@ -65,7 +65,9 @@ export function auditRecord(input: {
       groupType: null,
       modifiedProperties: (input.modifiedProperties ?? []).map((displayName) => ({ displayName, oldValue: null, newValue: null })),
     }],
-    initiatorUserId: input.requester.kind === 'delegated' ? input.requester.oid : null,
+    // The column is a uuid: a delegated caller of an external issuer whose oid/sub is not a GUID
+    // (e.g. "auth0|123") stays identified in initiatedBy but is not indexed as a directory user.
+    initiatorUserId: input.requester.kind === 'delegated' && GUID_PATTERN.test(input.requester.oid) ? input.requester.oid : null,
     targetUserId: input.target.id,
     additionalDetails: Object.entries(input.details ?? {}).map(([key, value]) => ({ key, value })),
   };

@@ -10,6 +10,9 @@ for (const [prefix, bits] of [
 ] as const) blocked.addSubnet(prefix, bits, 'ipv4');
 for (const [prefix, bits] of [
   ['::', 128], ['::1', 128], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8], ['64:ff9b::', 96], ['2001:db8::', 32],
+  // Forms that carry an IPv4 address inside: IPv4-compatible (::7f00:1), 6to4 and Teredo. Storage
+  // endpoints never use them, so they are refused whole rather than decoded.
+  ['::', 96], ['2002::', 16], ['2001::', 32],
 ] as const) blocked.addSubnet(prefix, bits, 'ipv6');
 
 /** An IPv4-mapped IPv6 address (::ffff:a.b.c.d or ::ffff:7f00:1) as its IPv4 form. */

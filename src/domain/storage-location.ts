@@ -20,6 +20,7 @@ export interface StorageTarget {
 export const MAX_STORAGE_LOCATION_LENGTH = 2048;
 // Azure rejects an `st` a little ahead of its clock; so do we, with the same tolerance for skew.
 const START_SKEW_SECONDS = 300;
+const STORAGE_ACCOUNT = /^[a-z0-9]{3,24}$/;
 const CONTAINER_NAME = /^(?=.{3,63}$)[a-z0-9](?:[a-z0-9]|-(?!-))*[a-z0-9]$/;
 
 function refuse(message: string): GraphError {
@@ -54,7 +55,8 @@ export function checkStorageLocation(raw: unknown, rules: StorageRules, now: Dat
         ? 'storageLocation points to a loopback, private, link-local or metadata address.'
         : `storageLocation must name a blob endpoint (*${rules.blobSuffix}), not an IP address.`);
     }
-    if (!host.endsWith(rules.blobSuffix) || host.length === rules.blobSuffix.length || host.slice(0, -rules.blobSuffix.length).includes('.')) {
+    // Storage account names are 3-24 lowercase letters and digits: this also refuses IDN (xn--) hosts.
+    if (!host.endsWith(rules.blobSuffix) || !STORAGE_ACCOUNT.test(host.slice(0, -rules.blobSuffix.length))) {
       throw refuse(`storageLocation host "${host}" is not an allowed endpoint: it must be <account>${rules.blobSuffix}.`);
     }
   }
@@ -104,5 +106,14 @@ export function checkStorageLocation(raw: unknown, rules: StorageRules, now: Dat
 
 /** The URL with the value of `sig` replaced, for responses and logs: the signature is a bearer secret. */
 export function redactSasUrl(raw: string): string {
-  return raw.replace(/([?&]sig=)[^&#]*/gi, '$1REDACTED');
+  // Match parameter names as URLSearchParams decodes them: `%73ig=` is a sig too.
+  return raw.replace(/([?&])([^&#=]*)=([^&#]*)/g, (whole, sep: string, name: string) => {
+    let decoded = name;
+    try {
+      decoded = decodeURIComponent(name.replace(/\+/g, ' '));
+    } catch {
+      // a malformed escape cannot spell sig
+    }
+    return decoded.toLowerCase() === 'sig' ? `${sep}${name}=REDACTED` : whole;
+  });
 }

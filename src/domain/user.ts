@@ -38,6 +38,11 @@ export const WRITABLE_USER_PROPERTIES = {
 export type WritableUserProperty = keyof typeof WRITABLE_USER_PROPERTIES;
 export type UserChanges = Partial<Record<(typeof WRITABLE_USER_PROPERTIES)[WritableUserProperty], string | boolean | string[] | null>>;
 
+/** The Graph names of the properties a change touches (for audit records: never column names). */
+export function changedProperties(changes: UserChanges): string[] {
+  return Object.entries(WRITABLE_USER_PROPERTIES).filter(([, column]) => column in changes).map(([name]) => name);
+}
+
 export const USER_PROPERTIES = ['id', 'createdDateTime', ...Object.keys(WRITABLE_USER_PROPERTIES)] as readonly string[];
 
 // Graph accepts these on create (they configure sign-in, which this service does not do) and

@@ -12,6 +12,6 @@ export function authenticateHook(deps: AppDeps, quotas: QuotaCounter) {
     request.caller = await deps.verifier.verify(request.headers.authorization);
     if (request.routeOptions.config.quota === 'export') return;
     const limit = deps.config.quotas.requestsPerTenantPerHour;
-    quotas.take(request.caller.tenantId, 'requests', 'hour', limit, deps.clock(), `The tenant exceeded its quota of ${limit} requests per hour.`);
+    await quotas.take(request.caller.tenantId, 'requests', 'hour', limit, deps.clock(), `The tenant exceeded its quota of ${limit} requests per hour.`);
   };
 }

@@ -1,4 +1,4 @@
-import { addToQuotaCounters } from '../db/queries/quotas.ts';
+import { addToQuotaCounters, readQuotaCounter } from '../db/queries/quotas.ts';
 import type { Db } from '../db/pool.ts';
 import { quotaWindow, type QuotaWindow } from '../domain/quota.ts';
 import { GraphError } from '../graph-error.ts';
@@ -24,7 +24,7 @@ interface Slot {
  * all of them on that row's lock and a commit each (118 req/s measured for the export POST).
  * So each process counts locally and adds its counts to PostgreSQL every `flushMs` in one
  * statement. Within a process the limit is exact; across N processes it can be exceeded by
- * what the others accepted in one flush interval.
+ * what the others accepted in one flush interval (250 ms).
  */
 export class QuotaCounter {
   private readonly slots = new Map<string, Slot>();
@@ -33,13 +33,18 @@ export class QuotaCounter {
 
   constructor(private readonly db: Db, private readonly flushMs = 250) {}
 
-  /** Counts one request; throws 429 TooManyRequests (with Retry-After) over the limit. */
-  take(tenantId: string, bucket: string, window: QuotaWindow, limit: number, now: Date, message: string): void {
+  /**
+   * Counts one request; throws 429 TooManyRequests (with Retry-After) over the limit. The first
+   * use of a window in this process reads the shared count, so a process that starts late does
+   * not grant a whole quota of its own.
+   */
+  async take(tenantId: string, bucket: string, window: QuotaWindow, limit: number, now: Date, message: string): Promise<void> {
     const { start, retryAfterSeconds } = quotaWindow(now, window);
     const key = slotKey(tenantId, bucket, start);
     let slot = this.slots.get(key);
     if (!slot) {
-      slot = { tenantId, bucket, windowStart: start, known: 0, pending: 0 };
+      const known = await readQuotaCounter(this.db, tenantId, bucket, start);
+      slot = this.slots.get(key) ?? { tenantId, bucket, windowStart: start, known, pending: 0 };
       this.slots.set(key, slot);
     }
     if (slot.known + slot.pending >= limit) throw GraphError.tooManyRequests(message, retryAfterSeconds);
@@ -48,11 +53,11 @@ export class QuotaCounter {
   }
 
   /** Counts one request in each bucket, or none of them if any is over its limit. */
-  takeAll(tenantId: string, buckets: readonly { bucket: string; limit: number; message: string }[], window: QuotaWindow, now: Date): void {
+  async takeAll(tenantId: string, buckets: readonly { bucket: string; limit: number; message: string }[], window: QuotaWindow, now: Date): Promise<void> {
     const taken: string[] = [];
     try {
       for (const b of buckets) {
-        this.take(tenantId, b.bucket, window, b.limit, now, b.message);
+        await this.take(tenantId, b.bucket, window, b.limit, now, b.message);
         taken.push(b.bucket);
       }
     } catch (err) {

@@ -25,6 +25,15 @@ export async function addToQuotaCounters(q: Queryable, increments: QuotaIncremen
   return rows.map((r) => r.count);
 }
 
+/** The shared count of one quota window (0 when nothing was counted yet). */
+export async function readQuotaCounter(q: Queryable, tenantId: string, bucket: string, windowStart: Date): Promise<number> {
+  const { rows } = await q.query<{ count: number }>(
+    'select count from quota_counters where tenant_id = $1 and bucket = $2 and window_start = $3',
+    [tenantId, bucket, windowStart],
+  );
+  return rows[0]?.count ?? 0;
+}
+
 /** Drops windows that ended before `before`; they can never be counted again. */
 export async function deleteExpiredQuotaCounters(q: Queryable, before: Date): Promise<number> {
   const { rowCount } = await q.query('delete from quota_counters where window_start < $1', [before]);

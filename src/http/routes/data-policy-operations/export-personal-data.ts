@@ -44,7 +44,7 @@ export function exportPersonalData(app: FastifyInstance, deps: AppDeps, quotas: 
       { bucket: `exports:${user.id}`, limit: perUser, message: `The user exceeded the quota of ${perUser} export requests per day.` },
     ];
     try {
-      quotas.takeAll(caller.tenantId, buckets, 'day', now);
+      await quotas.takeAll(caller.tenantId, buckets, 'day', now);
     } catch (err) {
       const { same } = await earlierSameRequest();
       if (!same) throw err;

@@ -5,7 +5,7 @@ import { inTransaction } from '../../../db/pool.ts';
 import { insertDirectoryAudit } from '../../../db/queries/directory-audits.ts';
 import { insertUser } from '../../../db/queries/users.ts';
 import { auditRecord } from '../../../domain/directory-audit.ts';
-import { parseUserChanges, toGraphUser } from '../../../domain/user.ts';
+import { changedProperties, parseUserChanges, toGraphUser } from '../../../domain/user.ts';
 import { GraphError } from '../../../graph-error.ts';
 import { graphBase, type AppDeps } from '../../app-deps.ts';
 import { sendGraphJson } from '../../graph-reply.ts';
@@ -23,7 +23,7 @@ export function createUser(app: FastifyInstance, deps: AppDeps): void {
       await insertDirectoryAudit(tx, auditRecord({
         tenantId: caller.tenantId, now, activity: 'Add user', operationType: 'Add', requester: requesterOf(caller),
         ipAddress: request.ip, target: { id: row.id, userPrincipalName: row.user_principal_name, displayName: row.display_name },
-        modifiedProperties: Object.keys(changes),
+        modifiedProperties: changedProperties(changes),
       }));
       return row;
     }).catch((err: { code?: string }) => {

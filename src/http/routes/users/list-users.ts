@@ -2,10 +2,11 @@ import type { FastifyInstance } from 'fastify';
 import { requirePermissions } from '../../../auth/permissions.ts';
 import { listUsers } from '../../../db/queries/users.ts';
 import { toGraphUser, USER_PROPERTIES } from '../../../domain/user.ts';
+import { GraphError } from '../../../graph-error.ts';
 import { graphBase, type AppDeps } from '../../app-deps.ts';
 import { sendGraphJson } from '../../graph-reply.ts';
 import {
-  decodeSkipToken, encodeSkipToken, parseFilter, parseSelect, parseTop, rejectUnknownOptions, selectProperties,
+  decodeSkipToken, encodeSkipToken, GUID_PATTERN, parseFilter, parseSelect, parseTop, rejectUnknownOptions, selectProperties,
 } from '../../odata.ts';
 import { nextLink } from '../../paging.ts';
 
@@ -19,6 +20,8 @@ export function listUsersRoute(app: FastifyInstance, deps: AppDeps): void {
     const top = parseTop(query.$top, 100, 999);
     const upn = parseFilter(query.$filter, ['userPrincipalName'])[0]?.value;
     const cursor = decodeSkipToken(query.$skiptoken, 1) as [string] | undefined;
+    // A forged cursor must be a 400, not a PostgreSQL cast error (500).
+    if (cursor && !GUID_PATTERN.test(cursor[0])) throw GraphError.badRequest('Invalid $skiptoken: use the @odata.nextLink of the previous page as it is.');
     const rows = await listUsers(deps.db, request.caller.tenantId, { limit: top + 1, after: cursor?.[0], upn });
     const page = rows.slice(0, top);
     const base = graphBase(deps, request.graphVersion);

@@ -4,7 +4,7 @@ import { inTransaction } from '../../../db/pool.ts';
 import { insertDirectoryAudit } from '../../../db/queries/directory-audits.ts';
 import { findUser, updateUser } from '../../../db/queries/users.ts';
 import { auditRecord } from '../../../domain/directory-audit.ts';
-import { parseUserChanges } from '../../../domain/user.ts';
+import { changedProperties, parseUserChanges } from '../../../domain/user.ts';
 import { GraphError } from '../../../graph-error.ts';
 import type { AppDeps } from '../../app-deps.ts';
 import { userNotFound } from './get-user.ts';
@@ -24,7 +24,7 @@ export function updateUserRoute(app: FastifyInstance, deps: AppDeps): void {
       await insertDirectoryAudit(tx, auditRecord({
         tenantId: caller.tenantId, now, activity: 'Update user', operationType: 'Update', requester: requesterOf(caller),
         ipAddress: request.ip, target: { id: row.id, userPrincipalName: row.user_principal_name, displayName: row.display_name },
-        modifiedProperties: Object.keys(changes),
+        modifiedProperties: changedProperties(changes),
       }));
     }).catch((err: { code?: string }) => {
       if (err.code === '23505') throw GraphError.badRequest('Another object with the same value for property userPrincipalName already exists.');

@@ -1,0 +1,201 @@
+import type { Caller } from '../auth/verify-token.ts';
+import { GraphError } from '../graph-error.ts';
+import { graphDateTime } from '../http/odata.ts';
+
+/** A drive item as stored (002_tenant_data.sql). */
+export interface DriveItemRow {
+  tenant_id: string;
+  id: string;
+  owner_user_id: string;
+  parent_id: string | null;
+  name: string;
+  is_folder: boolean;
+  size: number;
+  mime_type: string | null;
+  content_sha256: string | null;
+  created_at: Date;
+  modified_at: Date;
+  created_by: IdentitySet;
+  modified_by: IdentitySet;
+}
+
+/** A row with what the Graph shape needs besides it. */
+export interface DriveItemView extends DriveItemRow {
+  /** Names from below the root down to the item itself; [] for the root. */
+  path: string[];
+  child_count: number;
+}
+
+/** Graph identitySet: exactly one of user or application. */
+export type IdentitySet =
+  | { user: { id: string; displayName: string | null } }
+  | { application: { id: string; displayName: string | null } };
+
+export type DriveActivityType = 'FileUploaded' | 'FileModified' | 'FileAccessed' | 'FileDownloaded' | 'FileDeleted' | 'FolderCreated';
+
+/** OneDrive's limit for a simple upload; larger files go through an upload session. */
+export const SIMPLE_UPLOAD_MAX_BYTES = 250 * 1024 * 1024;
+/** OneDrive refuses fragments over 60 MiB. */
+export const UPLOAD_FRAGMENT_MAX_BYTES = 60 * 1024 * 1024;
+export const UPLOAD_SESSION_LIFETIME_SECONDS = 24 * 3600;
+export const ROOT_NAME = 'root';
+const MAX_NAME_LENGTH = 255;
+// OneDrive for Business limits the decoded path below the root to 400 characters.
+const MAX_PATH_LENGTH = 400;
+
+const FORBIDDEN_CHARACTERS = /["*:<>?/\\|\u0000-\u001f]/;
+const RESERVED_NAMES = new Set([
+  'con', 'prn', 'aux', 'nul', '.lock', 'desktop.ini',
+  ...Array.from({ length: 10 }, (_, i) => `com${i}`),
+  ...Array.from({ length: 10 }, (_, i) => `lpt${i}`),
+]);
+
+/** OneDrive's naming rules; every violation is a 400 `invalidRequest` naming the rule. */
+export function validateItemName(name: string): void {
+  const shown = JSON.stringify(name.length > 80 ? `${name.slice(0, 80)}…` : name);
+  if (name.length === 0) throw GraphError.invalidRequest('The name of a drive item cannot be empty.');
+  if (name.length > MAX_NAME_LENGTH) throw GraphError.invalidRequest(`The name ${shown} is longer than ${MAX_NAME_LENGTH} characters.`);
+  const bad = FORBIDDEN_CHARACTERS.exec(name);
+  if (bad) {
+    const ch = bad[0].charCodeAt(0) < 0x20 ? `control character U+${bad[0].charCodeAt(0).toString(16).padStart(4, '0')}` : `'${bad[0]}'`;
+    throw GraphError.invalidRequest(`The name ${shown} contains the invalid character ${ch}; names cannot contain " * : < > ? / \\ |.`);
+  }
+  if (name.startsWith(' ')) throw GraphError.invalidRequest(`The name ${shown} cannot begin with a space.`);
+  if (name.endsWith(' ') || name.endsWith('.')) throw GraphError.invalidRequest(`The name ${shown} cannot end with a space or a period.`);
+  if (RESERVED_NAMES.has(name.toLowerCase())) throw GraphError.invalidRequest(`The name ${shown} is reserved and cannot be used.`);
+  if (name.toLowerCase().includes('_vti_')) throw GraphError.invalidRequest(`The name ${shown} cannot contain "_vti_".`);
+}
+
+export type DrivePathAction = 'item' | 'content' | 'createUploadSession';
+
+export interface DrivePath {
+  /** Decoded, validated names below the root; [] is the root itself. */
+  segments: string[];
+  action: DrivePathAction;
+}
+
+/**
+ * Parses the `root:/{path}[:[/content|/createUploadSession]]` addressing from the raw request URL.
+ * It works on the still-encoded text so that an encoded '/' (%2F) stays inside its name, where
+ * the name rules refuse it, instead of silently becoming a folder separator.
+ */
+export function parseDrivePath(rawUrl: string): DrivePath {
+  const pathPart = rawUrl.split('?')[0]!;
+  const marker = /\/drive\/root(?::|%3A)/i.exec(pathPart);
+  if (!marker) throw GraphError.invalidRequest('Expected a path of the form root:/{path}.');
+  let rest = pathPart.slice(marker.index + marker[0].length);
+  let action: DrivePathAction = 'item';
+  const suffix = /(?::|%3A)(\/content|\/createUploadSession)?\/?$/i.exec(rest);
+  if (suffix) {
+    const op = suffix[1]?.toLowerCase();
+    action = op === '/content' ? 'content' : op === '/createuploadsession' ? 'createUploadSession' : 'item';
+    rest = rest.slice(0, suffix.index);
+  }
+  if (rest === '' || rest === '/') return { segments: [], action };
+  if (!rest.startsWith('/')) throw GraphError.invalidRequest('Expected a path of the form root:/{path}.');
+  const raw = rest.slice(1).replace(/\/$/, '').split('/');
+  const segments = raw.map((s) => {
+    if (s === '') throw GraphError.invalidRequest('The path contains an empty segment (two consecutive slashes).');
+    let name: string;
+    try {
+      name = decodeURIComponent(s);
+    } catch {
+      throw GraphError.invalidRequest('The path is not correctly percent-encoded.');
+    }
+    validateItemName(name);
+    return name;
+  });
+  if (segments.join('/').length > MAX_PATH_LENGTH) {
+    throw GraphError.invalidRequest(`The path is longer than ${MAX_PATH_LENGTH} characters.`);
+  }
+  return { segments, action };
+}
+
+/** `/Folder/file.txt` (the root is `/`): the item path kept in activity records. */
+export function itemPathText(segments: readonly string[]): string {
+  return `/${segments.join('/')}`;
+}
+
+const MIME_BY_EXTENSION: Record<string, string> = {
+  txt: 'text/plain', csv: 'text/csv', md: 'text/markdown', html: 'text/html', htm: 'text/html', xml: 'application/xml',
+  json: 'application/json', pdf: 'application/pdf', zip: 'application/zip', gz: 'application/gzip',
+  png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg', gif: 'image/gif', svg: 'image/svg+xml', webp: 'image/webp',
+  mp3: 'audio/mpeg', wav: 'audio/wav', mp4: 'video/mp4', mov: 'video/quicktime',
+  doc: 'application/msword', xls: 'application/vnd.ms-excel', ppt: 'application/vnd.ms-powerpoint',
+  docx: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
+  xlsx: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+  pptx: 'application/vnd.openxmlformats-officedocument.presentationml.presentation',
+};
+
+/** OneDrive derives a file's mimeType from its extension, not from the upload's Content-Type. */
+export function mimeTypeFor(name: string): string {
+  const dot = name.lastIndexOf('.');
+  return (dot > 0 && MIME_BY_EXTENSION[name.slice(dot + 1).toLowerCase()]) || 'application/octet-stream';
+}
+
+/** Who acted, as Graph's identitySet. */
+export function identityOf(caller: Caller, displayName: string | null): IdentitySet {
+  return caller.kind === 'application'
+    ? { application: { id: caller.appId, displayName } }
+    : { user: { id: caller.oid, displayName } };
+}
+
+/** Parsed `Content-Range: bytes {first}-{last}/{total}` of an upload fragment. */
+export interface FragmentRange {
+  first: number;
+  last: number;
+  total: number;
+}
+
+export function parseContentRange(header: string | undefined): FragmentRange {
+  if (header === undefined) {
+    throw GraphError.invalidRequest('An upload fragment needs a Content-Range header: bytes {first}-{last}/{total}.');
+  }
+  const m = /^bytes (\d{1,15})-(\d{1,15})\/(\d{1,15})$/.exec(header.trim());
+  if (!m) throw GraphError.invalidRequest(`Invalid Content-Range "${header.slice(0, 100)}"; expected bytes {first}-{last}/{total}.`);
+  const [first, last, total] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  if (last < first) throw GraphError.invalidRequest(`Invalid Content-Range "${header}": the last byte comes before the first.`);
+  if (last >= total) throw GraphError.invalidRequest(`Invalid Content-Range "${header}": the last byte is beyond the file size ${total}.`);
+  return { first, last, total };
+}
+
+/** OneDrive's nextExpectedRanges: the open range from the first missing byte. */
+export function nextExpectedRanges(nextOffset: number, total: number | null): string[] {
+  if (total !== null && nextOffset >= total) return [];
+  return [total === null ? `${nextOffset}-` : `${nextOffset}-${total - 1}`];
+}
+
+/** `/drive/root:` followed by the parent folder's path, as in parentReference.path. */
+function parentReferencePath(parentSegments: readonly string[]): string {
+  return parentSegments.length === 0 ? '/drive/root:' : `/drive/root:/${parentSegments.map(encodeURIComponent).join('/')}`;
+}
+
+/** The Graph driveItem of DESIGN.md §3.3. Hashes are upper-case hex, as Graph writes them. */
+export function toGraphDriveItem(item: DriveItemView): Record<string, unknown> {
+  const isRoot = item.parent_id === null;
+  const out: Record<string, unknown> = {
+    id: item.id,
+    name: item.name,
+    size: item.size,
+    eTag: `"{${item.id.toUpperCase()}},${item.modified_at.getTime()}"`,
+    createdDateTime: graphDateTime(item.created_at),
+    lastModifiedDateTime: graphDateTime(item.modified_at),
+    parentReference: isRoot
+      ? { driveType: 'business', driveId: item.owner_user_id }
+      : { driveType: 'business', driveId: item.owner_user_id, id: item.parent_id, path: parentReferencePath(item.path.slice(0, -1)) },
+    createdBy: item.created_by,
+    lastModifiedBy: item.modified_by,
+  };
+  if (item.is_folder) {
+    out.folder = { childCount: item.child_count };
+    if (isRoot) out.root = {};
+  } else {
+    out.file = { mimeType: item.mime_type ?? 'application/octet-stream', hashes: { sha256Hash: (item.content_sha256 ?? '').toUpperCase() } };
+  }
+  return out;
+}
+
+/** `"…"`-quoted ETag of a file's content (its hash: same bytes, same tag, on every process). */
+export function contentETag(sha256: string): string {
+  return `"${sha256}"`;
+}

@@ -1,0 +1,171 @@
+// Pure rules of the export package (DESIGN.md §6): where every file goes, blob-safe names for
+// drive paths, RFC 4180 CSV, the usage report. No I/O; `now` and inputs come in as arguments.
+
+export const PACKAGE_SCHEMA_VERSION = '1.0';
+
+export const PACKAGE_PATHS = {
+  requestInfo: 'RequestInfo.json',
+  user: 'Directory/User.json',
+  signInsJson: 'Directory/SignIns.json',
+  signInsCsv: 'Directory/SignIns.csv',
+  auditLogs: 'Directory/AuditLogs.json',
+  driveItems: 'OneDrive/DriveItems.json',
+  activityJson: 'OneDrive/Activity.json',
+  activityCsv: 'OneDrive/Activity.csv',
+  usageReport: 'OneDrive/UsageReport.csv',
+  filesRoot: 'OneDrive/Files',
+  index: 'index.html',
+  manifest: 'manifest.json',
+} as const;
+
+export const CONTENT_TYPES = {
+  json: 'application/json; charset=utf-8',
+  csv: 'text/csv; charset=utf-8; header=present',
+  html: 'text/html; charset=utf-8',
+  binary: 'application/octet-stream',
+} as const;
+
+/** Azure caps blob names at 1,024 characters; the SAS's directory prefix takes its share. */
+export const MAX_BLOB_NAME_LENGTH = 1024;
+// Windows (where most packages get unzipped or synced) caps one path component at 255.
+const MAX_SEGMENT_LENGTH = 255;
+const WINDOWS_RESERVED = /^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$/i;
+// Unsafe in a blob name or on a desktop file system: control characters, the Windows-reserved
+// set, and characters that change meaning in a URL path (`\` becomes `/` in Azure, `%` and `#`
+// confuse tools that decode paths).
+// eslint-disable-next-line no-control-regex
+const UNSAFE_CHARACTERS = /[\u0000-\u001f\u007f"*:<>?|\\#%]/g;
+
+function splitExtension(name: string): [string, string] {
+  const dot = name.lastIndexOf('.');
+  // ".bashrc" has no extension; "a." has an empty one; long "extensions" are really names.
+  if (dot <= 0 || name.length - dot > 16) return [name, ''];
+  return [name.slice(0, dot), name.slice(dot)];
+}
+
+/** One path component made blob-safe; never empty, never `.`/`..`, no trailing dot or space. */
+export function blobSafeSegment(name: string): string {
+  let s = name.normalize('NFC').replace(UNSAFE_CHARACTERS, '_').replace(/\//g, '_');
+  // Azure and Windows drop trailing dots and spaces; a name ending in them would change.
+  s = s.replace(/[. ]+$/, (m) => '_'.repeat(m.length));
+  if (s === '') s = '_';
+  if (WINDOWS_RESERVED.test(s)) s = `_${s}`;
+  if (s.length > MAX_SEGMENT_LENGTH) {
+    const [base, ext] = splitExtension(s);
+    s = base.slice(0, MAX_SEGMENT_LENGTH - ext.length) + ext;
+  }
+  return s;
+}
+
+/** "report.pdf" → "report (2).pdf": the n-th name that collides in a folder. */
+function numbered(name: string, n: number): string {
+  const [base, ext] = splitExtension(name);
+  const suffix = ` (${n})`;
+  return base.slice(0, MAX_SEGMENT_LENGTH - ext.length - suffix.length) + suffix + ext;
+}
+
+export interface DriveNode {
+  readonly id: string;
+  readonly parentId: string | null;
+  readonly name: string;
+  readonly isFolder: boolean;
+}
+
+export interface DrivePlacement {
+  /** The item's path in the drive, "" for the root, "Docs/a.txt" below it (Graph's names). */
+  readonly drivePath: string;
+  /** Where the item lives in the package ("OneDrive/Files/Docs/a.txt"; folders: their prefix). */
+  readonly packagePath: string;
+}
+
+/**
+ * Places every drive item in the package. Names become blob-safe; two names that become equal
+ * (also when differing only in case: Windows and macOS would merge them) get " (2)", " (3)" in
+ * a stable order (original name, then id). A path longer than a blob name allows moves to
+ * OneDrive/Files/_long-paths/<id>-<name>. The mapping is written into DriveItems.json.
+ */
+export function placeDriveItems(items: readonly DriveNode[], maxPathLength = MAX_BLOB_NAME_LENGTH): Map<string, DrivePlacement> {
+  const byId = new Map(items.map((i) => [i.id, i]));
+  const children = new Map<string | null, DriveNode[]>();
+  const roots: DriveNode[] = [];
+  for (const item of items) {
+    // An item whose parent is missing from the snapshot hangs under the root rather than vanishing.
+    const parentKey = item.parentId !== null && byId.has(item.parentId) ? item.parentId : null;
+    if (item.parentId === null) roots.push(item);
+    else {
+      const list = children.get(parentKey) ?? [];
+      list.push(item);
+      children.set(parentKey, list);
+    }
+  }
+  const placements = new Map<string, DrivePlacement>();
+  const root = PACKAGE_PATHS.filesRoot;
+  const place = (list: readonly DriveNode[], drivePrefix: string, packagePrefix: string) => {
+    const seen = new Set<string>();
+    const sorted = [...list].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.id < b.id ? -1 : 1));
+    for (const item of sorted) {
+      const safe = blobSafeSegment(item.name);
+      let name = safe;
+      for (let n = 2; seen.has(name.toLowerCase()); n++) name = numbered(safe, n);
+      seen.add(name.toLowerCase());
+      const drivePath = drivePrefix ? `${drivePrefix}/${item.name}` : item.name;
+      let packagePath = `${packagePrefix}/${name}`;
+      if (packagePath.length > maxPathLength) packagePath = `${root}/_long-paths/${item.id}-${name}`.slice(0, maxPathLength);
+      placements.set(item.id, { drivePath, packagePath });
+      if (item.isFolder) place(children.get(item.id) ?? [], drivePath, packagePath);
+    }
+  };
+  for (const r of roots) placements.set(r.id, { drivePath: '', packagePath: root });
+  // Children of the root and orphans share the top folder's namespace.
+  place([...roots.flatMap((r) => children.get(r.id) ?? []), ...(children.get(null) ?? [])], '', root);
+  return placements;
+}
+
+type CsvValue = string | number | boolean | null | undefined;
+
+/** RFC 4180: CRLF line ends, fields with comma, quote, CR or LF quoted, quotes doubled. */
+export function toCsv(header: readonly string[], rows: readonly (readonly CsvValue[])[]): string {
+  const field = (v: CsvValue): string => {
+    const s = v === null || v === undefined ? '' : String(v);
+    return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  };
+  return [header, ...rows].map((r) => r.map(field).join(',')).join('\r\n') + '\r\n';
+}
+
+export const ACTIVITY_TYPES = ['FileUploaded', 'FileModified', 'FileAccessed', 'FileDownloaded', 'FileDeleted', 'FolderCreated'] as const;
+
+/** UsageReport.csv rows: one per UTC day with activity, counts by activity type, oldest first. */
+export function usageReportRows(activities: readonly { at: Date; type: string }[]): (string | number)[][] {
+  const days = new Map<string, Map<string, number>>();
+  for (const a of activities) {
+    const day = a.at.toISOString().slice(0, 10);
+    const counts = days.get(day) ?? new Map<string, number>();
+    const type = (ACTIVITY_TYPES as readonly string[]).includes(a.type) ? a.type : 'Other';
+    counts.set(type, (counts.get(type) ?? 0) + 1);
+    days.set(day, counts);
+  }
+  return [...days.keys()].sort().map((day) => {
+    const counts = days.get(day)!;
+    const byType = [...ACTIVITY_TYPES, 'Other'].map((t) => counts.get(t) ?? 0);
+    return [day, ...byType, byType.reduce((a, b) => a + b, 0)];
+  });
+}
+
+export const USAGE_REPORT_HEADER = ['Report Date', ...ACTIVITY_TYPES, 'Other', 'Total'];
+
+/**
+ * Buckets for the index.html timeline: per day, or per n days when the history is longer than
+ * `maxBuckets` days (a bar narrower than ~2 px would not show). Returns bucket start dates and counts.
+ */
+export function timelineBuckets(dates: readonly Date[], maxBuckets = 180): { start: string; count: number }[] {
+  if (dates.length === 0) return [];
+  const dayMs = 86_400_000;
+  const days = dates.map((d) => Math.floor(d.getTime() / dayMs));
+  const first = Math.min(...days);
+  const last = Math.max(...days);
+  const width = Math.max(1, Math.ceil((last - first + 1) / maxBuckets));
+  const n = Math.floor((last - first) / width) + 1;
+  const counts = new Array<number>(n).fill(0);
+  for (const d of days) counts[Math.floor((d - first) / width)]! += 1;
+  return counts.map((count, i) => ({ start: new Date((first + i * width) * dayMs).toISOString().slice(0, 10), count }));
+}
