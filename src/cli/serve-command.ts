@@ -1,29 +1,44 @@
 import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
 import { buildApp } from '../app.ts';
-import { loadLocalIssuer } from '../auth/local-issuer.ts';
+import { loadLocalIssuer, type LocalIssuer } from '../auth/local-issuer.ts';
 import { createTokenVerifier } from '../auth/verify-token.ts';
 import type { Config } from '../config.ts';
+import type { ContentStore } from '../content/content-store.ts';
 import { createContentStore } from '../content/create-content-store.ts';
+import type { Db } from '../db/pool.ts';
 import type { AppDeps } from '../http/app-deps.ts';
 import { createLogger } from '../logger.ts';
+import { createMetrics } from '../metrics.ts';
 import { openDatabase } from '../runtime/open-database.ts';
+import { startWorker, type Worker } from '../worker/worker.ts';
+
+// SIGTERM: uploads in flight get this long to finish before their leases are released.
+const SHUTDOWN_GRACE_MS = 10_000;
 
 export interface RunningServer {
   readonly url: string;
-  /** Graceful stop: /readyz goes 503, in-flight requests finish, then everything closes. */
+  readonly db: Db;
+  readonly contentStore: ContentStore;
+  readonly localIssuer: LocalIssuer | undefined;
+  readonly worker: Worker | undefined;
+  /** Graceful stop: /readyz goes 503, the worker releases its leases, in-flight requests finish. */
   stop(): Promise<void>;
 }
 
-/** `serve`: the API (and, unless `withWorker` is false, a worker) until stopped. */
-export async function startServer(config: Config, opts: { withWorker: boolean }): Promise<RunningServer> {
-  const logger = createLogger(config.logLevel);
+/** `serve`: the API (and, unless `withWorker` is false, a worker in the same process). */
+export async function startServer(config: Config, opts: { withWorker: boolean; logger?: Logger }): Promise<RunningServer> {
+  const logger = opts.logger ?? createLogger(config.logLevel);
   const database = await openDatabase(config, (line) => logger.debug({ postgres: line }, 'postgres'));
   if (database.applied.length > 0) logger.info({ migrations: database.applied }, 'migrations applied');
   const localIssuer = config.auth.localIssuer ? await loadLocalIssuer(config.dataDir) : undefined;
+  const contentStore = createContentStore(config);
+  const metrics = createMetrics();
+  let worker: Worker | undefined;
   let draining = false;
   let publicUrl = config.publicUrl ?? `http://${config.host}:${config.port}`;
   const deps: AppDeps = {
-    config, db: database.db, localIssuer, logger, contentStore: createContentStore(config),
+    config, db: database.db, localIssuer, logger, contentStore, metrics,
     verifier: createTokenVerifier(config, localIssuer),
     clock: () => new Date(),
     publicUrl: () => publicUrl,
@@ -32,21 +47,41 @@ export async function startServer(config: Config, opts: { withWorker: boolean })
   const app = await buildApp(deps);
   try {
     await app.listen({ host: config.host, port: config.port });
+    if (opts.withWorker) worker = await startWorker({ config, db: database.db, contentStore, logger, metrics });
   } catch (err) {
+    await app.close();
     await database.close();
     throw err;
   }
   const { port } = app.server.address() as AddressInfo;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   publicUrl = config.publicUrl ?? `http://${host}:${port}`;
-  void opts;
   let stopping: Promise<void> | undefined;
   return {
     url: publicUrl,
+    db: database.db,
+    contentStore,
+    localIssuer,
+    worker,
     stop: () => (stopping ??= (async () => {
       draining = true;
+      await worker?.stop(SHUTDOWN_GRACE_MS);
       await app.close();
       await database.close();
     })()),
   };
+}
+
+/** `worker`: exports only, until SIGTERM/SIGINT. */
+export async function runWorker(config: Config, stopped: Promise<void>): Promise<void> {
+  const logger = createLogger(config.logLevel);
+  const database = await openDatabase(config, (line) => logger.debug({ postgres: line }, 'postgres'));
+  try {
+    const worker = await startWorker({ config, db: database.db, contentStore: createContentStore(config), logger });
+    logger.info({ workerId: worker.id }, 'worker started');
+    await stopped;
+    await worker.stop(SHUTDOWN_GRACE_MS);
+  } finally {
+    await database.close();
+  }
 }

@@ -1,7 +1,13 @@
 import { Command, Option } from 'commander';
 import { loadConfig, type Config } from '../config.ts';
 import { CliError, reportFailure } from '../cli/fail.ts';
-import { startServer } from '../cli/serve-command.ts';
+import { runDemo } from '../cli/demo-command.ts';
+import { runWorker, startServer } from '../cli/serve-command.ts';
+import { describeDifference, verifyWithProgress } from '../cli/verify-command.ts';
+import { importActivity } from '../activity/import-activity.ts';
+import { createContentStore } from '../content/create-content-store.ts';
+import { seedTenant } from '../seed/seed-tenant.ts';
+import { formatBytes } from '../export/render-package.ts';
 import { mintToken } from '../cli/token-command.ts';
 import { ApiClient } from '../cli/api-client.ts';
 import { followOperation, getOperation, submitExport } from '../cli/export-command.ts';
@@ -43,15 +49,84 @@ program.command('serve')
   .option('--port <port>', 'listen port, 0 = a free one (DSR_PORT)')
   .action(run(async (opts: { worker: boolean; host?: string; port?: string }) => {
     const server = await startServer(config({ DSR_HOST: opts.host, DSR_PORT: opts.port }), { withWorker: opts.worker });
-    process.stdout.write(`dsr-export listening on ${server.url}\n`);
-    await new Promise<void>((resolve) => {
-      const stop = () => {
-        process.stdout.write('dsr-export: shutting down\n');
-        server.stop().then(resolve, resolve);
-      };
-      process.once('SIGTERM', stop);
-      process.once('SIGINT', stop);
-    });
+    process.stdout.write(`dsr-export listening on ${server.url}${server.worker ? ' (with a worker)' : ''}\n`);
+    await untilSignal();
+    process.stdout.write('dsr-export: shutting down\n');
+    await server.stop();
+  }));
+
+program.command('worker')
+  .description('run an export worker only (any number, on any machines, sharing one PostgreSQL)')
+  .action(run(async () => {
+    process.stdout.write('dsr-export worker started\n');
+    await runWorker(config(), untilSignal());
+  }));
+
+program.command('seed')
+  .description('build a deterministic synthetic tenant: users, drives, 90 days of activity and sign-ins')
+  .option('--users <n>', 'users', '5')
+  .option('--files <m>', 'files per user', '20')
+  .option('--seed <s>', 'the same seed gives the same data', '1')
+  .option('--tenant <guid>', 'tenant id (default: derived from the seed)')
+  .option('--json', 'print the summary as JSON')
+  .action(run(async (opts: { users: string; files: string; seed: string; tenant?: string; json?: boolean }) => {
+    const users = Number(opts.users);
+    const files = Number(opts.files);
+    if (!Number.isInteger(users) || users < 1) throw new CliError('--users must be a positive integer');
+    if (!Number.isInteger(files) || files < 0) throw new CliError('--files must be a whole number');
+    const cfg = config();
+    const database = await openDatabase(cfg);
+    try {
+      const summary = await seedTenant({
+        db: database.db, contentStore: createContentStore(cfg), users, filesPerUser: files, seed: opts.seed,
+        now: new Date(), ...(opts.tenant ? { tenantId: opts.tenant } : {}),
+      });
+      if (opts.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+      else {
+        const t = summary.totals;
+        process.stdout.write(`tenant ${summary.tenantId}: ${t.users} users, ${t.files} files (${formatBytes(t.bytes)}), `
+          + `${t.driveActivities} drive activities, ${t.signIns} sign-ins\n`);
+        for (const u of summary.users.slice(0, 5)) process.stdout.write(`  ${u.userPrincipalName}  ${u.id}\n`);
+        if (summary.users.length > 5) process.stdout.write(`  … and ${summary.users.length - 5} more\n`);
+      }
+    } finally {
+      await database.close();
+    }
+  }));
+
+program.command('import-activity <file>')
+  .description('load sign-ins (Graph signIn JSON lines) into a tenant; a file with any bad line loads nothing')
+  .requiredOption('--tenant <guid>', 'tenant the records belong to')
+  .option('--skip-invalid', 'load the good lines and report the bad ones')
+  .option('--json', 'print the summary as JSON')
+  .action(run(async (file: string, opts: { tenant: string; skipInvalid?: boolean; json?: boolean }) => {
+    const database = await openDatabase(config());
+    try {
+      const summary = await importActivity(database.db, opts.tenant, file, { skipInvalid: Boolean(opts.skipInvalid) });
+      if (opts.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+      else {
+        process.stdout.write(`read ${summary.read} lines: imported ${summary.imported}, duplicates ${summary.duplicates}, invalid ${summary.errors.length}\n`);
+        for (const e of summary.errors.slice(0, 20)) process.stdout.write(`  line ${e.line}: ${e.message}\n`);
+      }
+      if (summary.errors.length > 0 && !opts.skipInvalid) {
+        throw new CliError(`${file} has ${summary.errors.length} invalid line(s); nothing was imported`, 'Fix them, or pass --skip-invalid to load the valid lines.');
+      }
+    } finally {
+      await database.close();
+    }
+  }));
+
+program.command('verify <sas-url>')
+  .description('check a package against its manifest: every file present, same size and SHA-256, nothing extra')
+  .option('--json', 'print the differences as JSON')
+  .action(run(async (sasUrl: string, opts: { json?: boolean }) => {
+    const differences = await verifyWithProgress(sasUrl, { json: opts.json });
+    if (opts.json) process.stdout.write(`${JSON.stringify({ ok: differences.length === 0, differences }, null, 2)}\n`);
+    if (differences.length > 0) {
+      if (!opts.json) for (const d of differences) process.stdout.write(`  ${describeDifference(d)}\n`);
+      throw new CliError(`the package does not match its manifest (${differences.length} difference(s))`);
+    }
+    if (!opts.json) process.stdout.write('package verified: every file matches manifest.json\n');
   }));
 
 program.command('migrate')
@@ -77,6 +152,14 @@ program.command('token')
   .action(run(async (opts: Parameters<typeof mintToken>[1]) => {
     process.stdout.write(`${await mintToken(config(), opts)}\n`);
   }));
+
+/** Resolves on the first SIGTERM or SIGINT. */
+function untilSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    process.once('SIGTERM', () => resolve());
+    process.once('SIGINT', () => resolve());
+  });
+}
 
 interface ApiOptions {
   server?: string;
@@ -139,6 +222,15 @@ clientOptions(program.command('status <operationId>'))
         + `${op.completedDateTime ? ` completed ${op.completedDateTime}` : ''}${op.error ? ` error ${op.error.code}: ${op.error.message}` : ''}\n`);
     }
     if (op.status === 'failed') process.exitCode = 1;
+  }));
+
+program.command('demo')
+  .description('the whole path on the embedded default: PostgreSQL, Azurite, seed, export, verify, summary')
+  .option('--keep', 'leave everything running and print the URLs, a token and a curl command')
+  .option('--users <n>', 'users to seed', '3')
+  .option('--files <m>', 'files per user', '15')
+  .action(run(async (opts: { keep?: boolean; users: string; files: string }) => {
+    await runDemo({ keep: Boolean(opts.keep), users: Number(opts.users), files: Number(opts.files), untilStopped: untilSignal });
   }));
 
 program.parseAsync(process.argv).then(

@@ -23,3 +23,34 @@ export async function listDirectoryAuditsForUser(q: Queryable, tenantId: string,
   );
   return rows;
 }
+
+/** A listing row: `cursor_at` is activity_at as PostgreSQL text, exact to the microsecond for the keyset. */
+export type DirectoryAuditListRow = DirectoryAuditRow & { cursor_at: string };
+
+/**
+ * One page of the tenant's directory audits, newest first; `after` is the (activity_at, id) of
+ * the last row of the previous page. `targetId` matches any entry of targetResources (jsonb
+ * containment, GIN-indexed by 005); `initiatorUserId` the initiating user.
+ */
+export async function listDirectoryAudits(
+  q: Queryable, tenantId: string,
+  opts: {
+    limit: number; targetId?: string; initiatorUserId?: string; activityDisplayName?: string; category?: string;
+    after?: { at: string; id: string };
+  },
+): Promise<DirectoryAuditListRow[]> {
+  const { rows } = await q.query<DirectoryAuditListRow>(
+    `select *, activity_at::text as cursor_at from directory_audits
+     where tenant_id = $1
+       and ($2::jsonb is null or target_resources @> $2)
+       and ($3::uuid is null or initiator_user_id = $3)
+       and ($4::text is null or activity_display_name = $4)
+       and ($5::text is null or category = $5)
+       and ($6::timestamptz is null or (activity_at, id) < ($6, $7::uuid))
+     order by activity_at desc, id desc
+     limit $8`,
+    [tenantId, opts.targetId === undefined ? null : JSON.stringify([{ id: opts.targetId }]), opts.initiatorUserId ?? null,
+      opts.activityDisplayName ?? null, opts.category ?? null, opts.after?.at ?? null, opts.after?.id ?? null, opts.limit],
+  );
+  return rows;
+}

@@ -1,0 +1,46 @@
+import { Presets, SingleBar } from 'cli-progress';
+import { verifyPackage, type PackageDifference } from '../export/verify-package.ts';
+import { redactSasUrl } from '../domain/storage-location.ts';
+import { CliError } from './fail.ts';
+
+export function describeDifference(d: PackageDifference): string {
+  switch (d.kind) {
+    case 'manifestMissing': return `${d.path}: missing (the export never completed, or this is not a package)`;
+    case 'manifestInvalid': return `${d.path}: not a valid manifest`;
+    case 'missing': return `${d.path}: listed in the manifest but missing`;
+    case 'extra': return `${d.path}: present but not in the manifest`;
+    case 'size': return `${d.path}: size ${d.actual}, manifest says ${d.expected}`;
+    case 'sha256': return `${d.path}: SHA-256 ${d.actual}, manifest says ${d.expected}`;
+  }
+}
+
+/** Runs verifyPackage with a progress bar on a terminal; storage errors become one clear line. */
+export async function verifyWithProgress(sasUrl: string, opts: { json?: boolean; out?: NodeJS.WriteStream } = {}): Promise<PackageDifference[]> {
+  const out = opts.out ?? process.stderr;
+  let url: URL;
+  try {
+    url = new URL(sasUrl);
+  } catch {
+    throw new CliError('the package location is not a URL', 'Pass the SAS URL of the container the export was written to (read and list permissions).');
+  }
+  const bar = out.isTTY && !opts.json
+    ? new SingleBar({ format: 'verify {bar} {percentage}% | {value}/{total} files | {path}', hideCursor: true, stream: out }, Presets.shades_classic)
+    : undefined;
+  let started = false;
+  try {
+    return await verifyPackage(url.toString(), (p) => {
+      if (!bar) return;
+      if (!started) { bar.start(p.filesTotal, 0, { path: '' }); started = true; }
+      bar.update(p.filesChecked, { path: p.path.length > 40 ? `…${p.path.slice(-39)}` : p.path });
+    });
+  } catch (err) {
+    const status = (err as { statusCode?: number }).statusCode;
+    const where = redactSasUrl(sasUrl);
+    if (status === 403) throw new CliError(`storage refused access to ${where} (403)`, 'The SAS needs read (r) and list (l) permissions and must not have expired.');
+    if (status === 404) throw new CliError(`no such container: ${where}`);
+    const code = (err as { code?: string }).code;
+    throw new CliError(`cannot read ${where}: ${code ?? (err as Error).message}`);
+  } finally {
+    if (started) bar?.stop();
+  }
+}

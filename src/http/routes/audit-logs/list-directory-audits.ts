@@ -1,0 +1,51 @@
+import type { FastifyInstance } from 'fastify';
+import { requirePermissions } from '../../../auth/permissions.ts';
+import { listDirectoryAudits } from '../../../db/queries/directory-audits.ts';
+import { toGraphDirectoryAudit } from '../../../domain/directory-audit.ts';
+import { graphBase, type AppDeps } from '../../app-deps.ts';
+import { sendGraphJson } from '../../graph-reply.ts';
+import { GUID_PATTERN, parseSelect, parseTop, rejectUnknownOptions, selectProperties } from '../../odata.ts';
+import { nextLink } from '../../paging.ts';
+import { ANY_TARGET_ID, decodeAuditCursor, encodeAuditCursor, guidFilterValue, parseAuditLogFilter } from './audit-log-filter.ts';
+
+/** Graph's directoryAudit properties, in the order toGraphDirectoryAudit writes them. */
+const DIRECTORY_AUDIT_PROPERTIES = [
+  'id', 'category', 'correlationId', 'result', 'resultReason', 'activityDisplayName', 'activityDateTime',
+  'loggedByService', 'operationType', 'initiatedBy', 'targetResources', 'additionalDetails',
+] as const;
+
+/**
+ * GET /{version}/auditLogs/directoryAudits: the caller's tenant, newest first. $filter:
+ * `targetResources/any(t: t/id eq '…')`, `initiatedBy/user/id eq '…'`, `activityDisplayName eq '…'`,
+ * `category eq '…'`, joined by `and`; $select, $top (default 100, max 1000), keyset paging.
+ */
+export function listDirectoryAuditsRoute(app: FastifyInstance, deps: AppDeps): void {
+  app.get<{ Querystring: Record<string, string> }>('/auditLogs/directoryAudits', async (request, reply) => {
+    const caller = request.caller;
+    requirePermissions(caller, ['AuditLog.Read.All']);
+    const query = request.query;
+    rejectUnknownOptions(query, ['$select', '$top', '$skiptoken', '$filter']);
+    const select = parseSelect(query.$select, DIRECTORY_AUDIT_PROPERTIES);
+    const top = parseTop(query.$top, 100, 1000);
+    const filter: { targetId?: string; initiatorUserId?: string; activityDisplayName?: string; category?: string } = {};
+    for (const term of parseAuditLogFilter(query.$filter, ['initiatedBy/user/id', 'activityDisplayName', 'category'], true)) {
+      switch (term.property) {
+        // Target ids are strings in Graph (not only users); GUIDs are stored lowercase.
+        case ANY_TARGET_ID: filter.targetId = GUID_PATTERN.test(term.value) ? term.value.toLowerCase() : term.value; break;
+        case 'initiatedBy/user/id': filter.initiatorUserId = guidFilterValue('initiatedBy/user/id', term.value); break;
+        case 'activityDisplayName': filter.activityDisplayName = term.value; break;
+        default: filter.category = term.value;
+      }
+    }
+    const after = decodeAuditCursor(query.$skiptoken);
+    const rows = await listDirectoryAudits(deps.db, caller.tenantId, { limit: top + 1, ...filter, after });
+    const page = rows.slice(0, top);
+    const last = page[page.length - 1];
+    const base = graphBase(deps, request.graphVersion);
+    return sendGraphJson(reply, 200, {
+      '@odata.context': `${base}/$metadata#auditLogs/directoryAudits${select ? `(${select.join(',')})` : ''}`,
+      value: page.map((row) => selectProperties(toGraphDirectoryAudit(row), select)),
+      ...(rows.length > top && last ? { '@odata.nextLink': nextLink(`${base}/auditLogs/directoryAudits`, query, encodeAuditCursor(last)) } : {}),
+    });
+  });
+}
