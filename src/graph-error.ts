@@ -17,6 +17,14 @@ export class GraphError extends Error {
   static badRequest(message: string): GraphError {
     return new GraphError(400, 'BadRequest', message);
   }
+  /** OneDrive's 400 for invalid names, paths and upload requests. */
+  static invalidRequest(message: string): GraphError {
+    return new GraphError(400, 'invalidRequest', message);
+  }
+  /** OneDrive's 416 for an upload fragment that does not start where the session expects. */
+  static invalidRange(message: string): GraphError {
+    return new GraphError(416, 'invalidRange', message);
+  }
   static invalidStorageLocation(message: string): GraphError {
     return new GraphError(400, 'InvalidStorageLocation', message);
   }

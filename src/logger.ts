@@ -10,6 +10,8 @@ const SECRET_PATTERNS: [RegExp, string][] = [
   // A bare JWT (three base64url parts, header starting with {"): e.g. inside an error message.
   [/eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g, 'REDACTED.JWT'],
   [/(AccountKey=)[^;"\s]+/gi, '$1REDACTED'],
+  // An upload session's URL is its own credential (no Authorization header on chunk PUTs).
+  [/(\/upload-sessions\/)[A-Za-z0-9_-]+/g, '$1REDACTED'],
 ];
 
 export function redactSecrets(text: string): string {

@@ -100,6 +100,10 @@ describe('redactSecrets', () => {
     expect(redactSecrets('/verify?url=https%3A%2F%2Fa%2Fc%3Fsv%3D1%26sig%3Dabc%252B%26sp%3Dcw')).not.toContain('abc');
   });
 
+  it('scrubs the secret of an upload session URL', () => {
+    expect(redactSecrets('PUT /upload-sessions/Zm9vYmFy-_x1 200')).toBe('PUT /upload-sessions/REDACTED 200');
+  });
+
   it('scrubs bearer tokens, bare JWTs and account keys', () => {
     expect(redactSecrets('Authorization: Bearer abc.def-ghi_jkl')).toBe('Authorization: Bearer REDACTED');
     expect(redactSecrets('authorization: bearer xyz')).toBe('authorization: bearer REDACTED');

@@ -5,6 +5,7 @@ import { loadLocalIssuer, type LocalIssuer } from '../auth/local-issuer.ts';
 import { createTokenVerifier } from '../auth/verify-token.ts';
 import type { Config } from '../config.ts';
 import type { ContentStore } from '../content/content-store.ts';
+import { startGarbageCollector } from '../content/collect-garbage.ts';
 import { createContentStore } from '../content/create-content-store.ts';
 import type { Db } from '../db/pool.ts';
 import type { AppDeps } from '../http/app-deps.ts';
@@ -15,6 +16,8 @@ import { startWorker, type Worker } from '../worker/worker.ts';
 
 // SIGTERM: uploads in flight get this long to finish before their leases are released.
 const SHUTDOWN_GRACE_MS = 10_000;
+// Unreferenced content is rare (replaced or deleted files); a sweep every 10 minutes is plenty.
+const GARBAGE_COLLECTION_INTERVAL_SECONDS = 600;
 
 export interface RunningServer {
   readonly url: string;
@@ -53,6 +56,10 @@ export async function startServer(config: Config, opts: { withWorker: boolean; l
     await database.close();
     throw err;
   }
+  const collector = startGarbageCollector(database.db, contentStore, {
+    intervalSeconds: GARBAGE_COLLECTION_INTERVAL_SECONDS,
+    onError: (err) => logger.warn({ err }, 'content garbage collection failed'),
+  });
   const { port } = app.server.address() as AddressInfo;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   publicUrl = config.publicUrl ?? `http://${host}:${port}`;
@@ -65,6 +72,7 @@ export async function startServer(config: Config, opts: { withWorker: boolean; l
     worker,
     stop: () => (stopping ??= (async () => {
       draining = true;
+      await collector.stop();
       await worker?.stop(SHUTDOWN_GRACE_MS);
       await app.close();
       await database.close();

@@ -14,8 +14,54 @@ export interface StoredContent {
 export interface ContentStore {
   /** Streams a body in, hashing as it goes; memory stays flat whatever the size. */
   put(body: Readable, opts?: { maxBytes?: number }): Promise<StoredContent>;
-  /** Streams a body out; `end` is inclusive, as in HTTP ranges. */
+  /** Streams a body out; `end` is inclusive, as in HTTP ranges. Throws ContentNotFoundError. */
   get(sha256: string, range?: { start: number; end: number }): Promise<Readable>;
   has(sha256: string): Promise<boolean>;
   delete(sha256: string): Promise<void>;
+
+  /**
+   * Upload sessions: stages `length` bytes of a file being uploaded in fragments, at `offset`.
+   * Returns opaque part ids the caller keeps (in the session row) and hands to commitStaged in
+   * order; a fragment that fails half-way leaves nothing the commit would pick up.
+   * Rejects with ContentLengthError when the body holds more or fewer than `length` bytes.
+   */
+  stagePart(key: string, offset: number, body: Readable, length: number): Promise<string[]>;
+  /** Turns the staged parts (`size` bytes in all) into content; the staging is gone afterwards. */
+  commitStaged(key: string, parts: readonly string[], size: number): Promise<StoredContent>;
+  /** Drops a session's staging (cancelled or expired); no error when there is none. */
+  discardStaged(key: string): Promise<void>;
+}
+
+export class ContentNotFoundError extends Error {
+  constructor(readonly sha256: string) {
+    super(`content ${sha256} is not in the content store`);
+    this.name = 'ContentNotFoundError';
+  }
+}
+
+export class ContentTooLargeError extends Error {
+  constructor(readonly maxBytes: number) {
+    super(`content exceeds ${maxBytes} bytes`);
+    this.name = 'ContentTooLargeError';
+  }
+}
+
+/** A body shorter or longer than announced (e.g. a connection dropped mid-fragment). */
+export class ContentLengthError extends Error {
+  constructor(readonly expected: number, readonly received: number) {
+    super(`expected ${expected} bytes, received ${received}`);
+    this.name = 'ContentLengthError';
+  }
+}
+
+export const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+export function assertSha256(sha256: string): void {
+  // The key becomes a file or blob name: anything but 64 hex digits could walk out of the store.
+  if (!SHA256_HEX.test(sha256)) throw new Error(`not a lowercase hex SHA-256: ${JSON.stringify(sha256.slice(0, 80))}`);
+}
+
+/** Staging keys become file and blob names too. */
+export function assertStagingKey(key: string): void {
+  if (!/^[A-Za-z0-9-]{1,64}$/.test(key)) throw new Error('invalid staging key');
 }

@@ -8,6 +8,7 @@ import { buildApp } from '../../src/app.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
 import { loadLocalIssuer, tokenClaims, type LocalIssuer } from '../../src/auth/local-issuer.ts';
 import { createTokenVerifier } from '../../src/auth/verify-token.ts';
+import { createContentStore } from '../../src/content/create-content-store.ts';
 import { migrate } from '../../src/db/migrate.ts';
 import { createPool, type Db } from '../../src/db/pool.ts';
 import type { AppDeps } from '../../src/http/app-deps.ts';
@@ -53,7 +54,7 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
   const config = loadConfig({ DSR_DATA_DIR: dataDir, DSR_PUBLIC_URL: PUBLIC_URL, DSR_STORAGE_ALLOW: 'http://127.0.0.1:10000', ...env });
   const issuer = await loadLocalIssuer(dataDir);
   const deps: AppDeps = {
-    config, db, localIssuer: issuer, logger: undefined,
+    config, db, localIssuer: issuer, logger: undefined, contentStore: createContentStore(config),
     verifier: createTokenVerifier(config, issuer),
     clock: () => new Date(), publicUrl: () => PUBLIC_URL, draining: () => false,
   };

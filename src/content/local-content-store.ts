@@ -1,0 +1,120 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, open, rename, rm, stat, unlink } from 'node:fs/promises';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import {
+  assertSha256, assertStagingKey, ContentLengthError, ContentNotFoundError, type ContentStore, type StoredContent,
+} from './content-store.ts';
+import { HashingMeter } from './hashing-meter.ts';
+
+/**
+ * Content in a local folder:
+ *   <root>/ab/cd/<sha256>   the bytes, named by their hash (two fan-out levels keep folders small)
+ *   <root>/tmp/<uuid>       a body being written; renamed into place only when complete and synced
+ *   <root>/staging/<key>    an upload session's file, written fragment by fragment at its offsets
+ * tmp and staging live under the root so that the final rename stays on one filesystem (atomic).
+ */
+export function createLocalContentStore(root: string): ContentStore {
+  const tmpDir = path.join(root, 'tmp');
+  const stagingDir = path.join(root, 'staging');
+  const fileOf = (sha256: string) => path.join(root, sha256.slice(0, 2), sha256.slice(2, 4), sha256);
+  const stagingFileOf = (key: string) => {
+    assertStagingKey(key);
+    return path.join(stagingDir, key);
+  };
+
+  /** Moves a complete, synced file to its hash name. Same bytes under the same name: replacing is harmless. */
+  async function publish(file: string, sha256: string): Promise<void> {
+    const target = fileOf(sha256);
+    await mkdir(path.dirname(target), { recursive: true });
+    await rename(file, target);
+  }
+
+  /** Hashes a file already on disk (upload sessions: fragments may come through different processes). */
+  async function hashFile(file: string, size: number): Promise<string> {
+    const hash = createHash('sha256');
+    let bytes = 0;
+    for await (const chunk of createReadStream(file) as AsyncIterable<Buffer>) {
+      hash.update(chunk);
+      bytes += chunk.length;
+    }
+    if (bytes !== size) throw new ContentLengthError(size, bytes);
+    return hash.digest('hex');
+  }
+
+  return {
+    async put(body: Readable, opts: { maxBytes?: number } = {}): Promise<StoredContent> {
+      await mkdir(tmpDir, { recursive: true });
+      const tmp = path.join(tmpDir, randomUUID());
+      const meter = new HashingMeter(opts.maxBytes === undefined ? {} : { maxBytes: opts.maxBytes });
+      try {
+        // flush: fsync before the stream closes, so after a crash the hash name (set by the rename
+        // below) holds all the bytes or does not exist.
+        await pipeline(body, meter, createWriteStream(tmp, { mode: 0o600, flush: true }));
+        const sha256 = meter.digest();
+        await publish(tmp, sha256);
+        return { sha256, size: meter.bytes };
+      } catch (err) {
+        await rm(tmp, { force: true });
+        throw err;
+      }
+    },
+
+    async get(sha256, range) {
+      assertSha256(sha256);
+      // Opened before returning so that a missing file is an error here, not in the middle of a response.
+      const handle = await open(fileOf(sha256), 'r').catch((err: NodeJS.ErrnoException) => {
+        throw err.code === 'ENOENT' ? new ContentNotFoundError(sha256) : err;
+      });
+      return handle.createReadStream(range ? { start: range.start, end: range.end } : {});
+    },
+
+    async has(sha256) {
+      assertSha256(sha256);
+      return stat(fileOf(sha256)).then(() => true, () => false);
+    },
+
+    async delete(sha256) {
+      assertSha256(sha256);
+      await rm(fileOf(sha256), { force: true });
+    },
+
+    async stagePart(key, offset, body, length) {
+      const file = stagingFileOf(key);
+      await mkdir(stagingDir, { recursive: true });
+      // One file per session, written in place: a fragment that dies half-way leaves bytes past the
+      // session's committed offset, and the retry of that fragment simply overwrites them.
+      const exists = await stat(file).then(() => true, () => false);
+      const meter = new HashingMeter({ exactBytes: length });
+      // r+ writes at `start` without truncating; flush: the session row is updated only after
+      // this resolves, so an acknowledged fragment is on disk and survives a crash.
+      await pipeline(body, meter, createWriteStream(file, { flags: exists ? 'r+' : 'w', start: offset, mode: 0o600, flush: true }));
+      return [];
+    },
+
+    async commitStaged(key, _parts, size) {
+      const file = stagingFileOf(key);
+      const actual = await stat(file).then((s) => s.size, () => 0);
+      if (actual < size) throw new ContentLengthError(size, actual);
+      const handle = await open(file, 'r+');
+      try {
+        // Bytes of an abandoned longer fragment may sit past the end.
+        await handle.truncate(size);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      const sha256 = await hashFile(file, size);
+      await publish(file, sha256);
+      return { sha256, size };
+    },
+
+    async discardStaged(key) {
+      await unlink(stagingFileOf(key)).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'ENOENT') throw err;
+      });
+    },
+  };
+}

@@ -1,0 +1,34 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type { TestApp } from './harness.ts';
+
+export function sha256Hex(buf: Buffer): string {
+  return createHash('sha256').update(buf).digest('hex');
+}
+
+/** Deterministic pseudo-random bytes (fast, no crypto), so failures reproduce. */
+export function testBytes(size: number, seed = 1): Buffer {
+  const buf = Buffer.alloc(size);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < size; i += 4) {
+    x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
+    buf.writeUInt32LE(x, i <= size - 4 ? i : size - 4);
+  }
+  return buf;
+}
+
+/** A user in `tenant`, created through the API; returns its id. */
+export async function createDriveUser(t: TestApp, tenant: string, upnPrefix = 'u'): Promise<string> {
+  const token = await t.appToken(tenant, ['User.ReadWrite.All']);
+  const upn = `${upnPrefix}-${randomUUID().slice(0, 8)}@contoso.test`;
+  const res = await t.app.inject({
+    method: 'POST', url: '/v1.0/users', headers: { authorization: `Bearer ${token}` },
+    payload: { userPrincipalName: upn, displayName: `User ${upnPrefix}`, accountEnabled: true },
+  });
+  if (res.statusCode !== 201) throw new Error(`user not created: ${res.statusCode} ${res.body}`);
+  return (res.json() as { id: string }).id;
+}
+
+/** `/v1.0/users/{user}/drive/root:/{path}:{suffix}` with every segment encoded. */
+export function pathUrl(user: string, path: string, suffix = ''): string {
+  return `/v1.0/users/${user}/drive/root:/${path.split('/').map(encodeURIComponent).join('/')}${suffix}`;
+}
