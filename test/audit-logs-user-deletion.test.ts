@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedTenant, type SeedSummary } from '../src/seed/seed-tenant.ts';
-import { createFakeContentStore } from './support/fake-content-store.ts';
+import { createLocalContentStore } from '../src/content/local-content-store.ts';
 import { createTestApp, tempDir, type TestApp } from './support/harness.ts';
 
 let t: TestApp;
@@ -28,7 +28,7 @@ async function countsOf(userId: string): Promise<Record<string, number>> {
 beforeAll(async () => {
   t = await createTestApp();
   seeded = await seedTenant({
-    db: t.db, contentStore: createFakeContentStore(await tempDir('dsr-del-')), tenantId: tenant,
+    db: t.db, contentStore: createLocalContentStore(await tempDir('dsr-del-')), tenantId: tenant,
     users: 2, filesPerUser: 3, seed: 'deletion', now: new Date(),
   });
 });

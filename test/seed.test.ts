@@ -5,7 +5,7 @@ import type { ContentStore } from '../src/content/content-store.ts';
 import type { Db } from '../src/db/pool.ts';
 import { createPrng } from '../src/seed/prng.ts';
 import { seedTenant, type SeedSummary } from '../src/seed/seed-tenant.ts';
-import { createFakeContentStore } from './support/fake-content-store.ts';
+import { createLocalContentStore } from '../src/content/local-content-store.ts';
 import { createTestDatabase, tempDir } from './support/harness.ts';
 
 const NOW = new Date('2026-11-28T12:00:00Z');
@@ -39,8 +39,8 @@ async function sha256Of(store: ContentStore, sha: string): Promise<string> {
 beforeAll(async () => {
   ({ db: dbA } = await createTestDatabase());
   ({ db: dbB } = await createTestDatabase());
-  storeA = createFakeContentStore(await tempDir('dsr-seed-a-'));
-  storeB = createFakeContentStore(await tempDir('dsr-seed-b-'));
+  storeA = createLocalContentStore(await tempDir('dsr-seed-a-'));
+  storeB = createLocalContentStore(await tempDir('dsr-seed-b-'));
   first = await seedTenant({ db: dbA, contentStore: storeA, users: 4, filesPerUser: 12, seed: 42, now: NOW });
 });
 
@@ -148,7 +148,7 @@ describe('seedTenant', () => {
     const { db } = await createTestDatabase();
     try {
       const started = performance.now();
-      const summary = await seedTenant({ db, contentStore: createFakeContentStore(await tempDir('dsr-seed-big-')), users: 20, filesPerUser: 30, seed: 'speed', now: NOW });
+      const summary = await seedTenant({ db, contentStore: createLocalContentStore(await tempDir('dsr-seed-big-')), users: 20, filesPerUser: 30, seed: 'speed', now: NOW });
       const seconds = (performance.now() - started) / 1000;
       expect(summary.totals.files).toBe(600);
       expect(summary.totals.users).toBe(20);

@@ -7,8 +7,11 @@ export interface RetryPolicy {
   readonly maxMs: number;
 }
 
-/** 2 s, 4 s, 8 s … capped at 5 min: a storage outage of minutes is ridden out in ~5 attempts. */
-export const DEFAULT_RETRY_POLICY: RetryPolicy = { baseMs: 2_000, maxMs: 300_000 };
+/**
+ * 10 s, 20 s, 40 s, 80 s … (each between half and all of that), capped at 5 min: with the default
+ * DSR_MAX_ATTEMPTS of 5, an outage of roughly 1–2.5 minutes is ridden out before the export fails.
+ */
+export const DEFAULT_RETRY_POLICY: RetryPolicy = { baseMs: 10_000, maxMs: 300_000 };
 
 /**
  * Exponential backoff with "equal jitter": between half and all of base·2^(attempt-1), so workers

@@ -1,0 +1,155 @@
+import type { OperationRow, OperationStatus } from '../../domain/operation.ts';
+import type { Queryable } from '../pool.ts';
+
+// Lease times use the database clock (now()), not the worker's: workers on several machines
+// compare expiries against one clock, so a skewed host cannot steal or keep a lease.
+
+/**
+ * Claims up to `limit` operations for `owner` in one statement (DESIGN.md §7): rows `notStarted`,
+ * or `running` whose lease has expired, and whose next attempt is due. Each gets a fresh
+ * lease_token; every later write must match it. A takeover from an owner that never released
+ * its lease (a crashed worker) counts as an attempt, so an export that kills workers ends.
+ */
+export async function claimOperations(q: Queryable, owner: string, limit: number, leaseSeconds: number): Promise<OperationRow[]> {
+  const { rows } = await q.query<OperationRow>(
+    `with candidates as (
+       select id from data_policy_operations
+       where status in ('notStarted', 'running')
+         and (status = 'notStarted' or lease_expires_at is null or lease_expires_at <= now())
+         and next_attempt_at <= now()
+       order by next_attempt_at, submitted_at
+       limit $2
+       for update skip locked
+     )
+     update data_policy_operations o
+     set status = 'running', lease_owner = $1, lease_token = gen_random_uuid(),
+         lease_expires_at = now() + make_interval(secs => $3),
+         attempts = o.attempts + case when o.status = 'running' and o.lease_owner is not null then 1 else 0 end
+     from candidates c
+     where o.id = c.id
+     returning o.*`,
+    [owner, limit, leaseSeconds],
+  );
+  return rows;
+}
+
+/** Heartbeat: pushes the lease out again. False when the lease is no longer ours. */
+export async function renewLease(q: Queryable, id: string, token: string, leaseSeconds: number): Promise<boolean> {
+  const { rowCount } = await q.query(
+    `update data_policy_operations set lease_expires_at = now() + make_interval(secs => $3)
+     where id = $1 and lease_token = $2 and status = 'running'`,
+    [id, token, leaseSeconds],
+  );
+  return rowCount === 1;
+}
+
+/**
+ * Graceful shutdown: the lease ends now so another worker takes over at once. An operation that
+ * has not fixed its plan nor touched storage goes back to notStarted.
+ */
+export async function releaseLease(q: Queryable, id: string, token: string): Promise<boolean> {
+  const { rowCount } = await q.query(
+    `update data_policy_operations
+     set lease_expires_at = now(), lease_owner = null,
+         status = case when bytes_planned is null and not request_info_written then 'notStarted' else status end
+     where id = $1 and lease_token = $2 and status = 'running'`,
+    [id, token],
+  );
+  return rowCount === 1;
+}
+
+/** Fenced: locks the row inside a transaction and proves the lease is still ours. */
+export async function lockLeasedOperation(q: Queryable, id: string, token: string): Promise<OperationRow | undefined> {
+  const { rows } = await q.query<OperationRow>(
+    `select * from data_policy_operations where id = $1 and lease_token = $2 and status = 'running' for update`,
+    [id, token],
+  );
+  return rows[0];
+}
+
+/** Records that the plan is fixed (in the transaction that inserts export_files). */
+export async function setBytesPlanned(q: Queryable, id: string, token: string, bytesPlanned: number): Promise<boolean> {
+  const { rowCount } = await q.query(
+    `update data_policy_operations set bytes_planned = $3 where id = $1 and lease_token = $2 and status = 'running'`,
+    [id, token, bytesPlanned],
+  );
+  return rowCount === 1;
+}
+
+/** Progress never goes backwards, even when a resumed export recounts a half-written file. */
+export async function updateProgress(q: Queryable, id: string, token: string, bytesWritten: number, progress: number): Promise<boolean> {
+  const { rowCount } = await q.query(
+    `update data_policy_operations
+     set bytes_written = greatest(bytes_written, $3), progress = greatest(progress, least($4, 99.9))
+     where id = $1 and lease_token = $2 and status = 'running'`,
+    [id, token, bytesWritten, progress],
+  );
+  return rowCount === 1;
+}
+
+/** From now on the container counts as used, whatever happens to this operation. */
+export async function markRequestInfoWritten(q: Queryable, id: string, token: string): Promise<boolean> {
+  const { rowCount } = await q.query(
+    `update data_policy_operations set request_info_written = true where id = $1 and lease_token = $2 and status = 'running'`,
+    [id, token],
+  );
+  return rowCount === 1;
+}
+
+export async function completeOperation(q: Queryable, id: string, token: string, bytesWritten: number): Promise<OperationRow | undefined> {
+  const { rows } = await q.query<OperationRow>(
+    `update data_policy_operations
+     set status = 'complete', progress = 100, bytes_written = $3, completed_at = now(),
+         lease_owner = null, lease_expires_at = null, error_code = null, error_message = null
+     where id = $1 and lease_token = $2 and status = 'running'
+     returning *`,
+    [id, token, bytesWritten],
+  );
+  return rows[0];
+}
+
+export async function failOperation(q: Queryable, id: string, token: string, code: string, message: string): Promise<OperationRow | undefined> {
+  const { rows } = await q.query<OperationRow>(
+    `update data_policy_operations
+     set status = 'failed', completed_at = now(), error_code = $3, error_message = $4,
+         lease_owner = null, lease_expires_at = null
+     where id = $1 and lease_token = $2 and status = 'running'
+     returning *`,
+    [id, token, code, message],
+  );
+  return rows[0];
+}
+
+/**
+ * A transient failure: counts the attempt, releases the lease and makes the row claimable again
+ * after `delayMs`. The status stays `running` (the export is under way, only paused).
+ */
+export async function scheduleRetry(q: Queryable, id: string, token: string, delayMs: number, message: string): Promise<boolean> {
+  const { rowCount } = await q.query(
+    `update data_policy_operations
+     set attempts = attempts + 1, next_attempt_at = now() + make_interval(secs => $3::double precision / 1000),
+         lease_owner = null, lease_expires_at = now(), error_message = $4
+     where id = $1 and lease_token = $2 and status = 'running'`,
+    [id, token, delayMs, message],
+  );
+  return rowCount === 1;
+}
+
+/** For /metrics: how many operations are in each status. */
+export async function countOperationsByStatus(q: Queryable): Promise<Partial<Record<OperationStatus, number>>> {
+  const { rows } = await q.query<{ status: OperationStatus; n: number }>(
+    'select status, count(*)::int as n from data_policy_operations group by status',
+  );
+  return Object.fromEntries(rows.map((r) => [r.status, r.n]));
+}
+
+/** For /metrics: operations waiting for a worker now, and how long the oldest has waited. */
+export async function queueStats(q: Queryable): Promise<{ depth: number; oldestWaitSeconds: number }> {
+  const { rows } = await q.query<{ depth: number; oldest: number | null }>(
+    `select count(*)::int as depth, extract(epoch from now() - min(submitted_at))::float8 as oldest
+     from data_policy_operations
+     where next_attempt_at <= now()
+       and (status = 'notStarted' or (status = 'running' and (lease_expires_at is null or lease_expires_at <= now())))`,
+  );
+  return { depth: rows[0]?.depth ?? 0, oldestWaitSeconds: rows[0]?.oldest ?? 0 };
+}

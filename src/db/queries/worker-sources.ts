@@ -1,0 +1,86 @@
+import type { SignInRow } from '../../activity/sign-in.ts';
+import type { DirectoryAuditRow } from '../../domain/directory-audit.ts';
+import type { UserRow } from '../../domain/user.ts';
+import type { Queryable } from '../pool.ts';
+
+// What an export reads about its subject. The worker runs these inside one REPEATABLE READ
+// transaction, so the package is one consistent snapshot of the tenant.
+
+export interface DriveItemRow {
+  id: string;
+  owner_user_id: string;
+  parent_id: string | null;
+  name: string;
+  is_folder: boolean;
+  size: number;
+  mime_type: string | null;
+  content_sha256: string | null;
+  /** content_blobs.size: the number of bytes the package will hold for this file. */
+  content_size: number | null;
+  created_at: Date;
+  modified_at: Date;
+  created_by: Record<string, unknown>;
+  modified_by: Record<string, unknown>;
+}
+
+export interface DriveActivityRow {
+  id: string;
+  user_id: string;
+  activity_at: Date;
+  activity_type: string;
+  actor: Record<string, unknown>;
+  item_id: string | null;
+  item_path: string | null;
+  client_ip: string | null;
+  user_agent: string | null;
+  app_id: string | null;
+}
+
+export async function selectExportUser(q: Queryable, tenantId: string, userId: string): Promise<UserRow | undefined> {
+  const { rows } = await q.query<UserRow>('select * from users where tenant_id = $1 and id = $2', [tenantId, userId]);
+  return rows[0];
+}
+
+export async function selectDriveItemsOfOwner(q: Queryable, tenantId: string, ownerId: string): Promise<DriveItemRow[]> {
+  const { rows } = await q.query<DriveItemRow>(
+    `select d.id, d.owner_user_id, d.parent_id, d.name, d.is_folder, d.size, d.mime_type, d.content_sha256,
+            b.size as content_size, d.created_at, d.modified_at, d.created_by, d.modified_by
+     from drive_items d left join content_blobs b on b.sha256 = d.content_sha256
+     where d.tenant_id = $1 and d.owner_user_id = $2
+     order by d.id`,
+    [tenantId, ownerId],
+  );
+  return rows;
+}
+
+export async function selectDriveActivitiesOfUser(q: Queryable, tenantId: string, userId: string): Promise<DriveActivityRow[]> {
+  const { rows } = await q.query<DriveActivityRow>(
+    `select id, user_id, activity_at, activity_type, actor, item_id, item_path, client_ip, user_agent, app_id
+     from drive_activities where tenant_id = $1 and user_id = $2
+     order by activity_at, id`,
+    [tenantId, userId],
+  );
+  return rows;
+}
+
+export async function selectSignInsOfUser(q: Queryable, tenantId: string, userId: string): Promise<SignInRow[]> {
+  const { rows } = await q.query<SignInRow>(
+    'select * from sign_ins where tenant_id = $1 and user_id = $2 order by created_at, id',
+    [tenantId, userId],
+  );
+  return rows;
+}
+
+/** Audits where the user is initiator or target, oldest first (the package reads as a history). */
+export async function selectDirectoryAuditsOfUser(q: Queryable, tenantId: string, userId: string): Promise<DirectoryAuditRow[]> {
+  const { rows } = await q.query<DirectoryAuditRow>(
+    `select * from directory_audits
+     where tenant_id = $1
+       and (target_user_id = $2 or initiator_user_id = $2
+            -- an audit may name the user as a later target (target_user_id holds only the first)
+            or target_resources @> jsonb_build_array(jsonb_build_object('id', $2::text)))
+     order by activity_at, id`,
+    [tenantId, userId],
+  );
+  return rows;
+}

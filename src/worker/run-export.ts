@@ -1,0 +1,510 @@
+import { setMaxListeners } from 'node:events';
+import { createHash } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Config } from '../config.ts';
+import type { ContentStore } from '../content/content-store.ts';
+import { inTransaction, isDatabaseUnavailable, type Db } from '../db/pool.ts';
+import { insertDirectoryAudit } from '../db/queries/directory-audits.ts';
+import {
+  clearExportFileBodies, deleteContentPins, insertContentPins, insertExportFiles, listExportFiles, markExportFileDone,
+  selectExportFileBody, selectPendingInlineBodies, type ExportFileRow,
+} from '../db/queries/export-files.ts';
+import {
+  completeOperation, failOperation, lockLeasedOperation, markRequestInfoWritten, releaseLease, renewLease, scheduleRetry,
+  setBytesPlanned, updateProgress,
+} from '../db/queries/worker-operations.ts';
+import {
+  selectDirectoryAuditsOfUser, selectDriveActivitiesOfUser, selectDriveItemsOfOwner, selectExportUser, selectSignInsOfUser,
+} from '../db/queries/worker-sources.ts';
+import { auditRecord } from '../domain/directory-audit.ts';
+import {
+  alreadyUsedFailure, classifyStorageError, exhaustedFailure, expiredFailure, invalidStorageLocationFailure, sasExpired,
+  userNotFoundFailure, type ExportFailure,
+} from '../domain/export-failure.ts';
+import {
+  attemptsExhausted, heartbeatIntervalMs, leaseMayHaveLapsed, progressPercent, retryDelayMs, shouldPersistProgress,
+  type RetryPolicy,
+} from '../domain/export-lease.ts';
+import type { OperationRow } from '../domain/operation.ts';
+import { MAX_BLOB_NAME_LENGTH } from '../domain/package-plan.ts';
+import { isPrivateAddress } from '../domain/private-address.ts';
+import type { HostResolver } from '../export/guarded-agent.ts';
+import { isPathStyle, openPackageTarget, parseStorageLocation, type PackageTarget } from '../export/package-target.ts';
+import { buildPackagePlan, type ExportSnapshot } from '../export/render-package.ts';
+import {
+  ContentIntegrityError, ContentReadError, storageErrorFacts, uploadBuffer, uploadStreamVerified, type RequestRetry,
+} from '../export/upload-file.ts';
+import { redactSecrets } from '../logger.ts';
+import type { Metrics } from '../metrics.ts';
+
+/** Something the worker reports, for logs and tests (e.g. "claimed" to await a wake-up). */
+export type WorkerEvent =
+  | { type: 'claimed'; operationId: string; workerId: string }
+  | { type: 'fileUploaded'; operationId: string; workerId: string; path: string }
+  | { type: 'completed'; operationId: string; workerId: string }
+  | { type: 'failed'; operationId: string; workerId: string; code: string }
+  | { type: 'retryScheduled'; operationId: string; workerId: string; delayMs: number; message: string }
+  | { type: 'leaseLost'; operationId: string; workerId: string }
+  | { type: 'released'; operationId: string; workerId: string };
+
+export interface ExportContext {
+  readonly workerId: string;
+  readonly db: Db;
+  readonly config: Config;
+  readonly contentStore: ContentStore;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly resolve: HostResolver | undefined;
+  readonly requestRetry: Omit<RequestRetry, 'onRetry'>;
+  readonly operationRetry: RetryPolicy;
+  /** 4 MiB blocks, 2 in flight per file: with 8 files at once, ≈100 MB of buffers at most. */
+  readonly blockSize: number;
+  readonly parallelBlocks: number;
+  readonly onEvent: (event: WorkerEvent) => void;
+}
+
+export type RunOutcome =
+  | { kind: 'complete' | 'failed' | 'leaseLost' | 'released' | 'abandoned' }
+  | { kind: 'retry'; delayMs: number };
+
+/** The lease is someone else's now (fencing): stop this export at once, write nothing more. */
+export class LeaseLostError extends Error {
+  constructor() {
+    super('lease lost');
+    this.name = 'LeaseLostError';
+  }
+}
+/** Graceful shutdown: hand the unfinished export to another worker. */
+export class ReleasedError extends Error {
+  constructor() {
+    super('lease released for shutdown');
+    this.name = 'ReleasedError';
+  }
+}
+/** A hard stop (a crash, or a test simulating one): no database writes at all. */
+export class AbandonedError extends Error {
+  constructor() {
+    super('export abandoned');
+    this.name = 'AbandonedError';
+  }
+}
+class FailureError extends Error {
+  constructor(readonly failure: ExportFailure) {
+    super(failure.message);
+    this.name = 'FailureError';
+  }
+}
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/** Some planned content was deleted after the snapshot was read. */
+class PinShortfall extends Error {}
+
+function fenced(ok: boolean): void {
+  if (!ok) throw new LeaseLostError();
+}
+
+function isContentNotFound(err: unknown): boolean {
+  return (err as { name?: string } | undefined)?.name === 'ContentNotFoundError';
+}
+
+function withListenerRoom(controller: AbortController): AbortController {
+  setMaxListeners(0, controller.signal);
+  return controller;
+}
+
+/**
+ * One export, from claim to complete | failed | rescheduled (DESIGN.md §7). Every write after the
+ * claim is fenced by the lease token; a heartbeat renews the lease every third of its length.
+ */
+export class ExportRun {
+  // Every upload in flight (upload concurrency × blocks per file, plus SDK internals) listens on
+  // this one signal; Node's default of 10 listeners would warn about a leak that is not one.
+  private readonly controller = withListenerRoom(new AbortController());
+  private readonly token: string;
+  private readonly log: Logger;
+  private draining = false;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private lastRenewedMs = Date.now();
+  private renewing = false;
+  private target: PackageTarget | undefined;
+  private bytesPlanned = 0;
+  private bytesWritten = 0;
+  private lastProgressMs: number | undefined;
+  private inlineBodies = new Map<string, Buffer>();
+  private progressWrite: Promise<void> | undefined;
+
+  constructor(private readonly ctx: ExportContext, private readonly op: OperationRow) {
+    this.token = op.lease_token!;
+    this.log = ctx.logger.child({ operationId: op.id, tenantId: op.tenant_id });
+  }
+
+  get operationId(): string {
+    return this.op.id;
+  }
+
+  /** Finish the files in flight, start no new one, then hand the export back. */
+  drain(): void {
+    this.draining = true;
+  }
+
+  abort(reason: LeaseLostError | ReleasedError | AbandonedError): void {
+    if (!this.controller.signal.aborted) this.controller.abort(reason);
+  }
+
+  private get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  async run(): Promise<RunOutcome> {
+    this.startHeartbeat();
+    try {
+      await this.execute();
+      return { kind: 'complete' };
+    } catch (err) {
+      return await this.handleError(err);
+    } finally {
+      if (this.heartbeat) clearInterval(this.heartbeat);
+      this.target?.close();
+    }
+  }
+
+  private startHeartbeat(): void {
+    const { leaseSeconds } = this.ctx.config.worker;
+    this.heartbeat = setInterval(() => {
+      if (this.renewing || this.signal.aborted) return;
+      this.renewing = true;
+      renewLease(this.ctx.db, this.op.id, this.token, leaseSeconds).then((ok) => {
+        if (ok) this.lastRenewedMs = Date.now();
+        else this.abort(new LeaseLostError());
+      }, (err: unknown) => {
+        // The database is away: keep trying until the lease we last saw may have lapsed.
+        this.log.warn({ err: String(err) }, 'lease renewal failed');
+        if (leaseMayHaveLapsed(Date.now(), this.lastRenewedMs, leaseSeconds)) this.abort(new LeaseLostError());
+      }).finally(() => { this.renewing = false; });
+    }, heartbeatIntervalMs(leaseSeconds));
+    this.heartbeat.unref();
+  }
+
+  private checkSignal(): void {
+    if (this.signal.aborted) throw this.signal.reason as Error;
+  }
+
+  private async execute(): Promise<void> {
+    const { config } = this.ctx;
+    const op = this.op;
+    // Takeovers from crashed workers count as attempts (claimOperations): an export that keeps
+    // killing workers ends here instead of forever.
+    if (attemptsExhausted(op.attempts, config.worker.maxAttempts)) {
+      throw new FailureError(exhaustedFailure(op.attempts, op.error_message ?? 'the worker running it stopped without finishing'));
+    }
+    const pathStyle = isPathStyle(op.storage_location, config.storageAllow);
+    const location = parseStorageLocation(op.storage_location, pathStyle);
+    // Checked again here (also done at the POST): an IP literal never goes through DNS lookup.
+    if (!config.storageAllow.includes(location.origin) && isPrivateAddress(location.hostname)) {
+      throw new FailureError(invalidStorageLocationFailure('storageLocation points to a loopback, private, link-local or metadata address.'));
+    }
+    if (sasExpired(location.sas, new Date())) throw new FailureError(expiredFailure(location.sas));
+
+    if (op.bytes_planned === null) await this.fixPlan(MAX_BLOB_NAME_LENGTH - location.prefix.length);
+    const files = await listExportFiles(this.ctx.db, op.id);
+    this.bytesPlanned = files.reduce((a, f) => a + f.size, 0);
+    this.bytesWritten = files.filter((f) => f.done).reduce((a, f) => a + f.size, 0);
+    // Metadata is usually a few hundred KiB: one round trip instead of one per file. Above
+    // 16 MiB (a user with very many sign-ins) bodies are read one at a time to bound memory.
+    const pendingInline = files.filter((f) => f.source === 'inline' && !f.done).reduce((a, f) => a + f.size, 0);
+    if (pendingInline <= 16 * 1024 * 1024) this.inlineBodies = await selectPendingInlineBodies(this.ctx.db, op.id);
+    this.checkSignal();
+
+    this.target = openPackageTarget(op.storage_location, { allowedOrigins: config.storageAllow, resolve: this.ctx.resolve });
+    const [requestInfo, ...rest] = files;
+    const manifest = rest.pop();
+    if (!requestInfo || !manifest) throw new Error(`plan of ${op.id} is incomplete`);
+
+    // 1. RequestInfo.json, alone and first: it claims the container (If-None-Match: *).
+    if (!requestInfo.done) await this.writeRequestInfo(requestInfo);
+    else if (!op.request_info_written) fenced(await markRequestInfoWritten(this.ctx.db, op.id, this.token));
+
+    // 2. The data, index.html included, a bounded number of files at once.
+    const todo = rest.filter((f) => !f.done);
+    let next = 0;
+    let stopped = false;
+    const lanes = Array.from({ length: Math.min(config.worker.uploadConcurrency, todo.length) }, async () => {
+      while (next < todo.length && !this.draining && !stopped) {
+        this.checkSignal();
+        const file = todo[next++]!;
+        await this.writeFile(file).catch((err: unknown) => {
+          stopped = true;
+          throw err;
+        });
+      }
+    });
+    // One failing lane stops the others at their next file; the first error is the one reported.
+    const results = await Promise.allSettled(lanes);
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    this.checkSignal();
+    if (next < todo.length) throw new ReleasedError();
+
+    // 3. manifest.json last: its presence means the package is complete.
+    if (!manifest.done) {
+      if (this.draining) throw new ReleasedError();
+      await this.writeFile(manifest);
+    }
+    await this.complete();
+  }
+
+  /** Reads the snapshot and fixes the plan, unless another attempt already did. */
+  private async fixPlan(maxPathLength: number): Promise<void> {
+    const { db } = this.ctx;
+    const op = this.op;
+    // Content deleted between the snapshot and the pins (a drive item removed meanwhile) makes
+    // the pin count short: read a fresh snapshot. Three tries is plenty for a race of milliseconds.
+    for (let attempt = 1; ; attempt++) {
+      const snapshot = await this.readSnapshot();
+      const plan = buildPackagePlan(snapshot, new Date(), maxPathLength);
+      const shas = [...new Set(plan.filter((f) => f.source === 'content').map((f) => f.sha256))];
+      const fixed = await inTransaction(db, async (tx) => {
+        const row = await lockLeasedOperation(tx, op.id, this.token);
+        if (!row) throw new LeaseLostError();
+        if (row.bytes_planned !== null) return true;
+        const pinned = await insertContentPins(tx, op.id, shas);
+        if (pinned < shas.length) throw new PinShortfall();
+        await insertExportFiles(tx, op.id, plan.map((f, seq) => ({
+          seq, path: f.path, size: f.size, sha256: f.sha256, contentType: f.contentType, source: f.source, body: f.body,
+        })));
+        fenced(await setBytesPlanned(tx, op.id, this.token, plan.reduce((a, f) => a + f.size, 0)));
+        return true;
+      }).catch((err: unknown) => {
+        if (err instanceof PinShortfall) return false;
+        throw err;
+      });
+      if (fixed) {
+        this.log.info({ files: plan.length }, 'export plan fixed');
+        return;
+      }
+      if (attempt >= 3) throw new Error('drive content kept disappearing while the export plan was fixed');
+    }
+  }
+
+  /** One consistent snapshot of everything about the subject (REPEATABLE READ, read only). */
+  private async readSnapshot(): Promise<ExportSnapshot> {
+    const op = this.op;
+    const client = await this.ctx.db.connect();
+    try {
+      await client.query('begin isolation level repeatable read read only');
+      const user = await selectExportUser(client, op.tenant_id, op.user_id);
+      if (!user) throw new FailureError(userNotFoundFailure(op.user_id));
+      const [signIns, audits, driveItems, activities] = [
+        await selectSignInsOfUser(client, op.tenant_id, op.user_id),
+        await selectDirectoryAuditsOfUser(client, op.tenant_id, op.user_id),
+        await selectDriveItemsOfOwner(client, op.tenant_id, op.user_id),
+        await selectDriveActivitiesOfUser(client, op.tenant_id, op.user_id),
+      ];
+      await client.query('commit');
+      return {
+        operation: {
+          id: op.id, tenantId: op.tenant_id, userId: op.user_id, userPrincipalName: user.user_principal_name,
+          requestedBy: op.requested_by, submittedAt: op.submitted_at, storageContainer: op.storage_container,
+        },
+        user, signIns, audits, driveItems, activities,
+      };
+    } catch (err) {
+      await client.query('rollback').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  private requestRetry(): RequestRetry {
+    return { ...this.ctx.requestRetry, onRetry: () => this.ctx.metrics.storageRetries.inc({ kind: 'request' }) };
+  }
+
+  private async inlineBody(file: ExportFileRow): Promise<Buffer> {
+    const prefetched = this.inlineBodies.get(file.path);
+    if (prefetched) {
+      this.inlineBodies.delete(file.path);
+      return prefetched;
+    }
+    const body = await selectExportFileBody(this.ctx.db, this.op.id, file.path);
+    if (!body) throw new Error(`snapshot of ${file.path} is missing`);
+    return body;
+  }
+
+  private async writeRequestInfo(file: ExportFileRow): Promise<void> {
+    const target = this.target!;
+    const body = await this.inlineBody(file);
+    try {
+      await uploadBuffer(target.container.getBlockBlobClient(target.blobName(file.path)), body, {
+        contentType: file.content_type, retry: this.requestRetry(), signal: this.signal, ifNoneMatch: true,
+        onBytes: (n) => this.addBytes(n),
+      });
+    } catch (err) {
+      const facts = storageErrorFacts(err);
+      const conflict = facts.statusCode === 409 && facts.errorCode === 'BlobAlreadyExists' || facts.statusCode === 412;
+      if (!conflict) throw err;
+      // Ours from an attempt that died between the upload and its checkpoint? Then it's a resume.
+      if (!this.op.request_info_written && !(await this.isOurRequestInfo(file))) throw new FailureError(alreadyUsedFailure());
+      this.addBytes(body.length);
+      this.log.info('RequestInfo.json already written by an earlier attempt; resuming');
+    }
+    fenced(await markRequestInfoWritten(this.ctx.db, this.op.id, this.token));
+    fenced(await markExportFileDone(this.ctx.db, this.op.id, this.token, file.path));
+    this.fileDone(file);
+  }
+
+  /** Needs read (r) on the SAS; without it a conflict cannot be proven ours and counts as "used". */
+  private async isOurRequestInfo(file: ExportFileRow): Promise<boolean> {
+    const target = this.target!;
+    try {
+      const existing = await target.container.getBlockBlobClient(target.blobName(file.path))
+        .downloadToBuffer(0, undefined, { abortSignal: this.signal });
+      return createHash('sha256').update(existing).digest('hex') === file.sha256;
+    } catch {
+      return false;
+    }
+  }
+
+  private async writeFile(file: ExportFileRow): Promise<void> {
+    const target = this.target!;
+    const blob = target.container.getBlockBlobClient(target.blobName(file.path));
+    const base = { contentType: file.content_type, retry: this.requestRetry(), signal: this.signal, onBytes: (n: number) => this.addBytes(n) };
+    if (file.source === 'inline') {
+      await uploadBuffer(blob, await this.inlineBody(file), base);
+    } else {
+      const source = await this.ctx.contentStore.get(file.sha256).catch((err: unknown) => {
+        throw isContentNotFound(err) ? err : new ContentReadError(err);
+      });
+      await uploadStreamVerified(blob, source, { path: file.path, size: file.size, sha256: file.sha256 }, {
+        ...base, blockSize: this.ctx.blockSize, parallelBlocks: this.ctx.parallelBlocks,
+      });
+    }
+    fenced(await markExportFileDone(this.ctx.db, this.op.id, this.token, file.path));
+    this.fileDone(file);
+  }
+
+  private fileDone(file: ExportFileRow): void {
+    this.ctx.metrics.exportFiles.inc();
+    this.ctx.onEvent({ type: 'fileUploaded', operationId: this.op.id, workerId: this.ctx.workerId, path: file.path });
+  }
+
+  private addBytes(n: number): void {
+    this.bytesWritten += n;
+    this.ctx.metrics.exportBytes.inc(n);
+    const now = Date.now();
+    if (this.progressWrite || !shouldPersistProgress(now, this.lastProgressMs)) return;
+    this.lastProgressMs = now;
+    const written = Math.min(this.bytesWritten, this.bytesPlanned);
+    this.progressWrite = updateProgress(this.ctx.db, this.op.id, this.token, written, progressPercent(written, this.bytesPlanned))
+      .then((ok) => { if (!ok) this.abort(new LeaseLostError()); }, () => undefined)
+      .finally(() => { this.progressWrite = undefined; });
+  }
+
+  private async complete(): Promise<void> {
+    const op = this.op;
+    await this.progressWrite;
+    await inTransaction(this.ctx.db, async (tx) => {
+      const row = await completeOperation(tx, op.id, this.token, this.bytesPlanned);
+      if (!row) throw new LeaseLostError();
+      await deleteContentPins(tx, op.id);
+      await clearExportFileBodies(tx, op.id);
+      await insertDirectoryAudit(tx, auditRecord({
+        tenantId: op.tenant_id, now: new Date(), activity: 'Export personal data completed', operationType: 'Other',
+        requester: op.requested_by, ipAddress: null, target: { id: op.user_id, userPrincipalName: op.user_principal_name },
+        correlationId: op.id, details: { operationId: op.id, bytesWritten: String(this.bytesPlanned) },
+      }));
+      this.ctx.metrics.exportDuration.observe({ status: 'complete' }, (row.completed_at!.getTime() - op.submitted_at.getTime()) / 1000);
+    });
+    this.log.info({ bytes: this.bytesPlanned }, 'export complete');
+    this.ctx.onEvent({ type: 'completed', operationId: op.id, workerId: this.ctx.workerId });
+  }
+
+  private classify(err: unknown): ExportFailure {
+    if (err instanceof FailureError) return err.failure;
+    if (this.target?.guard.blocked) return invalidStorageLocationFailure(`storageLocation host ${this.target.guard.blocked.hostname} resolves to a loopback, private, link-local or metadata address; nothing was sent.`);
+    if (err instanceof ContentIntegrityError) return { kind: 'permanent', code: 'InternalServerError', message: 'A file in the content store does not match its recorded hash; the export was stopped so as not to deliver corrupt data.' };
+    if (isContentNotFound(err)) return { kind: 'permanent', code: 'InternalServerError', message: 'A file of the drive is missing from the content store.' };
+    if (err instanceof ContentReadError) {
+      // The content store (a local folder or the service's own blob container) had a hiccup:
+      // retried like any transient failure, never blamed on the customer's storage location.
+      return { kind: 'transient', cause: 'content', message: 'The content store could not be read.' };
+    }
+    // Storage first: its network errors carry the same codes (ECONNRESET …) as a lost database.
+    const facts = storageErrorFacts(err);
+    if ((err as { name?: string }).name === 'RestError') {
+      const location = this.target?.location ?? parseStorageLocation(this.op.storage_location, isPathStyle(this.op.storage_location, this.ctx.config.storageAllow));
+      return classifyStorageError(facts, 'write', location.sas, new Date());
+    }
+    if (isDatabaseUnavailable(err)) return { kind: 'transient', cause: 'database', message: 'The database was unreachable.' };
+    return { kind: 'permanent', code: 'InternalServerError', message: 'The export failed unexpectedly; the details are in the service log.' };
+  }
+
+  private async handleError(thrown: unknown): Promise<RunOutcome> {
+    const op = this.op;
+    const err = this.signal.aborted ? this.signal.reason as unknown : thrown;
+    const emit = (e: DistributiveOmit<WorkerEvent, 'operationId' | 'workerId'>) =>
+      this.ctx.onEvent({ ...e, operationId: op.id, workerId: this.ctx.workerId } as WorkerEvent);
+    if (err instanceof AbandonedError) return { kind: 'abandoned' };
+    if (err instanceof LeaseLostError) {
+      this.ctx.metrics.leaseLosses.inc();
+      this.log.warn('lease lost; another worker owns this export now');
+      emit({ type: 'leaseLost' });
+      return { kind: 'leaseLost' };
+    }
+    await this.progressWrite;
+    if (err instanceof ReleasedError) {
+      await releaseLease(this.ctx.db, op.id, this.token).catch((e: unknown) => this.log.warn({ err: String(e) }, 'lease release failed'));
+      this.log.info('export handed back for another worker');
+      emit({ type: 'released' });
+      return { kind: 'released' };
+    }
+    let failure = this.classify(err);
+    if (failure.kind === 'permanent' && failure.code === 'InternalServerError') this.log.error({ err }, 'export failed');
+    try {
+      if (failure.kind === 'transient') {
+        const attempts = op.attempts + 1;
+        if (attemptsExhausted(attempts, this.ctx.config.worker.maxAttempts)) {
+          failure = exhaustedFailure(attempts, failure.message);
+        } else {
+          const delayMs = retryDelayMs(attempts, this.ctx.operationRetry, Math.random());
+          fenced(await scheduleRetry(this.ctx.db, op.id, this.token, delayMs, redactSecrets(failure.message)));
+          this.ctx.metrics.operationRetries.inc({ cause: failure.cause });
+          this.log.warn({ attempts, delayMs, reason: failure.message }, 'export will be retried');
+          emit({ type: 'retryScheduled', delayMs, message: failure.message });
+          return { kind: 'retry', delayMs };
+        }
+      }
+      const { code, message } = failure as Extract<ExportFailure, { kind: 'permanent' }>;
+      await this.fail(code, redactSecrets(message));
+      emit({ type: 'failed', code });
+      return { kind: 'failed' };
+    } catch (e) {
+      if (e instanceof LeaseLostError) {
+        this.ctx.metrics.leaseLosses.inc();
+        emit({ type: 'leaseLost' });
+        return { kind: 'leaseLost' };
+      }
+      // Could not record the outcome (database away): the lease lapses and another attempt decides.
+      this.log.error({ err: String(e) }, 'could not record the export failure');
+      return { kind: 'leaseLost' };
+    }
+  }
+
+  private async fail(code: string, message: string): Promise<void> {
+    const op = this.op;
+    await inTransaction(this.ctx.db, async (tx) => {
+      const row = await failOperation(tx, op.id, this.token, code, message);
+      if (!row) throw new LeaseLostError();
+      await deleteContentPins(tx, op.id);
+      await clearExportFileBodies(tx, op.id);
+      await insertDirectoryAudit(tx, auditRecord({
+        tenantId: op.tenant_id, now: new Date(), activity: 'Export personal data failed', operationType: 'Other',
+        requester: op.requested_by, ipAddress: null, target: { id: op.user_id, userPrincipalName: op.user_principal_name },
+        correlationId: op.id, result: 'failure', resultReason: code, details: { operationId: op.id, errorCode: code },
+      }));
+      this.ctx.metrics.exportDuration.observe({ status: 'failed' }, (row.completed_at!.getTime() - op.submitted_at.getTime()) / 1000);
+    });
+    this.log.warn({ code, reason: message }, 'export failed');
+  }
+}

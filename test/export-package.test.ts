@@ -1,0 +1,182 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { loadConfig } from '../src/config.ts';
+import { createLocalContentStore } from '../src/content/local-content-store.ts';
+import type { Db } from '../src/db/pool.ts';
+import { insertDirectoryAudit } from '../src/db/queries/directory-audits.ts';
+import { auditRecord } from '../src/domain/directory-audit.ts';
+import { verifyPackage } from '../src/export/verify-package.ts';
+import { createMetrics } from '../src/metrics.ts';
+import { createContainerSas, startAzurite, type Azurite } from '../src/storage/azurite.ts';
+import { startWorker, type Worker, type WorkerEvent } from '../src/worker/worker.ts';
+import {
+  queueExport, readContainer, REQUESTER, seedUser, startStorageProxy, viaOrigin, waitForStatus,
+} from './support/export-fixtures.ts';
+import { createTestDatabase, tempDir } from './support/harness.ts';
+
+let db: Db;
+let azurite: Azurite;
+let proxy: Awaited<ReturnType<typeof startStorageProxy>>;
+let worker: Worker;
+const events: WorkerEvent[] = [];
+const metrics = createMetrics();
+const store = createLocalContentStore(await tempDir('dsr-export-content-'));
+
+beforeAll(async () => {
+  ({ db } = await createTestDatabase());
+  azurite = await startAzurite();
+  proxy = await startStorageProxy(azurite.origin);
+  const config = loadConfig({ DSR_STORAGE_ALLOW: `${proxy.origin},${azurite.origin}`, DSR_UPLOAD_CONCURRENCY: '3' });
+  // 1 MiB blocks so that a 2.5 MiB file goes up as staged blocks plus a commit.
+  worker = await startWorker({ config, db, contentStore: store, metrics, pollIntervalMs: 200, blockSize: 1024 * 1024, onEvent: (e) => events.push(e) });
+});
+
+afterAll(async () => {
+  await worker?.stop(1000);
+  await proxy?.close();
+  await azurite?.stop();
+  await db?.end();
+});
+
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+const bytes = (n: number, seed: number) => Buffer.from(Array.from({ length: n }, (_, i) => (i * 31 + seed * 7) & 255));
+
+test('a user with files, activity, sign-ins and audits gets the complete package of DESIGN.md §6', async () => {
+  const files = [
+    { path: 'Docs/report.pdf', body: bytes(300_000, 1), mimeType: 'application/pdf' },
+    { path: 'Docs/Notes: draft?.txt', body: Buffer.from('unsafe name\n'), mimeType: 'text/plain' },
+    { path: 'Docs/notes_ draft_.txt', body: Buffer.from('collides after sanitising\n'), mimeType: 'text/plain' },
+    { path: 'Photos/2026/big.bin', body: bytes(2_500_000, 2) },
+    { path: 'empty.txt', body: Buffer.alloc(0), mimeType: 'text/plain' },
+    { path: 'CON.txt', body: Buffer.from('reserved on Windows') },
+  ];
+  const user = await seedUser(db, store, { files, signIns: 3, activities: 12 });
+  await insertDirectoryAudit(db, auditRecord({
+    tenantId: user.tenantId, now: new Date('2026-01-02T03:04:05Z'), activity: 'Add user', operationType: 'Add',
+    requester: REQUESTER, ipAddress: null, target: { id: user.userId, userPrincipalName: user.upn },
+  }));
+  const sas = await createContainerSas(azurite, `pkg-${randomUUID().slice(0, 8)}`);
+  const viaProxy = viaOrigin(sas, proxy.origin);
+  const op = await queueExport(db, user, viaProxy, [proxy.origin]);
+  worker.wake();
+
+  const done = await waitForStatus(db, op.id, ['complete', 'failed']);
+  expect(done.error_message ?? '').toBe('');
+  expect(done.status).toBe('complete');
+  expect(done.progress).toBe(100);
+  expect(done.completed_at).not.toBeNull();
+  expect(done.request_info_written).toBe(true);
+  expect(done.bytes_written).toBe(done.bytes_planned);
+
+  const blobs = await readContainer(sas);
+  const names = [...blobs.keys()].sort();
+  for (const path of ['RequestInfo.json', 'Directory/User.json', 'Directory/SignIns.json', 'Directory/SignIns.csv', 'Directory/AuditLogs.json',
+    'OneDrive/DriveItems.json', 'OneDrive/Activity.json', 'OneDrive/Activity.csv', 'OneDrive/UsageReport.csv', 'index.html', 'manifest.json']) {
+    expect(names).toContain(path);
+  }
+
+  // Every drive file, byte for byte, where DriveItems.json says it is.
+  const driveItems = JSON.parse(blobs.get('OneDrive/DriveItems.json')!.body.toString('utf8')).value as Record<string, any>[];
+  for (const f of files) {
+    const item = driveItems.find((i) => i.id === user.itemIds.get(f.path));
+    expect(item, f.path).toBeDefined();
+    expect(item!.packagePath.startsWith('OneDrive/Files/')).toBe(true);
+    expect(item!.file.hashes.sha256Hash).toBe(sha(f.body).toUpperCase());
+    const blob = blobs.get(item!.packagePath);
+    expect(blob, item!.packagePath).toBeDefined();
+    expect(blob!.body.equals(f.body)).toBe(true);
+  }
+  const placed = new Map(driveItems.map((i) => [i.name, i.packagePath as string]));
+  expect(placed.get('Notes: draft?.txt')).toBe('OneDrive/Files/Docs/Notes_ draft_.txt');
+  expect(placed.get('notes_ draft_.txt')).toBe('OneDrive/Files/Docs/notes_ draft_ (2).txt');
+  expect(placed.get('CON.txt')).toBe('OneDrive/Files/_CON.txt');
+  expect(driveItems.find((i) => i.name === 'big.bin')!.parentReference.path).toBe('/drive/root:/Photos/2026');
+  expect(driveItems.find((i) => i.name === 'root')!.root).toEqual({});
+
+  // manifest.json: every other file with size, SHA-256 and content type; nothing else.
+  const manifest = JSON.parse(blobs.get('manifest.json')!.body.toString('utf8'));
+  expect(manifest.schemaVersion).toBe('1.0');
+  expect(manifest.operation.id).toBe(op.id);
+  expect(manifest.generatedDateTime).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);
+  expect(manifest.files.map((f: { path: string }) => f.path).sort()).toEqual(names.filter((n) => n !== 'manifest.json'));
+  for (const f of manifest.files as { path: string; size: number; sha256: string; contentType: string }[]) {
+    const blob = blobs.get(f.path)!;
+    expect(blob.body.length, f.path).toBe(f.size);
+    expect(sha(blob.body), f.path).toBe(f.sha256);
+    expect(blob.contentType, f.path).toBe(f.contentType);
+  }
+  expect(manifest.totals).toMatchObject({ driveFiles: 6, signIns: 3, activities: 12, directoryAudits: 2, files: manifest.files.length });
+
+  const requestInfo = JSON.parse(blobs.get('RequestInfo.json')!.body.toString('utf8'));
+  expect(requestInfo).toMatchObject({ operationId: op.id, tenantId: user.tenantId, userId: user.userId, userPrincipalName: user.upn, schemaVersion: '1.0' });
+  expect(requestInfo.requestedBy.appId).toBe(REQUESTER.appId);
+
+  const userJson = JSON.parse(blobs.get('Directory/User.json')!.body.toString('utf8'));
+  expect(userJson).toMatchObject({ id: user.userId, userPrincipalName: user.upn, jobTitle: 'Engineer', createdDateTime: '2026-01-02T03:04:05Z' });
+
+  const signInsCsv = blobs.get('Directory/SignIns.csv')!.body.toString('utf8');
+  expect(signInsCsv.split('\r\n')[0]).toMatch(/^id,createdDateTime,userPrincipalName,/);
+  expect(signInsCsv.split('\r\n').length).toBe(3 + 2);
+  expect(signInsCsv).toContain('"Outlook, mobile"');
+  expect(JSON.parse(blobs.get('Directory/SignIns.json')!.body.toString('utf8')).value).toHaveLength(3);
+  expect(JSON.parse(blobs.get('Directory/AuditLogs.json')!.body.toString('utf8')).value[0].activityDisplayName).toBe('Add user');
+
+  const activityCsv = blobs.get('OneDrive/Activity.csv')!.body.toString('utf8');
+  expect(activityCsv).toContain('"Mozilla/5.0 (X11, ""quoted"")"');
+  expect(JSON.parse(blobs.get('OneDrive/Activity.json')!.body.toString('utf8')).value).toHaveLength(12);
+  const usage = blobs.get('OneDrive/UsageReport.csv')!.body.toString('utf8').trimEnd().split('\r\n');
+  expect(usage[0]).toBe('Report Date,FileUploaded,FileModified,FileAccessed,FileDownloaded,FileDeleted,FolderCreated,Other,Total');
+  expect(usage.slice(1).reduce((a, line) => a + Number(line.split(',').pop()), 0)).toBe(12);
+
+  const index = blobs.get('index.html')!.body.toString('utf8');
+  expect(blobs.get('index.html')!.contentType).toMatch(/^text\/html/);
+  expect(index).toContain('<svg');
+  expect(index).toContain('location.search');
+  expect(index).toContain('href="Directory/SignIns.csv"');
+  expect(index).toContain('href="OneDrive/Files/Docs/Notes_%20draft_.txt"');
+  expect(index).toContain('Adele &quot;AV&quot; Vance, &lt;b&gt;');
+  expect(index).not.toContain('<b>');
+
+  // No secret in the package: the SAS signature appears in no file.
+  const sig = new URL(sas).searchParams.get('sig')!;
+  for (const [name, blob] of blobs) {
+    expect(blob.body.includes(Buffer.from(sig)), name).toBe(false);
+    expect(blob.body.includes(Buffer.from(encodeURIComponent(sig))), name).toBe(false);
+  }
+
+  // RequestInfo.json first, with If-None-Match: *; manifest.json last.
+  const writes = proxy.requests.filter((r) => r.method === 'PUT' && r.path.includes(new URL(sas).pathname));
+  expect(writes[0]!.path.endsWith('/RequestInfo.json')).toBe(true);
+  expect(writes[0]!.headers['if-none-match']).toBe('*');
+  expect(writes[writes.length - 1]!.path.endsWith('/manifest.json')).toBe(true);
+  expect(writes.filter((r) => r.path.endsWith('/manifest.json'))).toHaveLength(1);
+  // The 2.5 MiB file went up as 1 MiB blocks and a block list.
+  expect(writes.filter((r) => r.path.endsWith('/big.bin')).length).toBe(4);
+
+  // Ended cleanly: pins gone, snapshot bodies dropped, an audit written.
+  expect((await db.query('select count(*)::int as n from content_pins where operation_id = $1', [op.id])).rows[0].n).toBe(0);
+  expect((await db.query('select count(*)::int as n from export_files where operation_id = $1 and body is not null', [op.id])).rows[0].n).toBe(0);
+  const audits = await db.query(`select * from directory_audits where correlation_id = $1 and activity_display_name = 'Export personal data completed'`, [op.id]);
+  expect(audits.rowCount).toBe(1);
+  expect(audits.rows[0].target_user_id).toBe(user.userId);
+
+  expect(await verifyPackage(sas)).toEqual([]);
+  expect(events.filter((e) => e.type === 'fileUploaded' && e.operationId === op.id)).toHaveLength(manifest.files.length + 1);
+
+  const text = await metrics.registry.metrics();
+  expect(text).toMatch(/dsr_export_bytes_written_total \d+/);
+  expect(text).toMatch(/dsr_export_duration_seconds_count\{status="complete"\} 1/);
+});
+
+test('a user with nothing but a profile still gets a complete, verifiable package', async () => {
+  const user = await seedUser(db, store, {});
+  const sas = await createContainerSas(azurite, `empty-${randomUUID().slice(0, 8)}`);
+  const op = await queueExport(db, user, sas, [azurite.origin]);
+  worker.wake();
+  const done = await waitForStatus(db, op.id, ['complete', 'failed']);
+  expect(done.status).toBe('complete');
+  const blobs = await readContainer(sas);
+  expect([...blobs.keys()].filter((n) => n.startsWith('OneDrive/Files/'))).toEqual([]);
+  expect(blobs.get('index.html')!.body.toString('utf8')).toContain('The drive holds no files.');
+  expect(await verifyPackage(sas)).toEqual([]);
+});

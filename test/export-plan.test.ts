@@ -1,0 +1,165 @@
+import { expect, test } from 'vitest';
+import {
+  alreadyUsedFailure, classifyStorageError, exhaustedFailure, isTransientStorageError, sasExpired,
+} from '../src/domain/export-failure.ts';
+import {
+  attemptsExhausted, heartbeatIntervalMs, leaseMayHaveLapsed, progressPercent, retryDelayMs, shouldPersistProgress,
+} from '../src/domain/export-lease.ts';
+import { blobSafeSegment, placeDriveItems, timelineBuckets, toCsv, usageReportRows } from '../src/domain/package-plan.ts';
+import { buildPackagePlan, hrefOf, type ExportSnapshot } from '../src/export/render-package.ts';
+
+test('retry delays grow exponentially with jitter and a cap', () => {
+  const policy = { baseMs: 1000, maxMs: 10_000 };
+  expect(retryDelayMs(1, policy, 0)).toBe(500);
+  expect(retryDelayMs(1, policy, 0.999)).toBeCloseTo(1000, -1);
+  expect(retryDelayMs(3, policy, 0)).toBe(2000);
+  expect(retryDelayMs(3, policy, 1)).toBe(4000);
+  expect(retryDelayMs(10, policy, 1)).toBe(10_000);
+  expect(retryDelayMs(1000, policy, 0.5)).toBe(7500);
+  expect(attemptsExhausted(4, 5)).toBe(false);
+  expect(attemptsExhausted(5, 5)).toBe(true);
+});
+
+test('lease rules: heartbeat at a third, stop writing before the last seen lease may lapse', () => {
+  expect(heartbeatIntervalMs(30)).toBe(10_000);
+  expect(heartbeatIntervalMs(3)).toBe(1000);
+  expect(leaseMayHaveLapsed(10_000, 0, 30)).toBe(false);
+  expect(leaseMayHaveLapsed(27_000, 0, 30)).toBe(true);
+  expect(leaseMayHaveLapsed(2_400, 0, 3)).toBe(false);
+  expect(leaseMayHaveLapsed(2_500, 0, 3)).toBe(true);
+});
+
+test('progress: bytes written over bytes planned, 100 kept for complete, persisted at most once a second', () => {
+  expect(progressPercent(0, 0)).toBe(0);
+  expect(progressPercent(50, 200)).toBe(25);
+  expect(progressPercent(200, 200)).toBe(99.9);
+  expect(progressPercent(1, 3)).toBe(33.3);
+  expect(shouldPersistProgress(5000, undefined)).toBe(true);
+  expect(shouldPersistProgress(5999, 5000)).toBe(false);
+  expect(shouldPersistProgress(6000, 5000)).toBe(true);
+});
+
+test('storage failures map to the Graph vocabulary', () => {
+  const sas = { permissions: 'rl', expiresAt: new Date('2030-01-01T00:00:00Z') };
+  const now = new Date('2029-01-01T00:00:00Z');
+  expect(classifyStorageError({ statusCode: 403, code: 'AuthorizationPermissionMismatch' }, 'write', sas, now)).toMatchObject({
+    kind: 'permanent', code: 'StorageLocationAccessDenied', message: expect.stringContaining('create (c) and write (w)'),
+  });
+  expect(classifyStorageError({ statusCode: 403, code: 'AuthorizationPermissionMismatch' }, 'write', { ...sas, permissions: 'racwl' }, now))
+    .toMatchObject({ code: 'StorageLocationAccessDenied', message: expect.stringContaining('stored access policy') });
+  expect(classifyStorageError({ statusCode: 403, code: 'AuthorizationFailure' }, 'write', sas, new Date('2031-01-01T00:00:00Z')))
+    .toMatchObject({ code: 'StorageLocationExpired' });
+  expect(classifyStorageError({ statusCode: 403, code: 'AuthenticationFailed', message: 'Signature not valid in the specified time frame' }, 'write', sas, now))
+    .toMatchObject({ code: 'StorageLocationExpired' });
+  expect(classifyStorageError({ statusCode: 403, code: 'AuthenticationFailed' }, 'write', sas, now)).toMatchObject({ code: 'StorageLocationAccessDenied' });
+  expect(classifyStorageError({ statusCode: 404, code: 'ContainerNotFound' }, 'write', sas, now)).toMatchObject({ code: 'StorageLocationNotFound' });
+  for (const statusCode of [408, 429, 500, 503]) expect(classifyStorageError({ statusCode }, 'write', sas, now).kind).toBe('transient');
+  expect(classifyStorageError({ code: 'ECONNREFUSED' }, 'write', sas, now)).toMatchObject({ kind: 'transient', cause: 'storage' });
+  expect(classifyStorageError({ statusCode: 400, code: 'InvalidBlockList' }, 'write', sas, now)).toMatchObject({ code: 'InternalServerError' });
+  expect(isTransientStorageError({ code: 'ECONNRESET' })).toBe(true);
+  expect(isTransientStorageError({ statusCode: 403 })).toBe(false);
+  expect(sasExpired(sas, new Date('2030-01-01T00:00:00Z'))).toBe(true);
+  expect(alreadyUsedFailure()).toMatchObject({ code: 'StorageLocationAlreadyUsed' });
+  expect(exhaustedFailure(5, 'Storage answered 503.').message).toContain('after 5 attempts');
+});
+
+test('blob-safe names: unsafe characters, trailing dots, reserved names, length', () => {
+  expect(blobSafeSegment('a:b?c*d|e<f>g"h\\i#j%k')).toBe('a_b_c_d_e_f_g_h_i_j_k');
+  expect(blobSafeSegment('trailing. ')).toBe('trailing__');
+  expect(blobSafeSegment('..')).toBe('__');
+  expect(blobSafeSegment('')).toBe('_');
+  expect(blobSafeSegment('nul.txt')).toBe('_nul.txt');
+  expect(blobSafeSegment('Zürich – résumé.docx')).toBe('Zürich – résumé.docx');
+  expect(blobSafeSegment('tab\there')).toBe('tab_here');
+  const long = blobSafeSegment(`${'x'.repeat(300)}.pdf`);
+  expect(long).toHaveLength(255);
+  expect(long.endsWith('.pdf')).toBe(true);
+});
+
+test('drive placement keeps the tree, makes names unique per folder (case-insensitively) and caps path length', () => {
+  const items = [
+    { id: 'r', parentId: null, name: 'root', isFolder: true },
+    { id: 'f', parentId: 'r', name: 'Docs', isFolder: true },
+    { id: '1', parentId: 'f', name: 'a:b.txt', isFolder: false },
+    { id: '2', parentId: 'f', name: 'a_b.txt', isFolder: false },
+    { id: '3', parentId: 'f', name: 'A_B.txt', isFolder: false },
+    { id: '4', parentId: 'r', name: 'top.txt', isFolder: false },
+    { id: '5', parentId: 'missing', name: 'orphan.txt', isFolder: false },
+  ];
+  const p = placeDriveItems(items);
+  expect(p.get('r')).toEqual({ drivePath: '', packagePath: 'OneDrive/Files' });
+  expect(p.get('f')).toEqual({ drivePath: 'Docs', packagePath: 'OneDrive/Files/Docs' });
+  // Stable order by original name: "A_B.txt" < "a:b.txt" < "a_b.txt".
+  expect(p.get('3')!.packagePath).toBe('OneDrive/Files/Docs/A_B.txt');
+  expect(p.get('1')!.packagePath).toBe('OneDrive/Files/Docs/a_b (2).txt');
+  expect(p.get('2')!.packagePath).toBe('OneDrive/Files/Docs/a_b (3).txt');
+  expect(p.get('1')!.drivePath).toBe('Docs/a:b.txt');
+  expect(p.get('4')!.packagePath).toBe('OneDrive/Files/top.txt');
+  expect(p.get('5')!.packagePath).toBe('OneDrive/Files/orphan.txt');
+  const deep = placeDriveItems([
+    { id: 'r', parentId: null, name: 'root', isFolder: true },
+    { id: 'd', parentId: 'r', name: 'd'.repeat(250), isFolder: true },
+    { id: 'e', parentId: 'd', name: 'e'.repeat(250), isFolder: true },
+    { id: 'x', parentId: 'e', name: 'file.txt', isFolder: false },
+  ], 500);
+  // The folder that no longer fits moves, with its subtree below it.
+  expect(deep.get('e')!.packagePath).toBe(`OneDrive/Files/_long-paths/e-${'e'.repeat(250)}`);
+  expect(deep.get('x')!.packagePath).toBe(`OneDrive/Files/_long-paths/e-${'e'.repeat(250)}/file.txt`);
+  expect(deep.get('x')!.drivePath).toBe(`${'d'.repeat(250)}/${'e'.repeat(250)}/file.txt`);
+});
+
+test('CSV is RFC 4180 with a header row and CRLF', () => {
+  expect(toCsv(['a', 'b'], [['x,y', 'say "hi"'], [null, 'line\nbreak'], [1, true]]))
+    .toBe('a,b\r\n"x,y","say ""hi"""\r\n,"line\nbreak"\r\n1,true\r\n');
+  expect(toCsv(['only'], [])).toBe('only\r\n');
+});
+
+test('usage report and timeline buckets count by UTC day', () => {
+  const rows = usageReportRows([
+    { at: new Date('2026-03-01T23:59:59Z'), type: 'FileUploaded' },
+    { at: new Date('2026-03-01T00:00:00Z'), type: 'FileUploaded' },
+    { at: new Date('2026-03-02T10:00:00Z'), type: 'Something' },
+  ]);
+  expect(rows).toEqual([['2026-03-01', 2, 0, 0, 0, 0, 0, 0, 2], ['2026-03-02', 0, 0, 0, 0, 0, 0, 1, 1]]);
+  expect(timelineBuckets([new Date('2026-03-01T01:00:00Z'), new Date('2026-03-03T01:00:00Z')])).toEqual([
+    { start: '2026-03-01', count: 1 }, { start: '2026-03-02', count: 0 }, { start: '2026-03-03', count: 1 },
+  ]);
+  expect(timelineBuckets([new Date('2020-01-01T00:00:00Z'), new Date('2026-01-01T00:00:00Z')], 180).length).toBeLessThanOrEqual(180);
+  expect(hrefOf('OneDrive/Files/a b/#1?.txt')).toBe('OneDrive/Files/a%20b/%231%3F.txt');
+});
+
+test('the plan: RequestInfo first, manifest last listing every other file; deterministic; no secrets', () => {
+  const now = new Date('2026-05-01T12:00:00Z');
+  const snapshot: ExportSnapshot = {
+    operation: {
+      id: 'op-1', tenantId: 't-1', userId: 'u-1', userPrincipalName: 'adele@contoso.test',
+      requestedBy: { kind: 'application', appId: 'app', oid: 'sp' }, submittedAt: new Date('2026-05-01T11:00:00Z'),
+      storageContainer: 'https://acct.blob.core.windows.net/c1',
+    },
+    user: {
+      tenant_id: 't-1', id: 'u-1', user_principal_name: 'adele@contoso.test', display_name: 'Adele', given_name: null, surname: null,
+      mail: null, job_title: 'see https://x.test/?sig=SECRETSIG', department: null, office_location: null, mobile_phone: null,
+      business_phones: [], preferred_language: null, account_enabled: true, created_at: new Date('2026-01-01T00:00:00Z'),
+    },
+    signIns: [], audits: [], activities: [],
+    driveItems: [{
+      id: 'i1', owner_user_id: 'u-1', parent_id: null, name: 'root', is_folder: true, size: 0, mime_type: null, content_sha256: null,
+      content_size: null, created_at: now, modified_at: now, created_by: {}, modified_by: {},
+    }, {
+      id: 'i2', owner_user_id: 'u-1', parent_id: 'i1', name: 'x.txt', is_folder: false, size: 3, mime_type: 'text/plain',
+      content_sha256: 'a'.repeat(64), content_size: 3, created_at: now, modified_at: now, created_by: {}, modified_by: {},
+    }],
+  };
+  const plan = buildPackagePlan(snapshot, now);
+  expect(plan[0]!.path).toBe('RequestInfo.json');
+  expect(plan[plan.length - 1]!.path).toBe('manifest.json');
+  expect(plan[plan.length - 2]!.path).toBe('index.html');
+  const manifest = JSON.parse(plan[plan.length - 1]!.body!.toString('utf8'));
+  expect(manifest.files.map((f: { path: string }) => f.path)).toEqual(plan.slice(0, -1).map((f) => f.path));
+  expect(manifest.files.find((f: { path: string }) => f.path === 'OneDrive/Files/x.txt')).toEqual({
+    path: 'OneDrive/Files/x.txt', size: 3, sha256: 'a'.repeat(64), contentType: 'text/plain',
+  });
+  expect(plan.find((f) => f.path === 'OneDrive/Files/x.txt')).toMatchObject({ source: 'content', body: null });
+  expect(buildPackagePlan(snapshot, now).map((f) => f.sha256)).toEqual(plan.map((f) => f.sha256));
+  for (const f of plan) if (f.body) expect(f.body.toString('utf8')).not.toContain('SECRETSIG');
+});
