@@ -130,6 +130,7 @@ test('usage report and timeline buckets count by UTC day', () => {
 
 test('the plan: RequestInfo first, manifest last listing every other file; deterministic; no secrets', () => {
   const now = new Date('2026-05-01T12:00:00Z');
+  const adele = { user: { id: 'u-1', displayName: 'Adele' } };
   const snapshot: ExportSnapshot = {
     operation: {
       id: 'op-1', tenantId: 't-1', userId: 'u-1', userPrincipalName: 'adele@contoso.test',
@@ -144,10 +145,10 @@ test('the plan: RequestInfo first, manifest last listing every other file; deter
     signIns: [], audits: [], activities: [],
     driveItems: [{
       id: 'i1', owner_user_id: 'u-1', parent_id: null, name: 'root', is_folder: true, size: 0, mime_type: null, content_sha256: null,
-      content_size: null, created_at: now, modified_at: now, created_by: {}, modified_by: {},
+      tenant_id: 't-1', content_size: null, created_at: now, modified_at: now, created_by: adele, modified_by: adele,
     }, {
       id: 'i2', owner_user_id: 'u-1', parent_id: 'i1', name: 'x.txt', is_folder: false, size: 3, mime_type: 'text/plain',
-      content_sha256: 'a'.repeat(64), content_size: 3, created_at: now, modified_at: now, created_by: {}, modified_by: {},
+      tenant_id: 't-1', content_sha256: 'a'.repeat(64), content_size: 3, created_at: now, modified_at: now, created_by: adele, modified_by: adele,
     }],
   };
   const plan = buildPackagePlan(snapshot, now);

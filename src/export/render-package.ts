@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { toGraphSignIn, type SignInRow } from '../activity/sign-in.ts';
-import type { DriveActivityRow, DriveItemRow } from '../db/queries/worker-sources.ts';
+import type { DriveActivityRow, ExportDriveItemRow as DriveItemRow } from '../db/queries/worker-sources.ts';
 import { toGraphDirectoryAudit, type DirectoryAuditRow } from '../domain/directory-audit.ts';
 import type { Requester } from '../domain/operation.ts';
 import {
@@ -119,7 +119,7 @@ function activityCsv(rows: readonly DriveActivityRow[]): string {
   return toCsv(
     ['id', 'activityDateTime', 'activityType', 'actorId', 'actorName', 'itemId', 'itemPath', 'clientIp', 'userAgent', 'appId'],
     rows.map((a) => {
-      const who = (a.actor.user ?? a.actor.application ?? a.actor) as Record<string, unknown>;
+      const who = 'user' in a.actor ? a.actor.user : a.actor.application;
       return [a.id, graphDateTime(a.activity_at), a.activity_type, String(who.id ?? ''), actorName(a.actor),
         a.item_id, a.item_path, a.client_ip, a.user_agent, a.app_id];
     }),

@@ -6,23 +6,34 @@ export interface FilterTerm {
   readonly value: string;
 }
 
+/** The property name a `targetResources/any(t: t/id eq '…')` term is reported under. */
+export const ANY_TARGET_ID = 'targetResources/any/id';
+
+const EQ_TERM = /^\s*([A-Za-z][A-Za-z0-9/]*)\s+eq\s+'((?:[^']|'')*)'\s*/;
+// Graph's lambda form, with any range variable name: targetResources/any(t: t/id eq '…').
+const ANY_TARGET_TERM = /^\s*targetResources\/any\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*:\s*\1\/id\s+eq\s+'((?:[^']|'')*)'\s*\)\s*/;
+
 /**
- * Parses the $filter subset the service supports: `prop eq 'value'` terms joined by `and`
- * (property paths like `initiatedBy/user/id` allowed). Anything else is a 400, never ignored,
- * so a caller never mistakes an unfiltered page for a filtered one.
+ * Parses the $filter subset the service supports: `prop eq 'value'` terms over `allowed`
+ * (property paths like `initiatedBy/user/id` allowed) and, with `anyTarget`, Graph's
+ * `targetResources/any(t: t/id eq '…')`, joined by `and`. Anything else is a 400, never ignored,
+ * so a caller never mistakes an unfiltered page for a filtered one; so is a property given twice
+ * (two values could only ever match nothing).
  */
-export function parseFilter(raw: string | undefined, allowed: readonly string[]): FilterTerm[] {
+export function parseFilter(raw: string | undefined, allowed: readonly string[], opts: { anyTarget?: boolean } = {}): FilterTerm[] {
   if (raw === undefined) return [];
+  const supported = [...allowed.map((p) => `${p} eq '…'`), ...(opts.anyTarget ? ["targetResources/any(t: t/id eq '…')"] : [])];
   const terms: FilterTerm[] = [];
-  const re = /^\s*([A-Za-z][A-Za-z0-9/]*)\s+eq\s+'((?:[^']|'')*)'\s*/;
   let rest = raw;
   for (;;) {
-    const m = re.exec(rest);
-    if (!m) throw GraphError.badRequest(`Invalid $filter: "${raw}". Supported: ${allowed.map((p) => `${p} eq '…'`).join(', ')}, joined by "and".`);
-    const property = m[1]!;
-    if (!allowed.includes(property)) {
-      throw GraphError.badRequest(`Invalid $filter: property "${property}" cannot be filtered on; use ${allowed.join(', ')}.`);
+    const any = opts.anyTarget ? ANY_TARGET_TERM.exec(rest) : null;
+    const m = any ?? EQ_TERM.exec(rest);
+    if (!m) throw GraphError.badRequest(`Invalid $filter: "${raw}". Supported: ${supported.join(', ')}, joined by "and".`);
+    const property = any ? ANY_TARGET_ID : m[1]!;
+    if (!any && !allowed.includes(property)) {
+      throw GraphError.badRequest(`Invalid $filter: property "${property}" cannot be filtered on; supported: ${supported.join(', ')}.`);
     }
+    if (terms.some((t) => t.property === property)) throw GraphError.badRequest(`Invalid $filter: "${property}" is given more than once.`);
     terms.push({ property, value: m[2]!.replace(/''/g, "'") });
     rest = rest.slice(m[0].length);
     if (rest === '') return terms;
@@ -30,6 +41,12 @@ export function parseFilter(raw: string | undefined, allowed: readonly string[])
     if (!and) throw GraphError.badRequest(`Invalid $filter: unexpected "${rest}".`);
     rest = rest.slice(and[0].length);
   }
+}
+
+/** A GUID filter value, lowercased as ids are stored; anything else is a 400 rather than an empty page. */
+export function guidFilterValue(property: string, value: string): string {
+  if (!GUID_PATTERN.test(value)) throw GraphError.badRequest(`Invalid $filter: ${property} must be a GUID.`);
+  return value.toLowerCase();
 }
 
 /** $select: a subset of the entity's properties, in the entity's order; undefined = all. */

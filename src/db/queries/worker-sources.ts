@@ -1,48 +1,28 @@
 import type { SignInRow } from '../../activity/sign-in.ts';
 import type { DirectoryAuditRow } from '../../domain/directory-audit.ts';
+import type { DriveItemRow } from '../../domain/drive-item.ts';
 import type { UserRow } from '../../domain/user.ts';
+import type { DriveActivityRow } from './drive-activities.ts';
 import type { Queryable } from '../pool.ts';
 
 // What an export reads about its subject. The worker runs these inside one REPEATABLE READ
 // transaction, so the package is one consistent snapshot of the tenant.
 
-export interface DriveItemRow {
-  id: string;
-  owner_user_id: string;
-  parent_id: string | null;
-  name: string;
-  is_folder: boolean;
-  size: number;
-  mime_type: string | null;
-  content_sha256: string | null;
+/** A drive item as the export reads it: with the byte count the package will hold for it. */
+export type ExportDriveItemRow = DriveItemRow & {
   /** content_blobs.size: the number of bytes the package will hold for this file. */
   content_size: number | null;
-  created_at: Date;
-  modified_at: Date;
-  created_by: Record<string, unknown>;
-  modified_by: Record<string, unknown>;
-}
+};
 
-export interface DriveActivityRow {
-  id: string;
-  user_id: string;
-  activity_at: Date;
-  activity_type: string;
-  actor: Record<string, unknown>;
-  item_id: string | null;
-  item_path: string | null;
-  client_ip: string | null;
-  user_agent: string | null;
-  app_id: string | null;
-}
+export type { DriveActivityRow };
 
 export async function selectExportUser(q: Queryable, tenantId: string, userId: string): Promise<UserRow | undefined> {
   const { rows } = await q.query<UserRow>('select * from users where tenant_id = $1 and id = $2', [tenantId, userId]);
   return rows[0];
 }
 
-export async function selectDriveItemsOfOwner(q: Queryable, tenantId: string, ownerId: string): Promise<DriveItemRow[]> {
-  const { rows } = await q.query<DriveItemRow>(
+export async function selectDriveItemsOfOwner(q: Queryable, tenantId: string, ownerId: string): Promise<ExportDriveItemRow[]> {
+  const { rows } = await q.query<ExportDriveItemRow>(
     `select d.id, d.owner_user_id, d.parent_id, d.name, d.is_folder, d.size, d.mime_type, d.content_sha256,
             b.size as content_size, d.created_at, d.modified_at, d.created_by, d.modified_by
      from drive_items d left join content_blobs b on b.sha256 = d.content_sha256

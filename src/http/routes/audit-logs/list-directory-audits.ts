@@ -4,9 +4,9 @@ import { listDirectoryAudits } from '../../../db/queries/directory-audits.ts';
 import { toGraphDirectoryAudit } from '../../../domain/directory-audit.ts';
 import { graphBase, type AppDeps } from '../../app-deps.ts';
 import { sendGraphJson } from '../../graph-reply.ts';
-import { GUID_PATTERN, parseSelect, parseTop, rejectUnknownOptions, selectProperties } from '../../odata.ts';
+import { ANY_TARGET_ID, GUID_PATTERN, guidFilterValue, parseFilter, parseSelect, parseTop, rejectUnknownOptions, selectProperties } from '../../odata.ts';
 import { nextLink } from '../../paging.ts';
-import { ANY_TARGET_ID, decodeAuditCursor, encodeAuditCursor, guidFilterValue, parseAuditLogFilter } from './audit-log-filter.ts';
+import { decodeAuditCursor, encodeAuditCursor } from './audit-log-cursor.ts';
 
 /** Graph's directoryAudit properties, in the order toGraphDirectoryAudit writes them. */
 const DIRECTORY_AUDIT_PROPERTIES = [
@@ -28,7 +28,7 @@ export function listDirectoryAuditsRoute(app: FastifyInstance, deps: AppDeps): v
     const select = parseSelect(query.$select, DIRECTORY_AUDIT_PROPERTIES);
     const top = parseTop(query.$top, 100, 1000);
     const filter: { targetId?: string; initiatorUserId?: string; activityDisplayName?: string; category?: string } = {};
-    for (const term of parseAuditLogFilter(query.$filter, ['initiatedBy/user/id', 'activityDisplayName', 'category'], true)) {
+    for (const term of parseFilter(query.$filter, ['initiatedBy/user/id', 'activityDisplayName', 'category'], { anyTarget: true })) {
       switch (term.property) {
         // Target ids are strings in Graph (not only users); GUIDs are stored lowercase.
         case ANY_TARGET_ID: filter.targetId = GUID_PATTERN.test(term.value) ? term.value.toLowerCase() : term.value; break;

@@ -4,9 +4,9 @@ import { requirePermissions } from '../../../auth/permissions.ts';
 import { listSignIns } from '../../../db/queries/sign-ins.ts';
 import { graphBase, type AppDeps } from '../../app-deps.ts';
 import { sendGraphJson } from '../../graph-reply.ts';
-import { parseSelect, parseTop, rejectUnknownOptions, selectProperties } from '../../odata.ts';
+import { guidFilterValue, parseFilter, parseSelect, parseTop, rejectUnknownOptions, selectProperties } from '../../odata.ts';
 import { nextLink } from '../../paging.ts';
-import { decodeAuditCursor, encodeAuditCursor, guidFilterValue, parseAuditLogFilter } from './audit-log-filter.ts';
+import { decodeAuditCursor, encodeAuditCursor } from './audit-log-cursor.ts';
 
 /**
  * GET /{version}/auditLogs/signIns: the caller's tenant, newest first, $filter on userId and/or
@@ -22,7 +22,7 @@ export function listSignInsRoute(app: FastifyInstance, deps: AppDeps): void {
     const top = parseTop(query.$top, 100, 1000);
     let userId: string | undefined;
     let userPrincipalName: string | undefined;
-    for (const term of parseAuditLogFilter(query.$filter, ['userId', 'userPrincipalName'], false)) {
+    for (const term of parseFilter(query.$filter, ['userId', 'userPrincipalName'])) {
       if (term.property === 'userId') userId = guidFilterValue('userId', term.value);
       else userPrincipalName = term.value;
     }
