@@ -60,6 +60,10 @@ export class GraphError extends Error {
   static serviceUnavailable(message: string, retryAfterSeconds: number): GraphError {
     return new GraphError(503, 'ServiceUnavailable', message, { 'retry-after': String(retryAfterSeconds) });
   }
+  /** The content store's disk is full (OneDrive answers 507 insufficientStorage). */
+  static insufficientStorage(): GraphError {
+    return new GraphError(507, 'insufficientStorage', 'The service has no storage space left for this content; retry later.');
+  }
   static internal(): GraphError {
     return new GraphError(500, 'InternalServerError', 'An unexpected error occurred; the details are in the service log.');
   }

@@ -92,6 +92,7 @@ describe('local issuer tokens (DESIGN.md §4)', () => {
     for (const h of ['', 'Basic dXNlcjpwdw==', 'Bearer', 'Bearer ', `Bearer ${good} extra`, `Token ${good}`, 'Bearer abc.def', 'Bearer not-a-jwt', `Bearer ${good.split('.').slice(0, 2).join('.')}`]) {
       await expectRefused(h, 401, 'InvalidAuthenticationToken');
     }
+    await expectRefused('Bearer not-a-jwt', 401, 'InvalidAuthenticationToken', /malformed/);
   });
 
   it('refuses a token expired beyond the 60 s skew, accepts one within it', async () => {

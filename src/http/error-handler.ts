@@ -32,6 +32,8 @@ export function toGraphError(err: FastifyError | Error, deps: AppDeps): GraphErr
   }
   const fe = err as FastifyError;
   switch (fe.code) {
+    case 'ENOSPC':
+      return GraphError.insufficientStorage();
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return GraphError.tooLarge(`The request body exceeds this route's limit of ${deps.config.bodyLimitBytes} bytes.`);
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':

@@ -1,18 +1,20 @@
 import { Command, Option } from 'commander';
+import { randomUUID } from 'node:crypto';
+import { constants } from 'node:fs';
+import { access } from 'node:fs/promises';
 import { loadConfig, type Config } from '../config.ts';
 import { CliError, reportFailure } from '../cli/fail.ts';
-import { runDemo } from '../cli/demo-command.ts';
-import { runWorker, startServer } from '../cli/serve-command.ts';
-import { describeDifference, verifyWithProgress } from '../cli/verify-command.ts';
-import { importActivity } from '../activity/import-activity.ts';
-import { createContentStore } from '../content/create-content-store.ts';
-import { seedTenant } from '../seed/seed-tenant.ts';
-import { formatBytes } from '../export/render-package.ts';
-import { mintToken } from '../cli/token-command.ts';
-import { ApiClient } from '../cli/api-client.ts';
-import { followOperation, getOperation, submitExport } from '../cli/export-command.ts';
-import { randomUUID } from 'node:crypto';
-import { openDatabase } from '../runtime/open-database.ts';
+import type { ApiClient } from '../cli/api-client.ts';
+import { ownShutdownSignals } from '../db/embedded-postgres.ts';
+import { GUID_PATTERN } from '../http/odata.ts';
+
+// Command modules are imported when their command runs: the storage SDK, Fastify and the
+// database driver together take seconds to load, which `--help`, `token` or `status` need not pay.
+const serveCommand = () => import('../cli/serve-command.ts');
+const exportCommand = () => import('../cli/export-command.ts');
+const verifyCommand = () => import('../cli/verify-command.ts');
+const tokenCommand = () => import('../cli/token-command.ts');
+const database = () => import('../runtime/open-database.ts');
 
 const program = new Command();
 program
@@ -29,6 +31,10 @@ function config(extra: Record<string, string | undefined> = {}): Config {
     DSR_DATA_DIR: g.dataDir, DSR_DATABASE_URL: g.databaseUrl, ...extra,
   }).filter(([, v]) => v !== undefined)) as Record<string, string>;
   return loadConfig(process.env, overrides);
+}
+
+function requireGuid(flag: string, value: string): void {
+  if (!GUID_PATTERN.test(value)) throw new CliError(`${flag} must be a GUID, got "${value}"`);
 }
 
 /** Runs an action; any failure becomes one line on stderr and exit code 1. */
@@ -48,6 +54,7 @@ program.command('serve')
   .option('--host <host>', 'listen address (DSR_HOST)')
   .option('--port <port>', 'listen port, 0 = a free one (DSR_PORT)')
   .action(run(async (opts: { worker: boolean; host?: string; port?: string }) => {
+    const { startServer } = await serveCommand();
     const server = await startServer(config({ DSR_HOST: opts.host, DSR_PORT: opts.port }), { withWorker: opts.worker });
     process.stdout.write(`dsr-export listening on ${server.url}${server.worker ? ' (with a worker)' : ''}\n`);
     await untilSignal();
@@ -58,6 +65,7 @@ program.command('serve')
 program.command('worker')
   .description('run an export worker only (any number, on any machines, sharing one PostgreSQL)')
   .action(run(async () => {
+    const { runWorker } = await serveCommand();
     process.stdout.write('dsr-export worker started\n');
     await runWorker(config(), untilSignal());
   }));
@@ -74,11 +82,15 @@ program.command('seed')
     const files = Number(opts.files);
     if (!Number.isInteger(users) || users < 1) throw new CliError('--users must be a positive integer');
     if (!Number.isInteger(files) || files < 0) throw new CliError('--files must be a whole number');
+    if (opts.tenant !== undefined) requireGuid('--tenant', opts.tenant);
     const cfg = config();
-    const database = await openDatabase(cfg);
+    const [{ openDatabase }, { seedTenant }, { createContentStore }, { formatBytes }] = await Promise.all([
+      database(), import('../seed/seed-tenant.ts'), import('../content/create-content-store.ts'), import('../export/render-package.ts'),
+    ]);
+    const db = await openDatabase(cfg);
     try {
       const summary = await seedTenant({
-        db: database.db, contentStore: createContentStore(cfg), users, filesPerUser: files, seed: opts.seed,
+        db: db.db, contentStore: createContentStore(cfg), users, filesPerUser: files, seed: opts.seed,
         now: new Date(), ...(opts.tenant ? { tenantId: opts.tenant } : {}),
       });
       if (opts.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
@@ -90,7 +102,7 @@ program.command('seed')
         if (summary.users.length > 5) process.stdout.write(`  … and ${summary.users.length - 5} more\n`);
       }
     } finally {
-      await database.close();
+      await db.close();
     }
   }));
 
@@ -100,9 +112,15 @@ program.command('import-activity <file>')
   .option('--skip-invalid', 'load the good lines and report the bad ones')
   .option('--json', 'print the summary as JSON')
   .action(run(async (file: string, opts: { tenant: string; skipInvalid?: boolean; json?: boolean }) => {
-    const database = await openDatabase(config());
+    requireGuid('--tenant', opts.tenant);
+    // Checked before anything else: a missing file would otherwise surface as a stream error.
+    await access(file, constants.R_OK).catch((err: NodeJS.ErrnoException) => {
+      throw new CliError(`cannot read ${file} (${err.code ?? err.message})`, 'Pass a file of Graph signIn records, one JSON object per line.');
+    });
+    const [{ openDatabase }, { importActivity }] = await Promise.all([database(), import('../activity/import-activity.ts')]);
+    const db = await openDatabase(config());
     try {
-      const summary = await importActivity(database.db, opts.tenant, file, { skipInvalid: Boolean(opts.skipInvalid) });
+      const summary = await importActivity(db.db, opts.tenant, file, { skipInvalid: Boolean(opts.skipInvalid) });
       if (opts.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
       else {
         process.stdout.write(`read ${summary.read} lines: imported ${summary.imported}, duplicates ${summary.duplicates}, invalid ${summary.errors.length}\n`);
@@ -112,7 +130,7 @@ program.command('import-activity <file>')
         throw new CliError(`${file} has ${summary.errors.length} invalid line(s); nothing was imported`, 'Fix them, or pass --skip-invalid to load the valid lines.');
       }
     } finally {
-      await database.close();
+      await db.close();
     }
   }));
 
@@ -120,6 +138,7 @@ program.command('verify <sas-url>')
   .description('check a package against its manifest: every file present, same size and SHA-256, nothing extra')
   .option('--json', 'print the differences as JSON')
   .action(run(async (sasUrl: string, opts: { json?: boolean }) => {
+    const { describeDifference, verifyWithProgress } = await verifyCommand();
     const differences = await verifyWithProgress(sasUrl, { json: opts.json });
     if (opts.json) process.stdout.write(`${JSON.stringify({ ok: differences.length === 0, differences }, null, 2)}\n`);
     if (differences.length > 0) {
@@ -132,11 +151,12 @@ program.command('verify <sas-url>')
 program.command('migrate')
   .description('apply database migrations (serve and worker also do this at start)')
   .action(run(async () => {
-    const database = await openDatabase(config());
+    const { openDatabase } = await database();
+    const db = await openDatabase(config());
     try {
-      process.stdout.write(database.applied.length > 0 ? `applied: ${database.applied.join(', ')}\n` : 'database is up to date\n');
+      process.stdout.write(db.applied.length > 0 ? `applied: ${db.applied.join(', ')}\n` : 'database is up to date\n');
     } finally {
-      await database.close();
+      await db.close();
     }
   }));
 
@@ -149,12 +169,14 @@ program.command('token')
   .option('--scopes <list>', 'delegated permissions, comma-separated (with --user)')
   .option('--admin', 'the user is a Global Administrator (wids)')
   .addOption(new Option('--expires-in <seconds>', 'lifetime').default('3600'))
-  .action(run(async (opts: Parameters<typeof mintToken>[1]) => {
+  .action(run(async (opts: import('../cli/token-command.ts').TokenOptions) => {
+    const { mintToken } = await tokenCommand();
     process.stdout.write(`${await mintToken(config(), opts)}\n`);
   }));
 
-/** Resolves on the first SIGTERM or SIGINT. */
+/** Resolves on the first SIGTERM or SIGINT; from now on this process's graceful stop owns them. */
 function untilSignal(): Promise<void> {
+  ownShutdownSignals();
   return new Promise((resolve) => {
     process.once('SIGTERM', () => resolve());
     process.once('SIGINT', () => resolve());
@@ -177,8 +199,10 @@ async function apiFor(opts: ApiOptions): Promise<ApiClient> {
   let token = opts.token ?? process.env.DSR_TOKEN;
   if (!token) {
     if (!opts.tenant) throw new CliError('no token: pass --token <jwt> (or set DSR_TOKEN), or --tenant <guid> to mint a local one');
+    const { mintToken } = await tokenCommand();
     token = await mintToken(cfg, { tenant: opts.tenant, app: randomUUID(), roles: 'User.Export.All,User.Read.All' });
   }
+  const { ApiClient } = await import('../cli/api-client.ts');
   return new ApiClient(server, token);
 }
 
@@ -196,6 +220,7 @@ clientOptions(program.command('export <user>'))
   .option('--no-wait', 'print the operation URL and return at once')
   .action(run(async (user: string, opts: ApiOptions & { to: string; json?: boolean; wait: boolean }) => {
     const api = await apiFor(opts);
+    const { followOperation, submitExport } = await exportCommand();
     const location = await submitExport(api, user, opts.to);
     if (!opts.wait) {
       process.stdout.write(opts.json ? `${JSON.stringify({ location })}\n` : `${location}\n`);
@@ -215,6 +240,7 @@ clientOptions(program.command('status <operationId>'))
   .description('show one export operation')
   .action(run(async (id: string, opts: ApiOptions & { json?: boolean }) => {
     const api = await apiFor(opts);
+    const { getOperation } = await exportCommand();
     const op = await getOperation(api, `/v1.0/dataPolicyOperations/${encodeURIComponent(id)}`);
     if (opts.json) process.stdout.write(`${JSON.stringify(op, null, 2)}\n`);
     else {
@@ -230,6 +256,7 @@ program.command('demo')
   .option('--users <n>', 'users to seed', '3')
   .option('--files <m>', 'files per user', '15')
   .action(run(async (opts: { keep?: boolean; users: string; files: string }) => {
+    const { runDemo } = await import('../cli/demo-command.ts');
     await runDemo({ keep: Boolean(opts.keep), users: Number(opts.users), files: Number(opts.files), untilStopped: untilSignal });
   }));
 

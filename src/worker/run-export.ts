@@ -9,6 +9,7 @@ import {
   clearExportFileBodies, deleteContentPins, insertContentPins, insertExportFiles, listExportFiles, markExportFileDone,
   selectExportFileBody, selectPendingInlineBodies, type ExportFileRow,
 } from '../db/queries/export-files.ts';
+import { notifyOperationsQueued } from '../db/queries/operations.ts';
 import {
   completeOperation, failOperation, lockLeasedOperation, markRequestInfoWritten, releaseLease, renewLease, scheduleRetry,
   setBytesPlanned, updateProgress,
@@ -455,6 +456,8 @@ export class ExportRun {
     await this.progressWrite;
     if (err instanceof ReleasedError) {
       await releaseLease(this.ctx.db, op.id, this.token).catch((e: unknown) => this.log.warn({ err: String(e) }, 'lease release failed'));
+      // Idle workers elsewhere take it over now, not at their next poll.
+      await notifyOperationsQueued(this.ctx.db).catch(() => undefined);
       this.log.info('export handed back for another worker');
       emit({ type: 'released' });
       return { kind: 'released' };

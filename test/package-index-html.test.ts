@@ -1,0 +1,195 @@
+import { ContainerClient } from '@azure/storage-blob';
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tokenClaims } from '../src/auth/local-issuer.ts';
+import { startServer, type RunningServer } from '../src/cli/serve-command.ts';
+import { loadConfig } from '../src/config.ts';
+import type { PackageManifest } from '../src/export/render-package.ts';
+import { createLogger } from '../src/logger.ts';
+import { seedTenant } from '../src/seed/seed-tenant.ts';
+import { createContainerSas, startAzurite, type Azurite } from '../src/storage/azurite.ts';
+import { waitFor } from './support/export-fixtures.ts';
+import { createTestDatabase, tempDir } from './support/harness.ts';
+
+// index.html of a real package (DESIGN.md §6), opened in Chromium the two ways a person opens it:
+// straight from the container through its SAS URL, and from a downloaded copy on disk.
+
+const CHROMIUM = '/usr/bin/chromium';
+const ARTIFACTS = fileURLToPath(new URL('../test-artifacts/', import.meta.url));
+// A drive file whose name needs percent-encoding in a link (space, &, +, ', non-ASCII) and one
+// whose characters the package makes blob-safe (# and %).
+const TRICKY_FOLDER = 'Reports & notes';
+const TRICKY_FILES = ["Q3 plan + budget ü 'final'.txt", 'Notes #1 100%.md'];
+
+let azurite: Azurite;
+let server: RunningServer;
+let context: BrowserContext;
+let sas: string;
+let containerUrl: string;
+let manifest: PackageManifest;
+let downloaded: string;
+let userDataDir: string;
+
+/** Every href on the page, resolved by the browser to an absolute URL. */
+async function linksOf(page: Page): Promise<string[]> {
+  return page.$$eval('a[href]', (anchors) => anchors.map((a) => (a as unknown as { href: string }).href));
+}
+
+/** Records every request the page makes from now on. */
+function recordRequests(page: Page): string[] {
+  const urls: string[] = [];
+  page.on('request', (r) => urls.push(r.url()));
+  return urls;
+}
+
+/** The package path a link points to, given the package's root URL. */
+function packagePathOf(href: string, root: string): string {
+  const u = new URL(href);
+  return decodeURIComponent(u.pathname.slice(new URL(root).pathname.length));
+}
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`Chromium is not installed at ${CHROMIUM}; this test drives it. Install it with \`apt-get install chromium\` (CI's .ci/run does).`);
+  }
+  const { url: databaseUrl } = await createTestDatabase();
+  const dataDir = await tempDir('dsr-index-');
+  azurite = await startAzurite();
+  const config = loadConfig({
+    DSR_DATA_DIR: dataDir, DSR_DATABASE_URL: databaseUrl, DSR_PORT: '0', DSR_STORAGE_ALLOW: azurite.origin, DSR_LOG_LEVEL: 'warn',
+  });
+  server = await startServer(config, { withWorker: true, logger: createLogger('warn') });
+
+  const seeded = await seedTenant({ db: server.db, contentStore: server.contentStore, users: 1, filesPerUser: 8, seed: randomUUID(), now: new Date() });
+  const subject = seeded.users[0]!;
+  const token = await server.localIssuer!.sign(
+    tokenClaims({ tenant: seeded.tenantId, app: { id: randomUUID(), roles: ['User.Export.All', 'User.Read.All', 'Files.ReadWrite.All'] } }), 3600);
+  const auth = { authorization: `Bearer ${token}` };
+  for (const name of TRICKY_FILES) {
+    const put = await fetch(
+      `${server.url}/v1.0/users/${subject.id}/drive/root:/${encodeURIComponent(TRICKY_FOLDER)}/${encodeURIComponent(name)}:/content`,
+      { method: 'PUT', headers: { ...auth, 'content-type': 'text/plain' }, body: `contents of ${name}\n` },
+    );
+    expect(put.status, await put.clone().text()).toBe(201);
+  }
+
+  sas = await createContainerSas(azurite, `idx-${randomUUID().slice(0, 8)}`);
+  containerUrl = sas.slice(0, sas.indexOf('?'));
+  const posted = await fetch(`${server.url}/v1.0/users/${encodeURIComponent(subject.userPrincipalName)}/exportPersonalData`, {
+    method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ storageLocation: sas }),
+  });
+  expect(posted.status).toBe(202);
+  const location = posted.headers.get('location')!;
+  const op = await waitFor(async () => {
+    const o = await (await fetch(location, { headers: auth })).json() as { status: string; error?: unknown };
+    return o.status === 'complete' || o.status === 'failed' ? o : undefined;
+  }, { timeoutMs: 30_000, intervalMs: 100, what: 'the export to finish' });
+  expect(op, JSON.stringify(op)).toMatchObject({ status: 'complete' });
+
+  const container = new ContainerClient(sas);
+  downloaded = await tempDir('dsr-index-copy-');
+  for await (const blob of container.listBlobsFlat()) {
+    const file = path.join(downloaded, ...blob.name.split('/'));
+    await mkdir(path.dirname(file), { recursive: true });
+    await container.getBlobClient(blob.name).downloadToFile(file);
+  }
+  manifest = JSON.parse(await readFile(path.join(downloaded, 'manifest.json'), 'utf8')) as PackageManifest;
+
+  await mkdir(ARTIFACTS, { recursive: true });
+  userDataDir = await tempDir('dsr-chromium-');
+  context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+  });
+}, 90_000);
+
+afterAll(async () => {
+  await context?.close().catch(() => undefined);
+  await server?.stop().catch(() => undefined);
+  await azurite?.stop().catch(() => undefined);
+  if (userDataDir) await rm(userDataDir, { recursive: true, force: true });
+  if (downloaded) await rm(downloaded, { recursive: true, force: true });
+});
+
+describe('index.html of a real package', () => {
+  it('opened through the container SAS URL: every link carries the SAS and answers 200, the timeline renders, nothing external is loaded', async () => {
+    const page = await context.newPage();
+    const requests = recordRequests(page);
+    const query = sas.slice(sas.indexOf('?'));
+    const res = await page.goto(`${containerUrl}/index.html${query}`);
+    expect(res?.status()).toBe(200);
+    expect(await page.locator('h1').textContent()).toBe('Personal data export');
+
+    const links = await linksOf(page);
+    // Every file of the package is linked: the sections, manifest.json and each drive file.
+    const linked = new Set(links.map((h) => packagePathOf(h, `${containerUrl}/`)));
+    const expected = manifest.files.map((f) => f.path).filter((p) => p !== 'index.html').concat('manifest.json');
+    expect([...linked].sort()).toEqual([...new Set(expected)].sort());
+    // The tricky names are among them (blob-safe: # and % become _).
+    expect(expected.filter((p) => p.startsWith(`OneDrive/Files/${TRICKY_FOLDER}/`)).sort())
+      .toEqual([`OneDrive/Files/${TRICKY_FOLDER}/Notes _1 100_.md`, `OneDrive/Files/${TRICKY_FOLDER}/${TRICKY_FILES[0]}`]);
+
+    // The page's script carried the SAS onto every relative link, so each one opens.
+    for (const href of links) {
+      expect(new URL(href).origin).toBe(azurite.origin);
+      expect(new URL(href).search, href).toBe(query);
+    }
+    const statuses = await page.evaluate(async (urls) => Promise.all(urls.map(async (u) => [u, (await fetch(u)).status] as const)), links);
+    expect(statuses.filter(([, s]) => s !== 200)).toEqual([]);
+    // Control: without the SAS the same link is refused, so the 200s above are the SAS's doing.
+    const bare = await page.evaluate(async (u) => (await fetch(u)).status, links[0]!.replace(/\?.*$/, ''));
+    expect(bare).not.toBe(200);
+
+    await timelineRenders(page);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'package-index-sas.png'), fullPage: true });
+    expect(requests.length).toBeGreaterThan(0);
+    expect(requests.filter((u) => new URL(u).origin !== azurite.origin)).toEqual([]);
+    await page.close();
+  });
+
+  it('opened from a downloaded copy on disk: every link points to an existing file, nothing external is loaded', async () => {
+    const page = await context.newPage();
+    const requests = recordRequests(page);
+    const index = path.join(downloaded, 'index.html');
+    await page.goto(pathToFileURL(index).href);
+    expect(await page.locator('h1').textContent()).toBe('Personal data export');
+
+    const links = await linksOf(page);
+    expect(links.length).toBe(manifest.files.length); // every file but index.html, plus manifest.json
+    const missing: string[] = [];
+    for (const href of links) {
+      const u = new URL(href);
+      expect(u.protocol, href).toBe('file:');
+      expect(u.search, href).toBe('');
+      const file = fileURLToPath(u);
+      expect(file.startsWith(downloaded), href).toBe(true);
+      if (!(await stat(file).then((s) => s.isFile(), () => false))) missing.push(href);
+    }
+    expect(missing).toEqual([]);
+
+    await timelineRenders(page);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'package-index-file.png'), fullPage: true });
+    expect(requests.filter((u) => !u.startsWith('file://'))).toEqual([]);
+    await page.close();
+  });
+});
+
+/** The activity timeline is an inline <svg> with one mark per day that had activity. */
+async function timelineRenders(page: Page): Promise<void> {
+  const svg = page.locator('h2:has-text("Activity timeline") ~ svg').first();
+  expect(await svg.isVisible()).toBe(true);
+  const box = await svg.boundingBox();
+  expect(box!.width).toBeGreaterThan(100);
+  expect(box!.height).toBeGreaterThan(20);
+  const marks = await svg.locator('rect').evaluateAll((rects) => rects.map((r) => Number(r.getAttribute('height'))));
+  expect(marks.filter((h) => h > 0).length).toBeGreaterThan(5);
+  // The day labels name real dates.
+  expect(await svg.locator('text').first().textContent()).toMatch(/^\d{4}-\d{2}-\d{2}/);
+  expect(await page.locator('img, link[rel=stylesheet], script[src]').count()).toBe(0);
+}
