@@ -9,7 +9,6 @@ const OTHER = randomUUID();
 let t: TestApp;
 let token: string;
 let userId: string;
-let user2: string;
 
 type Res = Awaited<ReturnType<TestApp['app']['inject']>>;
 
@@ -39,7 +38,7 @@ beforeAll(async () => {
   t = await createTestApp();
   token = await t.appToken(TENANT, ['User.Export.All', 'User.Read.All']);
   userId = (await insertUser(t.db, TENANT, randomUUID(), { user_principal_name: 'adele@contoso.com', display_name: 'Adele' }, new Date())).id;
-  user2 = (await insertUser(t.db, TENANT, randomUUID(), { user_principal_name: 'bob@contoso.com', display_name: 'Bob' }, new Date())).id;
+  await insertUser(t.db, TENANT, randomUUID(), { user_principal_name: 'bob@contoso.com', display_name: 'Bob' }, new Date());
 });
 afterAll(async () => {
   await t?.close();

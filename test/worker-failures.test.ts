@@ -34,7 +34,7 @@ beforeAll(async () => {
   flaky = await startStorageProxy(azurite.origin);
   dead = await startStorageProxy(azurite.origin);
   // Stands in for an internal service: counts every request that reaches it.
-  trap = http.createServer((req, res) => {
+  trap = http.createServer((_req, res) => {
     trapRequests++;
     res.writeHead(404, { 'x-ms-error-code': 'ContainerNotFound' }).end();
   });
