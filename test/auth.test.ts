@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GLOBAL_ADMIN_ROLE, LOCAL_AUDIENCE, LOCAL_ISSUER } from '../src/config.ts';
-import { PERSONAL_ACCOUNT_TENANT } from '../src/auth/verify-token.ts';
+import { createTokenVerifier, PERSONAL_ACCOUNT_TENANT } from '../src/auth/verify-token.ts';
 import { createTestApp, fakeSasUrl, type TestApp } from './support/harness.ts';
 import { countRows, expectGraphError } from './support/graph-assert.ts';
 
@@ -99,6 +99,19 @@ describe('local issuer tokens (DESIGN.md §4)', () => {
     await expectRefused(`Bearer ${await signLocal(appClaims(), { iat: nowSec() - 3600, exp: nowSec() - 120 })}`, 401, 'InvalidAuthenticationToken', /expired/);
     const res = await exportPost(`Bearer ${await signLocal(appClaims(), { iat: nowSec() - 3600, exp: nowSec() - 30 })}`);
     expect(res.statusCode, res.body).toBe(202);
+  });
+
+  it('a token verified once stays accepted only until it expires (verified-token cache)', async () => {
+    let now = new Date();
+    const verifier = createTokenVerifier(t.config, t.issuer, fetch, () => now);
+    const token = await signLocal(appClaims(), { exp: nowSec() + 120 });
+    expect((await verifier.verify(`Bearer ${token}`)).kind).toBe('application');
+    expect((await verifier.verify(`Bearer ${token}`)).kind).toBe('application');
+    now = new Date(Date.now() + 200_000); // past exp + the 60 s skew
+    await expect(verifier.verify(`Bearer ${token}`)).rejects.toMatchObject({ status: 401, message: expect.stringMatching(/expired/) });
+    const tampered = `${token.slice(0, -4)}AAAA`;
+    now = new Date();
+    await expect(verifier.verify(`Bearer ${tampered}`)).rejects.toMatchObject({ status: 401 });
   });
 
   it('refuses a token without exp', async () => {

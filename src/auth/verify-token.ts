@@ -118,9 +118,43 @@ function describe(err: unknown): GraphError {
   return invalid('Access token validation failure: the issuer\'s signing keys could not be obtained.');
 }
 
-export function createTokenVerifier(config: Config, local: LocalIssuer | undefined, fetchImpl: typeof fetch = fetch): TokenVerifier {
+/**
+ * Tokens already verified, until they expire: clients send the same token for an hour, and a
+ * signature check per request is most of an authenticated read's CPU. Only tokens that passed every check are kept, keyed by the
+ * whole token text, so a tampered copy is a different key. Bounded; cleared when full.
+ */
+class VerifiedTokenCache {
+  private readonly entries = new Map<string, { caller: Caller; notBeforeMs: number; expiresMs: number }>();
+
+  constructor(private readonly max = 10_000) {}
+
+  get(token: string, nowMs: number): Caller | undefined {
+    const e = this.entries.get(token);
+    if (!e) return undefined;
+    if (nowMs >= e.expiresMs || nowMs < e.notBeforeMs) {
+      this.entries.delete(token);
+      return undefined;
+    }
+    return e.caller;
+  }
+
+  set(token: string, caller: Caller, payload: JWTPayload, nowMs: number): void {
+    if (this.entries.size >= this.max) this.entries.clear();
+    const skewMs = CLOCK_SKEW_SECONDS * 1000;
+    this.entries.set(token, {
+      caller,
+      notBeforeMs: typeof payload.nbf === 'number' ? payload.nbf * 1000 - skewMs : 0,
+      expiresMs: typeof payload.exp === 'number' ? payload.exp * 1000 + skewMs : nowMs,
+    });
+  }
+}
+
+export function createTokenVerifier(
+  config: Config, local: LocalIssuer | undefined, fetchImpl: typeof fetch = fetch, clock: () => Date = () => new Date(),
+): TokenVerifier {
   const localKeys = local ? createLocalJWKSet(local.jwks) : undefined;
   const external = externalIssuer(config, fetchImpl);
+  const verified = new VerifiedTokenCache();
 
   return {
     async verify(authorization) {
@@ -128,6 +162,9 @@ export function createTokenVerifier(config: Config, local: LocalIssuer | undefin
       if (!m) throw invalid('Access token is empty.');
       const token = m[1]!;
       if (token.length > MAX_TOKEN_LENGTH) throw invalid('Access token is too large.');
+      const now = clock();
+      const known = verified.get(token, now.getTime());
+      if (known) return known;
       try {
         let header: ReturnType<typeof decodeProtectedHeader>;
         let unverified: JWTPayload;
@@ -141,7 +178,7 @@ export function createTokenVerifier(config: Config, local: LocalIssuer | undefin
           throw invalid(`Access token algorithm "${String(header.alg)}" is not supported; use ${ALLOWED_ALGORITHMS.join(' or ')}.`);
         }
         const iss = typeof unverified.iss === 'string' ? unverified.iss : '';
-        const options = { algorithms: ALLOWED_ALGORITHMS, clockTolerance: CLOCK_SKEW_SECONDS, requiredClaims: ['exp'] };
+        const options = { algorithms: ALLOWED_ALGORITHMS, clockTolerance: CLOCK_SKEW_SECONDS, requiredClaims: ['exp'], currentDate: now };
         let payload: JWTPayload;
         if (local && localKeys && iss === local.issuer) {
           ({ payload } = await jwtVerify(token, localKeys, { ...options, issuer: local.issuer, audience: local.audience }));
@@ -150,7 +187,9 @@ export function createTokenVerifier(config: Config, local: LocalIssuer | undefin
         } else {
           throw invalid('Invalid issuer.');
         }
-        return claimsToCaller(payload);
+        const caller = claimsToCaller(payload);
+        verified.set(token, caller, payload, now.getTime());
+        return caller;
       } catch (err) {
         throw describe(err);
       }
