@@ -21,8 +21,10 @@ export interface NewOperation {
  * another operation already claims the container (unique index in 001).
  */
 export async function insertOperationWithAudit(q: Queryable, op: NewOperation, audit: DirectoryAudit): Promise<OperationRow | undefined> {
-  const { rows } = await q.query<OperationRow>(
-    `with op as (
+  const { rows } = await q.query<OperationRow>({
+    // Named: PostgreSQL parses and plans this 19-parameter statement once per connection.
+    name: 'insert-operation-with-audit',
+    text: `with op as (
        insert into data_policy_operations
          (id, tenant_id, user_id, user_principal_name, storage_location, storage_container, status, requested_by, submitted_at, next_attempt_at)
        values ($1, $2, $3, $4, $5, $6, 'notStarted', $7, $8, $8)
@@ -35,10 +37,10 @@ export async function insertOperationWithAudit(q: Queryable, op: NewOperation, a
        select $9, $2, $8, $10, $11, $12, $13, $14, op.id, $15, $16, $17, $18, $19 from op
      )
      select * from op`,
-    [op.id, op.tenantId, op.userId, op.userPrincipalName, op.storageLocation, op.storageContainer, op.requestedBy, op.submittedAt,
+    values: [op.id, op.tenantId, op.userId, op.userPrincipalName, op.storageLocation, op.storageContainer, op.requestedBy, op.submittedAt,
       audit.id, audit.category, audit.activityDisplayName, audit.operationType, audit.result, audit.resultReason,
       audit.initiatedBy, JSON.stringify(audit.targetResources), audit.initiatorUserId, audit.targetUserId, JSON.stringify(audit.additionalDetails)],
-  );
+  });
   return rows[0];
 }
 
@@ -69,7 +71,10 @@ export async function notifyOperationsQueued(q: Queryable): Promise<void> {
 }
 
 export async function findOperation(q: Queryable, tenantId: string, id: string): Promise<OperationRow | undefined> {
-  const { rows } = await q.query<OperationRow>('select * from data_policy_operations where tenant_id = $1 and id = $2', [tenantId, id]);
+  // Named (prepared once per connection): status polling is the hottest read of the API.
+  const { rows } = await q.query<OperationRow>({
+    name: 'find-operation', text: 'select * from data_policy_operations where tenant_id = $1 and id = $2', values: [tenantId, id],
+  });
   return rows[0];
 }
 

@@ -16,12 +16,10 @@ export async function insertUser(q: Queryable, tenantId: string, id: string, cha
 /** By object id or, when the key is not a GUID, by userPrincipalName (case-insensitive). */
 export async function findUser(q: Queryable, tenantId: string, idOrUpn: string): Promise<UserRow | undefined> {
   const byId = GUID_PATTERN.test(idOrUpn);
-  const { rows } = await q.query<UserRow>(
-    byId
-      ? 'select * from users where tenant_id = $1 and id = $2'
-      : 'select * from users where tenant_id = $1 and lower(user_principal_name) = lower($2)',
-    [tenantId, idOrUpn],
-  );
+  // Named (prepared once per connection): every export POST and drive request looks its user up.
+  const { rows } = await q.query<UserRow>(byId
+    ? { name: 'find-user-by-id', text: 'select * from users where tenant_id = $1 and id = $2', values: [tenantId, idOrUpn] }
+    : { name: 'find-user-by-upn', text: 'select * from users where tenant_id = $1 and lower(user_principal_name) = lower($2)', values: [tenantId, idOrUpn] });
   return rows[0];
 }
 
