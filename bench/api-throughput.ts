@@ -3,6 +3,7 @@
 // the same JWT verification, each measured by autocannon in this run.
 import autocannon from 'autocannon';
 import { randomUUID } from 'node:crypto';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { BIN, emit, ROOT, startChild, stopChild, tempDir, type BenchRow } from './lib.ts';
 import { loadLocalIssuer, tokenClaims } from '../src/auth/local-issuer.ts';
@@ -64,4 +65,5 @@ try {
 } finally {
   await stopChild(server.child);
   await stopChild(bare.child);
+  await rm(dataDir, { recursive: true, force: true });
 }

@@ -1,6 +1,6 @@
 // `npm run bench`: runs every benchmark in its own process (so one's memory and CPU don't leak
 // into the next), collects their rows, and prints one markdown table with machine facts.
-// `--write` also writes it to docs/benchmarks.md.
+// `--write` also writes it to docs/benchmarks-latest.md.
 import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import os from 'node:os';

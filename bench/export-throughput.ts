@@ -1,0 +1,145 @@
+// Export throughput: one user with one big file (1 GiB) and one user with 2,000 small files,
+// exported by `dsr-export worker` in a child process, against a plain @azure/storage-blob upload
+// of the same bytes (read from the same content-store files) to the same kind of Azurite at the
+// same concurrency, in this run. Every case gets a fresh Azurite: its in-memory store slows as it
+// fills. Also the worker's peak RSS during the 1 GiB export and during a 100 MiB export.
+import { ContainerClient } from '@azure/storage-blob';
+import { createReadStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { emit, memoryOf, type BenchRow } from './lib.ts';
+import {
+  assertComplete, childEnv, Cleanup, containerSas, deterministicBytes, freshAzurite, insertFiles, insertUsers, mapConcurrent,
+  cpuSeconds, openBenchEnvironment, pollOperation, queueAndNotify, sampleWaits, startWorkerProcess, type BenchEnvironment, type BenchUser,
+} from './export-support.ts';
+
+const BIG_MIB = Number(process.env.BENCH_BIG_MIB ?? 1024);
+const MID_MIB = Number(process.env.BENCH_MID_MIB ?? 100);
+const SMALL_FILES = Number(process.env.BENCH_SMALL_FILES ?? 2000);
+// What the worker uses (src/worker/worker.ts, src/config.ts): 4 MiB blocks with 2 in flight for
+// one file, and DSR_UPLOAD_CONCURRENCY (8) files at once.
+const BLOCK_SIZE = 4 * 1024 * 1024;
+const PARALLEL_BLOCKS = 2;
+const FILE_CONCURRENCY = 8;
+const MB = 1e6;
+
+const log = (line: string) => process.stderr.write(`export-throughput: ${line}\n`);
+const logCpu = (label: string, cpu0: { self: NodeJS.CpuUsage; azurite: number }, azurite: number) => {
+  const self = process.cpuUsage(cpu0.self);
+  log(`${label}: CPU seconds: uploader ${((self.user + self.system) / 1e6).toFixed(2)}, Azurite ${(azurite - cpu0.azurite).toFixed(2)}`);
+};
+const cleanup = new Cleanup();
+
+/** One export by a fresh worker process into a fresh Azurite: seconds from `running` to `complete`, and the worker's peak RSS. */
+async function exportOnce(env: BenchEnvironment, user: BenchUser, label: string): Promise<{ seconds: number; hwmMiB: number; bytes: number }> {
+  const azurite = await freshAzurite(cleanup);
+  try {
+    const sas = await containerSas(azurite, `dsr-${label}-${randomUUID().slice(0, 8)}`);
+    const worker = await startWorkerProcess(cleanup, childEnv(env, azurite));
+    try {
+      const cpu0 = { worker: await cpuSeconds(worker.pid), azurite: await cpuSeconds(azurite.pid) };
+      const id = await queueAndNotify(env.db, user, sas, azurite.origin);
+      const running = await pollOperation(env.db, id, (s) => s !== 'notStarted', { intervalMs: 2 });
+      const waits = sampleWaits(env.db);
+      const done = await pollOperation(env.db, id, (s) => s === 'complete' || s === 'failed', { intervalMs: 5, timeoutMs: 300_000 });
+      const histogram = await waits.stop();
+      if (histogram) log(`${label}: PostgreSQL backends during the export: ${histogram}`);
+      log(`${label}: CPU seconds from queue to complete: worker ${(await cpuSeconds(worker.pid) - cpu0.worker).toFixed(2)}, Azurite ${(await cpuSeconds(azurite.pid) - cpu0.azurite).toFixed(2)}`);
+      assertComplete(label, done.state);
+      const { hwmMiB } = await memoryOf(worker.pid);
+      return { seconds: (done.at - running.at) / 1000, hwmMiB, bytes: done.state.bytes_written };
+    } finally {
+      await worker.stop();
+    }
+  } finally {
+    await azurite.stop();
+  }
+}
+
+/** The same bytes through the SDK alone: uploadStream with the worker's block size and blocks in flight. */
+async function baselineBig(env: BenchEnvironment, file: string): Promise<number> {
+  const azurite = await freshAzurite(cleanup);
+  try {
+    const container = new ContainerClient(await containerSas(azurite, `base-big-${randomUUID().slice(0, 8)}`));
+    const cpu0 = { self: process.cpuUsage(), azurite: await cpuSeconds(azurite.pid) };
+    const started = performance.now();
+    await container.getBlockBlobClient('OneDrive/Files/big.bin').uploadStream(createReadStream(path.join(env.dataDir, 'content', file)), BLOCK_SIZE, PARALLEL_BLOCKS);
+    const seconds = (performance.now() - started) / 1000;
+    logCpu('baseline big', cpu0, await cpuSeconds(azurite.pid));
+    return seconds;
+  } finally {
+    await azurite.stop();
+  }
+}
+
+/** The same small files, each read from the content store and uploaded in one request, 8 at once. */
+async function baselineSmall(env: BenchEnvironment, files: readonly string[]): Promise<number> {
+  const azurite = await freshAzurite(cleanup);
+  try {
+    const container = new ContainerClient(await containerSas(azurite, `base-small-${randomUUID().slice(0, 8)}`));
+    const cpu0 = { self: process.cpuUsage(), azurite: await cpuSeconds(azurite.pid) };
+    const started = performance.now();
+    await mapConcurrent(files, FILE_CONCURRENCY, async (file, i) => {
+      const body = await readFile(path.join(env.dataDir, 'content', file));
+      await container.getBlockBlobClient(`OneDrive/Files/small-${String(i).padStart(5, '0')}.bin`).upload(body, body.length);
+    });
+    const seconds = (performance.now() - started) / 1000;
+    logCpu('baseline small', cpu0, await cpuSeconds(azurite.pid));
+    return seconds;
+  } finally {
+    await azurite.stop();
+  }
+}
+
+try {
+  const env = await openBenchEnvironment(cleanup, 'dsr-bench-export-');
+  const tenantId = randomUUID();
+  const [bigUser, midUser, smallUser] = await insertUsers(env.db, tenantId, 3, 'throughput');
+
+  let t = performance.now();
+  const big = await insertFiles(env.db, env.contentStore, [{ user: bigUser!, name: 'big.bin', body: () => deterministicBytes(BIG_MIB << 20, 'big') }]);
+  await insertFiles(env.db, env.contentStore, [{ user: midUser!, name: 'mid.bin', body: () => deterministicBytes(MID_MIB << 20, 'mid') }]);
+  log(`wrote ${BIG_MIB} MiB + ${MID_MIB} MiB into the content store in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  t = performance.now();
+  // 1–8 KiB each, sizes spread evenly, every body distinct.
+  const small = await insertFiles(env.db, env.contentStore, Array.from({ length: SMALL_FILES }, (_, i) => ({
+    user: smallUser!, name: `file-${String(i).padStart(5, '0')}.bin`, body: () => deterministicBytes(1024 + ((i * 7919) % 7169), `s${i}`),
+  })), 16, { root: path.join(env.dataDir, 'content') });
+  log(`wrote ${SMALL_FILES} small files (${(small.bytes / 1024 / 1024).toFixed(1)} MiB) in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+
+  const baseBigS = await baselineBig(env, big.paths[0]!);
+  log(`baseline ${BIG_MIB} MiB: ${baseBigS.toFixed(2)} s`);
+  const dsrBig = await exportOnce(env, bigUser!, 'big');
+  log(`dsr-export ${BIG_MIB} MiB: ${dsrBig.seconds.toFixed(2)} s, worker peak RSS ${dsrBig.hwmMiB.toFixed(0)} MiB`);
+  const dsrMid = await exportOnce(env, midUser!, 'mid');
+  log(`dsr-export ${MID_MIB} MiB: ${dsrMid.seconds.toFixed(2)} s, worker peak RSS ${dsrMid.hwmMiB.toFixed(0)} MiB`);
+  const baseSmallS = await baselineSmall(env, small.paths);
+  log(`baseline ${SMALL_FILES} small files: ${baseSmallS.toFixed(2)} s`);
+  const dsrSmall = await exportOnce(env, smallUser!, 'small');
+  log(`dsr-export ${SMALL_FILES} small files: ${dsrSmall.seconds.toFixed(2)} s`);
+
+  const bigMBs = big.bytes / MB / dsrBig.seconds;
+  const baseBigMBs = big.bytes / MB / baseBigS;
+  const smallRate = SMALL_FILES / dsrSmall.seconds;
+  const baseSmallRate = SMALL_FILES / baseSmallS;
+  const rows: BenchRow[] = [
+    {
+      figure: `export 1 user × ${BIG_MIB} MiB file, throughput`, value: bigMBs, unit: 'MB/s', baseline: baseBigMBs, ratio: bigMBs / baseBigMBs,
+      target: '≥ 0.9×', met: bigMBs / baseBigMBs >= 0.9, note: `running→complete ${dsrBig.seconds.toFixed(1)} s; baseline uploadStream 4 MiB × 2`,
+    },
+    {
+      figure: `export 1 user × ${SMALL_FILES} files of 1–8 KiB, files/s`, value: smallRate, unit: 'files/s', baseline: baseSmallRate, ratio: smallRate / baseSmallRate,
+      target: '≥ 0.8×', met: smallRate / baseSmallRate >= 0.8, note: `running→complete ${dsrSmall.seconds.toFixed(1)} s incl. 11 metadata files; baseline upload() × 8`,
+    },
+    { figure: `worker peak RSS, ${BIG_MIB} MiB export`, value: dsrBig.hwmMiB, unit: 'MiB', target: '< 256 MiB', met: dsrBig.hwmMiB < 256 },
+    { figure: `worker peak RSS, ${MID_MIB} MiB export`, value: dsrMid.hwmMiB, unit: 'MiB' },
+    {
+      figure: `worker peak RSS difference, ${BIG_MIB} vs ${MID_MIB} MiB`, value: Math.abs(dsrBig.hwmMiB - dsrMid.hwmMiB), unit: 'MiB',
+      target: '< 64 MiB', met: Math.abs(dsrBig.hwmMiB - dsrMid.hwmMiB) < 64,
+    },
+  ];
+  emit(rows);
+} finally {
+  await cleanup.run();
+}
