@@ -140,7 +140,9 @@ export async function runLoad(opts: {
     let last = '';
     for (let attempt = 0; attempt < (opts.maxTries ?? 6); attempt++) {
       const apis = opts.apis();
-      const api = apis[rr++ % apis.length]!;
+      // Spread first tries round-robin; a retry always goes to the next API, as a load balancer
+      // takes a refusing backend out of rotation (a shared counter could send every retry back).
+      const api = apis[(attempt === 0 ? rr++ : index + attempt) % apis.length]!;
       const started = performance.now();
       let res: Response;
       try {
