@@ -16,6 +16,13 @@ export interface ContentStore {
   put(body: Readable, opts?: { maxBytes?: number }): Promise<StoredContent>;
   /** Streams a body out; `end` is inclusive, as in HTTP ranges. Throws ContentNotFoundError. */
   get(sha256: string, range?: { start: number; end: number }): Promise<Readable>;
+  /**
+   * Optional: reads a body straight into the caller's buffers (the export worker's block buffers),
+   * without a stream per body. Saves the stream, async iterator and 64 KiB chunk allocations that
+   * cost ~13 % of the worker's CPU on 2,000 small files and ~13 % GC on 1 GiB (docs/benchmarks.md).
+   * Throws ContentNotFoundError. Stores without it are read through `get`.
+   */
+  open?(sha256: string): Promise<ContentReader>;
   has(sha256: string): Promise<boolean>;
   delete(sha256: string): Promise<void>;
 
@@ -30,6 +37,14 @@ export interface ContentStore {
   commitStaged(key: string, parts: readonly string[], size: number): Promise<StoredContent>;
   /** Drops a session's staging (cancelled or expired); no error when there is none. */
   discardStaged(key: string): Promise<void>;
+}
+
+/** A body opened for sequential reads. */
+export interface ContentReader {
+  /** Reads up to `length` bytes into `into` at `offset`; 0 at the end of the body. */
+  read(into: Buffer, offset: number, length: number): Promise<number>;
+  /** Idempotent; also what an abort calls to end a pending read. */
+  close(): Promise<void>;
 }
 
 export class ContentNotFoundError extends Error {

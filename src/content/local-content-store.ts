@@ -71,6 +71,19 @@ export function createLocalContentStore(root: string): ContentStore {
       return handle.createReadStream(range ? { start: range.start, end: range.end } : {});
     },
 
+    async open(sha256) {
+      assertSha256(sha256);
+      const handle = await open(fileOf(sha256), 'r').catch((err: NodeJS.ErrnoException) => {
+        throw err.code === 'ENOENT' ? new ContentNotFoundError(sha256) : err;
+      });
+      let closed: Promise<void> | undefined;
+      return {
+        // position null: from the current offset, so sequential reads need no bookkeeping here.
+        read: async (into, offset, length) => (await handle.read(into, offset, length, null)).bytesRead,
+        close: () => (closed ??= handle.close()),
+      };
+    },
+
     async has(sha256) {
       assertSha256(sha256);
       return stat(fileOf(sha256)).then(() => true, () => false);

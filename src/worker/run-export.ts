@@ -7,7 +7,7 @@ import { inTransaction, isDatabaseUnavailable, type Db } from '../db/pool.ts';
 import { insertDirectoryAudit } from '../db/queries/directory-audits.ts';
 import {
   clearExportFileBodies, deleteContentPins, insertContentPins, insertExportFiles, listExportFiles, markExportFileDone,
-  selectExportFileBody, selectPendingInlineBodies, type ExportFileRow,
+  markExportFilesDone, selectExportFileBody, selectPendingInlineBodies, type ExportFileRow,
 } from '../db/queries/export-files.ts';
 import { notifyOperationsQueued } from '../db/queries/operations.ts';
 import {
@@ -33,10 +33,12 @@ import type { HostResolver } from '../export/guarded-agent.ts';
 import { isPathStyle, openPackageTarget, parseStorageLocation, type PackageTarget } from '../export/package-target.ts';
 import { buildPackagePlan, type ExportSnapshot } from '../export/render-package.ts';
 import {
-  ContentIntegrityError, ContentReadError, storageErrorFacts, uploadBuffer, uploadStreamVerified, type RequestRetry,
+  ContentIntegrityError, ContentReadError, readerFromStream, storageErrorFacts, uploadBuffer, uploadContentVerified,
+  type RequestRetry,
 } from '../export/upload-file.ts';
 import { redactSecrets } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
+import { CheckpointBatcher } from './checkpoints.ts';
 
 /** Something the worker reports, for logs and tests (e.g. "claimed" to await a wake-up). */
 export type WorkerEvent =
@@ -134,10 +136,23 @@ export class ExportRun {
   private lastProgressMs: number | undefined;
   private inlineBodies = new Map<string, Buffer>();
   private progressWrite: Promise<void> | undefined;
+  private readonly checkpoints: CheckpointBatcher<ExportFileRow>;
 
   constructor(private readonly ctx: ExportContext, private readonly op: OperationRow) {
     this.token = op.lease_token!;
     this.log = ctx.logger.child({ operationId: op.id, tenantId: op.tenant_id });
+    this.checkpoints = new CheckpointBatcher<ExportFileRow>(
+      (paths) => {
+        // After a crash (abandoned) or a lost lease nothing more is written; a release still
+        // records what is finished, so the next owner does not upload it again.
+        if (!this.mayWrite()) return Promise.reject(this.signal.reason as Error);
+        return markExportFilesDone(ctx.db, op.id, this.token, paths);
+      },
+      (files) => { for (const f of files) this.fileDone(f); },
+      (err) => { if (err instanceof LeaseLostError) this.abort(err); },
+      () => new LeaseLostError(),
+      { maxFiles: 50, maxBytes: ctx.blockSize, maxDelayMs: 100 },
+    );
   }
 
   get operationId(): string {
@@ -157,6 +172,11 @@ export class ExportRun {
     return this.controller.signal;
   }
 
+  private mayWrite(): boolean {
+    const reason: unknown = this.signal.reason;
+    return !this.signal.aborted || !(reason instanceof AbandonedError || reason instanceof LeaseLostError);
+  }
+
   async run(): Promise<RunOutcome> {
     this.startHeartbeat();
     try {
@@ -166,6 +186,7 @@ export class ExportRun {
       return await this.handleError(err);
     } finally {
       if (this.heartbeat) clearInterval(this.heartbeat);
+      await this.checkpoints.close();
       this.target?.close();
     }
   }
@@ -233,6 +254,7 @@ export class ExportRun {
     const lanes = Array.from({ length: Math.min(config.worker.uploadConcurrency, todo.length) }, async () => {
       while (next < todo.length && !this.draining && !stopped) {
         this.checkSignal();
+        this.checkpoints.throwIfFailed();
         const file = todo[next++]!;
         await this.writeFile(file).catch((err: unknown) => {
           stopped = true;
@@ -246,11 +268,14 @@ export class ExportRun {
     if (failed) throw failed.reason;
     this.checkSignal();
     if (next < todo.length) throw new ReleasedError();
+    // Every data file checkpointed before the manifest exists.
+    await this.checkpoints.flush();
 
     // 3. manifest.json last: its presence means the package is complete.
     if (!manifest.done) {
       if (this.draining) throw new ReleasedError();
       await this.writeFile(manifest);
+      await this.checkpoints.flush();
     }
     await this.complete();
   }
@@ -367,22 +392,25 @@ export class ExportRun {
     }
   }
 
+  /** Uploads one file and hands its checkpoint to the batcher (written within ~100 ms, see checkpoints.ts). */
   private async writeFile(file: ExportFileRow): Promise<void> {
     const target = this.target!;
+    // One ContainerClient and pipeline per export (openPackageTarget); a BlockBlobClient is only
+    // a URL on top of it.
     const blob = target.container.getBlockBlobClient(target.blobName(file.path));
     const base = { contentType: file.content_type, retry: this.requestRetry(), signal: this.signal, onBytes: (n: number) => this.addBytes(n) };
     if (file.source === 'inline') {
       await uploadBuffer(blob, await this.inlineBody(file), base);
     } else {
-      const source = await this.ctx.contentStore.get(file.sha256).catch((err: unknown) => {
+      const store = this.ctx.contentStore;
+      const reader = await (store.open ? store.open(file.sha256) : store.get(file.sha256).then(readerFromStream)).catch((err: unknown) => {
         throw isContentNotFound(err) ? err : new ContentReadError(err);
       });
-      await uploadStreamVerified(blob, source, { path: file.path, size: file.size, sha256: file.sha256 }, {
+      await uploadContentVerified(blob, reader, { path: file.path, size: file.size, sha256: file.sha256 }, {
         ...base, blockSize: this.ctx.blockSize, parallelBlocks: this.ctx.parallelBlocks,
       });
     }
-    fenced(await markExportFileDone(this.ctx.db, this.op.id, this.token, file.path));
-    this.fileDone(file);
+    await this.checkpoints.add(file);
   }
 
   private fileDone(file: ExportFileRow): void {
@@ -454,6 +482,11 @@ export class ExportRun {
       return { kind: 'leaseLost' };
     }
     await this.progressWrite;
+    // Files finished before the stop or failure are recorded, so the next attempt skips them;
+    // if this fails too, they are uploaded again (same bytes, same names).
+    if (err instanceof ReleasedError || this.classify(err).kind === 'transient') {
+      await this.checkpoints.flush().catch((e: unknown) => this.log.warn({ err: String(e) }, 'checkpoints could not be written'));
+    }
     if (err instanceof ReleasedError) {
       await releaseLease(this.ctx.db, op.id, this.token).catch((e: unknown) => this.log.warn({ err: String(e) }, 'lease release failed'));
       // Idle workers elsewhere take it over now, not at their next poll.

@@ -74,6 +74,24 @@ export async function markExportFileDone(q: Queryable, operationId: string, toke
   return rowCount === 1;
 }
 
+/**
+ * Checkpoints of a batch of finished files in one statement (one round trip and one commit for up
+ * to ~50 files instead of 50), fenced by the lease like every other write. The join on the
+ * operation makes it all or nothing: every path (all are in the plan) or, when the lease is no
+ * longer ours, none; false means the lease is lost.
+ */
+export async function markExportFilesDone(q: Queryable, operationId: string, token: string, paths: readonly string[]): Promise<boolean> {
+  if (paths.length === 0) return true;
+  const { rowCount } = await q.query(
+    `update export_files f set done = true, done_at = now()
+     from data_policy_operations o
+     where f.operation_id = $1 and f.path = any($3::text[])
+       and o.id = f.operation_id and o.lease_token = $2 and o.status = 'running'`,
+    [operationId, token, paths],
+  );
+  return rowCount === paths.length;
+}
+
 /** Once an operation has ended, the snapshot's bytes are no longer needed (the rows stay as its record). */
 export async function clearExportFileBodies(q: Queryable, operationId: string): Promise<void> {
   await q.query('update export_files set body = null where operation_id = $1 and body is not null', [operationId]);
