@@ -11,7 +11,6 @@ import { migrate } from '../src/db/migrate.ts';
 import { createPool, type Db } from '../src/db/pool.ts';
 import { verifyPackage } from '../src/export/verify-package.ts';
 import { createContainerSas, startAzurite, type Azurite } from '../src/storage/azurite.ts';
-import { startDiskAzurite } from './support/azurite-disk.ts';
 import { queueExport, seedUser, waitFor, type SeededUser } from './support/export-fixtures.ts';
 import { createTestApp, createTestDatabase, tempDir, type TestApp } from './support/harness.ts';
 import { killAllChildren, leaseOwnerOf, startWorkerProcess, type ChildDsr } from './support/processes.ts';
@@ -204,7 +203,7 @@ describe('faults during exports', () => {
 
   test('(b) Azurite stopped and restarted on the same port: exports retry and complete; nothing duplicated', async () => {
     const dir = await tempDir('dsr-azurite-disk-');
-    let storage = await startDiskAzurite(dir);
+    let storage = await startAzurite(0, dir);
     cleanups.push(() => storage.stop(), () => rm(dir, { recursive: true, force: true }));
     const t0 = Date.now();
     const exports = await queueExports(db, store, storage, 5, 10, 32_000);
@@ -218,7 +217,7 @@ describe('faults during exports', () => {
       return s.length > 0 ? s : undefined;
     }, { timeoutMs: 20_000, intervalMs: 50, what: 'the storage outage to be recorded' });
     expect(hit[0]!.error_message).toMatch(/Storage could not be reached/);
-    storage = await startDiskAzurite(dir, storage.port);
+    storage = await startAzurite(storage.port, dir);
 
     const { complete, failed } = await settleAndCheck(db, exports, 45_000);
     expect(failed).toEqual([]);

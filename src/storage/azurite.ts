@@ -24,9 +24,12 @@ export interface Azurite {
   stop(): Promise<void>;
 }
 
-/** Starts an in-memory Azurite blob service in a child process, on `port` (0 = a free one). */
-export async function startAzurite(port = 0): Promise<Azurite> {
-  const child: ChildProcess = spawn(process.execPath, [SERVER_SCRIPT, String(port)], { stdio: ['pipe', 'pipe', 'pipe'] });
+/**
+ * Starts an Azurite blob service in a child process, on `port` (0 = a free one): in memory, or
+ * persisted in `dir` so that a stop and a start on the same port and folder keep every blob.
+ */
+export async function startAzurite(port = 0, dir?: string): Promise<Azurite> {
+  const child: ChildProcess = spawn(process.execPath, [SERVER_SCRIPT, String(port), ...(dir ? [dir] : [])], { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d) => { stderr += String(d); });
   const origin = await new Promise<string>((resolve, reject) => {
