@@ -44,8 +44,8 @@ export function markdownTable(rows: BenchRow[]): string {
   return lines.join('\n');
 }
 
-/** Starts a child process and resolves with the first stdout match of `ready`. */
-export async function startChild(cmd: string, args: string[], env: Record<string, string>, ready: RegExp): Promise<{ child: ChildProcess; match: RegExpMatchArray }> {
+/** Starts a child process and resolves with the first stdout match of `ready`; output() is all it printed. */
+export async function startChild(cmd: string, args: string[], env: Record<string, string>, ready: RegExp): Promise<{ child: ChildProcess; match: RegExpMatchArray; output: () => string }> {
   const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
   let output = '';
   child.stderr!.on('data', (d) => { output += String(d); });
@@ -55,9 +55,9 @@ export async function startChild(cmd: string, args: string[], env: Record<string
       const m = ready.exec(line);
       if (m) resolve(m);
     });
-    child.once('exit', (code) => reject(new Error(`${cmd} ${args.join(' ')} exited with ${code}: ${output}`)));
+    child.once('exit', (code) => reject(new Error(`${path.basename(args[0] ?? cmd)} ${args.slice(1).join(' ')} exited with ${code}: ${output}`)));
   });
-  return { child, match };
+  return { child, match, output: () => output };
 }
 
 export async function stopChild(child: ChildProcess): Promise<void> {

@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readdir, readFile } from 'node:fs/promises';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { startChild } from '../../bench/lib.ts';
 
 export const BIN = fileURLToPath(new URL('../../bin/dsr-export.js', import.meta.url));
 
@@ -24,19 +24,8 @@ export async function runCli(args: string[], env: Record<string, string> = {}): 
 }
 
 /** Starts a long-running command and resolves once a stdout line matches `ready`. */
-export async function startCli(args: string[], env: Record<string, string>, ready: RegExp): Promise<{ child: ChildProcess; match: RegExpMatchArray; output: () => string }> {
-  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stderr!.on('data', (d) => { output += String(d); });
-  const match = await new Promise<RegExpMatchArray>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      output += `${line}\n`;
-      const m = ready.exec(line);
-      if (m) resolve(m);
-    });
-    child.once('exit', (code) => reject(new Error(`dsr-export ${args.join(' ')} exited with ${code}: ${output}`)));
-  });
-  return { child, match, output: () => output };
+export function startCli(args: string[], env: Record<string, string>, ready: RegExp): Promise<{ child: ChildProcess; match: RegExpMatchArray; output: () => string }> {
+  return startChild(process.execPath, [BIN, ...args], env, ready);
 }
 
 /**
