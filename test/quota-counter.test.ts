@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import type { Db } from '../src/db/pool.ts';
 import { GraphError } from '../src/graph-error.ts';
+import { addToQuotaCounters, deleteExpiredQuotaCounters } from '../src/db/queries/quotas.ts';
 import { QuotaCounter } from '../src/quota/quota-counter.ts';
 import { createTestDatabase } from './support/harness.ts';
 
@@ -51,4 +52,16 @@ test('within one process the limit is exact, per tenant and per window', async (
   expect(await take(counter, other, 2, hour)).toBe('ok');
   expect(await take(counter, tenant, 2, new Date('2026-11-28T11:00:00Z'))).toBe('ok');
   await counter.close();
+});
+
+test('windows that ended two days ago are swept, current ones stay', async () => {
+  const tenant = randomUUID();
+  const now = new Date('2026-11-28T12:00:00Z');
+  await addToQuotaCounters(db, [
+    { tenantId: tenant, bucket: 'exports', windowStart: new Date('2026-11-25T00:00:00Z'), count: 3 },
+    { tenantId: tenant, bucket: 'exports', windowStart: new Date('2026-11-28T00:00:00Z'), count: 4 },
+  ]);
+  await deleteExpiredQuotaCounters(db, new Date(now.getTime() - 2 * 86_400_000));
+  const { rows } = await db.query('select count from quota_counters where tenant_id = $1', [tenant]);
+  expect(rows).toEqual([{ count: 4 }]);
 });

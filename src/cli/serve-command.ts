@@ -8,6 +8,7 @@ import type { ContentStore } from '../content/content-store.ts';
 import { startGarbageCollector } from '../content/collect-garbage.ts';
 import { createContentStore } from '../content/create-content-store.ts';
 import type { Db } from '../db/pool.ts';
+import { deleteExpiredQuotaCounters } from '../db/queries/quotas.ts';
 import type { AppDeps } from '../http/app-deps.ts';
 import { createLogger } from '../logger.ts';
 import { createMetrics } from '../metrics.ts';
@@ -16,7 +17,7 @@ import { startWorker, type Worker } from '../worker/worker.ts';
 
 // SIGTERM: uploads in flight get this long to finish before their leases are released.
 const SHUTDOWN_GRACE_MS = 10_000;
-// Unreferenced content is rare (replaced or deleted files); a sweep every 10 minutes is plenty.
+// Unreferenced content and old quota windows are rare; a sweep every 10 minutes is plenty.
 const GARBAGE_COLLECTION_INTERVAL_SECONDS = 600;
 
 export interface RunningServer {
@@ -60,6 +61,12 @@ export async function startServer(config: Config, opts: { withWorker: boolean; l
     intervalSeconds: GARBAGE_COLLECTION_INTERVAL_SECONDS,
     onError: (err) => logger.warn({ err }, 'content garbage collection failed'),
   });
+  // Quota windows are a day long at most; two days later their counters can never count again.
+  const quotaSweep = setInterval(() => {
+    deleteExpiredQuotaCounters(database.db, new Date(Date.now() - 2 * 86_400_000))
+      .catch((err: unknown) => logger.warn({ err }, 'quota counter cleanup failed'));
+  }, GARBAGE_COLLECTION_INTERVAL_SECONDS * 1000);
+  quotaSweep.unref();
   const { port } = app.server.address() as AddressInfo;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   publicUrl = config.publicUrl ?? `http://${host}:${port}`;
@@ -72,6 +79,7 @@ export async function startServer(config: Config, opts: { withWorker: boolean; l
     worker,
     stop: () => (stopping ??= (async () => {
       draining = true;
+      clearInterval(quotaSweep);
       await collector.stop();
       await worker?.stop(SHUTDOWN_GRACE_MS);
       await app.close();
