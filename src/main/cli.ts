@@ -5,7 +5,6 @@ import { access } from 'node:fs/promises';
 import { loadConfig, type Config } from '../config.ts';
 import { CliError, reportFailure } from '../cli/fail.ts';
 import type { ApiClient } from '../cli/api-client.ts';
-import { ownShutdownSignals } from '../db/embedded-postgres.ts';
 import { GUID_PATTERN } from '../http/odata.ts';
 
 // Command modules are imported when their command runs: the storage SDK, Fastify and the
@@ -174,9 +173,8 @@ program.command('token')
     process.stdout.write(`${await mintToken(config(), opts)}\n`);
   }));
 
-/** Resolves on the first SIGTERM or SIGINT; from now on this process's graceful stop owns them. */
+/** Resolves on the first SIGTERM or SIGINT; the caller's graceful stop follows. */
 function untilSignal(): Promise<void> {
-  ownShutdownSignals();
   return new Promise((resolve) => {
     process.once('SIGTERM', () => resolve());
     process.once('SIGINT', () => resolve());
