@@ -1,6 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { once } from 'node:events';
+import { close as closeFdCallback, open as openFdCallback, read as readFdCallback } from 'node:fs';
+import { promisify } from 'node:util';
 import { mkdir, open, rename, rm, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -17,6 +19,14 @@ import { HashingMeter } from './hashing-meter.ts';
  *   <root>/staging/<key>    an upload session's file, written fragment by fragment at its offsets
  * tmp and staging live under the root so that the final rename stays on one filesystem (atomic).
  */
+const openFd = promisify(openFdCallback);
+const closeFd = promisify(closeFdCallback);
+function readFd(fd: number, into: Buffer, offset: number, length: number, position: null): Promise<{ bytesRead: number }> {
+  return new Promise((resolve, reject) => {
+    readFdCallback(fd, into, offset, length, position, (err, bytesRead) => (err ? reject(err) : resolve({ bytesRead })));
+  });
+}
+
 export function createLocalContentStore(root: string): ContentStore {
   const tmpDir = path.join(root, 'tmp');
   const stagingDir = path.join(root, 'staging');
@@ -78,14 +88,16 @@ export function createLocalContentStore(root: string): ContentStore {
 
     async open(sha256) {
       assertSha256(sha256);
-      const handle = await open(fileOf(sha256), 'r').catch((err: NodeJS.ErrnoException) => {
+      // Plain file descriptors, not a FileHandle: exports open thousands of small files, and a
+      // FileHandle's setup and finalisation showed as ~0.5 ms of main-thread time per file.
+      const fd = await openFd(fileOf(sha256), 'r').catch((err: NodeJS.ErrnoException) => {
         throw err.code === 'ENOENT' ? new ContentNotFoundError(sha256) : err;
       });
       let closed: Promise<void> | undefined;
       return {
         // position null: from the current offset, so sequential reads need no bookkeeping here.
-        read: async (into, offset, length) => (await handle.read(into, offset, length, null)).bytesRead,
-        close: () => (closed ??= handle.close()),
+        read: async (into, offset, length) => (await readFd(fd, into, offset, length, null)).bytesRead,
+        close: () => (closed ??= closeFd(fd)),
       };
     },
 
