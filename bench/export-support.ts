@@ -12,7 +12,6 @@ import { createLocalContentStore } from '../src/content/local-content-store.ts';
 import type { Db, Queryable } from '../src/db/pool.ts';
 import { insertOperationWithAudit, notifyOperationsQueued } from '../src/db/queries/operations.ts';
 import { insertSeedContentBlobs, insertSeedDriveItems, type SeedDriveItem } from '../src/db/queries/seed.ts';
-import { auditRecord } from '../src/domain/directory-audit.ts';
 import type { Requester } from '../src/domain/operation.ts';
 import { checkStorageLocation } from '../src/domain/storage-location.ts';
 import { openDatabase, type OpenDatabase } from '../src/runtime/open-database.ts';
@@ -227,10 +226,7 @@ export async function queueOperation(q: Queryable, user: BenchUser, sas: string,
   const row = await insertOperationWithAudit(q, {
     id, tenantId: user.tenantId, userId: user.userId, userPrincipalName: user.upn, storageLocation: sas,
     storageContainer: container, requestedBy: REQUESTER, submittedAt: now,
-  }, auditRecord({
-    tenantId: user.tenantId, now, activity: 'Export personal data requested', operationType: 'Other', requester: REQUESTER,
-    ipAddress: null, target: { id: user.userId, userPrincipalName: user.upn }, correlationId: id,
-  }));
+  }, { ipAddress: null });
   if (!row) throw new Error('container already claimed');
   return id;
 }

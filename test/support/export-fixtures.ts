@@ -5,7 +5,6 @@ import { Readable } from 'node:stream';
 import type { ContentStore } from '../../src/content/content-store.ts';
 import type { Db } from '../../src/db/pool.ts';
 import { insertOperationWithAudit } from '../../src/db/queries/operations.ts';
-import { auditRecord } from '../../src/domain/directory-audit.ts';
 import { checkStorageLocation } from '../../src/domain/storage-location.ts';
 import type { OperationRow, Requester } from '../../src/domain/operation.ts';
 
@@ -124,10 +123,7 @@ export async function queueExport(db: Db, user: SeededUser, storageLocation: str
   const row = await insertOperationWithAudit(db, {
     id, tenantId: user.tenantId, userId: user.userId, userPrincipalName: user.upn, storageLocation,
     storageContainer: container, requestedBy: REQUESTER, submittedAt: now,
-  }, auditRecord({
-    tenantId: user.tenantId, now, activity: 'Export personal data requested', operationType: 'Other', requester: REQUESTER,
-    ipAddress: null, target: { id: user.userId, userPrincipalName: user.upn }, correlationId: id,
-  }));
+  }, { ipAddress: null });
   if (!row) throw new Error('container already claimed');
   return row;
 }

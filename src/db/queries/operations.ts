@@ -1,4 +1,4 @@
-import type { DirectoryAudit } from '../../domain/directory-audit.ts';
+import { auditRecord } from '../../domain/directory-audit.ts';
 import type { OperationRow, OperationStatus, Requester } from '../../domain/operation.ts';
 import type { Queryable } from '../pool.ts';
 
@@ -20,7 +20,15 @@ export interface NewOperation {
  * commit: the POST's cost is mostly round trips). Returns undefined, and writes nothing, when
  * another operation already claims the container (unique index in 001).
  */
-export async function insertOperationWithAudit(q: Queryable, op: NewOperation, audit: DirectoryAudit): Promise<OperationRow | undefined> {
+export async function insertOperationWithAudit(
+  q: Queryable, op: NewOperation, context: { ipAddress: string | null; userDisplayName?: string | null },
+): Promise<OperationRow | undefined> {
+  const audit = auditRecord({
+    tenantId: op.tenantId, now: op.submittedAt, activity: 'Export personal data requested', operationType: 'Other',
+    requester: op.requestedBy, ipAddress: context.ipAddress,
+    target: { id: op.userId, userPrincipalName: op.userPrincipalName, displayName: context.userDisplayName ?? null },
+    correlationId: op.id, details: { operationId: op.id },
+  });
   const { rows } = await q.query<OperationRow>({
     // Named: PostgreSQL parses and plans this 19-parameter statement once per connection.
     name: 'insert-operation-with-audit',

@@ -4,7 +4,6 @@ import { requireExportPermissions } from '../../../auth/permissions.ts';
 import { BLOB_SUFFIX_BY_CLOUD } from '../../../config.ts';
 import { findContainerClaim, insertOperationWithAudit } from '../../../db/queries/operations.ts';
 import { findUser } from '../../../db/queries/users.ts';
-import { auditRecord } from '../../../domain/directory-audit.ts';
 import type { QuotaCounter } from '../../../quota/quota-counter.ts';
 import { checkStorageLocation } from '../../../domain/storage-location.ts';
 import { GraphError } from '../../../graph-error.ts';
@@ -50,17 +49,10 @@ export function exportPersonalData(app: FastifyInstance, deps: AppDeps, quotas: 
       if (!same) throw err;
       return accepted(reply, same.id);
     }
-    const requester = requesterOf(caller);
-    const id = randomUUID();
-    const audit = auditRecord({
-      tenantId: caller.tenantId, now, activity: 'Export personal data requested', operationType: 'Other', requester,
-      ipAddress: request.ip, target: { id: user.id, userPrincipalName: user.user_principal_name, displayName: user.display_name },
-      correlationId: id, details: { operationId: id },
-    });
     const operation = await insertOperationWithAudit(deps.db, {
-      id, tenantId: caller.tenantId, userId: user.id, userPrincipalName: user.user_principal_name,
-      storageLocation: target.url, storageContainer: target.container, requestedBy: requester, submittedAt: now,
-    }, audit);
+      id: randomUUID(), tenantId: caller.tenantId, userId: user.id, userPrincipalName: user.user_principal_name,
+      storageLocation: target.url, storageContainer: target.container, requestedBy: requesterOf(caller), submittedAt: now,
+    }, { ipAddress: request.ip, userDisplayName: user.display_name });
     if (!operation) {
       quotas.giveBack(caller.tenantId, buckets, 'day', now);
       const { same } = await earlierSameRequest();
