@@ -1,4 +1,3 @@
-import type { Caller } from '../auth/verify-token.ts';
 import { GraphError } from '../graph-error.ts';
 import { graphDateTime } from '../http/odata.ts';
 
@@ -131,13 +130,6 @@ const MIME_BY_EXTENSION: Record<string, string> = {
 export function mimeTypeFor(name: string): string {
   const dot = name.lastIndexOf('.');
   return (dot > 0 && MIME_BY_EXTENSION[name.slice(dot + 1).toLowerCase()]) || 'application/octet-stream';
-}
-
-/** Who acted, as Graph's identitySet. */
-export function identityOf(caller: Caller, displayName: string | null): IdentitySet {
-  return caller.kind === 'application'
-    ? { application: { id: caller.appId, displayName } }
-    : { user: { id: caller.oid, displayName } };
 }
 
 /** Parsed `Content-Range: bytes {first}-{last}/{total}` of an upload fragment. */

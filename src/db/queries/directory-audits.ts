@@ -13,17 +13,6 @@ export async function insertDirectoryAudit(q: Queryable, a: DirectoryAudit): Pro
   );
 }
 
-/** Audits where the user is initiator or target, newest first (for the API and the export). */
-export async function listDirectoryAuditsForUser(q: Queryable, tenantId: string, userId: string, limit: number): Promise<DirectoryAuditRow[]> {
-  const { rows } = await q.query<DirectoryAuditRow>(
-    `select * from directory_audits
-     where tenant_id = $1 and (target_user_id = $2 or initiator_user_id = $2)
-     order by activity_at desc, id desc limit $3`,
-    [tenantId, userId, limit],
-  );
-  return rows;
-}
-
 /** A listing row: `cursor_at` is activity_at as PostgreSQL text, exact to the microsecond for the keyset. */
 export type DirectoryAuditListRow = DirectoryAuditRow & { cursor_at: string };
 

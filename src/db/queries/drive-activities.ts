@@ -47,11 +47,3 @@ export async function insertDriveActivities(q: Queryable, activities: readonly D
   );
 }
 
-/** A user's drive activity, oldest first. */
-export async function listDriveActivitiesOfUser(q: Queryable, tenantId: string, userId: string): Promise<DriveActivityRow[]> {
-  const { rows } = await q.query<DriveActivityRow>(
-    'select * from drive_activities where tenant_id = $1 and user_id = $2 order by activity_at, id',
-    [tenantId, userId],
-  );
-  return rows;
-}

@@ -52,17 +52,6 @@ export async function insertOperationWithAudit(
   return rows[0];
 }
 
-/** Inserts a queued operation alone (seeding and tests; the POST uses insertOperationWithAudit). */
-export async function insertOperation(q: Queryable, op: NewOperation): Promise<OperationRow> {
-  const { rows } = await q.query<OperationRow>(
-    `insert into data_policy_operations
-       (id, tenant_id, user_id, user_principal_name, storage_location, storage_container, status, requested_by, submitted_at, next_attempt_at)
-     values ($1, $2, $3, $4, $5, $6, 'notStarted', $7, $8, $8) returning *`,
-    [op.id, op.tenantId, op.userId, op.userPrincipalName, op.storageLocation, op.storageContainer, op.requestedBy, op.submittedAt],
-  );
-  return rows[0]!;
-}
-
 /** The operation that claims this container (see the unique index), if any. */
 export async function findContainerClaim(q: Queryable, container: string): Promise<OperationRow | undefined> {
   const { rows } = await q.query<OperationRow>(
