@@ -70,8 +70,9 @@ export async function openBenchEnvironment(cleanup: Cleanup, prefix: string): Pr
   return { dataDir, database, db: database.db, contentStore: createLocalContentStore(path.join(dataDir, 'content')) };
 }
 
-export async function freshAzurite(cleanup: Cleanup): Promise<Azurite> {
-  const azurite = await startAzurite();
+/** An empty in-memory Azurite; `port` to reuse the origin a running worker already allows. */
+export async function freshAzurite(cleanup: Cleanup, port = 0): Promise<Azurite> {
+  const azurite = await startAzurite(port);
   cleanup.add(() => azurite.stop());
   return azurite;
 }
@@ -242,6 +243,8 @@ export interface OperationState {
   error_code: string | null;
   error_message: string | null;
   bytes_written: number;
+  /** completed_at in epoch milliseconds (PostgreSQL's clock, the machine's), null until it ends. */
+  completed_ms: number | null;
 }
 
 /**
@@ -251,7 +254,8 @@ export interface OperationState {
 export async function pollOperation(db: Db, id: string, until: (status: string) => boolean, opts: { intervalMs?: number; timeoutMs?: number } = {}): Promise<{ state: OperationState; at: number }> {
   const deadline = performance.now() + (opts.timeoutMs ?? 120_000);
   for (;;) {
-    const { rows } = await db.query<OperationState>('select status, error_code, error_message, bytes_written from data_policy_operations where id = $1', [id]);
+    const { rows } = await db.query<OperationState>(`select status, error_code, error_message, bytes_written, extract(epoch from completed_at)::float8 * 1000 as completed_ms
+       from data_policy_operations where id = $1`, [id]);
     const at = performance.now();
     const state = rows[0];
     if (state && until(state.status)) return { state, at };

@@ -36,6 +36,8 @@ export interface Config {
     readonly maxAttempts: number;
     readonly leaseSeconds: number;
     readonly uploadConcurrency: number;
+    /** `dsr-export worker` serves /healthz, /readyz and /metrics here (on DSR_HOST); undefined: it listens nowhere. */
+    readonly port: number | undefined;
   };
   readonly sasMinValiditySeconds: number;
   readonly retryAfterSeconds: number;
@@ -53,7 +55,7 @@ export const ENV_VARIABLES = [
   'DSR_HOST', 'DSR_PORT', 'DSR_PUBLIC_URL', 'DSR_DATA_DIR', 'DSR_DATABASE_URL', 'DSR_CLOUD',
   'DSR_STORAGE_ALLOW', 'DSR_AUTH_ISSUER', 'DSR_AUTH_AUDIENCE', 'DSR_AUTH_JWKS_URI',
   'DSR_AUTH_LOCAL_ISSUER', 'DSR_ADMIN_ROLE_IDS', 'DSR_CONTENT_STORE', 'DSR_WORKER_CONCURRENCY',
-  'DSR_MAX_ATTEMPTS', 'DSR_LEASE_SECONDS', 'DSR_UPLOAD_CONCURRENCY', 'DSR_SAS_MIN_VALIDITY',
+  'DSR_MAX_ATTEMPTS', 'DSR_LEASE_SECONDS', 'DSR_UPLOAD_CONCURRENCY', 'DSR_WORKER_PORT', 'DSR_SAS_MIN_VALIDITY',
   'DSR_RETRY_AFTER', 'DSR_QUOTA_EXPORTS_PER_TENANT_PER_DAY', 'DSR_QUOTA_EXPORTS_PER_USER_PER_DAY',
   'DSR_QUOTA_REQUESTS_PER_TENANT_PER_HOUR', 'DSR_LOG_LEVEL',
 ] as const;
@@ -124,6 +126,7 @@ export function loadConfig(
       maxAttempts: integer(e, 'DSR_MAX_ATTEMPTS', 5, 1),
       leaseSeconds: integer(e, 'DSR_LEASE_SECONDS', 30, 3),
       uploadConcurrency: integer(e, 'DSR_UPLOAD_CONCURRENCY', 8, 1),
+      port: e.DSR_WORKER_PORT ? integer(e, 'DSR_WORKER_PORT', 0) : undefined,
     },
     sasMinValiditySeconds: parseDuration(e.DSR_SAS_MIN_VALIDITY || '1h'),
     retryAfterSeconds: integer(e, 'DSR_RETRY_AFTER', 5, 1),

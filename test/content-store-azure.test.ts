@@ -38,3 +38,12 @@ test('blobs are named by their hash and temporary blobs are removed', async () =
   for await (const b of azurite.service.getContainerClient('content-cs').listBlobsFlat()) connectionStringContainer.push(b.name);
   expect(connectionStringContainer.every((n) => /^[0-9a-f]{64}$/.test(n))).toBe(true);
 });
+
+test('a temporary blob left by a crash is swept once older than the cutoff, not before', async () => {
+  const leftover = azurite.service.getContainerClient('content-sas').getBlockBlobClient(`tmp/crashed-${Date.now()}`);
+  await leftover.upload('half a body', 11);
+  expect(await viaSas.sweepTemporary(new Date(Date.now() - 3600e3))).toBe(0);
+  expect(await leftover.exists()).toBe(true);
+  expect(await viaSas.sweepTemporary(new Date(Date.now() + 60e3))).toBe(1);
+  expect(await leftover.exists()).toBe(false);
+});

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { mkdir, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, expect, test } from 'vitest';
@@ -108,4 +109,19 @@ test('expired upload sessions and sessions of deleted users are removed with the
   expect(res.statusCode).toBe(200);
   await t.app.inject({ method: 'DELETE', url: `/v1.0/users/${other}`, headers: { authorization: `Bearer ${token}` } });
   expect((await collectGarbage(t.db, t.deps.contentStore, { now: new Date() })).sessionsRemoved).toBe(1);
+});
+
+test('temporary bodies a crash left behind are removed once untouched for the grace period; a put in progress is not', async () => {
+  const tmp = path.join(t.dataDir, 'content', 'tmp');
+  await mkdir(tmp, { recursive: true });
+  const crashed = path.join(tmp, randomUUID());
+  const writing = path.join(tmp, randomUUID());
+  await writeFile(crashed, 'half a body');
+  await writeFile(writing, 'a body being written');
+  const threeHoursAgo = new Date(Date.now() - 3 * HOUR);
+  await utimes(crashed, threeHoursAgo, threeHoursAgo);
+
+  expect((await collectGarbage(t.db, t.deps.contentStore, { now: new Date() })).temporaryRemoved).toBe(1);
+  expect(existsSync(crashed)).toBe(false);
+  expect(existsSync(writing)).toBe(true);
 });

@@ -1,3 +1,4 @@
+import type { FastifyInstance } from 'fastify';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { buildApp } from '../app.ts';
@@ -10,6 +11,7 @@ import { createContentStore } from '../content/create-content-store.ts';
 import type { Db } from '../db/pool.ts';
 import { deleteExpiredQuotaCounters } from '../db/queries/quotas.ts';
 import type { AppDeps } from '../http/app-deps.ts';
+import { buildOpsApp } from '../http/ops-app.ts';
 import { createLogger } from '../logger.ts';
 import { createMetrics } from '../metrics.ts';
 import { openDatabase } from '../runtime/open-database.ts';
@@ -88,16 +90,29 @@ export async function startServer(config: Config, opts: { withWorker: boolean; l
   };
 }
 
-/** `worker`: exports only, until SIGTERM/SIGINT. */
-export async function runWorker(config: Config, stopped: Promise<void>): Promise<void> {
+/**
+ * `worker`: exports only, until SIGTERM/SIGINT; with DSR_WORKER_PORT, also /healthz, /readyz and
+ * /metrics (`onListening` gets their base URL). They stay up while the leases are handed back,
+ * so /readyz answers 503 during the drain.
+ */
+export async function runWorker(config: Config, stopped: Promise<void>, onListening?: (url: string) => void): Promise<void> {
   const logger = createLogger(config.logLevel);
   const database = await openDatabase(config, (line) => logger.debug({ postgres: line }, 'postgres'));
+  const metrics = createMetrics();
+  let ops: FastifyInstance | undefined;
   try {
-    const worker = await startWorker({ config, db: database.db, contentStore: createContentStore(config), logger });
+    const worker = await startWorker({ config, db: database.db, contentStore: createContentStore(config), logger, metrics });
+    if (config.worker.port !== undefined) {
+      ops = buildOpsApp({ db: database.db, metrics, draining: () => worker.draining(), logger });
+      const url = await ops.listen({ host: config.host, port: config.worker.port });
+      logger.info({ url }, 'worker endpoints listening');
+      onListening?.(url);
+    }
     logger.info({ workerId: worker.id }, 'worker started');
     await stopped;
     await worker.stop(SHUTDOWN_GRACE_MS);
   } finally {
+    await ops?.close();
     await database.close();
   }
 }

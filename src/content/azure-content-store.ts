@@ -142,6 +142,18 @@ export function createAzureContentStore(spec: string): ContentStore {
       await blobOf(sha256).deleteIfExists();
     },
 
+    async sweepTemporary(olderThan) {
+      // Only committed temporary blobs are listed: a put still uploading has uncommitted blocks
+      // only, and one being published was committed moments ago.
+      let removed = 0;
+      for await (const blob of containerClient.listBlobsFlat({ prefix: 'tmp/' })) {
+        if ((blob.properties.lastModified ?? new Date()) >= olderThan) continue;
+        await containerClient.getBlockBlobClient(blob.name).deleteIfExists();
+        removed++;
+      }
+      return removed;
+    },
+
     async stagePart(key, _offset, body, length) {
       await ensureContainer();
       const blob = stagingOf(key);

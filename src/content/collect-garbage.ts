@@ -11,12 +11,15 @@ const BATCH = 100;
 export interface GarbageCollected {
   blobsDeleted: number;
   sessionsRemoved: number;
+  /** Half-written bodies a crash left in the store's tmp/. */
+  temporaryRemoved: number;
 }
 
 /**
  * Removes content nobody needs any more: blobs that no drive item references, that no unfinished
- * export has pinned (content_pins) and that are older than the grace period; and upload sessions
- * that expired or whose user was deleted, with their staged bytes.
+ * export has pinned (content_pins) and that are older than the grace period; upload sessions
+ * that expired or whose user was deleted, with their staged bytes; and temporary bodies of puts
+ * that a crash interrupted, untouched for the grace period.
  *
  * Blob rows are deleted and their bytes removed inside one transaction, rows locked throughout:
  * an upload that arrives with the same hash meanwhile waits on the row lock, then re-creates the
@@ -45,7 +48,8 @@ export async function collectGarbage(
     blobsDeleted += deleted;
     if (deleted < BATCH) break;
   }
-  return { blobsDeleted, sessionsRemoved };
+  const temporaryRemoved = await store.sweepTemporary(olderThan);
+  return { blobsDeleted, sessionsRemoved, temporaryRemoved };
 }
 
 /** Runs the collector every `intervalSeconds` until stopped; a failed round is logged and retried next time. */

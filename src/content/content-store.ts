@@ -25,6 +25,11 @@ export interface ContentStore {
   open?(sha256: string): Promise<ContentReader>;
   has(sha256: string): Promise<boolean>;
   delete(sha256: string): Promise<void>;
+  /**
+   * Removes bodies a crash left half-written (tmp/), not written to since `olderThan`; returns
+   * how many. A put in progress writes its temporary file all along, so it is never that old.
+   */
+  sweepTemporary(olderThan: Date): Promise<number>;
 
   /**
    * Upload sessions: stages `length` bytes of a file being uploaded in fragments, at `offset`.

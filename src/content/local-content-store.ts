@@ -3,7 +3,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { close as closeFdCallback, open as openFdCallback, read as readFdCallback } from 'node:fs';
 import { promisify } from 'node:util';
-import { mkdir, open, rename, rm, stat, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -109,6 +109,23 @@ export function createLocalContentStore(root: string): ContentStore {
     async delete(sha256) {
       assertSha256(sha256);
       await rm(fileOf(sha256), { force: true });
+    },
+
+    async sweepTemporary(olderThan) {
+      const names = await readdir(tmpDir).catch((err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT') return [];
+        throw err;
+      });
+      let removed = 0;
+      for (const name of names) {
+        const file = path.join(tmpDir, name);
+        // Gone meanwhile (its put finished and renamed it): nothing to do.
+        const modified = await stat(file).then((s) => s.mtime, () => undefined);
+        if (modified === undefined || modified >= olderThan) continue;
+        await rm(file, { force: true });
+        removed++;
+      }
+      return removed;
     },
 
     async stagePart(key, offset, body, length) {

@@ -63,10 +63,14 @@ program.command('serve')
 
 program.command('worker')
   .description('run an export worker only (any number, on any machines, sharing one PostgreSQL)')
-  .action(run(async () => {
+  .option('--port <port>', 'serve /healthz, /readyz and /metrics on this port, 0 = a free one (DSR_WORKER_PORT)')
+  .option('--host <host>', 'listen address for those (DSR_HOST)')
+  .action(run(async (opts: { host?: string; port?: string }) => {
     const { runWorker } = await serveCommand();
     process.stdout.write('dsr-export worker started\n');
-    await runWorker(config(), untilSignal());
+    await runWorker(config({ DSR_HOST: opts.host, DSR_WORKER_PORT: opts.port }), untilSignal(), (url) => {
+      process.stdout.write(`dsr-export worker endpoints on ${url}\n`);
+    });
   }));
 
 program.command('seed')

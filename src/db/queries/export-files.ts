@@ -23,16 +23,25 @@ export interface ExportFileRow {
   done: boolean;
 }
 
-/** The whole plan in one statement (inside the transaction that sets bytes_planned). */
+/**
+ * The whole plan in one statement (inside the transaction that sets bytes_planned). The rows go
+ * as one JSON document; the inline bodies as binary parameters, joined by path: inside the JSON
+ * they went through base64 and jsonb parsing, about a third of the statement's 250–300 ms for the
+ * 2.5 MB of metadata of a 2,000-file drive.
+ */
 export async function insertExportFiles(q: Queryable, operationId: string, files: readonly NewExportFile[]): Promise<void> {
+  const inline = files.filter((f): f is NewExportFile & { body: Buffer } => f.body !== null);
+  const bodies = inline.length === 0
+    ? 'select null::text, null::bytea where false'
+    : `values ${inline.map((_, i) => `($${2 * i + 3}::text, $${2 * i + 4}::bytea)`).join(', ')}`;
   await q.query(
     `insert into export_files (operation_id, seq, path, size, sha256, content_type, source, body)
-     select $1, f.seq, f.path, f.size, f.sha256, f.content_type, f.source, decode(f.body, 'base64')
-     from jsonb_to_recordset($2::jsonb) as f (seq int, path text, size bigint, sha256 text, content_type text, source text, body text)`,
+     select $1, f.seq, f.path, f.size, f.sha256, f.content_type, f.source, b.body
+     from jsonb_to_recordset($2::jsonb) as f (seq int, path text, size bigint, sha256 text, content_type text, source text)
+     left join (${bodies}) as b (path, body) on b.path = f.path`,
     [operationId, JSON.stringify(files.map((f) => ({
       seq: f.seq, path: f.path, size: f.size, sha256: f.sha256, content_type: f.contentType, source: f.source,
-      body: f.body ? f.body.toString('base64') : null,
-    })))],
+    }))), ...inline.flatMap((f) => [f.path, f.body])],
   );
 }
 

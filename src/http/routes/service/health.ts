@@ -8,7 +8,7 @@ export function healthz(app: FastifyInstance): void {
 }
 
 /** GET /readyz: database reachable, migrations applied, not draining (DESIGN.md §9). */
-export function readyz(app: FastifyInstance, deps: AppDeps): void {
+export function readyz(app: FastifyInstance, deps: Pick<AppDeps, 'db' | 'draining'>): void {
   app.get('/readyz', async (_request, reply) => {
     const draining = deps.draining();
     const database = await deps.db.query('select 1').then(() => true, () => false);

@@ -6,7 +6,7 @@ import type { AppDeps } from '../../app-deps.ts';
  * GET /metrics in Prometheus text format (DESIGN.md §9), and the hook that times every request
  * by route pattern (not by URL: ids in paths would make a series per request).
  */
-export function metricsRoute(app: FastifyInstance, deps: AppDeps, metrics: Metrics): void {
+export function metricsRoute(app: FastifyInstance, deps: Pick<AppDeps, 'db'>, metrics: Metrics): void {
   app.addHook('onResponse', async (request, reply) => {
     metrics.httpRequestDuration.observe(
       { method: request.method, route: request.routeOptions.url ?? 'unmatched', status_code: String(reply.statusCode) },

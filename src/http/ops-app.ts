@@ -1,0 +1,20 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Db } from '../db/pool.ts';
+import type { Metrics } from '../metrics.ts';
+import { healthz, readyz } from './routes/service/health.ts';
+import { metricsRoute } from './routes/service/metrics.ts';
+
+/**
+ * The HTTP side of a `dsr-export worker` process (DSR_WORKER_PORT): the API's /healthz, /readyz
+ * and /metrics and nothing else, so that a worker running apart from the API is probed and
+ * scraped like `serve` (DESIGN.md §9): its export durations, bytes, lease losses and retries
+ * exist only in its own process. Like the API's, these routes need no token: listen on a
+ * private address.
+ */
+export function buildOpsApp(deps: { db: Db; metrics: Metrics; draining: () => boolean; logger?: FastifyBaseLogger }): FastifyInstance {
+  const app = Fastify(deps.logger ? { loggerInstance: deps.logger } : { logger: false });
+  healthz(app);
+  readyz(app, deps);
+  metricsRoute(app, deps, deps.metrics);
+  return app;
+}
