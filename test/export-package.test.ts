@@ -67,6 +67,9 @@ test('a user with files, activity, sign-ins and audits gets the complete package
   expect(done.completed_at).not.toBeNull();
   expect(done.request_info_written).toBe(true);
   expect(done.bytes_written).toBe(done.bytes_planned);
+  // The write credential is not kept once the export has ended; the rest of the URL is.
+  expect(done.storage_location).not.toContain(encodeURIComponent(new URL(viaProxy).searchParams.get('sig')!));
+  expect(done.storage_location).toBe(viaProxy.replace(/([?&]sig=)[^&]+/, '$1REDACTED'));
 
   const blobs = await readContainer(sas);
   const names = [...blobs.keys()].sort();

@@ -77,6 +77,7 @@ test('403 from storage: StorageLocationAccessDenied naming the missing permissio
   expect(row.error_code).toBe('StorageLocationAccessDenied');
   expect(row.error_message).toContain('create (c) and write (w)');
   expect(row.error_message).not.toContain('sig=');
+  expect(row.storage_location).toMatch(/[?&]sig=REDACTED(&|$)/);
   expect(row.completed_at).not.toBeNull();
   expect(row.request_info_written).toBe(false);
   const audit = await db.query(`select result, result_reason from directory_audits where correlation_id = $1 and activity_display_name = 'Export personal data failed'`, [op.id]);

@@ -440,7 +440,7 @@ export class ExportRun {
     const op = this.op;
     await this.progressWrite;
     await inTransaction(this.ctx.db, async (tx) => {
-      const row = await completeOperation(tx, op.id, this.token, this.bytesPlanned);
+      const row = await completeOperation(tx, op.id, this.token, this.bytesPlanned, redactSecrets(op.storage_location));
       if (!row) throw new LeaseLostError();
       await deleteContentPins(tx, op.id);
       await clearExportFileBodies(tx, op.id);
@@ -536,7 +536,7 @@ export class ExportRun {
   private async fail(code: string, message: string): Promise<void> {
     const op = this.op;
     await inTransaction(this.ctx.db, async (tx) => {
-      const row = await failOperation(tx, op.id, this.token, code, message);
+      const row = await failOperation(tx, op.id, this.token, code, message, redactSecrets(op.storage_location));
       if (!row) throw new LeaseLostError();
       await deleteContentPins(tx, op.id);
       await clearExportFileBodies(tx, op.id);

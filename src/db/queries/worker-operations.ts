@@ -96,26 +96,31 @@ export async function markRequestInfoWritten(q: Queryable, id: string, token: st
   return rowCount === 1;
 }
 
-export async function completeOperation(q: Queryable, id: string, token: string, bytesWritten: number): Promise<OperationRow | undefined> {
+/**
+ * `storageLocation`: the SAS URL with its signature redacted. Once the export has ended nothing
+ * needs the signature, and a database copy or backup should not hold a live write credential.
+ */
+export async function completeOperation(q: Queryable, id: string, token: string, bytesWritten: number, storageLocation: string): Promise<OperationRow | undefined> {
   const { rows } = await q.query<OperationRow>(
     `update data_policy_operations
-     set status = 'complete', progress = 100, bytes_written = $3, completed_at = now(),
+     set status = 'complete', progress = 100, bytes_written = $3, completed_at = now(), storage_location = $4,
          lease_owner = null, lease_expires_at = null, error_code = null, error_message = null
      where id = $1 and lease_token = $2 and status = 'running'
      returning *`,
-    [id, token, bytesWritten],
+    [id, token, bytesWritten, storageLocation],
   );
   return rows[0];
 }
 
-export async function failOperation(q: Queryable, id: string, token: string, code: string, message: string): Promise<OperationRow | undefined> {
+/** `storageLocation`: redacted, as in completeOperation. */
+export async function failOperation(q: Queryable, id: string, token: string, code: string, message: string, storageLocation: string): Promise<OperationRow | undefined> {
   const { rows } = await q.query<OperationRow>(
     `update data_policy_operations
-     set status = 'failed', completed_at = now(), error_code = $3, error_message = $4,
+     set status = 'failed', completed_at = now(), error_code = $3, error_message = $4, storage_location = $5,
          lease_owner = null, lease_expires_at = null
      where id = $1 and lease_token = $2 and status = 'running'
      returning *`,
-    [id, token, code, message],
+    [id, token, code, message, storageLocation],
   );
   return rows[0];
 }
