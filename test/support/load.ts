@@ -211,7 +211,8 @@ export async function verifySample(requests: LoadRequest[], sample: number): Pro
   await Promise.all(Array.from({ length: 8 }, async () => {
     while (i < picked.length) {
       const r = picked[i++]!;
-      const differences = await verifyPackage(r.sas);
+      // A storage error while reading one package is that package's finding, not the end of the run.
+      const differences = await verifyPackage(r.sas).catch((err: unknown) => [{ error: String((err as Error).message ?? err) }]);
       if (differences.length > 0) bad.push({ sas: r.sas.split('?')[0]!, differences });
     }
   }));
