@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
 import type { ContentStore } from '../content/content-store.ts';
-import { inTransaction, isDatabaseUnavailable, type Db } from '../db/pool.ts';
+import { inTransaction, isDatabaseUnavailable, type Db, type Queryable } from '../db/pool.ts';
 import { insertDirectoryAudit } from '../db/queries/directory-audits.ts';
 import {
   clearExportFileBodies, deleteContentPins, insertContentPins, insertExportFiles, listExportFiles, markExportFileDone,
@@ -437,22 +437,36 @@ export class ExportRun {
   }
 
   private async complete(): Promise<void> {
-    const op = this.op;
     await this.progressWrite;
+    await this.end('complete', (tx, storageLocation) => completeOperation(tx, this.op.id, this.token, this.bytesPlanned, storageLocation), {
+      activity: 'Export personal data completed', details: { operationId: this.op.id, bytesWritten: String(this.bytesPlanned) },
+    });
+    this.log.info({ bytes: this.bytesPlanned }, 'export complete');
+    this.ctx.onEvent({ type: 'completed', operationId: this.op.id, workerId: this.ctx.workerId });
+  }
+
+  /**
+   * The end of an export, complete or failed, in one fenced transaction: the row (with the SAS
+   * signature redacted: nothing needs it any more), the pins and snapshot bodies dropped, the
+   * audit record, and the duration metric.
+   */
+  private async end(
+    status: 'complete' | 'failed',
+    endRow: (tx: Queryable, storageLocation: string) => Promise<OperationRow | undefined>,
+    audit: Pick<Parameters<typeof auditRecord>[0], 'activity' | 'result' | 'resultReason' | 'details'>,
+  ): Promise<void> {
+    const op = this.op;
     await inTransaction(this.ctx.db, async (tx) => {
-      const row = await completeOperation(tx, op.id, this.token, this.bytesPlanned, redactSecrets(op.storage_location));
+      const row = await endRow(tx, redactSecrets(op.storage_location));
       if (!row) throw new LeaseLostError();
       await deleteContentPins(tx, op.id);
       await clearExportFileBodies(tx, op.id);
       await insertDirectoryAudit(tx, auditRecord({
-        tenantId: op.tenant_id, now: new Date(), activity: 'Export personal data completed', operationType: 'Other',
-        requester: op.requested_by, ipAddress: null, target: { id: op.user_id, userPrincipalName: op.user_principal_name },
-        correlationId: op.id, details: { operationId: op.id, bytesWritten: String(this.bytesPlanned) },
+        ...audit, tenantId: op.tenant_id, now: new Date(), operationType: 'Other', requester: op.requested_by, ipAddress: null,
+        target: { id: op.user_id, userPrincipalName: op.user_principal_name }, correlationId: op.id,
       }));
-      this.ctx.metrics.exportDuration.observe({ status: 'complete' }, (row.completed_at!.getTime() - op.submitted_at.getTime()) / 1000);
+      this.ctx.metrics.exportDuration.observe({ status }, (row.completed_at!.getTime() - op.submitted_at.getTime()) / 1000);
     });
-    this.log.info({ bytes: this.bytesPlanned }, 'export complete');
-    this.ctx.onEvent({ type: 'completed', operationId: op.id, workerId: this.ctx.workerId });
   }
 
   private classify(err: unknown): ExportFailure {
@@ -534,18 +548,8 @@ export class ExportRun {
   }
 
   private async fail(code: string, message: string): Promise<void> {
-    const op = this.op;
-    await inTransaction(this.ctx.db, async (tx) => {
-      const row = await failOperation(tx, op.id, this.token, code, message, redactSecrets(op.storage_location));
-      if (!row) throw new LeaseLostError();
-      await deleteContentPins(tx, op.id);
-      await clearExportFileBodies(tx, op.id);
-      await insertDirectoryAudit(tx, auditRecord({
-        tenantId: op.tenant_id, now: new Date(), activity: 'Export personal data failed', operationType: 'Other',
-        requester: op.requested_by, ipAddress: null, target: { id: op.user_id, userPrincipalName: op.user_principal_name },
-        correlationId: op.id, result: 'failure', resultReason: code, details: { operationId: op.id, errorCode: code },
-      }));
-      this.ctx.metrics.exportDuration.observe({ status: 'failed' }, (row.completed_at!.getTime() - op.submitted_at.getTime()) / 1000);
+    await this.end('failed', (tx, storageLocation) => failOperation(tx, this.op.id, this.token, code, message, storageLocation), {
+      activity: 'Export personal data failed', result: 'failure', resultReason: code, details: { operationId: this.op.id, errorCode: code },
     });
     this.log.warn({ code, reason: message }, 'export failed');
   }
