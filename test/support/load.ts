@@ -182,6 +182,8 @@ export interface Settled {
   readonly byStatus: Record<string, number>;
   readonly failed: { id: string; error_code: string | null; error_message: string | null }[];
   readonly missing: string[];
+  /** Operations complete or failed when the wait ended. */
+  readonly ended: ReadonlySet<string>;
 }
 
 /** Polls the database until every accepted operation has ended (or the deadline passes). */
@@ -196,7 +198,10 @@ export async function waitForOperations(db: Db, ids: string[], timeoutMs: number
     const ended = (byStatus.complete ?? 0) + (byStatus.failed ?? 0);
     if ((ended === ids.length && rows.length === ids.length) || Date.now() > deadline) {
       const found = new Set(rows.map((r) => r.id));
-      return { byStatus, failed: rows.filter((r) => r.status === 'failed'), missing: ids.filter((id) => !found.has(id)) };
+      return {
+        byStatus, failed: rows.filter((r) => r.status === 'failed'), missing: ids.filter((id) => !found.has(id)),
+        ended: new Set(rows.filter((r) => r.status === 'complete' || r.status === 'failed').map((r) => r.id)),
+      };
     }
     await new Promise((r) => setTimeout(r, 200));
   }
