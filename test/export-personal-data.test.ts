@@ -130,18 +130,31 @@ describe('POST exportPersonalData: repeats and used containers', () => {
     expect(again.headers.location).toBe(first.headers.location);
   });
 
-  it('the same container with another SAS, for another user or from another tenant, is 409 with no row', async () => {
+  it('the same container with another SAS or for another user of the tenant is 409 with no row', async () => {
     const container = `c${randomUUID().slice(0, 8)}`;
     const first = await post(adele.id, { storageLocation: fakeSasUrl(container) });
     expect(first.statusCode).toBe(202);
     const before = await countRows(t.db, 'data_policy_operations');
     expectGraphError(await post(adele.id, { storageLocation: fakeSasUrl(container, { sp: 'cw' }) }), 409, 'StorageLocationAlreadyUsed');
     expectGraphError(await post(bob.id, { storageLocation: fakeSasUrl(container) }), 409, 'StorageLocationAlreadyUsed');
+    expect(await countRows(t.db, 'data_policy_operations')).toBe(before);
+  });
+
+  it("claims are per tenant: another tenant neither learns of this tenant's container nor can hold it with a fake SAS", async () => {
     const otherTenant = randomUUID();
     const stranger = await seedUser(t, otherTenant, 'adele@fabrikam.com');
     const otherToken = await t.appToken(otherTenant, ['User.Export.All']);
-    expectGraphError(await post(stranger.id, { storageLocation: fakeSasUrl(container) }, { token: otherToken }), 409, 'StorageLocationAlreadyUsed');
-    expect(await countRows(t.db, 'data_policy_operations')).toBe(before);
+    // Tenant A used the container: tenant B's POST is accepted like any other (no 409 that tells).
+    const used = `c${randomUUID().slice(0, 8)}`;
+    expect((await post(adele.id, { storageLocation: fakeSasUrl(used) })).statusCode).toBe(202);
+    expect((await post(stranger.id, { storageLocation: fakeSasUrl(used) }, { token: otherToken })).statusCode).toBe(202);
+    // Tenant B squats a predictable name first: tenant A's real export is still accepted.
+    const predictable = `dsr-${randomUUID().slice(0, 8)}`;
+    expect((await post(stranger.id, { storageLocation: fakeSasUrl(predictable) }, { token: otherToken })).statusCode).toBe(202);
+    const mine = await post(adele.id, { storageLocation: fakeSasUrl(predictable) });
+    expect(mine.statusCode).toBe(202);
+    const rows = await t.db.query('select tenant_id from data_policy_operations where storage_container like $1 order by tenant_id', [`%/${predictable}`]);
+    expect(rows.rows.map((r) => r.tenant_id).sort()).toEqual([TENANT, otherTenant].sort());
   });
 
   it('a container whose export completed is refused even for the same SAS', async () => {

@@ -18,7 +18,7 @@ export interface NewOperation {
 /**
  * Inserts the operation and its "export requested" audit in one statement (one round trip, one
  * commit: the POST's cost is mostly round trips). Returns undefined, and writes nothing, when
- * another operation already claims the container (unique index in 001).
+ * another operation of the same tenant already claims the container (unique index in 008).
  */
 export async function insertOperationWithAudit(
   q: Queryable, op: NewOperation, context: { ipAddress: string | null; userDisplayName?: string | null },
@@ -36,7 +36,7 @@ export async function insertOperationWithAudit(
        insert into data_policy_operations
          (id, tenant_id, user_id, user_principal_name, storage_location, storage_container, status, requested_by, submitted_at, next_attempt_at)
        values ($1, $2, $3, $4, $5, $6, 'notStarted', $7, $8, $8)
-       on conflict (storage_container) where not (status = 'failed' and not request_info_written) do nothing
+       on conflict (tenant_id, storage_container) where not (status = 'failed' and not request_info_written) do nothing
        returning *
      ), audit as (
        insert into directory_audits
@@ -52,12 +52,12 @@ export async function insertOperationWithAudit(
   return rows[0];
 }
 
-/** The operation that claims this container (see the unique index), if any. */
-export async function findContainerClaim(q: Queryable, container: string): Promise<OperationRow | undefined> {
+/** The tenant's operation that claims this container (see the unique index), if any. */
+export async function findContainerClaim(q: Queryable, tenantId: string, container: string): Promise<OperationRow | undefined> {
   const { rows } = await q.query<OperationRow>(
     `select * from data_policy_operations
-     where storage_container = $1 and not (status = 'failed' and not request_info_written)`,
-    [container],
+     where tenant_id = $1 and storage_container = $2 and not (status = 'failed' and not request_info_written)`,
+    [tenantId, container],
   );
   return rows[0];
 }

@@ -32,8 +32,8 @@ export function exportPersonalData(app: FastifyInstance, deps: AppDeps, quotas: 
     // SDKs retry POSTs on 429/503/504: the same request again must not start a second export,
     // nor cost quota, nor be refused for quota.
     const earlierSameRequest = async () => {
-      const claim = await findContainerClaim(deps.db, target.container);
-      const same = claim && claim.tenant_id === caller.tenantId && claim.user_id === user.id
+      const claim = await findContainerClaim(deps.db, caller.tenantId, target.container);
+      const same = claim && claim.user_id === user.id
         && claim.storage_location === target.url && (claim.status === 'notStarted' || claim.status === 'running');
       return { claim, same: same ? claim : undefined };
     };
