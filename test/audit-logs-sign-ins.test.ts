@@ -162,12 +162,14 @@ describe('GET /auditLogs/signIns', () => {
     expect((await get('/v1.0/auditLogs/signIns', emptyTenant)).json().value).toEqual([]);
   });
 
-  it('needs AuditLog.Read.All, as an application role or a delegated scope', async () => {
+  it('needs AuditLog.Read.All, as an application role or a delegated scope with an administrator role', async () => {
     const res = await get('/v1.0/auditLogs/signIns', adminToken);
     expect(res.statusCode).toBe(403);
     expect(res.json().error.code).toBe('Authorization_RequestDenied');
     expect((await t.app.inject({ method: 'GET', url: '/v1.0/auditLogs/signIns' })).statusCode).toBe(401);
-    const delegated = await t.userToken(tenant, alice.id, ['AuditLog.Read.All'], false);
+    const delegated = await t.userToken(tenant, alice.id, ['AuditLog.Read.All'], true);
     expect((await get('/v1.0/auditLogs/signIns?$top=1', delegated)).statusCode).toBe(200);
+    const notAdmin = await t.userToken(tenant, alice.id, ['AuditLog.Read.All'], false);
+    expect((await get('/v1.0/auditLogs/signIns?$top=1', notAdmin)).statusCode).toBe(403);
   });
 });

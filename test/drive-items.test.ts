@@ -203,7 +203,9 @@ describe('permissions', () => {
     expect(mine.json().createdBy).toEqual({ user: { id: alice, displayName: 'User alice' } });
     expect((await upload(bob, 'theirs.txt', 'x', aliceOwn)).statusCode).toBe(403);
     const aliceAll = await t.userToken(tenant, alice, ['Files.ReadWrite.All'], false);
-    const other = await upload(bob, 'theirs.txt', 'x', aliceAll);
+    expect((await upload(bob, 'theirs.txt', 'x', aliceAll)).statusCode).toBe(403);
+    const aliceAdmin = await t.userToken(tenant, alice, ['Files.ReadWrite.All'], true);
+    const other = await upload(bob, 'theirs.txt', 'x', aliceAdmin);
     expect(other.statusCode).toBe(201);
     expect(other.json().createdBy).toEqual({ user: { id: alice, displayName: 'User alice' } });
   });

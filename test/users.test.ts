@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GLOBAL_ADMIN_ROLE } from '../src/config.ts';
 import { createTestApp, PUBLIC_URL, type TestApp } from './support/harness.ts';
 import { countRows, expectGraphError, GUID } from './support/graph-assert.ts';
 
@@ -171,7 +172,7 @@ describe('GET, PATCH, DELETE /users/{id | userPrincipalName}', () => {
   });
 
   it('a delegated caller whose oid is not a GUID (external issuers) can still write; the audit keeps it in initiatedBy', async () => {
-    const tok = await t.issuer.sign({ tid: TENANT, sub: 'auth0|5f7c8ec7c33c6c004bbafe82', idtyp: 'user', scp: 'User.ReadWrite.All' }, 600);
+    const tok = await t.issuer.sign({ tid: TENANT, sub: 'auth0|5f7c8ec7c33c6c004bbafe82', idtyp: 'user', scp: 'User.ReadWrite.All', wids: [GLOBAL_ADMIN_ROLE] }, 600);
     const u = await create({ userPrincipalName: 'ext-admin@contoso.com', displayName: 'Ext' }, tok);
     expect((await call('PATCH', `/v1.0/users/${String(u.id)}`, tok, { jobTitle: 'x' })).statusCode).toBe(204);
     expect((await call('DELETE', `/v1.0/users/${String(u.id)}`, tok)).statusCode).toBe(204);
@@ -182,7 +183,7 @@ describe('GET, PATCH, DELETE /users/{id | userPrincipalName}', () => {
 
   it('a delegated caller is recorded as the audit initiator', async () => {
     const admin = randomUUID();
-    const tok = await t.userToken(TENANT, admin, ['User.ReadWrite.All'], false);
+    const tok = await t.userToken(TENANT, admin, ['User.ReadWrite.All'], true);
     const u = await create({ userPrincipalName: 'by-user@contoso.com', displayName: 'By User' }, tok);
     const [audit] = await audits(String(u.id));
     expect(audit!.initiated_by).toMatchObject({ app: null, user: { id: admin } });
@@ -279,7 +280,7 @@ describe('permissions and tenants', () => {
   it('User.ReadWrite.All and Directory.ReadWrite.All read too; other permissions get 403', async () => {
     expect((await call('GET', '/v1.0/users', writer)).statusCode).toBe(200);
     expect((await call('GET', '/v1.0/users', await t.appToken(TENANT, ['Directory.ReadWrite.All']))).statusCode).toBe(200);
-    expect((await call('GET', '/v1.0/users', await t.userToken(TENANT, randomUUID(), ['User.Read.All'], false))).statusCode).toBe(200);
+    expect((await call('GET', '/v1.0/users', await t.userToken(TENANT, randomUUID(), ['User.Read.All'], true))).statusCode).toBe(200);
     for (const roles of [[], ['User.Export.All'], ['Files.ReadWrite.All'], ['User.Read']]) {
       expectGraphError(await call('GET', '/v1.0/users', await t.appToken(TENANT, roles)), 403, 'Authorization_RequestDenied');
     }

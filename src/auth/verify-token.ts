@@ -16,6 +16,8 @@ export interface Caller {
   readonly roles: ReadonlySet<string>;
   readonly scopes: ReadonlySet<string>;
   readonly wids: readonly string[];
+  /** A delegated caller whose `wids` name a role of DSR_ADMIN_ROLE_IDS; never an application. */
+  readonly directoryAdmin: boolean;
   readonly upn: string | undefined;
 }
 
@@ -80,7 +82,7 @@ function invalid(message: string): GraphError {
   return GraphError.invalidToken(message);
 }
 
-function claimsToCaller(p: JWTPayload): Caller {
+function claimsToCaller(p: JWTPayload, adminRoleIds: readonly string[]): Caller {
   const tid = p.tid;
   const oid = p.oid ?? p.sub;
   if (typeof tid !== 'string' || !GUID.test(tid)) throw invalid('Access token has no valid tenant (tid) claim.');
@@ -94,11 +96,14 @@ function claimsToCaller(p: JWTPayload): Caller {
   const kind = p.idtyp === 'app' || (p.scp === undefined && p.idtyp !== 'user') ? 'application' : 'delegated';
   const appId = typeof p.azp === 'string' ? p.azp : typeof p.appid === 'string' ? p.appid : '';
   const upn = typeof p.upn === 'string' ? p.upn : typeof p.preferred_username === 'string' ? p.preferred_username : undefined;
+  const adminRoles = new Set(adminRoleIds.map((id) => id.toLowerCase()));
   return {
     tenantId: tid.toLowerCase(), oid: oid.toLowerCase(), kind, appId,
     roles: new Set(kind === 'application' ? roles : []),
     scopes: new Set(kind === 'delegated' ? scp : []),
-    wids, upn,
+    wids,
+    directoryAdmin: kind === 'delegated' && wids.some((w) => adminRoles.has(w.toLowerCase())),
+    upn,
   };
 }
 
@@ -187,7 +192,7 @@ export function createTokenVerifier(
         } else {
           throw invalid('Invalid issuer.');
         }
-        const caller = claimsToCaller(payload);
+        const caller = claimsToCaller(payload, config.auth.adminRoleIds);
         verified.set(token, caller, payload, now.getTime());
         return caller;
       } catch (err) {

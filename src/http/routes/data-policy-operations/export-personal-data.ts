@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { requireExportPermissions } from '../../../auth/permissions.ts';
+import { requirePermissions } from '../../../auth/permissions.ts';
 import { BLOB_SUFFIX_BY_CLOUD } from '../../../config.ts';
 import { findContainerClaim, insertOperationWithAudit } from '../../../db/queries/operations.ts';
 import { findUser } from '../../../db/queries/users.ts';
@@ -17,7 +17,7 @@ export function exportPersonalData(app: FastifyInstance, deps: AppDeps, quotas: 
   app.addHook('onClose', async () => wakeUp.close());
   app.post<{ Params: { user: string } }>('/users/:user/exportPersonalData', { config: { quota: 'export' } }, async (request, reply) => {
     const caller = request.caller;
-    requireExportPermissions(caller, ['User.Export.All'], deps.config.auth.adminRoleIds);
+    requirePermissions(caller, ['User.Export.All']);
     const body = request.body;
     if (typeof body !== 'object' || body === null || Array.isArray(body)) throw GraphError.badRequest('The request body must be a JSON object.');
     const now = deps.clock();

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { requireExportPermissions } from '../../../auth/permissions.ts';
+import { requirePermissions } from '../../../auth/permissions.ts';
 import { findOperation } from '../../../db/queries/operations.ts';
 import { OPERATION_PROPERTIES, toGraphOperation } from '../../../domain/operation.ts';
 import { GraphError } from '../../../graph-error.ts';
@@ -11,7 +11,7 @@ import { GUID_PATTERN, parseSelect, rejectUnknownOptions, selectProperties } fro
 export function getOperation(app: FastifyInstance, deps: AppDeps): void {
   app.get<{ Params: { id: string }; Querystring: Record<string, string> }>('/dataPolicyOperations/:id', async (request, reply) => {
     const caller = request.caller;
-    requireExportPermissions(caller, ['User.Export.All', 'User.Read.All'], deps.config.auth.adminRoleIds);
+    requirePermissions(caller, ['User.Export.All', 'User.Read.All']);
     rejectUnknownOptions(request.query, ['$select']);
     const select = parseSelect(request.query.$select, OPERATION_PROPERTIES);
     const { id } = request.params;

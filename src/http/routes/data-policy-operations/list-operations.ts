@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { requireExportPermissions } from '../../../auth/permissions.ts';
+import { requirePermissions } from '../../../auth/permissions.ts';
 import { listOperations } from '../../../db/queries/operations.ts';
 import { OPERATION_PROPERTIES, OPERATION_STATUSES, toGraphOperation, type OperationStatus } from '../../../domain/operation.ts';
 import { GraphError } from '../../../graph-error.ts';
@@ -21,7 +21,7 @@ function isCursorTime(s: string): boolean {
 export function listOperationsRoute(app: FastifyInstance, deps: AppDeps): void {
   app.get<{ Querystring: Record<string, string> }>('/dataPolicyOperations', async (request, reply) => {
     const caller = request.caller;
-    requireExportPermissions(caller, ['User.Export.All', 'User.Read.All'], deps.config.auth.adminRoleIds);
+    requirePermissions(caller, ['User.Export.All', 'User.Read.All']);
     const query = request.query;
     rejectUnknownOptions(query, ['$select', '$top', '$skiptoken', '$filter']);
     const select = parseSelect(query.$select, OPERATION_PROPERTIES);

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { PoolClient } from 'pg';
-import { requireDriveAccess } from '../../../auth/permissions.ts';
+import { DRIVE_READ, DRIVE_WRITE, requireUserScopedAccess } from '../../../auth/permissions.ts';
 import type { Caller } from '../../../auth/verify-token.ts';
 import type { StoredContent } from '../../../content/content-store.ts';
 import type { Queryable } from '../../../db/pool.ts';
@@ -32,15 +32,16 @@ export function itemNotFound(): GraphError {
 }
 
 /**
- * The drive's owner, after the permission checks of DESIGN.md §4: first whether the caller may
- * use drives at all (403 before revealing whether the user exists), then the user (404, also
- * for a user of another tenant), then whether this drive is the caller's own when that matters.
+ * The drive's owner, after the permission checks: first whether the caller may use drives at
+ * all (403 before revealing whether the user exists), then whether it may use this one (any
+ * drive, or only its own), then the user (404, also for a user of another tenant).
  */
 export async function resolveDriveOwner(deps: AppDeps, caller: Caller, userKey: string, access: 'read' | 'write'): Promise<UserRow> {
-  requireDriveAccess(caller, undefined, access);
+  const permission = access === 'read' ? DRIVE_READ : DRIVE_WRITE;
+  requireUserScopedAccess(caller, permission, undefined);
   const owner = await findUser(deps.db, caller.tenantId, userKey);
+  requireUserScopedAccess(caller, permission, owner?.id ?? userKey);
   if (!owner) throw userNotFound(userKey);
-  requireDriveAccess(caller, owner.id, access);
   return owner;
 }
 

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { requirePermissions } from '../../../auth/permissions.ts';
+import { requireUserScopedAccess, USER_READ } from '../../../auth/permissions.ts';
 import { findUser } from '../../../db/queries/users.ts';
 import { toGraphUser, USER_PROPERTIES } from '../../../domain/user.ts';
 import { GraphError } from '../../../graph-error.ts';
@@ -14,10 +14,11 @@ export function userNotFound(key: string): GraphError {
 /** GET /{version}/users/{id | userPrincipalName} */
 export function getUser(app: FastifyInstance, deps: AppDeps): void {
   app.get<{ Params: { user: string }; Querystring: Record<string, string> }>('/users/:user', async (request, reply) => {
-    requirePermissions(request.caller, ['User.Read.All']);
+    requireUserScopedAccess(request.caller, USER_READ, undefined);
     rejectUnknownOptions(request.query, ['$select']);
     const select = parseSelect(request.query.$select, USER_PROPERTIES);
     const user = await findUser(deps.db, request.caller.tenantId, request.params.user);
+    requireUserScopedAccess(request.caller, USER_READ, user?.id ?? request.params.user);
     if (!user) throw userNotFound(request.params.user);
     const context = `${graphBase(deps, request.graphVersion)}/$metadata#users${select ? `(${select.join(',')})` : ''}/$entity`;
     return sendGraphJson(reply, 200, { '@odata.context': context, ...selectProperties(toGraphUser(user), select) });
