@@ -1,3 +1,4 @@
+import { ContainerClient } from '@azure/storage-blob';
 import { createHash, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { loadConfig } from '../src/config.ts';
@@ -49,12 +50,20 @@ test('a user with files, activity, sign-ins and audits gets the complete package
     { path: 'Photos/2026/big.bin', body: bytes(2_500_000, 2) },
     { path: 'empty.txt', body: Buffer.alloc(0), mimeType: 'text/plain' },
     { path: 'CON.txt', body: Buffer.from('reserved on Windows') },
+    // Active content a browser would run on the storage origin, next to the SAS.
+    { path: 'Web/report.html', body: Buffer.from('<script>alert(location.search)</script>'), mimeType: 'text/html' },
+    { path: 'Web/logo.svg', body: Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>'), mimeType: 'image/svg+xml' },
   ];
   const user = await seedUser(db, store, { files, signIns: 3, activities: 12 });
   await insertDirectoryAudit(db, auditRecord({
     tenantId: user.tenantId, now: new Date('2026-01-02T03:04:05Z'), activity: 'Add user', operationType: 'Add',
     requester: REQUESTER, ipAddress: null, target: { id: user.userId, userPrincipalName: user.upn },
   }));
+  // A user agent and an app name that a spreadsheet would run as formulas.
+  await db.query(`update drive_activities set user_agent = '=HYPERLINK("https://evil.test","x")'
+                  where id = (select id from drive_activities where user_id = $1 order by id limit 1)`, [user.userId]);
+  await db.query(`update sign_ins set data = jsonb_set(data, '{appDisplayName}', '"@SUM(1+1)"')
+                  where id = (select id from sign_ins where user_id = $1 order by id limit 1)`, [user.userId]);
   const sas = await createContainerSas(azurite, `pkg-${randomUUID().slice(0, 8)}`);
   const viaProxy = viaOrigin(sas, proxy.origin);
   const op = await queueExport(db, user, viaProxy, [proxy.origin]);
@@ -108,7 +117,19 @@ test('a user with files, activity, sign-ins and audits gets the complete package
     expect(sha(blob.body), f.path).toBe(f.sha256);
     expect(blob.contentType, f.path).toBe(f.contentType);
   }
-  expect(manifest.totals).toMatchObject({ driveFiles: 6, signIns: 3, activities: 12, directoryAudits: 2, files: manifest.files.length });
+  expect(manifest.totals).toMatchObject({ driveFiles: 8, signIns: 3, activities: 12, directoryAudits: 2, files: manifest.files.length });
+
+  // Drive files are downloads with a type no browser runs: read back from the storage itself.
+  const container = new ContainerClient(sas);
+  for (const f of files) {
+    const packagePath = driveItems.find((i) => i.id === user.itemIds.get(f.path))!.packagePath as string;
+    const props = await container.getBlobClient(packagePath).getProperties();
+    expect(props.contentDisposition, f.path).toBe('attachment');
+    const expectedType = f.mimeType === 'application/pdf' || f.mimeType === 'text/plain' ? f.mimeType : 'application/octet-stream';
+    expect(props.contentType, f.path).toBe(expectedType);
+  }
+  // The package's own files are not attachments: index.html opens as a page, JSON and CSV as data.
+  expect((await container.getBlobClient('index.html').getProperties()).contentDisposition).toBeUndefined();
 
   const requestInfo = JSON.parse(blobs.get('RequestInfo.json')!.body.toString('utf8'));
   expect(requestInfo).toMatchObject({ operationId: op.id, tenantId: user.tenantId, userId: user.userId, userPrincipalName: user.upn, schemaVersion: '1.0' });
@@ -126,6 +147,10 @@ test('a user with files, activity, sign-ins and audits gets the complete package
 
   const activityCsv = blobs.get('OneDrive/Activity.csv')!.body.toString('utf8');
   expect(activityCsv).toContain('"Mozilla/5.0 (X11, ""quoted"")"');
+  // Formula cells are neutralised with a leading apostrophe, and index.html says so.
+  expect(activityCsv).toContain(`"'=HYPERLINK(""https://evil.test"",""x"")"`);
+  expect(activityCsv).not.toMatch(/(^|,)"?=HYPERLINK/m);
+  expect(signInsCsv).toContain(",'@SUM(1+1),");
   expect(JSON.parse(blobs.get('OneDrive/Activity.json')!.body.toString('utf8')).value).toHaveLength(12);
   const usage = blobs.get('OneDrive/UsageReport.csv')!.body.toString('utf8').trimEnd().split('\r\n');
   expect(usage[0]).toBe('Report Date,FileUploaded,FileModified,FileAccessed,FileDownloaded,FileDeleted,FolderCreated,Other,Total');
@@ -139,6 +164,7 @@ test('a user with files, activity, sign-ins and audits gets the complete package
   expect(index).toContain('href="OneDrive/Files/Docs/Notes_%20draft_.txt"');
   expect(index).toContain('Adele &quot;AV&quot; Vance, &lt;b&gt;');
   expect(index).not.toContain('<b>');
+  expect(index).toContain('leading apostrophe');
 
   // No secret in the package: the SAS signature appears in no file.
   const sig = new URL(sas).searchParams.get('sig')!;

@@ -5,8 +5,10 @@ import {
 import {
   attemptsExhausted, heartbeatIntervalMs, leaseMayHaveLapsed, progressPercent, retryDelayMs, shouldPersistProgress,
 } from '../src/domain/export-lease.ts';
-import { blobSafeSegment, placeDriveItems, timelineBuckets, toCsv, usageReportRows } from '../src/domain/package-plan.ts';
-import { buildPackagePlan, hrefOf, type ExportSnapshot } from '../src/export/render-package.ts';
+import {
+  blobSafeSegment, packageContentType, placeDriveItems, timelineBuckets, toCsv, usageReportRows,
+} from '../src/domain/package-plan.ts';
+import { buildPackagePlan, esc, hrefOf, type ExportSnapshot } from '../src/export/render-package.ts';
 
 test('retry delays grow exponentially with jitter and a cap', () => {
   const policy = { baseMs: 1000, maxMs: 10_000 };
@@ -112,6 +114,32 @@ test('CSV is RFC 4180 with a header row and CRLF', () => {
   expect(toCsv(['a', 'b'], [['x,y', 'say "hi"'], [null, 'line\nbreak'], [1, true]]))
     .toBe('a,b\r\n"x,y","say ""hi"""\r\n,"line\nbreak"\r\n1,true\r\n');
   expect(toCsv(['only'], [])).toBe('only\r\n');
+});
+
+test('CSV cells that a spreadsheet would run as formulas get a leading apostrophe; numbers stay numbers', () => {
+  const hostile = ['=HYPERLINK("https://evil.test","x")', '+1+1', '-2+3', '@SUM(A1)', '\tcmd', '\rcmd'];
+  expect(toCsv(['v'], hostile.map((v) => [v]))).toBe(
+    `v\r\n"'=HYPERLINK(""https://evil.test"",""x"")"\r\n'+1+1\r\n'-2+3\r\n'@SUM(A1)\r\n'\tcmd\r\n"'\rcmd"\r\n`);
+  expect(toCsv(['n', 'ok'], [[-5, 'a=b'], [0, ' =x']])).toBe('n,ok\r\n-5,a=b\r\n0, =x\r\n');
+});
+
+test('drive files keep a passive content type; anything a browser could run becomes application/octet-stream', () => {
+  for (const active of ['text/html', 'image/svg+xml', 'application/xml', 'text/xml', 'text/javascript', 'application/javascript',
+    'application/xhtml+xml', 'text/html; charset=utf-8', 'multipart/x-mixed-replace', 'text/plain\r\nX: y', null, '']) {
+    expect(packageContentType(active), String(active)).toBe('application/octet-stream');
+  }
+  expect(packageContentType('application/pdf')).toBe('application/pdf');
+  expect(packageContentType('Image/PNG')).toBe('image/png');
+  expect(packageContentType('text/plain; charset=utf-8')).toBe('text/plain');
+  expect(packageContentType('application/vnd.openxmlformats-officedocument.wordprocessingml.document'))
+    .toBe('application/vnd.openxmlformats-officedocument.wordprocessingml.document');
+});
+
+test('names in index.html: markup escaped, bidi overrides, isolates and control characters shown as code points', () => {
+  expect(esc('invoice\u202Efdp.exe')).toBe('invoice[U+202E]fdp.exe');
+  expect(esc('a\u2066b\u2069c\u200Fd\u0000e\u009Bf\u001B')).toBe('a[U+2066]b[U+2069]c[U+200F]d[U+0000]e[U+009B]f[U+001B]');
+  expect(esc('<b onclick="x">')).toBe('&lt;b onclick=&quot;x&quot;&gt;');
+  expect(esc('Zoë 山田')).toBe('Zoë 山田');
 });
 
 test('usage report and timeline buckets count by UTC day', () => {

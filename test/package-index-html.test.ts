@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tokenClaims } from '../src/auth/local-issuer.ts';
 import { startServer, type RunningServer } from '../src/cli/serve-command.ts';
 import { loadConfig } from '../src/config.ts';
-import type { PackageManifest } from '../src/export/render-package.ts';
+import { INDEX_CSP, type PackageManifest } from '../src/export/render-package.ts';
 import { createLogger } from '../src/logger.ts';
 import { seedTenant } from '../src/seed/seed-tenant.ts';
 import { createContainerSas, startAzurite, type Azurite } from '../src/storage/azurite.ts';
@@ -25,6 +25,8 @@ const ARTIFACTS = fileURLToPath(new URL('../test-artifacts/', import.meta.url));
 // whose characters the package makes blob-safe (# and %).
 const TRICKY_FOLDER = 'Reports & notes';
 const TRICKY_FILES = ["Q3 plan + budget ü 'final'.txt", 'Notes #1 100%.md'];
+
+const SPOOFED_NAME = 'Adele \u202Eexe.gpj\u202C Vance';
 
 let azurite: Azurite;
 let server: RunningServer;
@@ -78,6 +80,9 @@ beforeAll(async () => {
     expect(put.status, await put.clone().text()).toBe(201);
   }
 
+  // A display name with a right-to-left override: it must show as a code point, not flip the text.
+  await server.db.query('update users set display_name = $1 where tenant_id = $2 and id = $3', [SPOOFED_NAME, seeded.tenantId, subject.id]);
+
   sas = await createContainerSas(azurite, `idx-${randomUUID().slice(0, 8)}`);
   containerUrl = sas.slice(0, sas.indexOf('?'));
   const posted = await fetch(`${server.url}/v1.0/users/${encodeURIComponent(subject.userPrincipalName)}/exportPersonalData`, {
@@ -118,6 +123,45 @@ afterAll(async () => {
 });
 
 describe('index.html of a real package', () => {
+  it('has a strict Content-Security-Policy: its own script and style run, injected script, handlers and requests do not', async () => {
+    const page = await context.newPage();
+    const problems: string[] = [];
+    page.on('console', (m) => { if (m.type() === 'error') problems.push(m.text()); });
+    const query = sas.slice(sas.indexOf('?'));
+    await page.goto(`${containerUrl}/index.html${query}`);
+    expect(await page.locator('meta[http-equiv="Content-Security-Policy"]').getAttribute('content')).toBe(INDEX_CSP);
+    // The page's own script (allowed by its hash) ran: relative links carry the SAS; its
+    // stylesheet (allowed by its hash) applies; the browser reported no violation of its own.
+    expect(new URL(await page.locator('a[href]').first().evaluate((a) => (a as unknown as { href: string }).href)).search).toBe(query);
+    expect(await page.evaluate('getComputedStyle(document.body).fontFamily')).toContain('system-ui');
+    expect(problems).toEqual([]);
+
+    // What an attacker's name would try if it ever escaped the HTML escaping: none of it runs.
+    // (Browser code as a string: the project's TypeScript has no DOM types.)
+    const violations = await page.evaluate(`(async () => {
+      const seen = [];
+      document.addEventListener('securitypolicyviolation', (e) => seen.push(e.effectiveDirective));
+      document.body.insertAdjacentHTML('beforeend', '<img src="x" onerror="window.pwnedByHandler=1"><div onclick="window.pwnedByClick=1" id="trap">x</div>');
+      const inline = document.createElement('script');
+      inline.textContent = 'window.pwnedByScript = 1';
+      document.body.append(inline);
+      document.getElementById('trap').click();
+      const fetched = await fetch('index.html').then(() => 'fetched', () => 'blocked');
+      await new Promise((r) => setTimeout(r, 0));
+      return { seen, fetched, ran: [window.pwnedByHandler, window.pwnedByScript, window.pwnedByClick].filter(Boolean).length };
+    })()`) as { seen: string[]; fetched: string; ran: number };
+    expect(violations.ran).toBe(0);
+    expect(violations.fetched).toBe('blocked');
+    expect(violations.seen).toEqual(expect.arrayContaining(['script-src-elem', 'connect-src']));
+
+    // A right-to-left override in the subject's name is shown as a code point and flips nothing.
+    const text = await page.locator('body').innerText();
+    expect(text).toContain('Adele [U+202E]exe.gpj[U+202C] Vance');
+    expect(text).not.toMatch(/[\u202a-\u202e\u2066-\u2069]/);
+    expect(await page.title()).not.toMatch(/[\u202a-\u202e\u2066-\u2069]/);
+    await page.close();
+  });
+
   it('opened through the container SAS URL: every link carries the SAS and answers 200, the timeline renders, nothing external is loaded', async () => {
     const page = await context.newPage();
     const requests = recordRequests(page);
@@ -140,10 +184,11 @@ describe('index.html of a real package', () => {
       expect(new URL(href).origin).toBe(azurite.origin);
       expect(new URL(href).search, href).toBe(query);
     }
-    const statuses = await page.evaluate(async (urls) => Promise.all(urls.map(async (u) => [u, (await fetch(u)).status] as const)), links);
+    // Fetched from here: the page's Content-Security-Policy forbids it any request of its own.
+    const statuses = await Promise.all(links.map(async (u) => [u, (await fetch(u)).status] as const));
     expect(statuses.filter(([, s]) => s !== 200)).toEqual([]);
     // Control: without the SAS the same link is refused, so the 200s above are the SAS's doing.
-    const bare = await page.evaluate(async (u) => (await fetch(u)).status, links[0]!.replace(/\?.*$/, ''));
+    const bare = (await fetch(links[0]!.replace(/\?.*$/, ''))).status;
     expect(bare).not.toBe(200);
 
     await timelineRenders(page);

@@ -123,14 +123,52 @@ export function placeDriveItems(items: readonly DriveNode[], maxPathLength = MAX
 
 type CsvValue = string | number | boolean | null | undefined;
 
-/** RFC 4180: CRLF line ends, fields with comma, quote, CR or LF quoted, quotes doubled. */
-export function toCsv(header: readonly string[], rows: readonly (readonly CsvValue[])[]): string {
-  const field = (v: CsvValue): string => {
-    const s = v === null || v === undefined ? '' : String(v);
-    return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-  };
-  return [header, ...rows].map((r) => r.map(field).join(',')).join('\r\n') + '\r\n';
+// A spreadsheet reads a cell that starts with one of these as a formula (OWASP's CSV injection
+// list): `=HYPERLINK(…)` in a user agent or a file name would be live in Excel or LibreOffice.
+const FORMULA_START = /^[=+\-@\t\r]/;
+
+/**
+ * One CSV cell: text that a spreadsheet would run as a formula gets a leading `'` (the OWASP
+ * rule; spreadsheets show the text as is), then RFC 4180 quoting. Numbers and booleans are
+ * values the service wrote itself (counts, flags) and stay as they are, negative numbers included.
+ */
+export function csvCell(v: CsvValue): string {
+  let s = v === null || v === undefined ? '' : String(v);
+  if (typeof v === 'string' && FORMULA_START.test(s)) s = `'${s}`;
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
+
+/** One CSV line with its CRLF (streamed writers emit these one by one). */
+export function csvLine(row: readonly CsvValue[]): string {
+  return `${row.map(csvCell).join(',')}\r\n`;
+}
+
+/** RFC 4180: CRLF line ends, fields with comma, quote, CR or LF quoted, quotes doubled; formulas neutralised. */
+export function toCsv(header: readonly string[], rows: readonly (readonly CsvValue[])[]): string {
+  return [header, ...rows].map(csvLine).join('');
+}
+
+// Content types a browser shows or downloads but never runs. A drive file of any other type
+// (text/html, image/svg+xml, application/xml, text/javascript, …) is written as
+// application/octet-stream: on the storage origin, with a SAS in the address bar, active content
+// could read the SAS and rewrite the package. Every drive file is also written with
+// `Content-Disposition: attachment`, so even a passive type is downloaded rather than opened.
+const PASSIVE_TYPES = new Set([
+  'text/plain', 'text/csv', 'application/pdf', 'application/zip', 'application/gzip', 'application/json',
+  'application/msword', 'application/vnd.ms-excel', 'application/vnd.ms-powerpoint', 'application/rtf',
+  'image/png', 'image/jpeg', 'image/gif', 'image/webp', 'image/bmp', 'image/tiff', 'image/avif', 'image/heic',
+]);
+const PASSIVE_PREFIXES = ['audio/', 'video/', 'application/vnd.openxmlformats-officedocument.', 'application/vnd.oasis.opendocument.'];
+
+/** The Content-Type a drive file is written with in a package (its mime type when passive). */
+export function packageContentType(mimeType: string | null | undefined): string {
+  const base = (mimeType ?? '').split(';')[0]!.trim().toLowerCase();
+  if (!/^[a-z0-9][a-z0-9!#$&^_.+-]*\/[a-z0-9][a-z0-9!#$&^_.+-]*$/.test(base)) return CONTENT_TYPES.binary;
+  return PASSIVE_TYPES.has(base) || PASSIVE_PREFIXES.some((p) => base.startsWith(p)) ? base : CONTENT_TYPES.binary;
+}
+
+/** Every drive file in a package is a download, never a page of the storage origin. */
+export const DRIVE_FILE_DISPOSITION = 'attachment';
 
 export const ACTIVITY_TYPES = ['FileUploaded', 'FileModified', 'FileAccessed', 'FileDownloaded', 'FileDeleted', 'FolderCreated'] as const;
 

@@ -4,7 +4,7 @@ import type { DriveActivityRow, ExportDriveItemRow as DriveItemRow } from '../db
 import { toGraphDirectoryAudit, type DirectoryAuditRow } from '../domain/directory-audit.ts';
 import type { Requester } from '../domain/operation.ts';
 import {
-  CONTENT_TYPES, MAX_BLOB_NAME_LENGTH, PACKAGE_PATHS, PACKAGE_SCHEMA_VERSION, placeDriveItems, timelineBuckets, toCsv,
+  CONTENT_TYPES, MAX_BLOB_NAME_LENGTH, packageContentType, PACKAGE_PATHS, PACKAGE_SCHEMA_VERSION, placeDriveItems, timelineBuckets, toCsv,
   USAGE_REPORT_HEADER, usageReportRows, type DrivePlacement,
 } from '../domain/package-plan.ts';
 import { toGraphUser, type UserRow } from '../domain/user.ts';
@@ -127,8 +127,17 @@ function activityCsv(rows: readonly DriveActivityRow[]): string {
 }
 
 const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-function esc(s: unknown): string {
-  return String(s ?? '').replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]!);
+// Names come from users and imports: a right-to-left override (U+202E) can make "gpj.exe" read
+// as "exe.jpg", and control characters can hide text. Bidi overrides, embeddings, isolates and
+// marks, C0 and C1 controls are shown as their code point ("[U+202E]") instead of acting.
+// eslint-disable-next-line no-control-regex
+const INERT = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+/** Text for HTML: markup escaped, invisible controls made visible. */
+export function esc(s: unknown): string {
+  return String(s ?? '')
+    .replace(INERT, (c) => `[U+${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}]`)
+    .replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]!);
 }
 
 /** A package path as a relative href: every segment percent-encoded. */
@@ -158,7 +167,7 @@ function timelineSvg(activities: readonly DriveActivityRow[], signIns: readonly 
   }).join('');
   const first = buckets[0]!.start;
   const last = buckets[buckets.length - 1]!.start;
-  return `<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="Activity per day from ${esc(first)} to ${esc(last)}" viewBox="0 0 ${width} ${height}" width="100%" style="max-width:${width}px">`
+  return `<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="Activity per day from ${esc(first)} to ${esc(last)}" viewBox="0 0 ${width} ${height}" width="100%" class="timeline">`
     + `${bars}<line x1="0" y1="${height - 15}" x2="${width}" y2="${height - 15}" stroke="#888"/>`
     + `<text x="0" y="${height - 2}" font-size="11">${esc(first)}</text><text x="${width}" y="${height - 2}" font-size="11" text-anchor="end">${esc(last)}</text></svg>`;
 }
@@ -166,7 +175,23 @@ function timelineSvg(activities: readonly DriveActivityRow[], signIns: readonly 
 // Relative links must carry the page's own SAS (the query string it was opened with), or every
 // click through a SAS URL would be a 403; from a downloaded copy location.search is empty and
 // the links stay plain relative paths.
-const LINK_SCRIPT = `<script>(function(){var q=location.search;if(!q)return;var a=document.querySelectorAll('a[href]');for(var i=0;i<a.length;i++){var h=a[i].getAttribute('href');if(/^([a-z][a-z0-9+.-]*:|\\/|#|\\?)/i.test(h))continue;a[i].setAttribute('href',h+q);}})();</script>`;
+const LINK_SCRIPT = `(function(){var q=location.search;if(!q)return;var a=document.querySelectorAll('a[href]');for(var i=0;i<a.length;i++){var h=a[i].getAttribute('href');if(/^([a-z][a-z0-9+.-]*:|\\/|#|\\?)/i.test(h))continue;a[i].setAttribute('href',h+q);}})();`;
+const STYLE = 'body{font-family:system-ui,sans-serif;margin:2rem auto;max-width:60rem;padding:0 1rem;color:#222}table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:.3rem .5rem;text-align:left}dl{display:grid;grid-template-columns:max-content auto;gap:.2rem 1rem}dt{font-weight:600}svg.timeline{max-width:720px}';
+
+function cspHash(text: string): string {
+  return `'sha256-${createHash('sha256').update(text, 'utf8').digest('base64')}'`;
+}
+
+/**
+ * index.html's Content-Security-Policy: its own script and stylesheet by hash and nothing else
+ * (no other script, no inline handler or style attribute, no fetch, frame, form or base URL).
+ * A name that slipped through escaping could still not run. Exported for the tests.
+ */
+export const INDEX_CSP = `default-src 'none'; script-src ${cspHash(LINK_SCRIPT)}; style-src ${cspHash(STYLE)}; `
+  + "img-src 'none'; connect-src 'none'; frame-src 'none'; object-src 'none'; base-uri 'none'; form-action 'none'";
+
+/** What index.html says about the CSV files (also the package's description of them). */
+export const CSV_NOTE = 'In the CSV files, a cell that starts with =, +, -, @, a tab or a carriage return is written with a leading apostrophe (\') so that a spreadsheet shows it as text instead of running it as a formula.';
 
 /** index.html files list is capped: a page with 100k links is no use; DriveItems.json has them all. */
 export const INDEX_FILE_LINKS = 1000;
@@ -184,9 +209,9 @@ function indexHtml(s: ExportSnapshot, files: readonly PlannedFile[], now: Date, 
     ? `<p>… and ${driveFiles.length - INDEX_FILE_LINKS} more; every file is listed in <a href="${esc(hrefOf(PACKAGE_PATHS.driveItems))}">DriveItems.json</a>.</p>` : '';
   const totalBytes = files.reduce((a, f) => a + f.size, 0);
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<html lang="en"><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="${esc(INDEX_CSP)}"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>Personal data export for ${esc(s.user.display_name ?? op.userPrincipalName)}</title>
-<style>body{font-family:system-ui,sans-serif;margin:2rem auto;max-width:60rem;padding:0 1rem;color:#222}table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:.3rem .5rem;text-align:left}dl{display:grid;grid-template-columns:max-content auto;gap:.2rem 1rem}dt{font-weight:600}</style>
+<style>${STYLE}</style>
 </head><body>
 <h1>Personal data export</h1>
 <dl>
@@ -212,10 +237,11 @@ ${section(PACKAGE_PATHS.activityJson, 'Drive activity (JSON)', String(counts.act
 ${section(PACKAGE_PATHS.activityCsv, 'Drive activity (CSV)', String(counts.activities))}
 ${section(PACKAGE_PATHS.usageReport, 'Drive activity per day', String(counts.usageDays))}
 </tbody></table>
+<p>${esc(CSV_NOTE)}</p>
 <p><a href="${esc(hrefOf(PACKAGE_PATHS.manifest))}">manifest.json</a> lists every file with its size and SHA-256.</p>
 <h2>Files (${driveFiles.length}, ${esc(formatBytes(driveBytes))})</h2>
 ${driveFiles.length === 0 ? '<p>The drive holds no files.</p>' : `<ul>${listed}</ul>${more}`}
-${LINK_SCRIPT}
+<script>${LINK_SCRIPT}</script>
 </body></html>
 `;
 }
@@ -265,7 +291,7 @@ export function buildPackagePlan(s: ExportSnapshot, now: Date, maxPathLength = M
     .filter((i) => !i.is_folder && i.content_sha256)
     .map((i): PlannedFile => ({
       path: placements.get(i.id)!.packagePath,
-      contentType: i.mime_type ?? CONTENT_TYPES.binary,
+      contentType: packageContentType(i.mime_type),
       size: i.content_size ?? i.size,
       sha256: i.content_sha256!,
       source: 'content',

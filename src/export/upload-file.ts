@@ -1,4 +1,4 @@
-import type { BlockBlobClient } from '@azure/storage-blob';
+import type { BlobHTTPHeaders, BlockBlobClient } from '@azure/storage-blob';
 import { createHash, type Hash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -59,16 +59,22 @@ export class ContentIntegrityError extends Error {
 
 export interface UploadOptions {
   readonly contentType: string;
+  /** `attachment` for drive files: a browser downloads them instead of rendering them. */
+  readonly contentDisposition?: string;
   readonly retry: RequestRetry;
   readonly signal: AbortSignal;
   /** Called with every chunk of bytes the storage has acknowledged. */
   readonly onBytes?: (n: number) => void;
 }
 
+function blobHeaders(opts: UploadOptions): BlobHTTPHeaders {
+  return { blobContentType: opts.contentType, ...(opts.contentDisposition ? { blobContentDisposition: opts.contentDisposition } : {}) };
+}
+
 /** A small file already in memory (metadata rendered at plan time). `ifNoneMatch` for RequestInfo.json. */
 export async function uploadBuffer(blob: BlockBlobClient, body: Buffer, opts: UploadOptions & { ifNoneMatch?: boolean }): Promise<void> {
   await withRequestRetry(() => blob.upload(body, body.length, {
-    blobHTTPHeaders: { blobContentType: opts.contentType },
+    blobHTTPHeaders: blobHeaders(opts),
     ...(opts.ifNoneMatch ? { conditions: { ifNoneMatch: '*' } } : {}),
     abortSignal: opts.signal,
   }), opts.retry, opts.signal);
@@ -216,7 +222,7 @@ export async function uploadContentVerified(
     await Promise.all(inFlight);
     if (failure) throw failure;
     await withRequestRetry(() => blob.commitBlockList(ids, {
-      blobHTTPHeaders: { blobContentType: opts.contentType }, abortSignal: signal,
+      blobHTTPHeaders: blobHeaders(opts), abortSignal: signal,
     }), opts.retry, signal);
   } finally {
     signal.removeEventListener('abort', onAbort);

@@ -27,7 +27,7 @@ import {
   type RetryPolicy,
 } from '../domain/export-lease.ts';
 import type { OperationRow } from '../domain/operation.ts';
-import { MAX_BLOB_NAME_LENGTH } from '../domain/package-plan.ts';
+import { DRIVE_FILE_DISPOSITION, MAX_BLOB_NAME_LENGTH } from '../domain/package-plan.ts';
 import { isPrivateAddress } from '../domain/private-address.ts';
 import type { HostResolver } from '../export/guarded-agent.ts';
 import { isPathStyle, openPackageTarget, parseStorageLocation, type PackageTarget } from '../export/package-target.ts';
@@ -413,7 +413,7 @@ export class ExportRun {
         throw isContentNotFound(err) ? err : new ContentReadError(err);
       });
       await uploadContentVerified(blob, reader, { path: file.path, size: file.size, sha256: file.sha256 }, {
-        ...base, blockSize: this.ctx.blockSize, parallelBlocks: this.ctx.parallelBlocks,
+        ...base, contentDisposition: DRIVE_FILE_DISPOSITION, blockSize: this.ctx.blockSize, parallelBlocks: this.ctx.parallelBlocks,
       });
     }
     await this.checkpoints.add(file);
