@@ -5,6 +5,7 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     globalSetup: ['test/support/global-setup.ts'],
+    setupFiles: ['test/support/secret-keys-setup.ts'],
     // Two cores: files run in parallel on a shared PostgreSQL (a database per file).
     maxWorkers: 2,
     testTimeout: 60_000,

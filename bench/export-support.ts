@@ -17,6 +17,7 @@ import { checkStorageLocation } from '../src/domain/storage-location.ts';
 import { openDatabase, type OpenDatabase } from '../src/runtime/open-database.ts';
 import { createContainerSas, startAzurite, type Azurite } from '../src/storage/azurite.ts';
 import { BIN, startChild, tempDir } from './lib.ts';
+import { installSecretKeys, loadSecretKeys } from '../src/secrets/secret-keys.ts';
 import path from 'node:path';
 
 export const REQUESTER: Requester = { kind: 'application', appId: 'b0000000-0000-4000-8000-00000000be0c', oid: 'b0000000-0000-4000-8000-0000000000be' };
@@ -65,7 +66,10 @@ export interface BenchEnvironment {
 export async function openBenchEnvironment(cleanup: Cleanup, prefix: string): Promise<BenchEnvironment> {
   const dataDir = await tempDir(prefix);
   cleanup.add(() => rm(dataDir, { recursive: true, force: true }));
-  const database = await openDatabase(loadConfig({ DSR_DATA_DIR: dataDir }), undefined, 8);
+  const config = loadConfig({ DSR_DATA_DIR: dataDir });
+  // The children load the same key file from dataDir: what this process queues, they open.
+  installSecretKeys(await loadSecretKeys(config));
+  const database = await openDatabase(config, undefined, 8);
   cleanup.add(() => database.close());
   return { dataDir, database, db: database.db, contentStore: createLocalContentStore(path.join(dataDir, 'content')) };
 }

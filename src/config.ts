@@ -48,6 +48,11 @@ export interface Config {
   };
   readonly bodyLimitBytes: number;
   readonly logLevel: string;
+  /**
+   * DSR_SECRET_KEY: base64 AES-256 keys, comma-separated, the first one seals (src/secrets).
+   * Empty: the key file in the data folder. Never log it.
+   */
+  readonly secretKeys: readonly string[];
 }
 
 /** Every variable the service reads, with its default; `.env.example` and the README mirror this list. */
@@ -57,7 +62,7 @@ export const ENV_VARIABLES = [
   'DSR_AUTH_LOCAL_ISSUER', 'DSR_ADMIN_ROLE_IDS', 'DSR_CONTENT_STORE', 'DSR_WORKER_CONCURRENCY',
   'DSR_MAX_ATTEMPTS', 'DSR_LEASE_SECONDS', 'DSR_UPLOAD_CONCURRENCY', 'DSR_WORKER_PORT', 'DSR_SAS_MIN_VALIDITY',
   'DSR_RETRY_AFTER', 'DSR_QUOTA_EXPORTS_PER_TENANT_PER_DAY', 'DSR_QUOTA_EXPORTS_PER_USER_PER_DAY',
-  'DSR_QUOTA_REQUESTS_PER_TENANT_PER_HOUR', 'DSR_LOG_LEVEL',
+  'DSR_QUOTA_REQUESTS_PER_TENANT_PER_HOUR', 'DSR_LOG_LEVEL', 'DSR_SECRET_KEY',
 ] as const;
 
 export class ConfigError extends Error {}
@@ -137,6 +142,7 @@ export function loadConfig(
     },
     bodyLimitBytes: 1024 * 1024,
     logLevel: e.DSR_LOG_LEVEL || 'info',
+    secretKeys: list(e.DSR_SECRET_KEY),
   };
   return deepFreeze(config);
 }

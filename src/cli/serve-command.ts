@@ -15,6 +15,7 @@ import { buildOpsApp } from '../http/ops-app.ts';
 import { createLogger } from '../logger.ts';
 import { createMetrics } from '../metrics.ts';
 import { openDatabase } from '../runtime/open-database.ts';
+import { installSecretKeys, loadSecretKeys } from '../secrets/secret-keys.ts';
 import { startWorker, type Worker } from '../worker/worker.ts';
 
 // SIGTERM: uploads in flight get this long to finish before their leases are released.
@@ -35,6 +36,7 @@ export interface RunningServer {
 /** `serve`: the API (and, unless `withWorker` is false, a worker in the same process). */
 export async function startServer(config: Config, opts: { withWorker: boolean; logger?: Logger }): Promise<RunningServer> {
   const logger = opts.logger ?? createLogger(config.logLevel);
+  installSecretKeys(await loadSecretKeys(config));
   const database = await openDatabase(config, (line) => logger.debug({ postgres: line }, 'postgres'));
   if (database.applied.length > 0) logger.info({ migrations: database.applied }, 'migrations applied');
   const localIssuer = config.auth.localIssuer ? await loadLocalIssuer(config.dataDir) : undefined;
@@ -97,6 +99,7 @@ export async function startServer(config: Config, opts: { withWorker: boolean; l
  */
 export async function runWorker(config: Config, stopped: Promise<void>, onListening?: (url: string) => void): Promise<void> {
   const logger = createLogger(config.logLevel);
+  installSecretKeys(await loadSecretKeys(config));
   const database = await openDatabase(config, (line) => logger.debug({ postgres: line }, 'postgres'));
   const metrics = createMetrics();
   let ops: FastifyInstance | undefined;

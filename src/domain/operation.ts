@@ -17,7 +17,10 @@ export interface OperationRow {
   tenant_id: string;
   user_id: string;
   user_principal_name: string;
+  /** The SAS URL with its signature redacted; the query layer puts the full URL here for the worker. */
   storage_location: string;
+  /** The full SAS URL sealed (src/secrets) while the export is queued or running, then null. */
+  storage_location_sealed: string | null;
   storage_container: string;
   status: OperationStatus;
   progress: number;

@@ -1,14 +1,33 @@
 import { auditRecord } from '../../domain/directory-audit.ts';
 import type { OperationRow, OperationStatus, Requester } from '../../domain/operation.ts';
+import { redactSasUrl } from '../../domain/storage-location.ts';
+import { SecretKeyError, secretKeys } from '../../secrets/secret-keys.ts';
 import type { Queryable } from '../pool.ts';
 
 export const OPERATIONS_CHANNEL = 'dsr_operations';
+
+/**
+ * The row with its full storageLocation, opened from the sealed copy. A row queued before sealing
+ * existed holds the full URL already. A copy that no configured key opens (a key dropped too
+ * early) leaves the redacted URL: storage then refuses the export, which fails instead of
+ * stopping the worker's claim loop.
+ */
+export function openStorageLocation(row: OperationRow): OperationRow {
+  if (row.storage_location_sealed === null) return row;
+  try {
+    return { ...row, storage_location: secretKeys().open(row.storage_location_sealed, row.id) };
+  } catch (err) {
+    if (err instanceof SecretKeyError) return row;
+    throw err;
+  }
+}
 
 export interface NewOperation {
   id: string;
   tenantId: string;
   userId: string;
   userPrincipalName: string;
+  /** The full SAS URL: stored with its signature redacted, and sealed (src/secrets) for the worker. */
   storageLocation: string;
   storageContainer: string;
   requestedBy: Requester;
@@ -19,6 +38,7 @@ export interface NewOperation {
  * Inserts the operation and its "export requested" audit in one statement (one round trip, one
  * commit: the POST's cost is mostly round trips). Returns undefined, and writes nothing, when
  * another operation of the same tenant already claims the container (unique index in 008).
+ * The row returned carries the full storageLocation, as claimOperations gives it to the worker.
  */
 export async function insertOperationWithAudit(
   q: Queryable, op: NewOperation, context: { ipAddress: string | null; userDisplayName?: string | null },
@@ -30,12 +50,12 @@ export async function insertOperationWithAudit(
     correlationId: op.id, details: { operationId: op.id },
   });
   const { rows } = await q.query<OperationRow>({
-    // Named: PostgreSQL parses and plans this 19-parameter statement once per connection.
+    // Named: PostgreSQL parses and plans this 20-parameter statement once per connection.
     name: 'insert-operation-with-audit',
     text: `with op as (
        insert into data_policy_operations
-         (id, tenant_id, user_id, user_principal_name, storage_location, storage_container, status, requested_by, submitted_at, next_attempt_at)
-       values ($1, $2, $3, $4, $5, $6, 'notStarted', $7, $8, $8)
+         (id, tenant_id, user_id, user_principal_name, storage_location, storage_location_sealed, storage_container, status, requested_by, submitted_at, next_attempt_at)
+       values ($1, $2, $3, $4, $5, $20, $6, 'notStarted', $7, $8, $8)
        on conflict (tenant_id, storage_container) where not (status = 'failed' and not request_info_written) do nothing
        returning *
      ), audit as (
@@ -45,21 +65,22 @@ export async function insertOperationWithAudit(
        select $9, $2, $8, $10, $11, $12, $13, $14, op.id, $15, $16, $17, $18, $19 from op
      )
      select * from op`,
-    values: [op.id, op.tenantId, op.userId, op.userPrincipalName, op.storageLocation, op.storageContainer, op.requestedBy, op.submittedAt,
+    values: [op.id, op.tenantId, op.userId, op.userPrincipalName, redactSasUrl(op.storageLocation), op.storageContainer, op.requestedBy, op.submittedAt,
       audit.id, audit.category, audit.activityDisplayName, audit.operationType, audit.result, audit.resultReason,
-      audit.initiatedBy, JSON.stringify(audit.targetResources), audit.initiatorUserId, audit.targetUserId, JSON.stringify(audit.additionalDetails)],
+      audit.initiatedBy, JSON.stringify(audit.targetResources), audit.initiatorUserId, audit.targetUserId, JSON.stringify(audit.additionalDetails),
+      secretKeys().seal(op.storageLocation, op.id)],
   });
-  return rows[0];
+  return rows[0] && { ...rows[0], storage_location: op.storageLocation };
 }
 
-/** The tenant's operation that claims this container (see the unique index), if any. */
+/** The tenant's operation that claims this container (see the unique index), if any, with its full storageLocation. */
 export async function findContainerClaim(q: Queryable, tenantId: string, container: string): Promise<OperationRow | undefined> {
   const { rows } = await q.query<OperationRow>(
     `select * from data_policy_operations
      where tenant_id = $1 and storage_container = $2 and not (status = 'failed' and not request_info_written)`,
     [tenantId, container],
   );
-  return rows[0];
+  return rows[0] && openStorageLocation(rows[0]);
 }
 
 /** Wakes idle workers (LISTEN dsr_operations). */

@@ -1,4 +1,5 @@
 import type { OperationRow, OperationStatus } from '../../domain/operation.ts';
+import { openStorageLocation } from './operations.ts';
 import type { Queryable } from '../pool.ts';
 
 // Lease times use the database clock (now()), not the worker's: workers on several machines
@@ -9,6 +10,7 @@ import type { Queryable } from '../pool.ts';
  * or `running` whose lease has expired, and whose next attempt is due. Each gets a fresh
  * lease_token; every later write must match it. A takeover from an owner that never released
  * its lease (a crashed worker) counts as an attempt, so an export that kills workers ends.
+ * The rows carry the full storageLocation, opened from its sealed copy.
  */
 export async function claimOperations(q: Queryable, owner: string, limit: number, leaseSeconds: number): Promise<OperationRow[]> {
   const { rows } = await q.query<OperationRow>(
@@ -30,7 +32,7 @@ export async function claimOperations(q: Queryable, owner: string, limit: number
      returning o.*`,
     [owner, limit, leaseSeconds],
   );
-  return rows;
+  return rows.map(openStorageLocation);
 }
 
 /** Heartbeat: pushes the lease out again. False when the lease is no longer ours. */
@@ -98,12 +100,12 @@ export async function markRequestInfoWritten(q: Queryable, id: string, token: st
 
 /**
  * `storageLocation`: the SAS URL with its signature redacted. Once the export has ended nothing
- * needs the signature, and a database copy or backup should not hold a live write credential.
+ * needs the signature: its sealed copy goes too, so even a leaked key opens nothing old.
  */
 export async function completeOperation(q: Queryable, id: string, token: string, bytesWritten: number, storageLocation: string): Promise<OperationRow | undefined> {
   const { rows } = await q.query<OperationRow>(
     `update data_policy_operations
-     set status = 'complete', progress = 100, bytes_written = $3, completed_at = now(), storage_location = $4,
+     set status = 'complete', progress = 100, bytes_written = $3, completed_at = now(), storage_location = $4, storage_location_sealed = null,
          lease_owner = null, lease_expires_at = null, error_code = null, error_message = null
      where id = $1 and lease_token = $2 and status = 'running'
      returning *`,
@@ -116,7 +118,7 @@ export async function completeOperation(q: Queryable, id: string, token: string,
 export async function failOperation(q: Queryable, id: string, token: string, code: string, message: string, storageLocation: string): Promise<OperationRow | undefined> {
   const { rows } = await q.query<OperationRow>(
     `update data_policy_operations
-     set status = 'failed', completed_at = now(), error_code = $3, error_message = $4, storage_location = $5,
+     set status = 'failed', completed_at = now(), error_code = $3, error_message = $4, storage_location = $5, storage_location_sealed = null,
          lease_owner = null, lease_expires_at = null
      where id = $1 and lease_token = $2 and status = 'running'
      returning *`,
