@@ -21,6 +21,7 @@ import { uploadContentRoute } from './http/routes/drive/upload-content.ts';
 import { uploadSessionRoutes } from './http/routes/drive/upload-session-routes.ts';
 import { getOperation } from './http/routes/data-policy-operations/get-operation.ts';
 import { listOperationsRoute } from './http/routes/data-policy-operations/list-operations.ts';
+import { subjectRightsRequestRoutes } from './http/routes/security/index.ts';
 import { healthz, readyz } from './http/routes/service/health.ts';
 import { metricsRoute } from './http/routes/service/metrics.ts';
 import { createMetrics } from './metrics.ts';
@@ -41,6 +42,7 @@ const GRAPH_ROUTES: GraphRoute[] = [
   getDriveRoute, getRootRoute, listRootChildrenRoute, getItemRoute, listItemChildrenRoute, downloadContentRoute,
   getItemByPathRoute, uploadContentRoute, createUploadSessionRoute, deleteItemRoute,
   listSignInsRoute, listDirectoryAuditsRoute,
+  subjectRightsRequestRoutes,
 ];
 
 /** Builds the HTTP app without listening: entry points listen, tests use inject or listen on port 0. */

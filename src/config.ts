@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { DEFAULT_DUE_PERIODS, parseDuePeriods, type DuePeriod } from './cases/due-dates.ts';
 
 /** The clouds of DESIGN.md §5 and the blob host suffix each one allows. */
 export const BLOB_SUFFIX_BY_CLOUD = {
@@ -53,6 +54,13 @@ export interface Config {
    * Empty: the key file in the data folder. Never log it.
    */
   readonly secretKeys: readonly string[];
+  /** Subject rights requests (src/cases). */
+  readonly cases: {
+    /** Connection string (with AccountKey) of the account that holds case packages; unset: cases cannot retrieve. */
+    readonly storage: string | undefined;
+    readonly duePeriods: ReadonlyMap<string, DuePeriod>;
+    readonly purgeDays: number;
+  };
 }
 
 /** Every variable the service reads, with its default; `.env.example` and the README mirror this list. */
@@ -63,6 +71,7 @@ export const ENV_VARIABLES = [
   'DSR_MAX_ATTEMPTS', 'DSR_LEASE_SECONDS', 'DSR_UPLOAD_CONCURRENCY', 'DSR_WORKER_PORT', 'DSR_SAS_MIN_VALIDITY',
   'DSR_RETRY_AFTER', 'DSR_QUOTA_EXPORTS_PER_TENANT_PER_DAY', 'DSR_QUOTA_EXPORTS_PER_USER_PER_DAY',
   'DSR_QUOTA_REQUESTS_PER_TENANT_PER_HOUR', 'DSR_LOG_LEVEL', 'DSR_SECRET_KEY',
+  'DSR_CASES_STORAGE', 'DSR_CASES_DUE_PERIODS', 'DSR_CASES_PURGE_DAYS',
 ] as const;
 
 export class ConfigError extends Error {}
@@ -143,8 +152,21 @@ export function loadConfig(
     bodyLimitBytes: 1024 * 1024,
     logLevel: e.DSR_LOG_LEVEL || 'info',
     secretKeys: list(e.DSR_SECRET_KEY),
+    cases: {
+      storage: e.DSR_CASES_STORAGE || undefined,
+      duePeriods: duePeriods(e.DSR_CASES_DUE_PERIODS || DEFAULT_DUE_PERIODS),
+      purgeDays: integer(e, 'DSR_CASES_PURGE_DAYS', 30, 1),
+    },
   };
   return deepFreeze(config);
+}
+
+function duePeriods(raw: string): ReadonlyMap<string, DuePeriod> {
+  try {
+    return parseDuePeriods(raw);
+  } catch (err) {
+    throw new ConfigError(`DSR_CASES_DUE_PERIODS: ${(err as Error).message}`);
+  }
 }
 
 function deepFreeze<T>(o: T): T {

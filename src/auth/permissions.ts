@@ -14,6 +14,7 @@ const IMPLIED_BY: Record<string, string[]> = {
   'Files.ReadWrite': ['Files.ReadWrite.All'],
   'Files.Read': ['Files.ReadWrite', 'Files.Read.All', 'Files.ReadWrite.All'],
   'User.Export.All': [],
+  'SubjectRightsRequest.Read.All': ['SubjectRightsRequest.ReadWrite.All'],
 };
 
 /** True when the caller holds the permission (as an app role or a delegated scope) or one that implies it. */

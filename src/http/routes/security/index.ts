@@ -1,0 +1,22 @@
+import type { FastifyInstance } from 'fastify';
+import type { CaseContext } from '../../../cases/case-service.ts';
+import { createCaseStorage } from '../../../cases/case-storage.ts';
+import type { AppDeps } from '../../app-deps.ts';
+import { createRequestNote } from './create-note.ts';
+import { createSubjectRightsRequest } from './create-subject-rights-request.ts';
+import { getSubjectRightsRequest } from './get-subject-rights-request.ts';
+import { listRequestNotes } from './list-notes.ts';
+import { listSubjectRightsRequests } from './list-subject-rights-requests.ts';
+import type { CaseRoute } from './request-shared.ts';
+import { updateSubjectRightsRequest } from './update-subject-rights-request.ts';
+
+const ROUTES: CaseRoute[] = [
+  listSubjectRightsRequests, createSubjectRightsRequest, getSubjectRightsRequest, updateSubjectRightsRequest,
+  listRequestNotes, createRequestNote,
+];
+
+/** Every /security/subjectRightsRequests route, sharing one case context. */
+export function subjectRightsRequestRoutes(app: FastifyInstance, deps: AppDeps): void {
+  const ctx: CaseContext = { db: deps.db, storage: createCaseStorage(deps.config.cases.storage), purgeDays: deps.config.cases.purgeDays };
+  for (const route of ROUTES) route(app, deps, ctx);
+}
