@@ -2,7 +2,7 @@ import {
   ContainerClient, ContainerSASPermissions, generateBlobSASQueryParameters, SASProtocol, StorageSharedKeyCredential,
 } from '@azure/storage-blob';
 import type { ChildProcess } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -76,7 +76,7 @@ describe('dsr-export commands', { timeout: 120_000 }, () => {
       worker: [],
       seed: ['--users', '--files', '--seed', '--tenant', '--json'],
       'import-activity': ['<file>', '--tenant', '--skip-invalid', '--json'],
-      verify: ['<sas-url>', '--json'],
+      verify: ['<sas-url>', '--server', '--key', '--json'],
       migrate: [],
       token: ['--tenant', '--app', '--roles', '--user', '--scopes', '--admin', '--expires-in'],
       export: ['<user>', '--to', '--server', '--token', '--tenant', '--json', '--no-wait'],
@@ -192,9 +192,11 @@ describe('dsr-export commands', { timeout: 120_000 }, () => {
   });
 
   it('verify passes on the package, then fails with the difference listed once a blob is changed', async () => {
-    const ok = await cli('verify', packageSas);
+    const [ok, signed] = await Promise.all([cli('verify', packageSas), cli('verify', packageSas, '--server', server)]);
     expect(ok.code, ok.stderr).toBe(0);
-    expect(ok.stdout).toBe('package verified: every file matches manifest.json\n');
+    expect(ok.stdout).toBe('package verified: every file matches manifest.json; its signature was NOT checked (pass --server <url> or --key <file>)\n');
+    expect(signed.code, signed.stderr).toBe(0);
+    expect(signed.stdout).toMatch(/^package verified: every file matches manifest.json, signed by the service \(key package-signing-[0-9a-f-]{36}\)\n$/);
 
     // Same size, one byte different: only the SHA-256 can tell.
     const blob = new ContainerClient(packageSas).getBlockBlobClient('Directory/User.json');
@@ -210,6 +212,47 @@ describe('dsr-export commands', { timeout: 120_000 }, () => {
     expect(JSON.parse(badJson.stdout)).toMatchObject({ ok: false, differences: [{ kind: 'sha256', path: 'Directory/User.json' }] });
 
     expectCleanFailure(await cli('verify', 'not a url'), /the package location is not a URL/);
+  });
+
+  it('a rewritten file with a recomputed manifest fails verify --server and --key, naming the signature', async () => {
+    const sas = await container();
+    const exported = await cli('export', upns[1]!.upn, '--to', sas, '--tenant', tenant, '--server', server, '--json');
+    expect(exported.code, exported.stderr).toBe(0);
+    const pkg = new ContainerClient(sas);
+    const jwksFile = path.join(dataDir, `jwks-${randomUUID().slice(0, 8)}.json`);
+    await writeFile(jwksFile, await (await fetch(`${server}/.well-known/jwks.json`)).text());
+    expect((await cli('verify', sas, '--key', jwksFile)).code).toBe(0);
+
+    // What a script in the package (or any SAS holder) can do: rewrite a file, then the manifest.
+    const forged = Buffer.from(JSON.stringify({ id: upns[1]!.id, displayName: 'Someone Else' }));
+    await pkg.getBlockBlobClient('Directory/User.json').upload(forged, forged.length);
+    const manifestBlob = pkg.getBlockBlobClient('manifest.json');
+    const manifest = JSON.parse((await manifestBlob.downloadToBuffer()).toString('utf8')) as { files: { path: string; size: number; sha256: string }[] };
+    const entry = manifest.files.find((f) => f.path === 'Directory/User.json')!;
+    entry.size = forged.length;
+    entry.sha256 = createHash('sha256').update(forged).digest('hex');
+    const rewritten = Buffer.from(JSON.stringify(manifest));
+    await manifestBlob.upload(rewritten, rewritten.length);
+
+    const [unchecked, viaServer, viaKey, json] = await Promise.all([
+      cli('verify', sas), cli('verify', sas, '--server', server), cli('verify', sas, '--key', jwksFile),
+      cli('verify', sas, '--server', server, '--json'),
+    ]);
+    // Without keys only the checksums are checked, and the output says so.
+    expect(unchecked.code).toBe(0);
+    expect(unchecked.stdout).toMatch(/signature was NOT checked/);
+    for (const r of [viaServer, viaKey]) {
+      expectCleanFailure(r, /the package does not match its manifest \(1 difference\(s\)\)/);
+      expect(r.stdout).toMatch(/^ {2}manifest\.json\.jws: the signature of manifest\.json is not valid \(the signature does not match manifest\.json\)/);
+    }
+    expect(JSON.parse(json.stdout)).toMatchObject({ ok: false, signature: 'invalid', differences: [{ kind: 'signatureInvalid', path: 'manifest.json.jws' }] });
+
+    // Removing the signature does not help either.
+    await pkg.deleteBlob('manifest.json.jws');
+    const missing = await cli('verify', sas, '--server', server);
+    expectCleanFailure(missing, /1 difference/);
+    expect(missing.stdout).toMatch(/manifest\.json\.jws: missing, so manifest\.json is not signed/);
+    expectCleanFailure(await cli('verify', sas, '--key', path.join(dataDir, 'no-such-file.json')), /cannot read keys from/, /Pass a JWKS/);
   });
 
   it('import-activity loads a good file; a file with bad lines loads nothing and names them, unless --skip-invalid', async () => {

@@ -3,6 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { loadConfig } from '../src/config.ts';
 import type { Db } from '../src/db/pool.ts';
+import { selectPackageSigningKeys } from '../src/db/queries/package-signing-keys.ts';
+import { loadPackageSigner } from '../src/export/package-signature.ts';
 import { verifyPackage, type VerifyProgress } from '../src/export/verify-package.ts';
 import { createContainerSas, startAzurite, type Azurite } from '../src/storage/azurite.ts';
 import { startWorker, type Worker } from '../src/worker/worker.ts';
@@ -47,6 +49,18 @@ test('an intact package verifies, with progress over every file', async () => {
   expect(last.filesChecked).toBe(last.filesTotal);
   expect(last.bytesChecked).toBe(last.bytesTotal);
   expect(last.filesTotal).toBeGreaterThan(10);
+});
+
+test('the manifest is signed by a key the database publishes; another key set fails naming the signature', async () => {
+  const sas = await exportedPackage();
+  const published = { keys: await selectPackageSigningKeys(db) };
+  let signedBy: string | undefined;
+  expect(await verifyPackage(sas, undefined, { keys: published, onSigned: (kid) => { signedBy = kid; } })).toEqual([]);
+  expect(published.keys.map((k) => k.kid)).toContain(signedBy);
+  const stranger = await loadPackageSigner(await tempDir('dsr-verify-key-'));
+  expect(await verifyPackage(sas, undefined, { keys: { keys: [stranger.publicJwk] } })).toEqual([{
+    path: 'manifest.json.jws', kind: 'signatureInvalid', actual: 'signed with a key that is not in the key set',
+  }]);
 });
 
 test('verify reports a changed, a resized, a missing and an extra file', async () => {

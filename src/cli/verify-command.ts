@@ -1,4 +1,6 @@
 import { Presets, SingleBar } from 'cli-progress';
+import type { JSONWebKeySet } from 'jose';
+import { fetchServiceKeys, readKeyFile } from '../export/package-signature.ts';
 import { verifyPackage, type PackageDifference } from '../export/verify-package.ts';
 import { redactSasUrl } from '../domain/storage-location.ts';
 import { CliError } from './fail.ts';
@@ -7,6 +9,8 @@ export function describeDifference(d: PackageDifference): string {
   switch (d.kind) {
     case 'manifestMissing': return `${d.path}: missing (the export never completed, or this is not a package)`;
     case 'manifestInvalid': return `${d.path}: not a valid manifest`;
+    case 'signatureMissing': return `${d.path}: missing, so manifest.json is not signed (a package of this service always is)`;
+    case 'signatureInvalid': return `${d.path}: the signature of manifest.json is not valid (${d.actual}); the manifest was changed or not signed by this service`;
     case 'missing': return `${d.path}: listed in the manifest but missing`;
     case 'extra': return `${d.path}: present but not in the manifest`;
     case 'size': return `${d.path}: size ${d.actual}, manifest says ${d.expected}`;
@@ -14,8 +18,28 @@ export function describeDifference(d: PackageDifference): string {
   }
 }
 
+/**
+ * The keys to check the manifest's signature with: the service's JWKS (`--server`) or a JWKS or
+ * JWK file (`--key`); none when neither is given.
+ */
+export async function loadVerifyKeys(opts: { server?: string | undefined; key?: string | undefined }): Promise<JSONWebKeySet | undefined> {
+  if (opts.server && opts.key) throw new CliError('pass either --server or --key, not both');
+  if (opts.key) {
+    return await readKeyFile(opts.key).catch((err: unknown) => {
+      throw new CliError(`cannot read keys from ${opts.key}: ${(err as Error).message}`, 'Pass a JWKS ({"keys": […]}) or a single JWK, for example a saved copy of the service\'s /.well-known/jwks.json.');
+    });
+  }
+  if (opts.server) {
+    const server = opts.server;
+    return await fetchServiceKeys(server).catch((err: unknown) => {
+      throw new CliError(`cannot get the service's keys from ${server}: ${(err as Error).message}`, 'Check the URL of the dsr-export API, or pass a saved JWKS with --key.');
+    });
+  }
+  return undefined;
+}
+
 /** Runs verifyPackage with a progress bar on a terminal; storage errors become one clear line. */
-export async function verifyWithProgress(sasUrl: string, opts: { json?: boolean; out?: NodeJS.WriteStream } = {}): Promise<PackageDifference[]> {
+export async function verifyWithProgress(sasUrl: string, opts: { json?: boolean | undefined; out?: NodeJS.WriteStream; keys?: JSONWebKeySet | undefined; onSigned?: (kid: string) => void } = {}): Promise<PackageDifference[]> {
   const out = opts.out ?? process.stderr;
   let url: URL;
   try {
@@ -32,7 +56,7 @@ export async function verifyWithProgress(sasUrl: string, opts: { json?: boolean;
       if (!bar) return;
       if (!started) { bar.start(p.filesTotal, 0, { path: '' }); started = true; }
       bar.update(p.filesChecked, { path: p.path.length > 40 ? `…${p.path.slice(-39)}` : p.path });
-    });
+    }, { keys: opts.keys, onSigned: opts.onSigned });
   } catch (err) {
     const status = (err as { statusCode?: number }).statusCode;
     const where = redactSasUrl(sasUrl);

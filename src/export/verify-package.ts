@@ -1,12 +1,14 @@
 import { ContainerClient } from '@azure/storage-blob';
+import type { JSONWebKeySet } from 'jose';
 import { createHash } from 'node:crypto';
 import { PACKAGE_PATHS } from '../domain/package-plan.ts';
+import { MANIFEST_SIGNATURE_PATH, verifyManifestSignature } from './package-signature.ts';
 import { isPathStyle, parseStorageLocation } from './package-target.ts';
 import type { PackageManifest } from './render-package.ts';
 
 export interface PackageDifference {
   readonly path: string;
-  readonly kind: 'manifestMissing' | 'manifestInvalid' | 'missing' | 'extra' | 'size' | 'sha256';
+  readonly kind: 'manifestMissing' | 'manifestInvalid' | 'signatureMissing' | 'signatureInvalid' | 'missing' | 'extra' | 'size' | 'sha256';
   readonly expected?: string | number;
   readonly actual?: string | number;
 }
@@ -19,21 +21,36 @@ export interface VerifyProgress {
   readonly path: string;
 }
 
+export interface VerifyOptions {
+  /**
+   * The service's keys (its JWKS, or a key file): manifest.json.jws must then be a valid signature
+   * of manifest.json by one of them. Without keys the signature is not checked, only the files
+   * against the manifest, which proves integrity but not origin.
+   */
+  readonly keys?: JSONWebKeySet | undefined;
+  /** The kid of the key that signed the manifest, once the signature checked out. */
+  readonly onSigned?: ((kid: string) => void) | undefined;
+}
+
 /**
- * `dsr-export verify <sas-url>` (DESIGN.md §6): re-reads every file of a package and checks it
- * against manifest.json — every listed file present with the same size and SHA-256, and no file
- * the manifest does not list. Needs read (r) and list (l) on the SAS. Returns the differences;
- * an empty list means the package is intact. Bodies are streamed and hashed, never buffered.
+ * `dsr-export verify <sas-url>`: re-reads every file of a package and checks it against
+ * manifest.json — every listed file present with the same size and SHA-256, and no file the
+ * manifest does not list — and, given keys, the manifest's signature. Needs read (r) and list
+ * (l) on the SAS. Returns the differences; an empty list means the package is intact. Bodies are
+ * streamed and hashed, never buffered.
  */
-export async function verifyPackage(sasUrl: string, onProgress?: (p: VerifyProgress) => void): Promise<PackageDifference[]> {
+export async function verifyPackage(
+  sasUrl: string, onProgress?: (p: VerifyProgress) => void, opts: VerifyOptions = {},
+): Promise<PackageDifference[]> {
   const location = parseStorageLocation(sasUrl, isPathStyle(sasUrl, []));
   const container = new ContainerClient(location.containerUrl);
   const blobPath = (name: string) => name.slice(location.prefix.length);
 
   let manifest: PackageManifest;
+  let manifestBytes: Buffer;
   try {
-    const text = (await container.getBlockBlobClient(location.prefix + PACKAGE_PATHS.manifest).downloadToBuffer()).toString('utf8');
-    manifest = JSON.parse(text) as PackageManifest;
+    manifestBytes = await container.getBlockBlobClient(location.prefix + PACKAGE_PATHS.manifest).downloadToBuffer();
+    manifest = JSON.parse(manifestBytes.toString('utf8')) as PackageManifest;
     if (!Array.isArray(manifest.files)) throw new Error('no files list');
   } catch (err) {
     const status = (err as { statusCode?: number }).statusCode;
@@ -42,12 +59,18 @@ export async function verifyPackage(sasUrl: string, onProgress?: (p: VerifyProgr
     return [{ path: PACKAGE_PATHS.manifest, kind: 'manifestInvalid', actual: String((err as Error).message) }];
   }
 
+  const differences: PackageDifference[] = [];
+  if (opts.keys) {
+    const signature = await checkSignature(container, location.prefix, manifestBytes, opts.keys);
+    if (typeof signature === 'string') opts.onSigned?.(signature);
+    else differences.push(signature);
+  }
+
   const present = new Map<string, number>();
   for await (const blob of container.listBlobsFlat(location.prefix ? { prefix: location.prefix } : {})) {
     present.set(blobPath(blob.name), blob.properties.contentLength ?? 0);
   }
 
-  const differences: PackageDifference[] = [];
   const listed = new Set(manifest.files.map((f) => f.path));
   const filesTotal = manifest.files.length;
   const bytesTotal = manifest.files.reduce((a, f) => a + f.size, 0);
@@ -73,7 +96,27 @@ export async function verifyPackage(sasUrl: string, onProgress?: (p: VerifyProgr
     onProgress?.({ filesChecked, filesTotal, bytesChecked, bytesTotal, path: file.path });
   }
   for (const path of [...present.keys()].sort()) {
-    if (path !== PACKAGE_PATHS.manifest && !listed.has(path)) differences.push({ path, kind: 'extra', actual: present.get(path)! });
+    if (path !== PACKAGE_PATHS.manifest && path !== MANIFEST_SIGNATURE_PATH && !listed.has(path)) differences.push({ path, kind: 'extra', actual: present.get(path)! });
   }
   return differences;
+}
+
+/** The signing key's kid, or the difference that makes the signature fail. */
+async function checkSignature(
+  container: ContainerClient, prefix: string, manifest: Buffer, keys: JSONWebKeySet,
+): Promise<string | PackageDifference> {
+  let jws: string;
+  try {
+    // A compact JWS is a few hundred bytes; anything far larger is not one and is not read whole.
+    const blob = container.getBlockBlobClient(prefix + MANIFEST_SIGNATURE_PATH);
+    const response = await blob.download(0, 64 * 1024);
+    const chunks: Buffer[] = [];
+    for await (const chunk of response.readableStreamBody as AsyncIterable<Buffer>) chunks.push(chunk);
+    jws = Buffer.concat(chunks).toString('ascii');
+  } catch (err) {
+    if ((err as { statusCode?: number }).statusCode === 404) return { path: MANIFEST_SIGNATURE_PATH, kind: 'signatureMissing' };
+    throw err;
+  }
+  const check = await verifyManifestSignature(manifest, jws, keys);
+  return check.valid ? check.kid : { path: MANIFEST_SIGNATURE_PATH, kind: 'signatureInvalid', actual: check.reason };
 }

@@ -138,17 +138,25 @@ program.command('import-activity <file>')
   }));
 
 program.command('verify <sas-url>')
-  .description('check a package against its manifest: every file present, same size and SHA-256, nothing extra')
+  .description('check a package against its manifest: every file present, same size and SHA-256, nothing extra; and the manifest\'s signature, given the service\'s keys')
+  .option('--server <url>', 'check manifest.json.jws against the keys at <url>/.well-known/jwks.json')
+  .option('--key <file>', 'check manifest.json.jws against a JWKS or JWK file')
   .option('--json', 'print the differences as JSON')
-  .action(run(async (sasUrl: string, opts: { json?: boolean }) => {
-    const { describeDifference, verifyWithProgress } = await verifyCommand();
-    const differences = await verifyWithProgress(sasUrl, { json: opts.json });
-    if (opts.json) process.stdout.write(`${JSON.stringify({ ok: differences.length === 0, differences }, null, 2)}\n`);
+  .action(run(async (sasUrl: string, opts: { json?: boolean; server?: string; key?: string }) => {
+    const { describeDifference, loadVerifyKeys, verifyWithProgress } = await verifyCommand();
+    const keys = await loadVerifyKeys(opts);
+    let signedBy: string | undefined;
+    const differences = await verifyWithProgress(sasUrl, { json: opts.json, keys, onSigned: (kid) => { signedBy = kid; } });
+    const signature = !keys ? 'unchecked' : signedBy ? 'valid' : 'invalid';
+    if (opts.json) process.stdout.write(`${JSON.stringify({ ok: differences.length === 0, signature, signedBy, differences }, null, 2)}\n`);
     if (differences.length > 0) {
       if (!opts.json) for (const d of differences) process.stdout.write(`  ${describeDifference(d)}\n`);
       throw new CliError(`the package does not match its manifest (${differences.length} difference(s))`);
     }
-    if (!opts.json) process.stdout.write('package verified: every file matches manifest.json\n');
+    if (opts.json) return;
+    process.stdout.write(keys
+      ? `package verified: every file matches manifest.json, signed by the service (key ${signedBy})\n`
+      : 'package verified: every file matches manifest.json; its signature was NOT checked (pass --server <url> or --key <file>)\n');
   }));
 
 program.command('migrate')

@@ -30,6 +30,7 @@ import type { OperationRow } from '../domain/operation.ts';
 import { DRIVE_FILE_DISPOSITION, MAX_BLOB_NAME_LENGTH } from '../domain/package-plan.ts';
 import { isPrivateAddress } from '../domain/private-address.ts';
 import type { HostResolver } from '../export/guarded-agent.ts';
+import { addManifestSignature, type PackageSigner } from '../export/package-signature.ts';
 import { isPathStyle, openPackageTarget, parseStorageLocation, type PackageTarget } from '../export/package-target.ts';
 import { buildPackagePlan, type ExportSnapshot } from '../export/render-package.ts';
 import {
@@ -63,6 +64,8 @@ export interface ExportContext {
   /** 4 MiB blocks, 2 in flight per file: with 8 files at once, ≈100 MB of buffers at most. */
   readonly blockSize: number;
   readonly parallelBlocks: number;
+  /** Signs manifest.json (manifest.json.jws); loaded once per worker, on first use. */
+  readonly packageSigner: () => Promise<PackageSigner>;
   readonly onEvent: (event: WorkerEvent) => void;
 }
 
@@ -293,7 +296,7 @@ export class ExportRun {
     // the pin count short: read a fresh snapshot. Three tries is plenty for a race of milliseconds.
     for (let attempt = 1; ; attempt++) {
       const snapshot = await this.readSnapshot();
-      const plan = buildPackagePlan(snapshot, new Date(), maxPathLength);
+      const plan = await addManifestSignature(buildPackagePlan(snapshot, new Date(), maxPathLength), await this.ctx.packageSigner());
       const shas = [...new Set(plan.filter((f) => f.source === 'content').map((f) => f.sha256))];
       const fixed = await inTransaction(db, async (tx) => {
         const row = await lockLeasedOperation(tx, op.id, this.token);

@@ -10,6 +10,7 @@ import { claimOperations } from '../db/queries/worker-operations.ts';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../domain/export-lease.ts';
 import type { OperationRow } from '../domain/operation.ts';
 import type { HostResolver } from '../export/guarded-agent.ts';
+import { registeredPackageSigner, type PackageSigner } from '../export/package-signature.ts';
 import { createMetrics, type Metrics } from '../metrics.ts';
 import { AbandonedError, ExportRun, ReleasedError, type ExportContext, type WorkerEvent } from './run-export.ts';
 
@@ -67,6 +68,7 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
   const id = opts.workerId ?? `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   const logger = (opts.logger ?? pino({ level: 'silent' })).child({ workerId: id });
   const pollIntervalMs = opts.pollIntervalMs ?? 5000;
+  let signer: Promise<PackageSigner> | undefined;
   const ctx: ExportContext = {
     workerId: id,
     db,
@@ -79,6 +81,11 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
     operationRetry: { ...DEFAULT_RETRY_POLICY, ...opts.retry },
     blockSize: opts.blockSize ?? 4 * 1024 * 1024,
     parallelBlocks: 2,
+    // A failed load (database away) is not kept: the next export tries again.
+    packageSigner: () => (signer ??= registeredPackageSigner(db, config.dataDir).catch((err: unknown) => {
+      signer = undefined;
+      throw err;
+    })),
     onEvent: (event) => {
       try {
         opts.onEvent?.(event);

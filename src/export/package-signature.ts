@@ -1,0 +1,149 @@
+import {
+  base64url, CompactSign, compactVerify, createLocalJWKSet, exportJWK, generateKeyPair, importJWK, type JSONWebKeySet,
+  type JWK,
+} from 'jose';
+import { createHash, randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Queryable } from '../db/pool.ts';
+import { insertPackageSigningKey } from '../db/queries/package-signing-keys.ts';
+import { PACKAGE_PATHS } from '../domain/package-plan.ts';
+
+// The package's manifest.json is signed with a detached JWS (RFC 7515, appendix F): the compact
+// form with its payload left out, stored beside the manifest. Whoever holds the container SAS can
+// rewrite a file and recompute the manifest, but cannot produce this signature; `dsr-export verify`
+// checks it against the service's JWKS.
+
+export const MANIFEST_SIGNATURE_PATH = `${PACKAGE_PATHS.manifest}.jws`;
+/** RFC 7515 §9.2.1: the media type of a JWS in compact serialization. */
+export const MANIFEST_SIGNATURE_CONTENT_TYPE = 'application/jose';
+// The signed `typ` keeps the two keys of the JWKS apart: a local-issuer token (typ JWT) never
+// passes as a manifest signature, and a manifest signature is no token.
+export const MANIFEST_SIGNATURE_TYPE = 'dsr-export-manifest+jws';
+const ALG = 'ES256';
+
+export interface PackageSigner {
+  readonly kid: string;
+  /** The public half, published in /.well-known/jwks.json. */
+  readonly publicJwk: JWK;
+  /** A detached compact JWS of exactly these bytes (`header..signature`). */
+  sign(manifest: Uint8Array): Promise<string>;
+}
+
+/**
+ * The package-signing key of this data folder (`keys/package-signing.json`), created on first use.
+ * A key of its own, not the local issuer's: it exists even when the local issuer is switched off,
+ * and it can be rotated without invalidating tokens. Written to a temporary name and renamed, so
+ * two processes starting together never read half a key.
+ */
+export async function loadPackageSigner(dataDir: string): Promise<PackageSigner> {
+  const file = path.join(dataDir, 'keys', 'package-signing.json');
+  if (!existsSync(file)) {
+    await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+    const { privateKey } = await generateKeyPair(ALG, { extractable: true });
+    const jwk = { ...(await exportJWK(privateKey)), kid: `package-signing-${randomUUID()}`, alg: ALG, use: 'sig' };
+    const tmp = `${file}.${process.pid}.tmp`;
+    await writeFile(tmp, JSON.stringify(jwk), { mode: 0o600 });
+    if (!existsSync(file)) await rename(tmp, file);
+  }
+  const privateJwk = JSON.parse(await readFile(file, 'utf8')) as JWK;
+  const kid = privateJwk.kid!;
+  const key = await importJWK(privateJwk, ALG);
+  return {
+    kid,
+    publicJwk: publicHalf(privateJwk),
+    sign: async (manifest) => {
+      const [header, , signature] = (await new CompactSign(manifest)
+        .setProtectedHeader({ alg: ALG, kid, typ: MANIFEST_SIGNATURE_TYPE })
+        .sign(key)).split('.');
+      return `${header}..${signature}`;
+    },
+  };
+}
+
+/**
+ * The data folder's signer, its public half registered in the database first, so the JWKS of
+ * every API process of the deployment already serves it when the first package it signs appears.
+ */
+export async function registeredPackageSigner(db: Queryable, dataDir: string): Promise<PackageSigner> {
+  const signer = await loadPackageSigner(dataDir);
+  await insertPackageSigningKey(db, signer.kid, signer.publicJwk);
+  return signer;
+}
+
+function publicHalf(jwk: JWK): JWK {
+  const { kty, crv, x, y, n, e, kid, alg } = jwk;
+  return Object.fromEntries(Object.entries({ kty, crv, x, y, n, e, kid, alg, use: 'sig' }).filter(([, v]) => v !== undefined)) as JWK;
+}
+
+interface PlanEntry {
+  readonly path: string;
+  readonly contentType: string;
+  readonly size: number;
+  readonly sha256: string;
+  readonly source: 'inline' | 'content';
+  readonly body: Buffer | null;
+}
+
+/**
+ * The plan with `manifest.json.jws` inserted just before manifest.json, so the manifest stays the
+ * last file written (its presence still means "complete") and the signature is already there
+ * when it appears.
+ */
+export async function addManifestSignature<T extends PlanEntry>(
+  plan: readonly T[], signer: PackageSigner,
+): Promise<(T | PlanEntry)[]> {
+  const at = plan.findIndex((f) => f.path === PACKAGE_PATHS.manifest);
+  const manifest = plan[at];
+  if (!manifest?.body) throw new Error('the plan has no rendered manifest.json to sign');
+  const body = Buffer.from(await signer.sign(manifest.body), 'ascii');
+  const entry: PlanEntry = {
+    path: MANIFEST_SIGNATURE_PATH, contentType: MANIFEST_SIGNATURE_CONTENT_TYPE, size: body.length, sha256: createHash('sha256').update(body).digest('hex'),
+    source: 'inline', body,
+  };
+  return [...plan.slice(0, at), entry, ...plan.slice(at)];
+}
+
+export type SignatureCheck =
+  | { readonly valid: true; readonly kid: string }
+  | { readonly valid: false; readonly reason: string };
+
+/** Checks a detached manifest signature against a key set; never throws for a bad signature. */
+export async function verifyManifestSignature(manifest: Uint8Array, jws: string, keys: JSONWebKeySet): Promise<SignatureCheck> {
+  const parts = jws.trim().split('.');
+  if (parts.length !== 3 || parts[1] !== '') return { valid: false, reason: 'not a detached compact JWS' };
+  try {
+    const { protectedHeader } = await compactVerify(`${parts[0]}.${base64url.encode(manifest)}.${parts[2]}`, createLocalJWKSet(keys), {
+      algorithms: [ALG],
+    });
+    if (protectedHeader.typ !== MANIFEST_SIGNATURE_TYPE) return { valid: false, reason: `typ is ${String(protectedHeader.typ)}, not ${MANIFEST_SIGNATURE_TYPE}` };
+    return { valid: true, kid: protectedHeader.kid ?? '' };
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code === 'ERR_JWKS_NO_MATCHING_KEY') return { valid: false, reason: 'signed with a key that is not in the key set' };
+    if (code === 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED') return { valid: false, reason: 'the signature does not match manifest.json' };
+    return { valid: false, reason: (err as Error).message };
+  }
+}
+
+/** A key set from a JWKS document or a single JWK (private members dropped). */
+export function toKeySet(document: unknown): JSONWebKeySet {
+  const doc = document as { keys?: unknown; kty?: unknown };
+  const keys = Array.isArray(doc?.keys) ? doc.keys as JWK[] : typeof doc?.kty === 'string' ? [doc as JWK] : undefined;
+  if (!keys) throw new Error('neither a JWKS ({"keys": […]}) nor a JWK');
+  return { keys: keys.map(publicHalf) };
+}
+
+/** The service's published keys: GET {server}/.well-known/jwks.json. */
+export async function fetchServiceKeys(server: string, signal?: AbortSignal): Promise<JSONWebKeySet> {
+  const url = new URL('/.well-known/jwks.json', server);
+  const response = await fetch(url, { signal: signal ?? AbortSignal.timeout(15_000), redirect: 'error' });
+  if (!response.ok) throw new Error(`${url.origin}/.well-known/jwks.json answered ${response.status}`);
+  return toKeySet(await response.json());
+}
+
+/** A key set from a file holding a JWKS or a JWK. */
+export async function readKeyFile(file: string): Promise<JSONWebKeySet> {
+  return toKeySet(JSON.parse(await readFile(file, 'utf8')));
+}
