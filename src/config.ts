@@ -119,6 +119,10 @@ export function loadConfig(
   const externalAudience = e.DSR_AUTH_AUDIENCE || undefined;
   if (externalIssuer && !externalAudience) throw new ConfigError('DSR_AUTH_AUDIENCE is required with DSR_AUTH_ISSUER');
   const adminRoleIds = list(e.DSR_ADMIN_ROLE_IDS);
+  // With an external issuer, the local one (whose key sits in the data folder) is off unless
+  // explicitly kept: one more way to mint tokens is one more secret to protect.
+  const localIssuerRaw = e.DSR_AUTH_LOCAL_ISSUER || (externalIssuer ? 'false' : 'true');
+  if (localIssuerRaw !== 'true' && localIssuerRaw !== 'false') throw new ConfigError(`DSR_AUTH_LOCAL_ISSUER must be true or false, got "${localIssuerRaw}"`);
   const config: Config = {
     host: e.DSR_HOST || '127.0.0.1',
     port: integer(e, 'DSR_PORT', 8080),
@@ -128,7 +132,7 @@ export function loadConfig(
     cloud,
     storageAllow: list(e.DSR_STORAGE_ALLOW).map(normalizeOrigin),
     auth: {
-      localIssuer: (e.DSR_AUTH_LOCAL_ISSUER ?? 'true') !== 'false',
+      localIssuer: localIssuerRaw === 'true',
       externalIssuer,
       externalAudience,
       externalJwksUri: e.DSR_AUTH_JWKS_URI || undefined,

@@ -203,7 +203,7 @@ describe('authorization of the export POST', () => {
   it('does not accept User.Export.All as a scope on an application token, nor as a role on a delegated one', async () => {
     const before = await countRows(t.db, 'data_policy_operations');
     const scopeOnApp = await signLocal(appClaims({ roles: [], scp: 'User.Export.All', idtyp: 'app' }));
-    expectGraphError(await exportPost(`Bearer ${scopeOnApp}`), 403, 'Authorization_RequestDenied');
+    expectGraphError(await exportPost(`Bearer ${scopeOnApp}`), 401, 'InvalidAuthenticationToken');
     const roleOnUser = await signLocal({ tid: TENANT, oid: randomUUID(), idtyp: 'user', scp: 'User.Read', roles: ['User.Export.All'], wids: [GLOBAL_ADMIN_ROLE] });
     expectGraphError(await exportPost(`Bearer ${roleOnUser}`), 403, 'Authorization_RequestDenied');
     expect(await countRows(t.db, 'data_policy_operations')).toBe(before);
@@ -278,7 +278,9 @@ describe('external OIDC issuer', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     templated = await createTestApp({ DSR_AUTH_ISSUER: `${base}/{tenantid}/v2.0`, DSR_AUTH_AUDIENCE: audience });
-    fixed = await createTestApp({ DSR_AUTH_ISSUER: `${base}/fixed`, DSR_AUTH_AUDIENCE: audience, DSR_AUTH_JWKS_URI: `${base}/fixed-keys` });
+    fixed = await createTestApp({
+      DSR_AUTH_ISSUER: `${base}/fixed`, DSR_AUTH_AUDIENCE: audience, DSR_AUTH_JWKS_URI: `${base}/fixed-keys`, DSR_AUTH_LOCAL_ISSUER: 'true',
+    });
   });
   afterAll(async () => {
     await templated?.close();
@@ -314,8 +316,9 @@ describe('external OIDC issuer', () => {
       method: 'POST', url: '/v1.0/users/ext@contoso.com/exportPersonalData', headers: { authorization: `Bearer ${esToken}` }, payload: { storageLocation: fakeSasUrl() },
     });
     expect(post.statusCode, post.body).toBe(202);
-    // The local issuer is still trusted alongside.
-    expect((await list(templated, await templated.appToken(tid, ['User.Export.All', 'User.Read.All']))).statusCode).toBe(200);
+    // With an external issuer, the local one is off unless kept explicitly (the `fixed` app).
+    expectGraphError(await list(templated, await templated.appToken(tid, ['User.Export.All', 'User.Read.All'])), 401, 'InvalidAuthenticationToken');
+    expect((await list(fixed, await fixed.appToken(tid, ['User.Export.All', 'User.Read.All']))).statusCode).toBe(200);
   });
 
   it('refuses an external RS256 token with the wrong audience', async () => {

@@ -82,6 +82,32 @@ function invalid(message: string): GraphError {
   return GraphError.invalidToken(message);
 }
 
+// Claims that only tokens issued to a signed-in user carry.
+const USER_CLAIMS = ['scp', 'upn', 'preferred_username', 'unique_name'] as const;
+
+/**
+ * Application or delegated, from the claims, so that no user token ever passes as an
+ * application: `idtyp` decides when present (`app` with any user claim is refused as
+ * contradictory); without it (Entra v1 tokens, other issuers) a token with `scp` is delegated, one
+ * with no user claim at all is an application, and one naming a user (`upn`,
+ * `preferred_username`, `unique_name`) without `scp` is refused: it grants nothing as delegated
+ * and must not be read as an application.
+ */
+export function tokenKind(p: JWTPayload): 'application' | 'delegated' {
+  const userClaims = USER_CLAIMS.filter((c) => p[c] !== undefined);
+  if (p.idtyp === 'user') return 'delegated';
+  if (p.idtyp === 'app') {
+    if (userClaims.length > 0) throw invalid(`Access token is contradictory: idtyp "app" with the user claim ${userClaims.join(', ')}.`);
+    return 'application';
+  }
+  if (p.idtyp !== undefined) throw invalid('Access token has an unknown token type (idtyp); expected "app" or "user".');
+  if (p.scp !== undefined) return 'delegated';
+  if (userClaims.length > 0) {
+    throw invalid(`Access token names a user (${userClaims.join(', ')}) but has neither scp nor idtyp; it is neither a delegated nor an application token.`);
+  }
+  return 'application';
+}
+
 function claimsToCaller(p: JWTPayload, adminRoleIds: readonly string[]): Caller {
   const tid = p.tid;
   const oid = p.oid ?? p.sub;
@@ -93,7 +119,7 @@ function claimsToCaller(p: JWTPayload, adminRoleIds: readonly string[]): Caller 
   const scp = typeof p.scp === 'string' ? p.scp.split(' ').filter(Boolean) : [];
   const roles = Array.isArray(p.roles) ? p.roles.filter((r): r is string => typeof r === 'string') : [];
   const wids = Array.isArray(p.wids) ? p.wids.filter((r): r is string => typeof r === 'string') : [];
-  const kind = p.idtyp === 'app' || (p.scp === undefined && p.idtyp !== 'user') ? 'application' : 'delegated';
+  const kind = tokenKind(p);
   const appId = typeof p.azp === 'string' ? p.azp : typeof p.appid === 'string' ? p.appid : '';
   const upn = typeof p.upn === 'string' ? p.upn : typeof p.preferred_username === 'string' ? p.preferred_username : undefined;
   const adminRoles = new Set(adminRoleIds.map((id) => id.toLowerCase()));
@@ -157,7 +183,9 @@ class VerifiedTokenCache {
 export function createTokenVerifier(
   config: Config, local: LocalIssuer | undefined, fetchImpl: typeof fetch = fetch, clock: () => Date = () => new Date(),
 ): TokenVerifier {
-  const localKeys = local ? createLocalJWKSet(local.jwks) : undefined;
+  // The caller may hand over a loaded key that the configuration disables: it is not trusted then.
+  const trustedLocal = config.auth.localIssuer ? local : undefined;
+  const localKeys = trustedLocal ? createLocalJWKSet(trustedLocal.jwks) : undefined;
   const external = externalIssuer(config, fetchImpl);
   const verified = new VerifiedTokenCache();
 
@@ -185,8 +213,8 @@ export function createTokenVerifier(
         const iss = typeof unverified.iss === 'string' ? unverified.iss : '';
         const options = { algorithms: ALLOWED_ALGORITHMS, clockTolerance: CLOCK_SKEW_SECONDS, requiredClaims: ['exp'], currentDate: now };
         let payload: JWTPayload;
-        if (local && localKeys && iss === local.issuer) {
-          ({ payload } = await jwtVerify(token, localKeys, { ...options, issuer: local.issuer, audience: local.audience }));
+        if (trustedLocal && localKeys && iss === trustedLocal.issuer) {
+          ({ payload } = await jwtVerify(token, localKeys, { ...options, issuer: trustedLocal.issuer, audience: trustedLocal.audience }));
         } else if (external && external.matches(iss, unverified.tid)) {
           ({ payload } = await jwtVerify(token, external.keys(iss), { ...options, issuer: iss, audience: external.audience }));
         } else {

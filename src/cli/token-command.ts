@@ -24,7 +24,12 @@ function csv(raw: string | undefined): string[] {
  * directory, because the token's oid must be the user's object id.
  */
 export async function mintToken(config: Config, opts: TokenOptions): Promise<string> {
-  if (!config.auth.localIssuer) throw new CliError('the local issuer is disabled (DSR_AUTH_LOCAL_ISSUER=false)', 'Get tokens from your OpenID Connect issuer instead.');
+  if (!config.auth.localIssuer) {
+    throw new CliError(
+      'the local issuer is disabled (DSR_AUTH_LOCAL_ISSUER=false, the default when DSR_AUTH_ISSUER is set)',
+      'Get tokens from your OpenID Connect issuer instead, or set DSR_AUTH_LOCAL_ISSUER=true to trust both.',
+    );
+  }
   if (!opts.tenant || !GUID_PATTERN.test(opts.tenant)) throw new CliError('--tenant <guid> is required', 'Example: dsr-export token --tenant 3f2b… --app 7c1e… --roles User.Export.All');
   if (Boolean(opts.app) === Boolean(opts.user)) throw new CliError('give either --app <id> (application token) or --user <upn or id> (delegated token)');
   const expiresInSeconds = Number(opts.expiresIn ?? 3600);
