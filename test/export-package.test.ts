@@ -105,12 +105,14 @@ test('a user with files, activity, sign-ins and audits gets the complete package
   expect(driveItems.find((i) => i.name === 'big.bin')!.parentReference.path).toBe('/drive/root:/Photos/2026');
   expect(driveItems.find((i) => i.name === 'root')!.root).toEqual({});
 
-  // manifest.json: every other file with size, SHA-256 and content type; nothing else.
+  // manifest.json: every other file with size, SHA-256 and content type; nothing else but its own
+  // signature, manifest.json.jws.
+  expect(blobs.get('manifest.json.jws')!.contentType).toBe('application/jose');
   const manifest = JSON.parse(blobs.get('manifest.json')!.body.toString('utf8'));
   expect(manifest.schemaVersion).toBe('1.0');
   expect(manifest.operation.id).toBe(op.id);
   expect(manifest.generatedDateTime).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);
-  expect(manifest.files.map((f: { path: string }) => f.path).sort()).toEqual(names.filter((n) => n !== 'manifest.json'));
+  expect(manifest.files.map((f: { path: string }) => f.path).sort()).toEqual(names.filter((n) => n !== 'manifest.json' && n !== 'manifest.json.jws'));
   for (const f of manifest.files as { path: string; size: number; sha256: string; contentType: string }[]) {
     const blob = blobs.get(f.path)!;
     expect(blob.body.length, f.path).toBe(f.size);
@@ -190,7 +192,7 @@ test('a user with files, activity, sign-ins and audits gets the complete package
   expect(audits.rows[0].target_user_id).toBe(user.userId);
 
   expect(await verifyPackage(sas)).toEqual([]);
-  expect(events.filter((e) => e.type === 'fileUploaded' && e.operationId === op.id)).toHaveLength(manifest.files.length + 1);
+  expect(events.filter((e) => e.type === 'fileUploaded' && e.operationId === op.id)).toHaveLength(manifest.files.length + 2); // and manifest.json, manifest.json.jws
 
   const text = await metrics.registry.metrics();
   expect(text).toMatch(/dsr_export_bytes_written_total \d+/);
