@@ -11,6 +11,7 @@ import { exportPersonalData } from './http/routes/data-policy-operations/export-
 import { createUploadSessionRoute } from './http/routes/drive/create-upload-session.ts';
 import { deleteItemRoute } from './http/routes/drive/delete-item.ts';
 import { downloadContentRoute } from './http/routes/drive/download-content.ts';
+import { downloadUrlRoute } from './http/routes/drive/download-url.ts';
 import { getDriveRoute } from './http/routes/drive/get-drive.ts';
 import { getItemByPathRoute } from './http/routes/drive/get-item-by-path.ts';
 import { getItemRoute } from './http/routes/drive/get-item.ts';
@@ -78,6 +79,7 @@ export async function buildApp(deps: AppDeps, extraGraphRoutes: typeof GRAPH_ROU
   jwks(app, deps);
   // Outside the versions and the token hook: an uploadUrl is its own credential.
   uploadSessionRoutes(app, deps);
+  downloadUrlRoute(app, deps);
   for (const version of GRAPH_VERSIONS) {
     await app.register(async (graph) => {
       graph.decorateRequest('graphVersion', version);

@@ -8,7 +8,7 @@ import { collectGarbage } from '../src/content/collect-garbage.ts';
 import { pinContent, unpinContent } from '../src/db/queries/content-blobs.ts';
 import { recordStoredContent } from '../src/http/routes/drive/drive-shared.ts';
 import { createTestApp, type TestApp } from './support/harness.ts';
-import { createDriveUser, pathUrl, sha256Hex } from './support/drive-helpers.ts';
+import { createDriveUser, DIRECT_CONTENT, pathUrl, sha256Hex } from './support/drive-helpers.ts';
 
 let t: TestApp;
 let token: string;
@@ -76,7 +76,7 @@ test('content uploaded again after collection is stored again', async () => {
   const sha = sha256Hex(Buffer.from('same bytes twice'));
   expect(await t.deps.contentStore.has(sha)).toBe(false);
   const second = await upload(user, 'again.txt', 'same bytes twice');
-  const res = await t.app.inject({ method: 'GET', url: `/v1.0/users/${user}/drive/items/${second.id}/content`, headers: { authorization: `Bearer ${token}` } });
+  const res = await t.app.inject({ method: 'GET', url: `/v1.0/users/${user}/drive/items/${second.id}/content`, headers: { authorization: `Bearer ${token}`, ...DIRECT_CONTENT } });
   expect(res.body).toBe('same bytes twice');
 });
 

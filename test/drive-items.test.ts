@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { createTestApp, type TestApp } from './support/harness.ts';
+import { createTestApp, PUBLIC_URL, type TestApp } from './support/harness.ts';
 import { createDriveUser, pathUrl } from './support/drive-helpers.ts';
 
 let t: TestApp;
@@ -122,7 +122,11 @@ describe('activity', () => {
     const up = await upload(user, 'P/Q/file.txt', 'data', token, { 'user-agent': 'drive-test/1.0' });
     const id = up.json().id;
     await t.app.inject({ method: 'GET', url: `/v1.0/users/${user}/drive/items/${id}`, headers: auth() });
-    await t.app.inject({ method: 'GET', url: `/v1.0/users/${user}/drive/items/${id}/content`, headers: auth() });
+    const redirect = await t.app.inject({ method: 'GET', url: `/v1.0/users/${user}/drive/items/${id}/content`, headers: auth() });
+    expect(redirect.statusCode).toBe(302);
+    // The pre-authenticated URL is fetched without a token; it writes the record, naming who asked for it.
+    const bytes = await t.app.inject({ method: 'GET', url: redirect.headers.location!.slice(PUBLIC_URL.length), headers: { 'user-agent': 'drive-test/1.0' } });
+    expect(bytes.body).toBe('data');
     await upload(user, 'P/Q/file.txt', 'data v2');
     const rows = await activities(user);
     expect(rows.map((r) => [r.activity_type, r.item_path])).toEqual([

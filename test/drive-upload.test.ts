@@ -4,7 +4,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createTestApp, PUBLIC_URL, type TestApp } from './support/harness.ts';
-import { createDriveUser, pathUrl, sha256Hex, testBytes } from './support/drive-helpers.ts';
+import { createDriveUser, DIRECT_CONTENT, pathUrl, sha256Hex, testBytes } from './support/drive-helpers.ts';
 
 let t: TestApp;
 let origin: string;
@@ -31,7 +31,7 @@ function local(uploadUrl: string): string {
 }
 
 async function download(url: string): Promise<{ status: number; body: Buffer; headers: Headers }> {
-  const res = await fetch(origin + url, { headers: auth() });
+  const res = await fetch(origin + url, { headers: { ...auth(), ...DIRECT_CONTENT } });
   return { status: res.status, body: Buffer.from(await res.arrayBuffer()), headers: res.headers };
 }
 

@@ -4,6 +4,7 @@ import type { Db } from '../src/db/pool.ts';
 import { seedUser, waitFor } from './support/export-fixtures.ts';
 import { expectGraphError } from './support/graph-assert.ts';
 import { createTestApp, fakeSasUrl, type TestApp } from './support/harness.ts';
+import { DIRECT_CONTENT } from './support/drive-helpers.ts';
 
 // Issue 7, item 1: a token of tenant A never sees or touches anything of tenant B, through any
 // route (DESIGN.md §4: "a resource of another tenant does not exist (404), it is never a 403").
@@ -205,7 +206,7 @@ describe('a token of tenant A against the data of tenant B', () => {
     const user = await call('GET', `/v1.0/users/${b.userId}`, bReader);
     expect(user.statusCode).toBe(200);
     expect((user.json() as { jobTitle: string }).jobTitle).toBe('CFO');
-    const content = await call('GET', `/v1.0/users/${b.userId}/drive/items/${b.fileId}/content`, bReader);
+    const content = await call('GET', `/v1.0/users/${b.userId}/drive/items/${b.fileId}/content`, bReader, undefined, DIRECT_CONTENT);
     expect(content.statusCode).toBe(200);
     expect(content.body).toBe('B confidential');
   });

@@ -1,13 +1,13 @@
 import {
   BlobSASPermissions, BlobServiceClient, ContainerClient, RestError, StorageSharedKeyCredential, type BlockBlobClient,
 } from '@azure/storage-blob';
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
-  assertSha256, assertStagingKey, ContentLengthError, ContentNotFoundError, type ContentStore, type StoredContent,
+  assertSha256, assertStagingKey, ContentNotFoundError, type ContentStore, type StoredContent,
 } from './content-store.ts';
-import { HashingMeter } from './hashing-meter.ts';
+import { HashingMeter, hashStoredBody } from './hashing-meter.ts';
 
 /** Container used when DSR_CONTENT_STORE names an account by connection string. */
 export const DEFAULT_CONTENT_CONTAINER = 'dsr-content';
@@ -116,7 +116,7 @@ export function createAzureContentStore(spec: string): ContentStore {
       }
       const sha256 = meter.digest();
       await publish(tmp, sha256);
-      return { sha256, size: meter.bytes };
+      return { sha256, size: meter.bytes, quickXorHash: meter.quickXorHash() };
     },
 
     async get(sha256, range) {
@@ -188,20 +188,16 @@ export function createAzureContentStore(spec: string): ContentStore {
       await blob.commitBlockList([...parts]);
       // A hash cannot be carried between fragment requests (they may reach different processes),
       // so the committed blob is read back once to hash it.
-      const hash = createHash('sha256');
-      let bytes = 0;
       const download = await blob.download();
-      for await (const chunk of download.readableStreamBody as AsyncIterable<Buffer>) {
-        hash.update(chunk);
-        bytes += chunk.length;
-      }
-      if (bytes !== size) {
+      let hashes: { sha256: string; quickXorHash: string };
+      try {
+        hashes = await hashStoredBody(download.readableStreamBody as AsyncIterable<Buffer>, size);
+      } catch (err) {
         await blob.deleteIfExists().catch(() => undefined);
-        throw new ContentLengthError(size, bytes);
+        throw err;
       }
-      const sha256 = hash.digest('hex');
-      await publish(blob, sha256);
-      return { sha256, size };
+      await publish(blob, hashes.sha256);
+      return { ...hashes, size };
     },
 
     async discardStaged(key) {

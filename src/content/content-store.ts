@@ -5,6 +5,8 @@ export interface StoredContent {
   /** Lowercase hex SHA-256 of the bytes: the content's key. */
   readonly sha256: string;
   readonly size: number;
+  /** OneDrive's quickXorHash (base64), computed in the same pass. */
+  readonly quickXorHash: string;
 }
 
 /**

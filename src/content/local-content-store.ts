@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { close as closeFdCallback, open as openFdCallback, read as readFdCallback } from 'node:fs';
@@ -10,7 +10,7 @@ import { pipeline } from 'node:stream/promises';
 import {
   assertSha256, assertStagingKey, ContentLengthError, ContentNotFoundError, type ContentStore, type StoredContent,
 } from './content-store.ts';
-import { HashingMeter } from './hashing-meter.ts';
+import { HashingMeter, hashStoredBody } from './hashing-meter.ts';
 
 /**
  * Content in a local folder:
@@ -44,16 +44,6 @@ export function createLocalContentStore(root: string): ContentStore {
   }
 
   /** Hashes a file already on disk (upload sessions: fragments may come through different processes). */
-  async function hashFile(file: string, size: number): Promise<string> {
-    const hash = createHash('sha256');
-    let bytes = 0;
-    for await (const chunk of createReadStream(file) as AsyncIterable<Buffer>) {
-      hash.update(chunk);
-      bytes += chunk.length;
-    }
-    if (bytes !== size) throw new ContentLengthError(size, bytes);
-    return hash.digest('hex');
-  }
 
   return {
     async put(body: Readable, opts: { maxBytes?: number } = {}): Promise<StoredContent> {
@@ -67,7 +57,7 @@ export function createLocalContentStore(root: string): ContentStore {
         await pipeline(body, meter, out);
         const sha256 = meter.digest();
         await publish(tmp, sha256);
-        return { sha256, size: meter.bytes };
+        return { sha256, size: meter.bytes, quickXorHash: meter.quickXorHash() };
       } catch (err) {
         // A body refused early (over maxBytes) can fail the pipeline before the file is even
         // open; wait for the stream to close, or the file would appear after the rm below.
@@ -153,9 +143,9 @@ export function createLocalContentStore(root: string): ContentStore {
       } finally {
         await handle.close();
       }
-      const sha256 = await hashFile(file, size);
-      await publish(file, sha256);
-      return { sha256, size };
+      const hashes = await hashStoredBody(createReadStream(file), size);
+      await publish(file, hashes.sha256);
+      return { ...hashes, size };
     },
 
     async discardStaged(key) {

@@ -23,6 +23,10 @@ export interface DriveItemView extends DriveItemRow {
   /** Names from below the root down to the item itself; [] for the root. */
   path: string[];
   child_count: number;
+  /** A file's size, or the total of the files below a folder. */
+  total_size: number;
+  /** OneDrive's quickXorHash (base64) of a file's content; null for folders and older content. */
+  quick_xor_hash: string | null;
 }
 
 /** Graph identitySet: exactly one of user or application. */
@@ -65,23 +69,39 @@ export function validateItemName(name: string): void {
   if (name.toLowerCase().includes('_vti_')) throw GraphError.invalidRequest(`The name ${shown} cannot contain "_vti_".`);
 }
 
+/** `@microsoft.graph.conflictBehavior` when the name is taken: replace (uploads' default), fail, or rename. */
+export type ConflictBehavior = 'replace' | 'fail' | 'rename';
+
+/**
+ * OneDrive's rename: `name (1).ext`, `name (2).ext`, … (before the last dot; a name without an
+ * extension, or a leading-dot name, gets the number at its end).
+ */
+export function numberedName(name: string, n: number): string {
+  const dot = name.lastIndexOf('.');
+  return dot > 0 ? `${name.slice(0, dot)} (${n})${name.slice(dot)}` : `${name} (${n})`;
+}
+
 export type DrivePathAction = 'item' | 'content' | 'createUploadSession';
 
 export interface DrivePath {
-  /** Decoded, validated names below the root; [] is the root itself. */
+  /** Decoded, validated names below the anchor; [] is the anchor itself. */
   segments: string[];
   action: DrivePathAction;
+  /** The item the path starts from (`items/{id}:/…`); undefined: the root (`root:/…`). */
+  anchorId?: string;
 }
 
 /**
- * Parses the `root:/{path}[:[/content|/createUploadSession]]` addressing from the raw request URL.
- * It works on the still-encoded text so that an encoded '/' (%2F) stays inside its name, where
- * the name rules refuse it, instead of silently becoming a folder separator.
+ * Parses the `root:/{path}[:[/content|/createUploadSession]]` and `items/{id}:/{path}…`
+ * addressing from the raw request URL. It works on the still-encoded text so that an encoded '/'
+ * (%2F) stays inside its name, where the name rules refuse it, instead of silently becoming a
+ * folder separator.
  */
 export function parseDrivePath(rawUrl: string): DrivePath {
   const pathPart = rawUrl.split('?')[0]!;
-  const marker = /\/drive\/root(?::|%3A)/i.exec(pathPart);
-  if (!marker) throw GraphError.invalidRequest('Expected a path of the form root:/{path}.');
+  const marker = /\/drive\/(?:root|items\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}))(?::|%3A)/i.exec(pathPart);
+  if (!marker) throw GraphError.invalidRequest('Expected a path of the form root:/{path} or items/{id}:/{path}.');
+  const anchor = marker[1] === undefined ? {} : { anchorId: marker[1].toLowerCase() };
   let rest = pathPart.slice(marker.index + marker[0].length);
   let action: DrivePathAction = 'item';
   const suffix = /(?::|%3A)(\/content|\/createUploadSession)?\/?$/i.exec(rest);
@@ -90,7 +110,7 @@ export function parseDrivePath(rawUrl: string): DrivePath {
     action = op === '/content' ? 'content' : op === '/createuploadsession' ? 'createUploadSession' : 'item';
     rest = rest.slice(0, suffix.index);
   }
-  if (rest === '' || rest === '/') return { segments: [], action };
+  if (rest === '' || rest === '/') return { segments: [], action, ...anchor };
   if (!rest.startsWith('/')) throw GraphError.invalidRequest('Expected a path of the form root:/{path}.');
   const raw = rest.slice(1).replace(/\/$/, '').split('/');
   const segments = raw.map((s) => {
@@ -107,7 +127,7 @@ export function parseDrivePath(rawUrl: string): DrivePath {
   if (segments.join('/').length > MAX_PATH_LENGTH) {
     throw GraphError.invalidRequest(`The path is longer than ${MAX_PATH_LENGTH} characters.`);
   }
-  return { segments, action };
+  return { segments, action, ...anchor };
 }
 
 /** `/Folder/file.txt` (the root is `/`): the item path kept in activity records. */
@@ -162,16 +182,36 @@ function parentReferencePath(parentSegments: readonly string[]): string {
   return parentSegments.length === 0 ? '/drive/root:' : `/drive/root:/${parentSegments.map(encodeURIComponent).join('/')}`;
 }
 
-/** The Graph driveItem of DESIGN.md §3.3. Hashes are upper-case hex, as Graph writes them. */
+/** The item's eTag: changes with any change of the item (content or metadata). */
+export function itemETag(item: DriveItemRow): string {
+  return `"{${item.id.toUpperCase()}},${item.modified_at.getTime()}"`;
+}
+
+/**
+ * The item's cTag: changes only with the content, so it is derived from the content's hash
+ * (the same bytes uploaded again keep it). Graph returns no cTag for folders.
+ */
+export function itemCTag(item: DriveItemRow): string | undefined {
+  return item.content_sha256 === null ? undefined : `"c:{${item.id.toUpperCase()}},${item.content_sha256.slice(0, 16)}"`;
+}
+
+/**
+ * The Graph driveItem. Hashes are as Graph writes them: quickXorHash in base64 (the hash
+ * OneDrive for Business documents) and sha256Hash in upper-case hex (this service's content key).
+ */
 export function toGraphDriveItem(item: DriveItemView): Record<string, unknown> {
   const isRoot = item.parent_id === null;
+  const created = graphDateTime(item.created_at);
+  const modified = graphDateTime(item.modified_at);
   const out: Record<string, unknown> = {
     id: item.id,
     name: item.name,
-    size: item.size,
-    eTag: `"{${item.id.toUpperCase()}},${item.modified_at.getTime()}"`,
-    createdDateTime: graphDateTime(item.created_at),
-    lastModifiedDateTime: graphDateTime(item.modified_at),
+    size: item.is_folder ? item.total_size : item.size,
+    eTag: itemETag(item),
+    ...(item.is_folder ? {} : { cTag: itemCTag(item) }),
+    createdDateTime: created,
+    lastModifiedDateTime: modified,
+    fileSystemInfo: { createdDateTime: created, lastModifiedDateTime: modified },
     parentReference: isRoot
       ? { driveType: 'business', driveId: item.owner_user_id }
       : { driveType: 'business', driveId: item.owner_user_id, id: item.parent_id, path: parentReferencePath(item.path.slice(0, -1)) },
@@ -182,7 +222,11 @@ export function toGraphDriveItem(item: DriveItemView): Record<string, unknown> {
     out.folder = { childCount: item.child_count };
     if (isRoot) out.root = {};
   } else {
-    out.file = { mimeType: item.mime_type ?? 'application/octet-stream', hashes: { sha256Hash: (item.content_sha256 ?? '').toUpperCase() } };
+    const sha256Hash = (item.content_sha256 ?? '').toUpperCase();
+    out.file = {
+      mimeType: item.mime_type ?? 'application/octet-stream',
+      hashes: item.quick_xor_hash === null ? { sha256Hash } : { quickXorHash: item.quick_xor_hash, sha256Hash },
+    };
   }
   return out;
 }

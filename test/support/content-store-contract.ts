@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import { expect, test } from 'vitest';
 import { ContentLengthError, ContentNotFoundError, ContentTooLargeError, type ContentStore } from '../../src/content/content-store.ts';
 import { sha256Hex, testBytes } from './drive-helpers.ts';
+import { QuickXorHash } from '../../src/content/quick-xor-hash.ts';
 
 export async function readAll(stream: Readable): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -26,7 +27,7 @@ export function contentStoreContract(store: () => ContentStore): void {
   test('put hashes while streaming; get, ranges, has and delete', async () => {
     const data = testBytes(3 * 1024 * 1024 + 17, 5);
     const stored = await store().put(chunked(data));
-    expect(stored).toEqual({ sha256: sha256Hex(data), size: data.length });
+    expect(stored).toEqual({ sha256: sha256Hex(data), size: data.length, quickXorHash: new QuickXorHash().update(data).digest() });
     expect(await store().has(stored.sha256)).toBe(true);
     expect((await readAll(await store().get(stored.sha256))).equals(data)).toBe(true);
     expect((await readAll(await store().get(stored.sha256, { start: 10, end: 19 }))).equals(data.subarray(10, 20))).toBe(true);
@@ -40,7 +41,7 @@ export function contentStoreContract(store: () => ContentStore): void {
 
   test('the empty body is content too', async () => {
     const stored = await store().put(Readable.from([]));
-    expect(stored).toEqual({ sha256: sha256Hex(Buffer.alloc(0)), size: 0 });
+    expect(stored).toEqual({ sha256: sha256Hex(Buffer.alloc(0)), size: 0, quickXorHash: 'AAAAAAAAAAAAAAAAAAAAAAAAAAA=' });
     expect((await readAll(await store().get(stored.sha256))).length).toBe(0);
   });
 
@@ -74,7 +75,7 @@ export function contentStoreContract(store: () => ContentStore): void {
     await expect(store().stagePart(key, a, chunked(data.subarray(a, a + 1000)), data.length - a)).rejects.toBeInstanceOf(ContentLengthError);
     parts.push(...await store().stagePart(key, a, chunked(data.subarray(a)), data.length - a));
     const stored = await store().commitStaged(key, parts, data.length);
-    expect(stored).toEqual({ sha256: sha256Hex(data), size: data.length });
+    expect(stored).toEqual({ sha256: sha256Hex(data), size: data.length, quickXorHash: new QuickXorHash().update(data).digest() });
     expect((await readAll(await store().get(stored.sha256))).equals(data)).toBe(true);
     await store().discardStaged(key);
   });

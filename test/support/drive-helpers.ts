@@ -32,3 +32,6 @@ export async function createDriveUser(t: TestApp, tenant: string, upnPrefix = 'u
 export function pathUrl(user: string, path: string, suffix = ''): string {
   return `/v1.0/users/${user}/drive/root:/${path.split('/').map(encodeURIComponent).join('/')}${suffix}`;
 }
+
+/** Asks `/content` for the bytes in its own response instead of OneDrive's 302 (for clients that do not follow redirects). */
+export const DIRECT_CONTENT = { prefer: 'return=representation' } as const;

@@ -5,11 +5,14 @@ import type { Queryable } from '../pool.ts';
  * leaves blobs alone for a grace period after this, long enough for the drive change that
  * references them to commit.
  */
-export async function touchContentBlob(q: Queryable, sha256: string, size: number, now: Date): Promise<void> {
+export async function touchContentBlob(
+  q: Queryable, blob: { sha256: string; size: number; quickXorHash: string | null }, now: Date,
+): Promise<void> {
   await q.query(
-    `insert into content_blobs (sha256, size, created_at) values ($1, $2, $3)
-     on conflict (sha256) do update set created_at = greatest(content_blobs.created_at, excluded.created_at)`,
-    [sha256, size, now],
+    `insert into content_blobs (sha256, size, created_at, quick_xor_hash) values ($1, $2, $3, $4)
+     on conflict (sha256) do update set created_at = greatest(content_blobs.created_at, excluded.created_at),
+       quick_xor_hash = coalesce(content_blobs.quick_xor_hash, excluded.quick_xor_hash)`,
+    [blob.sha256, blob.size, now, blob.quickXorHash],
   );
 }
 

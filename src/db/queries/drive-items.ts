@@ -12,11 +12,25 @@ const PATH_OF_D = `(
   select coalesce(array_agg(name order by depth desc) filter (where parent_id is not null), '{}') from chain
 )`;
 const CHILD_COUNT_OF_D = '(select count(*)::int from drive_items c where c.tenant_id = d.tenant_id and c.parent_id = d.id)';
+// A folder's size is the total of the files below it, as OneDrive reports it. Summed when read
+// (one indexed walk of the subtree) rather than kept on every ancestor: bulk loads and deletes
+// cannot leave it stale.
+const TOTAL_SIZE_OF_D = `(case when not d.is_folder then d.size else (
+  with recursive sub(id, size, is_folder) as (
+    select c.id, c.size, c.is_folder from drive_items c where c.tenant_id = d.tenant_id and c.parent_id = d.id
+    union all
+    select c.id, c.size, c.is_folder from sub s join drive_items c on c.tenant_id = d.tenant_id and c.parent_id = s.id where s.is_folder
+  )
+  select coalesce(sum(size) filter (where not is_folder), 0)::bigint from sub
+) end)`;
+const QUICK_XOR_OF_D = '(select b.quick_xor_hash from content_blobs b where b.sha256 = d.content_sha256)';
+// What a view adds to a row besides its path.
+const VIEW_COLUMNS = `${CHILD_COUNT_OF_D} as child_count, ${TOTAL_SIZE_OF_D} as total_size, ${QUICK_XOR_OF_D} as quick_xor_hash`;
 
 /** The drive's root folder, if it was created. */
 export async function findDriveRoot(q: Queryable, tenantId: string, ownerId: string): Promise<DriveItemView | undefined> {
   const { rows } = await q.query<DriveItemView>(
-    `select d.*, '{}'::text[] as path, ${CHILD_COUNT_OF_D} as child_count
+    `select d.*, '{}'::text[] as path, ${VIEW_COLUMNS}
      from drive_items d where d.tenant_id = $1 and d.owner_user_id = $2 and d.parent_id is null
      order by d.created_at limit 1`,
     [tenantId, ownerId],
@@ -94,7 +108,7 @@ export async function replaceDriveFileContent(
 /** An item of this drive by id, with its path and child count. */
 export async function findDriveItem(q: Queryable, tenantId: string, ownerId: string, id: string): Promise<DriveItemView | undefined> {
   const { rows } = await q.query<DriveItemView>(
-    `select d.*, ${PATH_OF_D} as path, ${CHILD_COUNT_OF_D} as child_count
+    `select d.*, ${PATH_OF_D} as path, ${VIEW_COLUMNS}
      from drive_items d where d.tenant_id = $1 and d.owner_user_id = $2 and d.id = $3`,
     [tenantId, ownerId, id],
   );
@@ -115,7 +129,7 @@ export async function findDriveItemByPath(
          on c.tenant_id = $1 and c.parent_id = w.id and lower(c.name) = lower(($3::text[])[w.depth + 1])
        where w.depth < cardinality($3::text[])
      )
-     select d.*, w.names as path, ${CHILD_COUNT_OF_D} as child_count
+     select d.*, w.names as path, ${VIEW_COLUMNS}
      from walk w join drive_items d on d.tenant_id = $1 and d.id = w.id
      where w.depth = cardinality($3::text[])
      limit 1`,
@@ -127,9 +141,9 @@ export async function findDriveItemByPath(
 /** One page of a folder's children, by name; `after` is the [lower(name), id] of the previous page's last item. */
 export async function listDriveChildren(
   q: Queryable, tenantId: string, parentId: string, opts: { limit: number; after?: [string, string] | undefined },
-): Promise<(DriveItemRow & { child_count: number })[]> {
-  const { rows } = await q.query<DriveItemRow & { child_count: number }>(
-    `select d.*, ${CHILD_COUNT_OF_D} as child_count
+): Promise<Omit<DriveItemView, 'path'>[]> {
+  const { rows } = await q.query<Omit<DriveItemView, 'path'>>(
+    `select d.*, ${VIEW_COLUMNS}
      from drive_items d
      where d.tenant_id = $1 and d.parent_id = $2
        and ($3::text is null or (lower(d.name), d.id) > ($3::text, $4::uuid))

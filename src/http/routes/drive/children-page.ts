@@ -1,12 +1,13 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { listDriveChildren } from '../../../db/queries/drive-items.ts';
-import { toGraphDriveItem, type DriveItemView } from '../../../domain/drive-item.ts';
+import type { DriveItemView } from '../../../domain/drive-item.ts';
 import type { UserRow } from '../../../domain/user.ts';
 import { graphBase, type AppDeps } from '../../app-deps.ts';
 import { sendGraphJson } from '../../graph-reply.ts';
 import { decodeSkipToken, encodeSkipToken, parseTop, rejectUnknownOptions, selectProperties } from '../../odata.ts';
 import { nextLink } from '../../paging.ts';
-import { parseItemSelect } from './drive-shared.ts';
+import { actorOf, parseItemSelect } from './drive-shared.ts';
+import { itemLinks, renderDriveItem } from './item-rendering.ts';
 
 // OneDrive pages children by 200 by default and accepts $top up to 1000.
 const DEFAULT_PAGE = 200;
@@ -17,6 +18,7 @@ export async function sendChildrenPage(
   deps: AppDeps, request: FastifyRequest<{ Querystring: Record<string, string> }>, reply: FastifyReply,
   owner: UserRow, folder: DriveItemView, resourcePath: string,
 ): Promise<FastifyReply> {
+  const links = await itemLinks(deps, request.graphVersion, await actorOf(deps, request.caller, owner), request.caller.appId || null);
   const query = request.query;
   rejectUnknownOptions(query, ['$top', '$skiptoken', '$select']);
   const top = parseTop(query.$top, DEFAULT_PAGE, MAX_PAGE);
@@ -30,7 +32,7 @@ export async function sendChildrenPage(
   const last = page[page.length - 1];
   return sendGraphJson(reply, 200, {
     '@odata.context': `${base}/$metadata#users('${owner.id}')/drive/items('${folder.id}')/children`,
-    value: page.map((row) => selectProperties(toGraphDriveItem({ ...row, path: [...folder.path, row.name] }), select)),
+    value: page.map((row) => selectProperties(renderDriveItem(links, { ...row, path: [...folder.path, row.name] }), select)),
     ...(rows.length > top && last
       ? { '@odata.nextLink': nextLink(`${base}/users/${owner.id}/drive/${resourcePath}`, query, encodeSkipToken([last.name.toLowerCase(), last.id])) }
       : {}),

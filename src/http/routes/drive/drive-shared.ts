@@ -13,7 +13,7 @@ import {
 } from '../../../db/queries/drive-items.ts';
 import { findUser } from '../../../db/queries/users.ts';
 import {
-  itemPathText, mimeTypeFor, toGraphDriveItem, type DriveActivityType, type DriveItemView, type IdentitySet,
+  itemPathText, mimeTypeFor, numberedName, type ConflictBehavior, type DriveActivityType, type DriveItemView, type IdentitySet,
 } from '../../../domain/drive-item.ts';
 import type { UserRow } from '../../../domain/user.ts';
 import { GraphError } from '../../../graph-error.ts';
@@ -21,10 +21,12 @@ import { graphBase, type AppDeps } from '../../app-deps.ts';
 import { sendGraphJson } from '../../graph-reply.ts';
 import { GUID_PATTERN, parseSelect, selectProperties } from '../../odata.ts';
 import { userNotFound } from '../users/get-user.ts';
+import { renderDriveItem, type ItemLinks } from './item-rendering.ts';
 
+/** Every property a driveItem of this service can carry ($select accepts each, and nothing else). */
 export const DRIVE_ITEM_PROPERTIES = [
-  'id', 'name', 'size', 'eTag', 'createdDateTime', 'lastModifiedDateTime', 'parentReference', 'createdBy', 'lastModifiedBy',
-  'file', 'folder', 'root',
+  'id', 'name', 'size', 'eTag', 'cTag', 'createdDateTime', 'lastModifiedDateTime', 'fileSystemInfo', 'parentReference',
+  'createdBy', 'lastModifiedBy', 'webUrl', 'file', 'folder', 'root', '@microsoft.graph.downloadUrl',
 ] as const;
 
 export function itemNotFound(): GraphError {
@@ -64,7 +66,7 @@ export interface ActivityContext {
   now: Date;
 }
 
-export function activityContext(request: FastifyRequest, owner: UserRow, actor: IdentitySet, appId: string | null, now: Date): ActivityContext {
+export function activityContext(request: FastifyRequest, owner: Pick<UserRow, 'tenant_id' | 'id'>, actor: IdentitySet, appId: string | null, now: Date): ActivityContext {
   const ua = request.headers['user-agent'];
   return { tenantId: owner.tenant_id, ownerId: owner.id, actor, clientIp: request.ip, userAgent: typeof ua === 'string' ? ua : null, appId, now };
 }
@@ -99,10 +101,22 @@ export async function loadItem(deps: AppDeps, owner: UserRow, itemId: string): P
  * and now, the upload fails with a retryable 503 rather than committing an item without bytes.
  */
 export async function recordStoredContent(deps: AppDeps, content: StoredContent): Promise<void> {
-  await touchContentBlob(deps.db, content.sha256, content.size, deps.clock());
+  await touchContentBlob(deps.db, content, deps.clock());
   if (!(await deps.contentStore.has(content.sha256))) {
     throw GraphError.serviceUnavailable('The upload collided with storage cleanup; upload the file again.', deps.config.retryAfterSeconds);
   }
+}
+
+// Enough for any real folder; past it the upload fails rather than probing without end.
+const MAX_RENAME_ATTEMPTS = 1000;
+
+/** The first `name (n).ext` not taken in the (locked) folder. */
+async function freeName(tx: PoolClient, tenantId: string, parentId: string, name: string): Promise<string> {
+  for (let n = 1; n <= MAX_RENAME_ATTEMPTS; n++) {
+    const candidate = numberedName(name, n);
+    if (candidate.length <= 255 && !(await findChildByName(tx, tenantId, parentId, candidate))) return candidate;
+  }
+  throw conflict(`No free name was found for '${name}'; choose another name.`);
 }
 
 function conflict(message: string): GraphError {
@@ -117,7 +131,7 @@ function conflict(message: string): GraphError {
  */
 export async function commitFileToDrive(
   tx: PoolClient,
-  input: { owner: UserRow; segments: readonly string[]; content: StoredContent; conflictBehavior: 'replace' | 'fail'; ctx: ActivityContext },
+  input: { owner: UserRow; segments: readonly string[]; content: StoredContent; conflictBehavior: ConflictBehavior; ctx: ActivityContext },
 ): Promise<{ item: DriveItemView; created: boolean }> {
   const { owner, segments, content, ctx } = input;
   const tenantId = owner.tenant_id;
@@ -144,9 +158,13 @@ export async function commitFileToDrive(
     activities.push(activity(ctx, 'FolderCreated', folder.id, names));
     parentId = folder.id;
   }
-  const fileName = segments[segments.length - 1]!;
+  let fileName = segments[segments.length - 1]!;
   await lock(parentId);
-  const existing = await findChildByName(tx, tenantId, parentId, fileName);
+  let existing = await findChildByName(tx, tenantId, parentId, fileName);
+  if (existing && input.conflictBehavior === 'rename') {
+    fileName = await freeName(tx, tenantId, parentId, fileName);
+    existing = undefined;
+  }
   const file = { size: content.size, sha256: content.sha256, mimeType: mimeTypeFor(existing?.name ?? fileName) };
   let id: string;
   let created: boolean;
@@ -171,20 +189,20 @@ export function driveItemContext(deps: AppDeps, request: FastifyRequest, ownerId
 }
 
 export function sendDriveItem(
-  reply: FastifyReply, status: number, context: string, item: DriveItemView, select?: readonly string[],
+  reply: FastifyReply, status: number, context: string, links: ItemLinks, item: DriveItemView, select?: readonly string[],
 ): FastifyReply {
-  return sendGraphJson(reply, status, { '@odata.context': context, ...selectProperties(toGraphDriveItem(item), select) });
+  return sendGraphJson(reply, status, { '@odata.context': context, ...selectProperties(renderDriveItem(links, item), select) });
 }
 
 export function parseItemSelect(raw: string | undefined): string[] | undefined {
   return parseSelect(raw, DRIVE_ITEM_PROPERTIES);
 }
 
-/** `@microsoft.graph.conflictBehavior`: replace (OneDrive's default for uploads) or fail; rename is not offered. */
-export function parseConflictBehavior(raw: unknown): 'replace' | 'fail' {
+/** `@microsoft.graph.conflictBehavior`: replace (OneDrive's default for uploads), fail or rename. */
+export function parseConflictBehavior(raw: unknown): ConflictBehavior {
   if (raw === undefined || raw === 'replace') return 'replace';
-  if (raw === 'fail') return 'fail';
-  throw GraphError.invalidRequest(`@microsoft.graph.conflictBehavior '${String(raw)}' is not supported; use replace or fail.`);
+  if (raw === 'fail' || raw === 'rename') return raw;
+  throw GraphError.invalidRequest(`@microsoft.graph.conflictBehavior '${String(raw)}' is not valid; use replace, fail or rename.`);
 }
 
 /**

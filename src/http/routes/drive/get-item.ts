@@ -8,6 +8,7 @@ import { rejectUnknownOptions } from '../../odata.ts';
 import {
   activity, activityContext, actorOf, driveItemContext, loadItem, parseItemSelect, resolveDriveOwner, sendDriveItem,
 } from './drive-shared.ts';
+import { itemLinks } from './item-rendering.ts';
 
 /** Answers an item's metadata and records FileAccessed (shared by the id, path and root routes). */
 export async function sendItemMetadata(
@@ -16,9 +17,11 @@ export async function sendItemMetadata(
 ): Promise<FastifyReply> {
   rejectUnknownOptions(request.query, ['$select']);
   const select = parseItemSelect(request.query.$select);
-  const ctx = activityContext(request, owner, await actorOf(deps, caller, owner), caller.appId || null, deps.clock());
+  const by = await actorOf(deps, caller, owner);
+  const ctx = activityContext(request, owner, by, caller.appId || null, deps.clock());
   await insertDriveActivities(deps.db, [activity(ctx, 'FileAccessed', item.id, item.path)]);
-  return sendDriveItem(reply, 200, driveItemContext(deps, request, owner.id, item.parent_id === null), item, select);
+  const links = await itemLinks(deps, request.graphVersion, by, caller.appId || null);
+  return sendDriveItem(reply, 200, driveItemContext(deps, request, owner.id, item.parent_id === null), links, item, select);
 }
 
 /** GET /{version}/users/{id | upn}/drive/items/{itemId} */

@@ -9,6 +9,7 @@ import {
   activityContext, actorOf, commitFileToDrive, driveItemContext, recordStoredContent, parseConflictBehavior,
   resolveDriveOwner, sendDriveItem, withRawBody,
 } from './drive-shared.ts';
+import { itemLinks } from './item-rendering.ts';
 
 function tooLarge(): GraphError {
   return GraphError.tooLarge(
@@ -53,7 +54,7 @@ export function uploadContentRoute(app: FastifyInstance, deps: AppDeps): void {
       const { item, created } = await inTransaction(deps.db, (tx) => commitFileToDrive(tx, {
         owner, segments: path.segments, content, conflictBehavior, ctx,
       }));
-      return sendDriveItem(reply, created ? 201 : 200, driveItemContext(deps, request, owner.id), item);
+      return sendDriveItem(reply, created ? 201 : 200, driveItemContext(deps, request, owner.id), await itemLinks(deps, request.graphVersion, actor, caller.appId || null), item);
     });
   });
 }

@@ -1,14 +1,15 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Readable } from 'node:stream';
 import { ContentLengthError } from '../../../content/content-store.ts';
 import { inTransaction } from '../../../db/pool.ts';
 import { advanceUploadSession, deleteUploadSession, findUploadSession, type UploadSessionRow } from '../../../db/queries/upload-sessions.ts';
 import { findUser } from '../../../db/queries/users.ts';
-import { nextExpectedRanges, parseContentRange, UPLOAD_FRAGMENT_MAX_BYTES } from '../../../domain/drive-item.ts';
+import { nextExpectedRanges, parseContentRange, UPLOAD_FRAGMENT_MAX_BYTES, UPLOAD_SESSION_LIFETIME_SECONDS } from '../../../domain/drive-item.ts';
 import { GraphError } from '../../../graph-error.ts';
-import type { AppDeps } from '../../app-deps.ts';
+import { graphBase, type AppDeps } from '../../app-deps.ts';
 import { userNotFound } from '../users/get-user.ts';
 import { activityContext, commitFileToDrive, recordStoredContent, sendDriveItem } from './drive-shared.ts';
+import { itemLinks } from './item-rendering.ts';
 import { dropSession, loadLiveSession, sendSessionState, sessionNotFound, UPLOAD_SESSION_PATH } from './upload-session-shared.ts';
 
 function unexpectedRange(session: UploadSessionRow, first: number): GraphError {
@@ -19,7 +20,17 @@ function unexpectedRange(session: UploadSessionRow, first: number): GraphError {
   );
 }
 
-/** The last fragment arrived: the staged file becomes content and the item is written. */
+/**
+ * The last fragment arrived (or, with deferCommit, the commit request): the staged file becomes
+ * content, the item is written, and the driveItem answered under the session's Graph version.
+ */
+export async function finishUploadSession(deps: AppDeps, request: FastifyRequest, reply: FastifyReply, session: UploadSessionRow) {
+  const { owner, item, created } = await finish(deps, request, session);
+  const context = `${graphBase(deps, session.graph_version)}/$metadata#users('${owner.id}')/drive/items/$entity`;
+  const links = await itemLinks(deps, session.graph_version, session.created_by, session.app_id);
+  return sendDriveItem(reply, created ? 201 : 200, context, links, item);
+}
+
 async function finish(deps: AppDeps, request: FastifyRequest, session: UploadSessionRow) {
   try {
     const owner = await findUser(deps.db, session.tenant_id, session.owner_user_id);
@@ -80,16 +91,15 @@ export function uploadSessionFragmentRoute(app: FastifyInstance, deps: AppDeps):
     }
     const advanced = await advanceUploadSession(deps.db, session.id, {
       offset: range.first, nextOffset: range.last + 1, total: range.total, parts,
+      expiresAt: new Date(deps.clock().getTime() + UPLOAD_SESSION_LIFETIME_SECONDS * 1000),
     });
     if (!advanced) {
       // Cancelled meanwhile, or a concurrent request for the same range won.
       const now = await findUploadSession(deps.db, session.token_sha256);
       throw now ? unexpectedRange(now, range.first) : sessionNotFound();
     }
-    if (advanced.next_offset < range.total) return sendSessionState(reply, 202, advanced);
-
-    const { owner, item, created } = await finish(deps, request, advanced);
-    const context = `${deps.publicUrl()}/v1.0/$metadata#users('${owner.id}')/drive/items/$entity`;
-    return sendDriveItem(reply, created ? 201 : 200, context, item);
+    // With deferCommit the file is created by the explicit commit (POST {uploadUrl}).
+    if (advanced.next_offset < range.total || advanced.defer_commit) return sendSessionState(reply, 202, advanced);
+    return finishUploadSession(deps, request, reply, advanced);
   });
 }

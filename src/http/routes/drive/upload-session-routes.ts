@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from '../../app-deps.ts';
 import { withRawBody } from './drive-shared.ts';
 import { uploadSessionCancelRoute } from './upload-session-cancel.ts';
+import { uploadSessionCommitRoute } from './upload-session-commit.ts';
 import { uploadSessionFragmentRoute } from './upload-session-fragment.ts';
 import { uploadSessionStatusRoute } from './upload-session-status.ts';
 
@@ -14,5 +15,6 @@ export function uploadSessionRoutes(app: FastifyInstance, deps: AppDeps): void {
     uploadSessionFragmentRoute(scope, deps);
     uploadSessionStatusRoute(scope, deps);
     uploadSessionCancelRoute(scope, deps);
+    uploadSessionCommitRoute(scope, deps);
   });
 }
