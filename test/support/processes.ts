@@ -22,10 +22,12 @@ export interface ChildDsr {
 
 const children = new Set<ChildDsr>();
 
-export function spawnDsr(args: string[], env: Record<string, string>): ChildDsr {
+/** `detached`: the child leads a process group of its own, which a test can SIGKILL as a whole. */
+export function spawnDsr(args: string[], env: Record<string, string>, opts: { detached?: boolean } = {}): ChildDsr {
   const child = spawn(process.execPath, [BIN, ...args], {
     env: { ...process.env, DSR_LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: opts.detached ?? false,
   });
   const lines: string[] = [];
   const watchers = new Set<(line: string) => void>();
