@@ -19,15 +19,16 @@ beforeAll(async () => {
   dataDir = await tempDir('dsr-pidfile-');
   // Initialise the cluster once, so each test starts a server on an existing data folder.
   await (await startEmbeddedPostgres(dataDir)).stop();
-  // A real zombie named "postgres": a child of `sleep`, which never reaps it.
+  // A real zombie named "postgres": a short sleep started by the shell that then becomes a long
+  // `sleep`, which never reaps it.
   const bin = await tempDir('dsr-zombie-');
   const fake = path.join(bin, 'postgres');
-  await symlink('/bin/true', fake);
-  const child = spawn('/bin/sh', ['-c', `"${fake}" & echo $!; exec sleep 120`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await symlink('/bin/sleep', fake);
+  const child = spawn('/bin/sh', ['-c', `"${fake}" 0.2 & echo $!; exec sleep 120`], { stdio: ['ignore', 'pipe', 'inherit'] });
   const [line] = await createInterface({ input: child.stdout! })[Symbol.asyncIterator]().next().then((r) => [r.value as string]);
   const zombie = Number(line);
-  await waitFor(async () => /^\d+ \(postgres\) Z /.test(await readFile(`/proc/${zombie}/stat`, 'utf8').catch(() => '')), { what: 'the zombie' });
   holder = { pid: child.pid!, zombie, kill: () => child.kill('SIGKILL') };
+  await waitFor(async () => /^\d+ \(postgres\) Z /.test(await readFile(`/proc/${zombie}/stat`, 'utf8').catch(() => '')), { what: 'the zombie' });
 });
 
 afterAll(() => holder?.kill());
