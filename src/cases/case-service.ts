@@ -2,12 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { inTransaction, type Db } from '../db/pool.ts';
 import { insertOperationWithAudit, notifyOperationsQueued } from '../db/queries/operations.ts';
 import {
-  findRequestView, findSubjectCandidates, insertHistory, insertNote, insertRequest, lockRequest, markReviewCompleted, updateRequest,
+  deleteExclusion, findPackageFile, findRequestView, findSubjectCandidates, insertHistory, insertNote, insertRequest, lockRequest,
+  markReviewCompleted, updateRequest, upsertExclusion, type PackageFileRow,
 } from '../db/queries/subject-rights-requests.ts';
 import type { Requester } from '../domain/operation.ts';
 import { GraphError } from '../graph-error.ts';
 import { GUID_PATTERN } from '../http/odata.ts';
 import type { CaseStorage } from './case-storage.ts';
+import { isPackageManifest, REPLACED_MANIFEST_REASON } from './package-files.ts';
 import type { NewRequestInput, RequestChanges } from './request-input.ts';
 import { identitySetOf, reviewCompleted, retrievalState, type NoteRow, type RequestRow, type RequestView } from './subject-rights-request.ts';
 
@@ -152,4 +154,26 @@ export function requireReviewing(view: RequestView): void {
 export function requireReportReady(view: RequestView): void {
   if (view.purged_at) throw GraphError.conflict('PackagePurged', 'The package of this request was deleted after the request was closed.');
   if (!reviewCompleted(view)) throw GraphError.badRequest('The final report and attachment are generated once the contentReview stage has completed.');
+}
+
+/** Review extension: leave a package file out of the attachment (with the reason) or put it back. */
+export async function setFileExclusion(
+  ctx: CaseContext, tenantId: string, id: string, requester: Requester, fileId: string,
+  change: { excluded: boolean; reason: string | null }, now: Date,
+): Promise<PackageFileRow> {
+  const view = await getRequest(ctx.db, tenantId, id);
+  requireReviewing(view);
+  const seq = /^\d{1,9}$/.test(fileId) ? Number(fileId) : undefined;
+  const file = seq === undefined ? undefined : await findPackageFile(ctx.db, tenantId, view.id, view.operation_id!, seq);
+  if (!file) throw GraphError.notFound(`The package of this request has no file '${fileId}'.`);
+  if (isPackageManifest(file.path)) throw GraphError.badRequest(REPLACED_MANIFEST_REASON);
+  const by = identitySetOf(requester);
+  await withLockedRequest(ctx.db, tenantId, id, async (tx, row) => {
+    if (change.excluded) await upsertExclusion(tx, tenantId, row.id, { path: file.path, reason: change.reason!, by, at: now });
+    else await deleteExclusion(tx, tenantId, row.id, file.path);
+    await insertHistory(tx, tenantId, row.id, {
+      at: now, type: change.excluded ? 'fileExcluded' : 'fileIncluded', stage: 'contentReview', stageStatus: 'current', changedBy: by,
+    });
+  });
+  return (await findPackageFile(ctx.db, tenantId, view.id, view.operation_id!, seq!))!;
 }

@@ -7,6 +7,8 @@ import { createTokenVerifier } from '../auth/verify-token.ts';
 import type { Config } from '../config.ts';
 import type { ContentStore } from '../content/content-store.ts';
 import { startGarbageCollector } from '../content/collect-garbage.ts';
+import { createCaseStorage } from '../cases/case-storage.ts';
+import { startCasePurge } from '../cases/purge-packages.ts';
 import { createContentStore } from '../content/create-content-store.ts';
 import type { Db } from '../db/pool.ts';
 import { deleteExpiredQuotaCounters } from '../db/queries/quotas.ts';
@@ -65,6 +67,9 @@ export async function startServer(config: Config, opts: { withWorker: boolean; l
     intervalSeconds: GARBAGE_COLLECTION_INTERVAL_SECONDS,
     onError: (err) => logger.warn({ err }, 'content garbage collection failed'),
   });
+  const casePurge = startCasePurge(database.db, createCaseStorage(config.cases.storage), {
+    intervalSeconds: GARBAGE_COLLECTION_INTERVAL_SECONDS, onError: (err) => logger.warn({ err }, 'case package purge failed'),
+  });
   // Quota windows are a day long at most; two days later their counters can never count again.
   const quotaSweep = setInterval(() => {
     deleteExpiredQuotaCounters(database.db, new Date(Date.now() - 2 * 86_400_000))
@@ -85,6 +90,7 @@ export async function startServer(config: Config, opts: { withWorker: boolean; l
       draining = true;
       clearInterval(quotaSweep);
       await collector.stop();
+      await casePurge.stop();
       await worker?.stop(SHUTDOWN_GRACE_MS);
       await app.close();
       await database.close();

@@ -159,3 +159,73 @@ export async function findSubjectCandidates(q: Queryable, tenantId: string, emai
   );
   return rows;
 }
+
+export interface PackageFileRow {
+  seq: number;
+  path: string;
+  size: number;
+  sha256: string;
+  reason: string | null;
+  excluded_by: IdentitySet | null;
+  excluded_at: Date | null;
+}
+
+/** One page of the case's package files in package order, each with its exclusion if any. */
+export async function listPackageFiles(
+  q: Queryable, tenantId: string, requestId: string, operationId: string, opts: { afterSeq: number; limit: number },
+): Promise<PackageFileRow[]> {
+  const { rows } = await q.query<PackageFileRow>(
+    `select f.seq, f.path, f.size, f.sha256, e.reason, e.excluded_by, e.excluded_at
+     from export_files f
+     left join subject_rights_request_exclusions e on e.tenant_id = $1 and e.request_id = $2 and e.path = f.path
+     where f.operation_id = $3 and f.seq > $4
+     order by f.seq limit $5`,
+    [tenantId, requestId, operationId, opts.afterSeq, opts.limit],
+  );
+  return rows;
+}
+
+export async function findPackageFile(q: Queryable, tenantId: string, requestId: string, operationId: string, seq: number): Promise<PackageFileRow | undefined> {
+  const { rows } = await q.query<PackageFileRow>(
+    `select f.seq, f.path, f.size, f.sha256, e.reason, e.excluded_by, e.excluded_at
+     from export_files f
+     left join subject_rights_request_exclusions e on e.tenant_id = $1 and e.request_id = $2 and e.path = f.path
+     where f.operation_id = $3 and f.seq = $4`,
+    [tenantId, requestId, operationId, seq],
+  );
+  return rows[0];
+}
+
+export async function upsertExclusion(
+  q: Queryable, tenantId: string, requestId: string, e: { path: string; reason: string; by: IdentitySet; at: Date },
+): Promise<void> {
+  await q.query(
+    `insert into subject_rights_request_exclusions (tenant_id, request_id, path, reason, excluded_by, excluded_at)
+     values ($1, $2, $3, $4, $5, $6)
+     on conflict (tenant_id, request_id, path) do update set reason = excluded.reason, excluded_by = excluded.excluded_by, excluded_at = excluded.excluded_at`,
+    [tenantId, requestId, e.path, e.reason, e.by, e.at],
+  );
+}
+
+export async function deleteExclusion(q: Queryable, tenantId: string, requestId: string, path: string): Promise<void> {
+  await q.query('delete from subject_rights_request_exclusions where tenant_id = $1 and request_id = $2 and path = $3', [tenantId, requestId, path]);
+}
+
+/** Closed cases whose package is due for deletion. */
+export async function listPurgeableRequests(q: Queryable, now: Date, limit: number): Promise<RequestRow[]> {
+  const { rows } = await q.query<RequestRow>(
+    `select * from subject_rights_requests
+     where purged_at is null and purge_after is not null and purge_after <= $1
+     order by purge_after limit $2`,
+    [now, limit],
+  );
+  return rows;
+}
+
+export async function markPurged(q: Queryable, tenantId: string, id: string, now: Date): Promise<boolean> {
+  const { rowCount } = await q.query(
+    'update subject_rights_requests set purged_at = $3 where tenant_id = $1 and id = $2 and purged_at is null',
+    [tenantId, id, now],
+  );
+  return rowCount === 1;
+}

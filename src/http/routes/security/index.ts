@@ -2,17 +2,24 @@ import type { FastifyInstance } from 'fastify';
 import type { CaseContext } from '../../../cases/case-service.ts';
 import { createCaseStorage } from '../../../cases/case-storage.ts';
 import type { AppDeps } from '../../app-deps.ts';
+import { completeRequestReview } from './complete-review.ts';
 import { createRequestNote } from './create-note.ts';
 import { createSubjectRightsRequest } from './create-subject-rights-request.ts';
+import { getFinalAttachment } from './get-final-attachment.ts';
+import { getFinalReport } from './get-final-report.ts';
 import { getSubjectRightsRequest } from './get-subject-rights-request.ts';
 import { listRequestNotes } from './list-notes.ts';
+import { listRequestPackageFiles } from './list-package-files.ts';
 import { listSubjectRightsRequests } from './list-subject-rights-requests.ts';
+import { privacyStatementRoutes } from './privacy-statement.ts';
 import type { CaseRoute } from './request-shared.ts';
+import { updateRequestPackageFile } from './update-package-file.ts';
 import { updateSubjectRightsRequest } from './update-subject-rights-request.ts';
 
 const ROUTES: CaseRoute[] = [
   listSubjectRightsRequests, createSubjectRightsRequest, getSubjectRightsRequest, updateSubjectRightsRequest,
-  listRequestNotes, createRequestNote,
+  listRequestNotes, createRequestNote, getFinalReport, getFinalAttachment,
+  listRequestPackageFiles, updateRequestPackageFile, completeRequestReview, privacyStatementRoutes,
 ];
 
 /** Every /security/subjectRightsRequests route, sharing one case context. */

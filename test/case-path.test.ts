@@ -1,0 +1,250 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import yauzl from 'yauzl';
+import { createCaseStorage } from '../src/cases/case-storage.ts';
+import { purgeCasePackages } from '../src/cases/purge-packages.ts';
+import { createPool, type Db } from '../src/db/pool.ts';
+import { AZURITE_ACCOUNT, AZURITE_KEY, startAzurite, type Azurite } from '../src/storage/azurite.ts';
+import { startWorker, type Worker, type WorkerEvent } from '../src/worker/worker.ts';
+import { seedUser, waitFor } from './support/export-fixtures.ts';
+import { expectGraphError } from './support/graph-assert.ts';
+import { createTestApp, PUBLIC_URL, type TestApp } from './support/harness.ts';
+
+// The whole case path over HTTP with real workers, Azurite and an independent zip reader.
+let azurite: Azurite;
+let t: TestApp;
+const pools: Db[] = [];
+const workers: Worker[] = [];
+const BASE = '/v1.0/security/subjectRightsRequests';
+
+type Res = Awaited<ReturnType<TestApp['app']['inject']>>;
+const json = (res: Res) => JSON.parse(res.body) as Record<string, any>;
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+function call(method: 'GET' | 'POST' | 'PATCH' | 'PUT', url: string, token: string, payload?: unknown): Promise<Res> {
+  return t.app.inject({ method, url, headers: { authorization: `Bearer ${token}` }, ...(payload !== undefined ? { payload: payload as object } : {}) });
+}
+
+async function worker(onEvent?: (e: WorkerEvent) => void): Promise<Worker> {
+  const pool = createPool(t.dbUrl, 4);
+  pools.push(pool);
+  const w = await startWorker({ config: t.config, db: pool, contentStore: t.deps.contentStore, pollIntervalMs: 100, onEvent });
+  workers.push(w);
+  return w;
+}
+
+/** Every entry of a zip, read by yauzl (not the library that wrote it). */
+function readZip(buffer: Buffer): Promise<Map<string, Buffer>> {
+  return new Promise((resolve, reject) => {
+    yauzl.fromBuffer(buffer, { lazyEntries: true, validateEntrySizes: true }, (err, zip) => {
+      if (err || !zip) return reject(err ?? new Error('no zip'));
+      const out = new Map<string, Buffer>();
+      zip.on('error', reject);
+      zip.on('end', () => resolve(out));
+      zip.on('entry', (entry: yauzl.Entry) => {
+        zip.openReadStream(entry, (e, stream) => {
+          if (e || !stream) return reject(e ?? new Error('no stream'));
+          const chunks: Buffer[] = [];
+          stream.on('data', (c: Buffer) => chunks.push(c));
+          stream.on('error', reject);
+          stream.on('end', () => {
+            out.set(entry.fileName, Buffer.concat(chunks));
+            zip.readEntry();
+          });
+        });
+      });
+      zip.readEntry();
+    });
+  });
+}
+
+const STATEMENT = {
+  controller: { name: 'Contoso Ltd', contact: 'privacy@contoso.test' },
+  dataProtectionOfficer: { name: 'D. P. Officer', contact: 'dpo@contoso.test' },
+  purposes: [{ purpose: 'Employment administration', legalBasis: 'Art. 6(1)(b) GDPR' }],
+  categories: ['Directory profile', 'Files', 'Sign-in records'],
+  recipients: ['Payroll processor'],
+  retention: [{ category: 'Sign-in records', period: '90 days' }],
+  source: 'Collected from the data subject and from their use of company systems',
+  automatedDecisionMaking: 'None',
+  transfers: [],
+  rights: {
+    rectification: 'Ask privacy@contoso.test', erasure: 'Ask privacy@contoso.test', restriction: 'Ask privacy@contoso.test',
+    objection: 'Ask privacy@contoso.test', complaint: { authority: 'Federal Data Protection and Information Commissioner', contact: 'https://www.edoeb.admin.ch' },
+  },
+};
+
+beforeAll(async () => {
+  azurite = await startAzurite();
+  t = await createTestApp({
+    DSR_STORAGE_ALLOW: azurite.origin,
+    DSR_LEASE_SECONDS: '3',
+    DSR_UPLOAD_CONCURRENCY: '1',
+    DSR_CASES_STORAGE: `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_KEY};BlobEndpoint=${azurite.accountUrl};`,
+  });
+});
+afterAll(async () => {
+  for (const w of workers) await w.stop(500).catch(() => undefined);
+  for (const p of pools) await p.end();
+  await t?.close();
+  await azurite?.stop();
+});
+
+describe('a case from creation to purge', () => {
+  it('retrieves, reviews, reports, zips, closes and purges; isolated from other tenants', async () => {
+    const tenant = randomUUID();
+    const officer = await t.appToken(tenant, ['SubjectRightsRequest.ReadWrite.All']);
+    const stranger = await t.appToken(randomUUID(), ['SubjectRightsRequest.ReadWrite.All']);
+    const subject = await seedUser(t.db, t.deps.contentStore, {
+      tenantId: tenant, signIns: 2, activities: 3,
+      files: [
+        { path: 'Docs/notes.txt', body: Buffer.from('my notes\n'.repeat(100)) },
+        { path: 'Docs/colleague.bin', body: Buffer.alloc(200_000, 7) },
+        { path: 'Photos/me.jpg', body: Buffer.alloc(50_000, 3) },
+      ],
+    });
+    await worker();
+    expect((await call('PUT', '/v1.0/security/privacyStatement', officer, STATEMENT)).statusCode).toBe(200);
+
+    const created = await call('POST', BASE, officer, {
+      type: 'access', dataSubjectType: 'currentEmployee', displayName: 'Access request', regulations: ['GDPR'],
+      dataSubject: { email: subject.upn.toUpperCase() },
+    });
+    expect(created.statusCode, created.body).toBe(201);
+    const id = json(created).id as string;
+    expect(json(created).stages[0].status).toBe('current');
+
+    const reviewing = await waitFor(async () => {
+      const c = json(await call('GET', `${BASE}/${id}`, officer));
+      expect(c.stages[0].status).not.toBe('failed');
+      return c.stages[1].status === 'current' ? c : undefined;
+    }, { what: 'the retrieval to complete', timeoutMs: 30_000 });
+    const { rows: planned } = await t.db.query<{ path: string; size: number; sha256: string }>(
+      'select f.path, f.size, f.sha256 from export_files f join subject_rights_requests r on r.operation_id = f.operation_id where r.id = $1 order by f.seq', [id]);
+    expect(reviewing.stages.map((s: any) => s.status)).toEqual(['completed', 'current', 'notStarted', 'notStarted']);
+    expect(reviewing.insight).toMatchObject({
+      itemCount: planned.length, totalItemSize: planned.reduce((a, f) => a + f.size, 0), excludedItemCount: 0, itemNeedReview: planned.length,
+    });
+    expect(reviewing.history.map((h: any) => h.type)).toEqual(['created', 'retrievalStarted', 'retrievalCompleted']);
+    expect(reviewing.history[2].changedBy).toEqual({ application: { id: null, displayName: 'dsr-export' } });
+
+    expectGraphError(await call('GET', `${BASE}/${id}/getFinalReport`, officer), 400, 'BadRequest');
+    expectGraphError(await call('GET', `${BASE}/${id}/packageFiles`, stranger), 404, 'Request_ResourceNotFound');
+
+    const files = json(await call('GET', `${BASE}/${id}/packageFiles?$top=3`, officer));
+    expect(files.value).toHaveLength(3);
+    expect(files['@odata.nextLink']).toContain('%24skiptoken=');
+    let all: any[] = files.value;
+    let next: string | undefined = files['@odata.nextLink'];
+    while (next) {
+      const page = json(await call('GET', next.replace(PUBLIC_URL, ''), officer));
+      all = all.concat(page.value);
+      next = page['@odata.nextLink'];
+    }
+    expect(all.map((f) => f.path)).toEqual(planned.map((f) => f.path));
+    const colleague = all.find((f) => f.path.endsWith('colleague.bin'));
+    const manifestFile = all.find((f) => f.path === 'manifest.json');
+    expect(manifestFile.excluded).toBe(true);
+
+    const reason = "Another person's data (Art. 15(4))";
+    expectGraphError(await call('PATCH', `${BASE}/${id}/packageFiles/${colleague.id}`, officer, { excluded: true }), 400, 'BadRequest');
+    expectGraphError(await call('PATCH', `${BASE}/${id}/packageFiles/${manifestFile.id}`, officer, { excluded: false }), 400, 'BadRequest');
+    expectGraphError(await call('PATCH', `${BASE}/${id}/packageFiles/99999`, officer, { excluded: true, exclusionReason: 'x' }), 404, 'Request_ResourceNotFound');
+    expectGraphError(await call('PATCH', `${BASE}/${id}/packageFiles/${colleague.id}`, stranger, { excluded: true, exclusionReason: 'x' }), 404, 'Request_ResourceNotFound');
+    const excluded = await call('PATCH', `${BASE}/${id}/packageFiles/${colleague.id}`, officer, { excluded: true, exclusionReason: reason });
+    expect(excluded.statusCode, excluded.body).toBe(200);
+    expect(json(excluded)).toMatchObject({ path: colleague.path, excluded: true, exclusionReason: reason });
+
+    const reviewed = await call('POST', `${BASE}/${id}/completeReview`, officer);
+    expect(reviewed.statusCode, reviewed.body).toBe(200);
+    expect(json(reviewed).stages.map((s: any) => s.status)).toEqual(['completed', 'completed', 'completed', 'notStarted']);
+    expect(json(reviewed).insight).toMatchObject({ excludedItemCount: 1, signedOffItemCount: planned.length - 1, itemNeedReview: 0 });
+    expect(json(reviewed).history.map((h: any) => h.type).slice(-2)).toEqual(['fileExcluded', 'reviewCompleted']);
+    expectGraphError(await call('PATCH', `${BASE}/${id}/packageFiles/${colleague.id}`, officer, { excluded: false }), 400, 'BadRequest');
+
+    // The report: one row per package file, then the statement.
+    const report = await call('GET', `${BASE}/${id}/getFinalReport`, officer);
+    expect(report.statusCode).toBe(200);
+    expect(report.headers['content-type']).toBe('text/csv; charset=utf-8');
+    const lines = report.body.split('\r\n');
+    expect(lines[0]).toBe('path,section,size,sha256,status,reason');
+    for (const [i, f] of planned.entries()) {
+      const [path, section, size, hash, status] = lines[i + 1]!.replace(/"[^"]*"/g, 'Q').split(',');
+      if (!f.path.includes('"') && !f.path.includes(',')) expect(path).toBe(f.path);
+      expect([section, Number(size), hash]).toEqual([f.path.includes('/') ? f.path.split('/')[0] : 'package', f.size, f.sha256]);
+      expect(status).toBe(f.path === colleague.path || f.path === 'manifest.json' ? 'excluded' : 'included');
+    }
+    expect(report.body).toContain(`${colleague.path},OneDrive,200000,${colleague.sha256},excluded,${reason}`);
+    expect(report.body).toContain('GDPR Art. 15 statement');
+    expect(report.body).toContain('Federal Data Protection and Information Commissioner');
+    expectGraphError(await call('GET', `${BASE}/${id}/getFinalReport`, stranger), 404, 'Request_ResourceNotFound');
+
+    // The attachment, read back by yauzl and checked against its own manifest.
+    const attachment = await call('GET', `${BASE}/${id}/getFinalAttachment`, officer);
+    expect(attachment.statusCode).toBe(200);
+    expect(attachment.headers['content-type']).toBe('application/zip');
+    const entries = await readZip(attachment.rawPayload);
+    const manifest = JSON.parse(entries.get('manifest.json')!.toString('utf8')) as {
+      subjectRightsRequestId: string; files: { path: string; size: number; sha256: string }[]; excluded: { path: string; reason: string }[];
+    };
+    expect(manifest.subjectRightsRequestId).toBe(id);
+    expect(manifest.excluded).toEqual([expect.objectContaining({ path: colleague.path, reason })]);
+    expect([...entries.keys()].sort()).toEqual(['manifest.json', ...manifest.files.map((f) => f.path)].sort());
+    for (const f of manifest.files) {
+      expect(sha(entries.get(f.path)!), f.path).toBe(f.sha256);
+      expect(entries.get(f.path)!.length).toBe(f.size);
+    }
+    expect(manifest.files.map((f) => f.path).sort()).toEqual(planned.map((f) => f.path).filter((p) => p !== colleague.path && p !== 'manifest.json').sort());
+    expectGraphError(await call('GET', `${BASE}/${id}/getFinalAttachment`, stranger), 404, 'Request_ResourceNotFound');
+
+    // Close, then the purge after the retention: the container goes, an audit says so.
+    const closed = await call('PATCH', `${BASE}/${id}`, officer, { status: 'closed' });
+    expect(json(closed).stages[3].status).toBe('completed');
+    const storage = createCaseStorage(t.config.cases.storage)!;
+    expect(await purgeCasePackages(t.db, storage, new Date())).toBe(0);
+    const container = azurite.service.getContainerClient(`dsr-case-${id}`);
+    expect(await container.exists()).toBe(true);
+    expect(await purgeCasePackages(t.db, storage, new Date(Date.now() + 31 * 86_400_000))).toBe(1);
+    expect(await container.exists()).toBe(false);
+    const { rows: audits } = await t.db.query('select * from directory_audits where tenant_id = $1 and correlation_id = $2', [tenant, id]);
+    expect(audits).toHaveLength(1);
+    expect(audits[0].activity_display_name).toBe('Subject rights request package purged');
+    expectGraphError(await call('GET', `${BASE}/${id}/getFinalAttachment`, officer), 409, 'PackagePurged');
+  });
+});
+
+describe('a restart mid-stage', () => {
+  it('a worker crash during contentRetrieval leaves the case current; another worker finishes it', async () => {
+    for (const w of workers.splice(0)) await w.stop(500);
+    const tenant = randomUUID();
+    const officer = await t.appToken(tenant, ['SubjectRightsRequest.ReadWrite.All']);
+    const subject = await seedUser(t.db, t.deps.contentStore, {
+      tenantId: tenant, files: Array.from({ length: 6 }, (_, i) => ({ path: `Docs/f-${i}.bin`, body: Buffer.alloc(30_000 + i, i) })),
+    });
+    let uploads = 0;
+    let crashed: Promise<void> | undefined;
+    const a = await worker((e) => {
+      if (e.type === 'fileUploaded' && ++uploads === 3) crashed = a.stopHard();
+    });
+    const res = await call('POST', BASE, officer, {
+      type: 'export', dataSubjectType: 'customer', displayName: 'Export', regulations: ['CCPA'], pauseAfterEstimate: false,
+      dataSubject: { email: subject.upn },
+    });
+    expect(res.statusCode, res.body).toBe(201);
+    const id = json(res).id as string;
+    await waitFor(() => crashed !== undefined, { what: 'worker A to crash' });
+    await crashed;
+    expect(json(await call('GET', `${BASE}/${id}`, officer)).stages[0].status).toBe('current');
+    await worker();
+    const done = await waitFor(async () => {
+      const c = json(await call('GET', `${BASE}/${id}`, officer));
+      return c.stages[0].status === 'completed' ? c : undefined;
+    }, { what: 'the retrieval to be resumed', timeoutMs: 30_000 });
+    // pauseAfterEstimate false: no review wait; the report is ready at once.
+    expect(done.stages.map((s: any) => s.status)).toEqual(['completed', 'completed', 'completed', 'notStarted']);
+    expect(done.history.map((h: any) => h.type)).toEqual(['created', 'retrievalStarted', 'retrievalCompleted', 'reviewSkipped']);
+    const report = await call('GET', `${BASE}/${id}/getFinalReport`, officer);
+    expect(report.statusCode).toBe(200);
+    expect(report.body).toContain('No privacy statement has been set for this tenant');
+  });
+});
