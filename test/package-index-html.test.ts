@@ -1,10 +1,9 @@
 import { ContainerClient } from '@azure/storage-blob';
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tokenClaims } from '../src/auth/local-issuer.ts';
 import { startServer, type RunningServer } from '../src/cli/serve-command.ts';
@@ -13,13 +12,13 @@ import { INDEX_CSP, type PackageManifest } from '../src/export/render-package.ts
 import { createLogger } from '../src/logger.ts';
 import { seedTenant } from '../src/seed/seed-tenant.ts';
 import { createContainerSas, startAzurite, type Azurite } from '../src/storage/azurite.ts';
+import { launchChromium } from './support/chromium.ts';
 import { waitFor } from './support/export-fixtures.ts';
 import { createTestDatabase, tempDir } from './support/harness.ts';
 
 // index.html of a real package (DESIGN.md §6), opened in Chromium the two ways a person opens it:
 // straight from the container through its SAS URL, and from a downloaded copy on disk.
 
-const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = fileURLToPath(new URL('../test-artifacts/', import.meta.url));
 // A drive file whose name needs percent-encoding in a link (space, &, +, ', non-ASCII) and one
 // whose characters the package makes blob-safe (# and %).
@@ -56,9 +55,6 @@ function packagePathOf(href: string, root: string): string {
 }
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`Chromium is not installed at ${CHROMIUM}; this test drives it. Install it with \`apt-get install chromium\` (CI's .ci/run does).`);
-  }
   const { url: databaseUrl } = await createTestDatabase();
   const dataDir = await tempDir('dsr-index-');
   azurite = await startAzurite();
@@ -107,11 +103,7 @@ beforeAll(async () => {
 
   await mkdir(ARTIFACTS, { recursive: true });
   userDataDir = await tempDir('dsr-chromium-');
-  context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
-  });
+  context = await launchChromium(userDataDir);
 }, 90_000);
 
 afterAll(async () => {
