@@ -75,7 +75,7 @@ export async function buildApp(deps: AppDeps, extraGraphRoutes: typeof GRAPH_ROU
 
   healthz(app);
   readyz(app, deps);
-  metricsRoute(app, deps, deps.metrics ?? createMetrics());
+  metricsRoute(app, deps, deps.metrics ?? createMetrics(), { token: deps.config.metricsToken, tokenRequired: true });
   jwks(app, deps);
   // Outside the versions and the token hook: an uploadUrl is its own credential.
   uploadSessionRoutes(app, deps);

@@ -61,6 +61,8 @@ export interface Config {
     readonly duePeriods: ReadonlyMap<string, DuePeriod>;
     readonly purgeDays: number;
   };
+  /** DSR_METRICS_TOKEN: bearer token for /metrics; unset, the API port does not serve /metrics. */
+  readonly metricsToken: string | undefined;
 }
 
 /** Every variable the service reads, with its default; `.env.example` and the README mirror this list. */
@@ -71,7 +73,7 @@ export const ENV_VARIABLES = [
   'DSR_MAX_ATTEMPTS', 'DSR_LEASE_SECONDS', 'DSR_UPLOAD_CONCURRENCY', 'DSR_WORKER_PORT', 'DSR_SAS_MIN_VALIDITY',
   'DSR_RETRY_AFTER', 'DSR_QUOTA_EXPORTS_PER_TENANT_PER_DAY', 'DSR_QUOTA_EXPORTS_PER_USER_PER_DAY',
   'DSR_QUOTA_REQUESTS_PER_TENANT_PER_HOUR', 'DSR_LOG_LEVEL', 'DSR_SECRET_KEY',
-  'DSR_CASES_STORAGE', 'DSR_CASES_DUE_PERIODS', 'DSR_CASES_PURGE_DAYS',
+  'DSR_CASES_STORAGE', 'DSR_CASES_DUE_PERIODS', 'DSR_CASES_PURGE_DAYS', 'DSR_METRICS_TOKEN',
 ] as const;
 
 export class ConfigError extends Error {}
@@ -161,6 +163,7 @@ export function loadConfig(
       duePeriods: duePeriods(e.DSR_CASES_DUE_PERIODS || DEFAULT_DUE_PERIODS),
       purgeDays: integer(e, 'DSR_CASES_PURGE_DAYS', 30, 1),
     },
+    metricsToken: e.DSR_METRICS_TOKEN || undefined,
   };
   return deepFreeze(config);
 }

@@ -55,10 +55,31 @@ export function createMetrics(): Metrics {
   };
 }
 
-/** Reads the queue gauges from PostgreSQL at scrape time (every process sees the same queue). */
-export async function refreshQueueMetrics(metrics: Metrics, db: Queryable): Promise<void> {
-  const [byStatus, queue] = await Promise.all([countOperationsByStatus(db), queueStats(db)]);
-  for (const status of OPERATION_STATUSES) metrics.operationsByStatus.set({ status }, byStatus[status] ?? 0);
-  metrics.queueDepth.set(queue.depth);
-  metrics.oldestWaitingSeconds.set(queue.oldestWaitSeconds);
+/** Queue gauges older than this are read again at the next scrape; younger ones are served as they are. */
+export const QUEUE_GAUGES_MAX_AGE_MS = 5000;
+
+/**
+ * Reads the queue gauges from PostgreSQL (every process sees the same queue), at most once per
+ * QUEUE_GAUGES_MAX_AGE_MS however often /metrics is scraped: the counts scan the operations
+ * table, and a scrape, or anyone who can reach it, should not cost the database a scan each time.
+ * Concurrent scrapes share one read.
+ */
+export function queueGaugeReader(metrics: Metrics, db: Queryable, now: () => number = Date.now): () => Promise<void> {
+  let readAt = -Infinity;
+  let reading: Promise<void> | undefined;
+  return () => {
+    if (now() - readAt < QUEUE_GAUGES_MAX_AGE_MS) return Promise.resolve();
+    reading ??= (async () => {
+      try {
+        const [byStatus, queue] = await Promise.all([countOperationsByStatus(db), queueStats(db)]);
+        for (const status of OPERATION_STATUSES) metrics.operationsByStatus.set({ status }, byStatus[status] ?? 0);
+        metrics.queueDepth.set(queue.depth);
+        metrics.oldestWaitingSeconds.set(queue.oldestWaitSeconds);
+        readAt = now();
+      } finally {
+        reading = undefined;
+      }
+    })();
+    return reading;
+  };
 }

@@ -17,7 +17,7 @@ const store = createLocalContentStore(await tempDir('dsr-queue-content-'));
 
 beforeAll(async () => {
   azurite = await startAzurite();
-  t = await createTestApp({ DSR_STORAGE_ALLOW: azurite.origin, DSR_WORKER_CONCURRENCY: '8', DSR_UPLOAD_CONCURRENCY: '4' });
+  t = await createTestApp({ DSR_STORAGE_ALLOW: azurite.origin, DSR_WORKER_CONCURRENCY: '8', DSR_UPLOAD_CONCURRENCY: '4', DSR_METRICS_TOKEN: 'metrics-token' });
 });
 
 afterAll(async () => {
@@ -59,7 +59,7 @@ test('an idle worker is woken by the POST (LISTEN/NOTIFY), and GET and /metrics 
   expect(await verifyPackage(sas)).toEqual([]);
   await w.stop(500);
 
-  const scrape = await t.app.inject({ method: 'GET', url: '/metrics' });
+  const scrape = await t.app.inject({ method: 'GET', url: '/metrics', headers: { authorization: 'Bearer metrics-token' } });
   expect(scrape.statusCode).toBe(200);
   expect(scrape.headers['content-type']).toMatch(/^text\/plain/);
   expect(scrape.body).toMatch(/dsr_operations\{status="complete"\} [1-9]/);

@@ -112,7 +112,7 @@ export async function runWorker(config: Config, stopped: Promise<void>, onListen
   try {
     const worker = await startWorker({ config, db: database.db, contentStore: createContentStore(config), logger, metrics });
     if (config.worker.port !== undefined) {
-      ops = buildOpsApp({ db: database.db, metrics, draining: () => worker.draining(), logger });
+      ops = buildOpsApp({ db: database.db, metrics, draining: () => worker.draining(), logger, metricsToken: config.metricsToken });
       const url = await ops.listen({ host: config.host, port: config.worker.port });
       logger.info({ url }, 'worker endpoints listening');
       onListening?.(url);

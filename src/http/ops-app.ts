@@ -8,13 +8,13 @@ import { metricsRoute } from './routes/service/metrics.ts';
  * The HTTP side of a `dsr-export worker` process (DSR_WORKER_PORT): the API's /healthz, /readyz
  * and /metrics and nothing else, so that a worker running apart from the API is probed and
  * scraped like `serve` (DESIGN.md §9): its export durations, bytes, lease losses and retries
- * exist only in its own process. Like the API's, these routes need no token: listen on a
- * private address.
+ * exist only in its own process. This port is the private one: /metrics needs no token unless
+ * DSR_METRICS_TOKEN is set (the API port serves it only with that token).
  */
-export function buildOpsApp(deps: { db: Db; metrics: Metrics; draining: () => boolean; logger?: FastifyBaseLogger }): FastifyInstance {
+export function buildOpsApp(deps: { db: Db; metrics: Metrics; draining: () => boolean; logger?: FastifyBaseLogger; metricsToken?: string | undefined }): FastifyInstance {
   const app = Fastify(deps.logger ? { loggerInstance: deps.logger } : { logger: false });
   healthz(app);
   readyz(app, deps);
-  metricsRoute(app, deps, deps.metrics);
+  metricsRoute(app, deps, deps.metrics, { token: deps.metricsToken, tokenRequired: false });
   return app;
 }
