@@ -1,4 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { readFile, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import yauzl from 'yauzl';
 import { createCaseStorage } from '../src/cases/case-storage.ts';
@@ -8,7 +10,7 @@ import { AZURITE_ACCOUNT, AZURITE_KEY, startAzurite, type Azurite } from '../src
 import { startWorker, type Worker, type WorkerEvent } from '../src/worker/worker.ts';
 import { seedUser, waitFor } from './support/export-fixtures.ts';
 import { expectGraphError } from './support/graph-assert.ts';
-import { createTestApp, PUBLIC_URL, type TestApp } from './support/harness.ts';
+import { createTestApp, PUBLIC_URL, tempDir, type TestApp } from './support/harness.ts';
 
 // The whole case path over HTTP with real workers, Azurite and an independent zip reader.
 let azurite: Azurite;
@@ -246,5 +248,64 @@ describe('a restart mid-stage', () => {
     const report = await call('GET', `${BASE}/${id}/getFinalReport`, officer);
     expect(report.statusCode).toBe(200);
     expect(report.body).toContain('No privacy statement has been set for this tenant');
+  });
+});
+
+describe('the cases and privacy-statement commands', () => {
+  it('create, list (days left, overdue in red on a terminal), show, report and attachment downloads, close; statement set and get', async () => {
+    if (workers.length === 0) await worker();
+    const cli = await import('../src/cli/cases-command.ts');
+    const { ApiClient } = await import('../src/cli/api-client.ts');
+    const server = await t.app.listen({ host: '127.0.0.1', port: 0 });
+    const tenant = randomUUID();
+    const api = new ApiClient(server, await t.appToken(tenant, ['SubjectRightsRequest.ReadWrite.All']));
+    const subject = await seedUser(t.db, t.deps.contentStore, { tenantId: tenant, files: [{ path: 'a.txt', body: Buffer.from('hello') }] });
+    const dir = await tempDir('dsr-cases-cli-');
+    const statementFile = path.join(dir, 'statement.json');
+    await writeFile(statementFile, JSON.stringify(STATEMENT));
+    await cli.setPrivacyStatement(api, statementFile);
+    expect(await cli.getPrivacyStatement(api)).toMatchObject({ controller: STATEMENT.controller });
+    await writeFile(statementFile, '{"controller": 1}');
+    await expect(cli.setPrivacyStatement(api, statementFile)).rejects.toThrow(/privacy statement failed: BadRequest: controller must be an object/);
+
+    const c = await cli.createCase(api, { email: subject.upn, name: 'CLI case', type: 'export', subjectType: 'customer', regulation: ['LGPD'], pause: false });
+    await cli.createCase(api, { email: 'nobody@contoso.test', name: 'Late case', type: 'access', subjectType: 'customer', regulation: [], due: '2026-01-02T00:00:00Z', pause: true });
+    const lines: string[] = [];
+    const tty = { isTTY: true, write: (s: string) => lines.push(s) };
+    const listed = await cli.listCases(api, { out: tty, now: new Date() });
+    expect(listed.map((x) => x.displayName)).toEqual(['Late case', 'CLI case']);
+    const text = lines.join('');
+    expect(text).toMatch(/\u001b\[31;1m2026-01-02 \(\d+ days overdue\)\u001b\[0m/);
+    expect(text).toMatch(/due \d{4}-\d{2}-\d{2} \((14|15) days left\)  export  CLI case/);
+    expect(text).toContain('contentRetrieval:FAILED');
+    lines.length = 0;
+    await cli.listCases(api, { overdue: true, out: { write: (s: string) => lines.push(s) } });
+    expect(lines.join('')).toMatch(/Late case/);
+    expect(lines.join('')).not.toMatch(/CLI case|\u001b/);
+
+    await waitFor(async () => (await cli.showCase(api, c.id, { json: true, out: { write: () => undefined } })).stages[2]!.status === 'completed',
+      { what: 'the CLI case to be ready', timeoutMs: 30_000 });
+    lines.length = 0;
+    await cli.showCase(api, c.id, { out: { write: (s: string) => lines.push(s) } });
+    expect(lines.join('')).toContain('contentRetrieval:done > contentReview:done > generateReport:done > caseResolved:-');
+
+    const zipFile = path.join(dir, 'case.zip');
+    const bytes = await cli.downloadCaseFile(api, c.id, 'getFinalAttachment', zipFile, { out: tty });
+    const entries = await readZip(await readFile(zipFile));
+    expect((await stat(zipFile)).size).toBe(bytes);
+    expect(entries.get('OneDrive/Files/a.txt')!.toString()).toBe('hello');
+    const reportFile = path.join(dir, 'report.csv');
+    await cli.downloadCaseFile(api, c.id, 'getFinalReport', reportFile, { out: { write: () => undefined } });
+    expect(await readFile(reportFile, 'utf8')).toContain('OneDrive/Files/a.txt,OneDrive,5,');
+    const closed = await cli.closeCase(api, c.id, 'Answered by mail.');
+    expect(closed.status).toBe('closed');
+    await expect(cli.showCase(api, randomUUID(), { out: { write: () => undefined } })).rejects.toThrow(/case failed: Request_ResourceNotFound/);
+  });
+
+  it('--help lists the case commands', async () => {
+    const { runCli } = await import('./support/cli.ts');
+    const [cases, statement] = await Promise.all([runCli(['cases', '--help']), runCli(['privacy-statement', '--help'])]);
+    for (const c of ['list', 'show', 'create', 'close', 'report', 'attachment']) expect(cases.stdout).toMatch(new RegExp(`^  ${c}`, 'm'));
+    for (const c of ['get', 'set']) expect(statement.stdout).toMatch(new RegExp(`^  ${c}`, 'm'));
   });
 });

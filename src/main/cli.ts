@@ -6,6 +6,7 @@ import { loadConfig, type Config } from '../config.ts';
 import { CliError, reportFailure } from '../cli/fail.ts';
 import type { ApiClient } from '../cli/api-client.ts';
 import { GUID_PATTERN } from '../http/odata.ts';
+import { registerCaseCommands } from '../cli/register-cases.ts';
 
 // Command modules are imported when their command runs: the storage SDK, Fastify and the
 // database driver together take seconds to load, which `--help`, `token` or `status` need not pay.
@@ -203,14 +204,14 @@ interface ApiOptions {
  * The server and token a client command talks with: --server, else the configured public URL;
  * --token (or DSR_TOKEN), else with --tenant a fresh local-issuer application token.
  */
-async function apiFor(opts: ApiOptions): Promise<ApiClient> {
+async function apiFor(opts: ApiOptions, roles = 'User.Export.All,User.Read.All'): Promise<ApiClient> {
   const cfg = config();
   const server = opts.server ?? cfg.publicUrl ?? `http://${cfg.host}:${cfg.port}`;
   let token = opts.token ?? process.env.DSR_TOKEN;
   if (!token) {
     if (!opts.tenant) throw new CliError('no token: pass --token <jwt> (or set DSR_TOKEN), or --tenant <guid> to mint a local one');
     const { mintToken } = await tokenCommand();
-    token = await mintToken(cfg, { tenant: opts.tenant, app: randomUUID(), roles: 'User.Export.All,User.Read.All' });
+    token = await mintToken(cfg, { tenant: opts.tenant, app: randomUUID(), roles });
   }
   const { ApiClient } = await import('../cli/api-client.ts');
   return new ApiClient(server, token);
@@ -259,6 +260,8 @@ clientOptions(program.command('status <operationId>'))
     }
     if (op.status === 'failed') process.exitCode = 1;
   }));
+
+registerCaseCommands(program, { run, apiFor, clientOptions });
 
 program.command('demo')
   .description('the whole path on the embedded default: PostgreSQL, Azurite, seed, export, verify, summary')
