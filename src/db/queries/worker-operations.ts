@@ -11,17 +11,36 @@ import type { Queryable } from '../pool.ts';
  * lease_token; every later write must match it. A takeover from an owner that never released
  * its lease (a crashed worker) counts as an attempt, so an export that kills workers ends.
  * The rows carry the full storageLocation, opened from its sealed copy.
+ *
+ * Fair by tenant, not first-in first-out: a tenant's n-th waiting operation (oldest first) waits
+ * behind every other tenant's earlier ones, and exports a tenant already has running count as its
+ * first turns. One tenant's backlog of thousands then delays another tenant's single export by at
+ * most one claim round, instead of starving it.
  */
 export async function claimOperations(q: Queryable, owner: string, limit: number, leaseSeconds: number): Promise<OperationRow[]> {
   const { rows } = await q.query<OperationRow>(
-    `with candidates as (
-       select id from data_policy_operations
+    `with waiting as (
+       select id, tenant_id, next_attempt_at, submitted_at,
+              row_number() over (partition by tenant_id order by next_attempt_at, submitted_at, id) as turn
+       from data_policy_operations
        where status in ('notStarted', 'running')
          and (status = 'notStarted' or lease_expires_at is null or lease_expires_at <= now())
          and next_attempt_at <= now()
-       order by next_attempt_at, submitted_at
+     ), busy as (
+       select tenant_id, count(*) as running from data_policy_operations
+       where status = 'running' and lease_expires_at > now()
+       group by tenant_id
+     ), candidates as (
+       select o.id from waiting w
+       join data_policy_operations o on o.id = w.id
+       left join busy b on b.tenant_id = w.tenant_id
+       -- Checked again: a row locked and changed since the snapshot above is skipped or re-read.
+       where o.status in ('notStarted', 'running')
+         and (o.status = 'notStarted' or o.lease_expires_at is null or o.lease_expires_at <= now())
+         and o.next_attempt_at <= now()
+       order by w.turn + coalesce(b.running, 0), w.next_attempt_at, w.submitted_at
        limit $2
-       for update skip locked
+       for update of o skip locked
      )
      update data_policy_operations o
      set status = 'running', lease_owner = $1, lease_token = gen_random_uuid(),
