@@ -3,6 +3,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import type { AppDeps } from './http/app-deps.ts';
 import { authenticateHook } from './http/authenticate.ts';
+import { resolveMeAlias, rewriteGraphAlias } from './http/graph-aliases.ts';
 import { installErrorHandling } from './http/error-handler.ts';
 import { QuotaCounter } from './quota/quota-counter.ts';
 import { listDirectoryAuditsRoute } from './http/routes/audit-logs/list-directory-audits.ts';
@@ -55,6 +56,7 @@ export async function buildApp(deps: AppDeps, extraGraphRoutes: typeof GRAPH_ROU
     trustProxy: false,
     // Graph user keys are UPNs with '@' and dots; keep the router from treating them specially.
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 1024 },
+    rewriteUrl: (req) => rewriteGraphAlias(req.url ?? '/'),
   });
   // Only JSON bodies on Graph routes (drive uploads add their own parser in their scope).
   app.removeContentTypeParser('text/plain');
@@ -87,6 +89,7 @@ export async function buildApp(deps: AppDeps, extraGraphRoutes: typeof GRAPH_ROU
         request.graphVersion = version;
       });
       graph.addHook('onRequest', authenticateHook(deps, quotas));
+      graph.addHook('onRequest', resolveMeAlias);
       for (const route of [...GRAPH_ROUTES, ...extraGraphRoutes]) route(graph, deps, quotas);
     }, { prefix: `/${version}` });
   }

@@ -41,6 +41,8 @@ export const SIMPLE_UPLOAD_MAX_BYTES = 250 * 1024 * 1024;
 /** OneDrive refuses fragments over 60 MiB. */
 export const UPLOAD_FRAGMENT_MAX_BYTES = 60 * 1024 * 1024;
 export const UPLOAD_SESSION_LIFETIME_SECONDS = 24 * 3600;
+/** The quota a drive reports: OneDrive for Business's default of 1 TB (not enforced here). */
+export const DRIVE_QUOTA_BYTES = 1024 ** 4;
 export const ROOT_NAME = 'root';
 const MAX_NAME_LENGTH = 255;
 // OneDrive for Business limits the decoded path below the root to 400 characters.

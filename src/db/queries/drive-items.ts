@@ -176,3 +176,12 @@ export async function deleteDriveItem(q: Queryable, tenantId: string, ownerId: s
   const { rowCount } = await q.query('delete from drive_items where tenant_id = $1 and owner_user_id = $2 and id = $3', [tenantId, ownerId, id]);
   return rowCount === 1;
 }
+
+/** Bytes the drive's files take (the drive's quota.used). */
+export async function sumDriveFileSizes(q: Queryable, tenantId: string, ownerId: string): Promise<number> {
+  const { rows } = await q.query<{ used: number }>(
+    'select coalesce(sum(size), 0)::bigint as used from drive_items where tenant_id = $1 and owner_user_id = $2 and not is_folder',
+    [tenantId, ownerId],
+  );
+  return rows[0]!.used;
+}
