@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { GUID_PATTERN } from './http/odata.ts';
 import { DEFAULT_DUE_PERIODS, parseDuePeriods, type DuePeriod } from './cases/due-dates.ts';
 
 /** The clouds of DESIGN.md §5 and the blob host suffix each one allows. */
@@ -29,6 +30,8 @@ export interface Config {
     readonly externalIssuer: string | undefined;
     readonly externalAudience: string | undefined;
     readonly externalJwksUri: string | undefined;
+    /** Tenants whose external tokens are accepted; '*' for any. */
+    readonly allowedTenants: readonly string[] | '*';
     readonly adminRoleIds: readonly string[];
   };
   readonly contentStore: string | undefined;
@@ -68,7 +71,7 @@ export interface Config {
 /** Every variable the service reads, with its default; `.env.example` and the README mirror this list. */
 export const ENV_VARIABLES = [
   'DSR_HOST', 'DSR_PORT', 'DSR_PUBLIC_URL', 'DSR_DATA_DIR', 'DSR_DATABASE_URL', 'DSR_CLOUD',
-  'DSR_STORAGE_ALLOW', 'DSR_AUTH_ISSUER', 'DSR_AUTH_AUDIENCE', 'DSR_AUTH_JWKS_URI',
+  'DSR_STORAGE_ALLOW', 'DSR_AUTH_ISSUER', 'DSR_AUTH_AUDIENCE', 'DSR_AUTH_JWKS_URI', 'DSR_AUTH_ALLOWED_TENANTS',
   'DSR_AUTH_LOCAL_ISSUER', 'DSR_ADMIN_ROLE_IDS', 'DSR_CONTENT_STORE', 'DSR_WORKER_CONCURRENCY',
   'DSR_MAX_ATTEMPTS', 'DSR_LEASE_SECONDS', 'DSR_UPLOAD_CONCURRENCY', 'DSR_WORKER_PORT', 'DSR_SAS_MIN_VALIDITY',
   'DSR_RETRY_AFTER', 'DSR_QUOTA_EXPORTS_PER_TENANT_PER_DAY', 'DSR_QUOTA_EXPORTS_PER_USER_PER_DAY',
@@ -107,6 +110,24 @@ function normalizeOrigin(raw: string): string {
 }
 
 /**
+ * DSR_AUTH_ALLOWED_TENANTS: tenant ids, or `*`. A multi-tenant issuer (`{tenantid}`) must say which
+ * tenants it serves, even if that is `*`: otherwise every tenant of the identity provider could call.
+ */
+function parseAllowedTenants(raw: string | undefined, issuer: string | undefined): readonly string[] | '*' {
+  const items = list(raw);
+  if (items.length === 0) {
+    if (issuer?.includes('{tenantid}')) {
+      throw new ConfigError('DSR_AUTH_ALLOWED_TENANTS is required with {tenantid} in DSR_AUTH_ISSUER: the tenant ids to serve, comma-separated, or * for any');
+    }
+    return '*';
+  }
+  if (items.length === 1 && items[0] === '*') return '*';
+  const bad = items.find((t) => !GUID_PATTERN.test(t));
+  if (bad !== undefined) throw new ConfigError(`DSR_AUTH_ALLOWED_TENANTS: not a tenant id (GUID): "${bad}"`);
+  return items.map((t) => t.toLowerCase());
+}
+
+/**
  * Reads the configuration once, from the environment and then from overrides (command-line
  * flags), into a frozen object. No other module reads process.env.
  */
@@ -121,6 +142,7 @@ export function loadConfig(
   const externalAudience = e.DSR_AUTH_AUDIENCE || undefined;
   if (externalIssuer && !externalAudience) throw new ConfigError('DSR_AUTH_AUDIENCE is required with DSR_AUTH_ISSUER');
   const adminRoleIds = list(e.DSR_ADMIN_ROLE_IDS);
+  const allowedTenants = parseAllowedTenants(e.DSR_AUTH_ALLOWED_TENANTS, externalIssuer);
   // With an external issuer, the local one (whose key sits in the data folder) is off unless
   // explicitly kept: one more way to mint tokens is one more secret to protect.
   const localIssuerRaw = e.DSR_AUTH_LOCAL_ISSUER || (externalIssuer ? 'false' : 'true');
@@ -138,6 +160,7 @@ export function loadConfig(
       externalIssuer,
       externalAudience,
       externalJwksUri: e.DSR_AUTH_JWKS_URI || undefined,
+      allowedTenants,
       adminRoleIds: adminRoleIds.length > 0 ? adminRoleIds : [GLOBAL_ADMIN_ROLE],
     },
     contentStore: e.DSR_CONTENT_STORE || undefined,

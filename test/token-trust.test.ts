@@ -20,7 +20,7 @@ afterAll(async () => {
 });
 
 describe('the local issuer beside an external one', () => {
-  const external = { DSR_AUTH_ISSUER: 'https://login.microsoftonline.com/{tenantid}/v2.0', DSR_AUTH_AUDIENCE: 'api://dsr' };
+  const external = { DSR_AUTH_ISSUER: 'https://login.microsoftonline.com/{tenantid}/v2.0', DSR_AUTH_AUDIENCE: 'api://dsr', DSR_AUTH_ALLOWED_TENANTS: TENANT };
 
   it('is on alone, off by default with an external issuer, and kept only by an explicit true', () => {
     expect(loadConfig({}).auth.localIssuer).toBe(true);

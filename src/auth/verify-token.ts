@@ -1,9 +1,8 @@
-import {
-  createLocalJWKSet, createRemoteJWKSet, decodeJwt, decodeProtectedHeader, errors, jwtVerify,
-  type JWTPayload, type JWTVerifyGetKey,
-} from 'jose';
+import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JWTPayload } from 'jose';
 import type { Config } from '../config.ts';
 import { GraphError } from '../graph-error.ts';
+import { GUID_PATTERN } from '../http/odata.ts';
+import { createExternalIssuer } from './external-issuer.ts';
 import type { LocalIssuer } from './local-issuer.ts';
 
 /** Who is calling, taken from a verified token. */
@@ -31,52 +30,6 @@ export const PERSONAL_ACCOUNT_TENANT = '9188040d-6c67-4c5b-b112-36a304b66dad';
 // Entra tokens are 1–4 KB; anything far beyond is abuse, refused before any crypto work.
 const MAX_TOKEN_LENGTH = 16 * 1024;
 const CLOCK_SKEW_SECONDS = 60;
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-interface TrustedIssuer {
-  matches(iss: string, tid: unknown): boolean;
-  audience: string;
-  keys(iss: string): JWTVerifyGetKey;
-}
-
-/** `{tenantid}` in DSR_AUTH_ISSUER stands for the token's own tid (multi-tenant Entra apps). */
-function externalIssuer(config: Config, fetchImpl: typeof fetch): TrustedIssuer | undefined {
-  const template = config.auth.externalIssuer;
-  const audience = config.auth.externalAudience;
-  if (!template || !audience) return undefined;
-  // Only a GUID is substituted: an unverified tid must not steer discovery to other URLs, nor
-  // grow the key-set cache with arbitrary strings.
-  const expected = (tid: unknown) => template.replace('{tenantid}', typeof tid === 'string' && GUID.test(tid) ? tid : '\u0000');
-  const keySets = new Map<string, JWTVerifyGetKey>();
-  const jwksUriFor = async (iss: string): Promise<string> => {
-    if (config.auth.externalJwksUri) return config.auth.externalJwksUri;
-    const res = await fetchImpl(`${iss.replace(/\/+$/, '')}/.well-known/openid-configuration`);
-    if (!res.ok) throw new Error(`OIDC discovery for ${iss} answered ${res.status}`);
-    const doc = (await res.json()) as { jwks_uri?: string };
-    if (!doc.jwks_uri) throw new Error(`OIDC discovery for ${iss} has no jwks_uri`);
-    return doc.jwks_uri;
-  };
-  return {
-    matches: (iss, tid) => iss === expected(tid),
-    audience,
-    keys: (iss) => {
-      // One key set when the JWKS URI is configured; else one per issuer (tenant), bounded so
-      // that tokens naming ever new tenants cannot grow the cache without end.
-      const cacheKey = config.auth.externalJwksUri ? '' : iss;
-      let set = keySets.get(cacheKey);
-      if (!set) {
-        let remote: Promise<JWTVerifyGetKey> | undefined;
-        set = async (header, token) => {
-          remote ??= jwksUriFor(iss).then((uri) => createRemoteJWKSet(new URL(uri)));
-          return (await remote)(header, token);
-        };
-        if (keySets.size >= 1000) keySets.clear();
-        keySets.set(cacheKey, set);
-      }
-      return set;
-    },
-  };
-}
 
 function invalid(message: string): GraphError {
   return GraphError.invalidToken(message);
@@ -111,7 +64,7 @@ export function tokenKind(p: JWTPayload): 'application' | 'delegated' {
 function claimsToCaller(p: JWTPayload, adminRoleIds: readonly string[]): Caller {
   const tid = p.tid;
   const oid = p.oid ?? p.sub;
-  if (typeof tid !== 'string' || !GUID.test(tid)) throw invalid('Access token has no valid tenant (tid) claim.');
+  if (typeof tid !== 'string' || !GUID_PATTERN.test(tid)) throw invalid('Access token has no valid tenant (tid) claim.');
   if (typeof oid !== 'string' || oid === '') throw invalid('Access token has no object id (oid) claim.');
   if (tid.toLowerCase() === PERSONAL_ACCOUNT_TENANT) {
     throw GraphError.forbidden('Personal Microsoft accounts cannot call this API; use a work or school account.');
@@ -186,7 +139,7 @@ export function createTokenVerifier(
   // The caller may hand over a loaded key that the configuration disables: it is not trusted then.
   const trustedLocal = config.auth.localIssuer ? local : undefined;
   const localKeys = trustedLocal ? createLocalJWKSet(trustedLocal.jwks) : undefined;
-  const external = externalIssuer(config, fetchImpl);
+  const external = createExternalIssuer(config, fetchImpl, CLOCK_SKEW_SECONDS);
   const verified = new VerifiedTokenCache();
 
   return {
@@ -216,7 +169,7 @@ export function createTokenVerifier(
         if (trustedLocal && localKeys && iss === trustedLocal.issuer) {
           ({ payload } = await jwtVerify(token, localKeys, { ...options, issuer: trustedLocal.issuer, audience: trustedLocal.audience }));
         } else if (external && external.matches(iss, unverified.tid)) {
-          ({ payload } = await jwtVerify(token, external.keys(iss), { ...options, issuer: iss, audience: external.audience }));
+          payload = await external.verify(token, header, unverified, options);
         } else {
           throw invalid('Invalid issuer.');
         }
