@@ -16,7 +16,7 @@ type Res = Awaited<ReturnType<TestApp['app']['inject']>>;
 const json = (res: Res) => JSON.parse(res.body) as Record<string, any>;
 const BASE = '/v1.0/security/subjectRightsRequests';
 
-function call(method: 'GET' | 'POST' | 'PATCH', url: string, token: string, payload?: unknown): Promise<Res> {
+function call(method: 'GET' | 'POST' | 'PATCH' | 'PUT', url: string, token: string, payload?: unknown): Promise<Res> {
   return t.app.inject({ method, url, headers: { authorization: `Bearer ${token}` }, ...(payload !== undefined ? { payload: payload as object } : {}) });
 }
 
@@ -246,5 +246,39 @@ describe('list', () => {
       '$filter=internalDueDateTime lt yesterday', '$top=0', '$top=x', '$skiptoken=abc', '$orderby=displayName', '$expand=notes']) {
       expectGraphError(await call('GET', `${BASE}?${q.replace(/ /g, '%20')}`, tok), 400, 'BadRequest');
     }
+  });
+});
+
+describe('review, report and statement before there is a package', () => {
+  it('refuses the report, the attachment, exclusions and completeReview while nothing was retrieved', async () => {
+    const c = await create({ dataSubject: { email: 'nobody@contoso.com' } });
+    expect(json(await call('GET', `${BASE}/${c.id}/packageFiles`, reader)).value).toEqual([]);
+    for (const op of ['getFinalReport', 'getFinalAttachment']) expectGraphError(await call('GET', `${BASE}/${c.id}/${op}`, reader), 400, 'BadRequest');
+    expectGraphError(await call('POST', `${BASE}/${c.id}/completeReview`, writer), 400, 'BadRequest');
+    expectGraphError(await call('PATCH', `${BASE}/${c.id}/packageFiles/0`, writer, { excluded: true, exclusionReason: 'x' }), 400, 'BadRequest');
+    expectGraphError(await call('POST', `${BASE}/${c.id}/completeReview`, reader), 403, 'Authorization_RequestDenied');
+    expectGraphError(await call('GET', `${BASE}/${c.id}/packageFiles?$skiptoken=bad`, reader), 400, 'BadRequest');
+    expectGraphError(await call('GET', `${BASE}/${c.id}/getFinalReport`, otherWriter), 404, 'Request_ResourceNotFound');
+  });
+
+  it('keeps one Art. 15 statement per tenant, validated, readable with Read.All and set with ReadWrite.All only', async () => {
+    const url = '/v1.0/security/privacyStatement';
+    expectGraphError(await call('GET', url, reader), 404, 'Request_ResourceNotFound');
+    const statement = {
+      controller: { name: 'Contoso', contact: 'privacy@contoso.com' }, purposes: [{ purpose: 'HR', legalBasis: 'Art. 6(1)(b)' }],
+      categories: ['Profile'], recipients: [], retention: [{ category: 'Profile', period: 'Employment + 2 years' }], source: 'The subject',
+      automatedDecisionMaking: 'None', transfers: [{ destination: 'US', safeguards: 'Standard contractual clauses' }],
+      rights: { rectification: 'r', erasure: 'e', restriction: 'x', objection: 'o', complaint: { authority: 'CNIL', contact: 'https://www.cnil.fr' } },
+    };
+    expectGraphError(await call('PUT', url, reader, statement), 403, 'Authorization_RequestDenied');
+    for (const bad of [{ ...statement, controller: 'Contoso' }, { ...statement, extra: 1 }, { ...statement, rights: { ...statement.rights, complaint: {} } },
+      { ...statement, categories: Array.from({ length: 51 }, () => 'x') }, { ...statement, source: '' }, [], 'text']) {
+      expectGraphError(await call('PUT', url, writer, bad), 400, 'BadRequest');
+    }
+    const res = await call('PUT', url, writer, statement);
+    expect(res.statusCode, res.body).toBe(200);
+    const got = json(await call('GET', url, reader));
+    expect(got).toMatchObject({ ...statement, lastModifiedBy: { application: { id: expect.any(String), displayName: null } } });
+    expectGraphError(await call('GET', url, otherWriter), 404, 'Request_ResourceNotFound');
   });
 });

@@ -1,9 +1,9 @@
-import type { Db } from '../db/pool.ts';
+import { inTransaction, type Db } from '../db/pool.ts';
 import { insertDirectoryAudit } from '../db/queries/directory-audits.ts';
 import { listPurgeableRequests, markPurged } from '../db/queries/subject-rights-requests.ts';
 import { auditRecord } from '../domain/directory-audit.ts';
 import type { Requester } from '../domain/operation.ts';
-import { inTransaction } from '../db/pool.ts';
+import { startPeriodicTask } from '../runtime/periodic-task.ts';
 import type { CaseStorage } from './case-storage.ts';
 
 /** The service itself, as the initiator of the purge audit record. */
@@ -43,15 +43,5 @@ export async function purgeCasePackages(db: Db, storage: CaseStorage | undefined
 export function startCasePurge(
   db: Db, storage: CaseStorage | undefined, opts: { intervalSeconds: number; onError?: (err: unknown) => void },
 ): { stop(): Promise<void> } {
-  let running: Promise<unknown> = Promise.resolve();
-  const timer = setInterval(() => {
-    running = running.then(() => purgeCasePackages(db, storage, new Date())).catch((err) => opts.onError?.(err));
-  }, opts.intervalSeconds * 1000);
-  timer.unref();
-  return {
-    stop: async () => {
-      clearInterval(timer);
-      await running;
-    },
-  };
+  return startPeriodicTask(() => purgeCasePackages(db, storage, new Date()), opts);
 }

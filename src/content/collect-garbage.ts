@@ -2,6 +2,7 @@ import { inTransaction, type Db } from '../db/pool.ts';
 import { deleteUnreferencedContentBlobs } from '../db/queries/content-blobs.ts';
 import { deleteStaleUploadSessions } from '../db/queries/upload-sessions.ts';
 import type { ContentStore } from './content-store.ts';
+import { startPeriodicTask } from '../runtime/periodic-task.ts';
 
 // An upload stores its bytes, then records the blob (touching created_at), then commits the drive
 // change: seconds apart. An hour covers that with a wide margin, and export pins cover the rest.
@@ -57,18 +58,8 @@ export function startGarbageCollector(
   db: Db, store: ContentStore,
   opts: { intervalSeconds: number; graceSeconds?: number; clock?: () => Date; onError?: (err: unknown) => void },
 ): { stop(): Promise<void> } {
-  let running: Promise<unknown> = Promise.resolve();
-  const timer = setInterval(() => {
-    running = running.then(() => collectGarbage(db, store, {
-      now: (opts.clock ?? (() => new Date()))(),
-      ...(opts.graceSeconds === undefined ? {} : { graceSeconds: opts.graceSeconds }),
-    })).catch((err) => opts.onError?.(err));
-  }, opts.intervalSeconds * 1000);
-  timer.unref();
-  return {
-    stop: async () => {
-      clearInterval(timer);
-      await running;
-    },
-  };
+  return startPeriodicTask(() => collectGarbage(db, store, {
+    now: (opts.clock ?? (() => new Date()))(),
+    ...(opts.graceSeconds === undefined ? {} : { graceSeconds: opts.graceSeconds }),
+  }), opts);
 }
