@@ -2,6 +2,7 @@ import { ContainerClient } from '@azure/storage-blob';
 import { createHash, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { loadConfig } from '../src/config.ts';
+import { QuickXorHash } from '../src/content/quick-xor-hash.ts';
 import { createLocalContentStore } from '../src/content/local-content-store.ts';
 import type { Db } from '../src/db/pool.ts';
 import { insertDirectoryAudit } from '../src/db/queries/directory-audits.ts';
@@ -94,6 +95,7 @@ test('a user with files, activity, sign-ins and audits gets the complete package
     expect(item, f.path).toBeDefined();
     expect(item!.packagePath.startsWith('OneDrive/Files/')).toBe(true);
     expect(item!.file.hashes.sha256Hash).toBe(sha(f.body).toUpperCase());
+    expect(item!.file.hashes.quickXorHash).toBe(new QuickXorHash().update(f.body).digest());
     const blob = blobs.get(item!.packagePath);
     expect(blob, item!.packagePath).toBeDefined();
     expect(blob!.body.equals(f.body)).toBe(true);

@@ -74,7 +74,7 @@ export function toPackageDriveItem(item: DriveItemRow, placement: DrivePlacement
     }),
     ...(item.is_folder
       ? { folder: { childCount } }
-      : { file: { mimeType: item.mime_type ?? CONTENT_TYPES.binary, hashes: { sha256Hash: (item.content_sha256 ?? '').toUpperCase() } } }),
+      : { file: { mimeType: item.mime_type ?? CONTENT_TYPES.binary, hashes: { ...(item.quick_xor_hash ? { quickXorHash: item.quick_xor_hash } : {}), sha256Hash: (item.content_sha256 ?? '').toUpperCase() } } }),
     createdBy: item.created_by,
     lastModifiedBy: item.modified_by,
     packagePath: placement.packagePath,

@@ -77,7 +77,7 @@ export async function seedUser(db: Db, store: ContentStore, opts: {
   };
   for (const file of opts.files ?? []) {
     const stored = await store.put(Readable.from([file.body]));
-    await db.query('insert into content_blobs (sha256, size) values ($1, $2) on conflict do nothing', [stored.sha256, stored.size]);
+    await db.query('insert into content_blobs (sha256, size, quick_xor_hash) values ($1, $2, $3) on conflict do nothing', [stored.sha256, stored.size, stored.quickXorHash]);
     const slash = file.path.lastIndexOf('/');
     const parent = await folderOf(slash < 0 ? '' : file.path.slice(0, slash));
     const id = randomUUID();

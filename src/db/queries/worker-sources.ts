@@ -12,6 +12,8 @@ import type { Queryable } from '../pool.ts';
 export type ExportDriveItemRow = DriveItemRow & {
   /** content_blobs.size: the number of bytes the package will hold for this file. */
   content_size: number | null;
+  /** content_blobs.quick_xor_hash: OneDrive's hash of the file (null for folders and older content). */
+  quick_xor_hash?: string | null;
 };
 
 export type { DriveActivityRow };
@@ -24,7 +26,7 @@ export async function selectExportUser(q: Queryable, tenantId: string, userId: s
 export async function selectDriveItemsOfOwner(q: Queryable, tenantId: string, ownerId: string): Promise<ExportDriveItemRow[]> {
   const { rows } = await q.query<ExportDriveItemRow>(
     `select d.id, d.owner_user_id, d.parent_id, d.name, d.is_folder, d.size, d.mime_type, d.content_sha256,
-            b.size as content_size, d.created_at, d.modified_at, d.created_by, d.modified_by
+            b.size as content_size, b.quick_xor_hash, d.created_at, d.modified_at, d.created_by, d.modified_by
      from drive_items d left join content_blobs b on b.sha256 = d.content_sha256
      where d.tenant_id = $1 and d.owner_user_id = $2
      order by d.id`,
