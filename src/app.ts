@@ -80,7 +80,7 @@ export async function buildApp(deps: AppDeps, extraGraphRoutes: typeof GRAPH_ROU
   metricsRoute(app, deps, deps.metrics ?? createMetrics(), { token: deps.config.metricsToken, tokenRequired: true });
   jwks(app, deps);
   // Outside the versions and the token hook: an uploadUrl is its own credential.
-  uploadSessionRoutes(app, deps);
+  uploadSessionRoutes(app, deps, quotas);
   downloadUrlRoute(app, deps);
   for (const version of GRAPH_VERSIONS) {
     await app.register(async (graph) => {

@@ -49,6 +49,12 @@ export interface Config {
     readonly exportsPerTenantPerDay: number;
     readonly exportsPerUserPerDay: number;
     readonly requestsPerTenantPerHour: number;
+    /** Live upload sessions one user may hold at once. */
+    readonly uploadSessionsPerUser: number;
+    /** Bytes the live upload sessions of one user may declare together (a single session included). */
+    readonly uploadSessionBytesPerUser: number;
+    /** Bytes of files a tenant may store, uploads in progress included; over it uploads answer 507. */
+    readonly storageBytesPerTenant: number;
   };
   readonly bodyLimitBytes: number;
   readonly logLevel: string;
@@ -77,6 +83,7 @@ export const ENV_VARIABLES = [
   'DSR_RETRY_AFTER', 'DSR_QUOTA_EXPORTS_PER_TENANT_PER_DAY', 'DSR_QUOTA_EXPORTS_PER_USER_PER_DAY',
   'DSR_QUOTA_REQUESTS_PER_TENANT_PER_HOUR', 'DSR_LOG_LEVEL', 'DSR_SECRET_KEY',
   'DSR_CASES_STORAGE', 'DSR_CASES_DUE_PERIODS', 'DSR_CASES_PURGE_DAYS', 'DSR_METRICS_TOKEN',
+  'DSR_QUOTA_UPLOAD_SESSIONS_PER_USER', 'DSR_QUOTA_UPLOAD_SESSION_BYTES_PER_USER', 'DSR_QUOTA_STORAGE_BYTES_PER_TENANT',
 ] as const;
 
 export class ConfigError extends Error {}
@@ -177,6 +184,10 @@ export function loadConfig(
       exportsPerTenantPerDay: integer(e, 'DSR_QUOTA_EXPORTS_PER_TENANT_PER_DAY', 1000, 1),
       exportsPerUserPerDay: integer(e, 'DSR_QUOTA_EXPORTS_PER_USER_PER_DAY', 100, 1),
       requestsPerTenantPerHour: integer(e, 'DSR_QUOTA_REQUESTS_PER_TENANT_PER_HOUR', 10000, 1),
+      uploadSessionsPerUser: integer(e, 'DSR_QUOTA_UPLOAD_SESSIONS_PER_USER', 100, 1),
+      // OneDrive's largest file (250 GiB) and its default storage of 1 TiB.
+      uploadSessionBytesPerUser: integer(e, 'DSR_QUOTA_UPLOAD_SESSION_BYTES_PER_USER', 250 * 2 ** 30, 1),
+      storageBytesPerTenant: integer(e, 'DSR_QUOTA_STORAGE_BYTES_PER_TENANT', 2 ** 40, 1),
     },
     bodyLimitBytes: 1024 * 1024,
     logLevel: e.DSR_LOG_LEVEL || 'info',

@@ -64,6 +64,10 @@ export class GraphError extends Error {
   static insufficientStorage(): GraphError {
     return new GraphError(507, 'insufficientStorage', 'The service has no storage space left for this content; retry later.');
   }
+  /** A storage quota is used up: OneDrive's 507 Insufficient Storage with code quotaLimitReached. */
+  static quotaLimitReached(message: string): GraphError {
+    return new GraphError(507, 'quotaLimitReached', message);
+  }
   static internal(): GraphError {
     return new GraphError(500, 'InternalServerError', 'An unexpected error occurred; the details are in the service log.');
   }

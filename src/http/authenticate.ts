@@ -1,5 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import type { QuotaCounter } from '../quota/quota-counter.ts';
+import { takeRequestQuota } from '../quota/upload-quotas.ts';
 import type { AppDeps } from './app-deps.ts';
 
 /**
@@ -11,7 +12,6 @@ export function authenticateHook(deps: AppDeps, quotas: QuotaCounter) {
   return async (request: FastifyRequest): Promise<void> => {
     request.caller = await deps.verifier.verify(request.headers.authorization);
     if (request.routeOptions.config.quota === 'export') return;
-    const limit = deps.config.quotas.requestsPerTenantPerHour;
-    await quotas.take(request.caller.tenantId, 'requests', 'hour', limit, deps.clock(), `The tenant exceeded its quota of ${limit} requests per hour.`);
+    await takeRequestQuota(quotas, deps.config, request.caller.tenantId, deps.clock());
   };
 }

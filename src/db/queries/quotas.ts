@@ -39,3 +39,30 @@ export async function deleteExpiredQuotaCounters(q: Queryable, before: Date): Pr
   const { rowCount } = await q.query('delete from quota_counters where window_start < $1', [before]);
   return rowCount ?? 0;
 }
+
+/** The live upload sessions of one user: how many, the bytes they declare, and when the first expires. */
+export async function uploadSessionUsage(
+  q: Queryable, tenantId: string, ownerUserId: string, now: Date,
+): Promise<{ sessions: number; declaredBytes: number; firstExpiry: Date | null }> {
+  const { rows } = await q.query<{ sessions: number; declared_bytes: number; first_expiry: Date | null }>(
+    `select count(*)::int as sessions, coalesce(sum(total_size), 0)::float8 as declared_bytes, min(expires_at) as first_expiry
+     from upload_sessions where tenant_id = $1 and owner_user_id = $2 and expires_at > $3`,
+    [tenantId, ownerUserId, now],
+  );
+  const row = rows[0]!;
+  return { sessions: row.sessions, declaredBytes: row.declared_bytes, firstExpiry: row.first_expiry };
+}
+
+/**
+ * Bytes a tenant stores: its files, plus what its live upload sessions (other than `exceptSession`)
+ * have declared, so that parallel uploads cannot each fit and together overflow.
+ */
+export async function tenantStorageUsage(q: Queryable, tenantId: string, now: Date, exceptSession: string | null): Promise<number> {
+  const { rows } = await q.query<{ bytes: number }>(
+    `select (select coalesce(sum(size), 0) from drive_items where tenant_id = $1 and not is_folder)::float8
+          + (select coalesce(sum(total_size), 0) from upload_sessions
+             where tenant_id = $1 and expires_at > $2 and id is distinct from $3::uuid)::float8 as bytes`,
+    [tenantId, now, exceptSession],
+  );
+  return rows[0]!.bytes;
+}

@@ -7,6 +7,7 @@ import {
 } from '../../../domain/drive-item.ts';
 import type { UserRow } from '../../../domain/user.ts';
 import { GraphError } from '../../../graph-error.ts';
+import { checkNewUploadSession } from '../../../quota/upload-quotas.ts';
 import { graphBase, type AppDeps } from '../../app-deps.ts';
 import { sendGraphJson } from '../../graph-reply.ts';
 import { graphDateTime } from '../../odata.ts';
@@ -73,6 +74,7 @@ async function openSession(
     throw GraphError.conflict('nameAlreadyExists', `An item named '${existing.name}' already exists at this path.`);
   }
   const now = deps.clock();
+  await checkNewUploadSession(deps.db, deps.config, owner, options.fileSize, now);
   const token = randomBytes(32).toString('base64url');
   const session = await insertUploadSession(deps.db, {
     token_sha256: uploadTokenHash(token), id: randomUUID(), tenant_id: owner.tenant_id, owner_user_id: owner.id,

@@ -4,6 +4,7 @@ import { ContentTooLargeError } from '../../../content/content-store.ts';
 import { inTransaction } from '../../../db/pool.ts';
 import { parseDrivePath, SIMPLE_UPLOAD_MAX_BYTES } from '../../../domain/drive-item.ts';
 import { GraphError } from '../../../graph-error.ts';
+import { checkTenantStorage } from '../../../quota/upload-quotas.ts';
 import type { AppDeps } from '../../app-deps.ts';
 import {
   activityContext, actorOf, commitFileToDrive, driveItemContext, recordStoredContent, parseConflictBehavior,
@@ -39,6 +40,7 @@ export function uploadContentRoute(app: FastifyInstance, deps: AppDeps): void {
       }
       const caller = request.caller;
       const owner = await resolveDriveOwner(deps, caller, request.params.user, 'write');
+      if (Number.isFinite(declared)) await checkTenantStorage(deps.db, deps.config, owner.tenant_id, declared, deps.clock());
       const conflictBehavior = parseConflictBehavior(request.query['@microsoft.graph.conflictBehavior']);
       const actor = await actorOf(deps, caller, owner);
       const body = (request.body as Readable | undefined) ?? Readable.from([]);
@@ -50,6 +52,8 @@ export function uploadContentRoute(app: FastifyInstance, deps: AppDeps): void {
         throw err;
       });
       await recordStoredContent(deps, content);
+      // A body sent without Content-Length is counted once stored; over quota, it is left to the collector.
+      if (!Number.isFinite(declared)) await checkTenantStorage(deps.db, deps.config, owner.tenant_id, content.size, deps.clock());
       const ctx = activityContext(request, owner, actor, caller.appId || null, deps.clock());
       const { item, created } = await inTransaction(deps.db, (tx) => commitFileToDrive(tx, {
         owner, segments: path.segments, content, conflictBehavior, ctx,

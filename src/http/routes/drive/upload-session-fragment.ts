@@ -6,6 +6,8 @@ import { advanceUploadSession, deleteUploadSession, findUploadSession, type Uplo
 import { findUser } from '../../../db/queries/users.ts';
 import { nextExpectedRanges, parseContentRange, UPLOAD_FRAGMENT_MAX_BYTES, UPLOAD_SESSION_LIFETIME_SECONDS } from '../../../domain/drive-item.ts';
 import { GraphError } from '../../../graph-error.ts';
+import type { QuotaCounter } from '../../../quota/quota-counter.ts';
+import { checkUploadSessionSize, takeRequestQuota } from '../../../quota/upload-quotas.ts';
 import { graphBase, type AppDeps } from '../../app-deps.ts';
 import { userNotFound } from '../users/get-user.ts';
 import { activityContext, commitFileToDrive, recordStoredContent, sendDriveItem } from './drive-shared.ts';
@@ -58,9 +60,11 @@ async function finish(deps: AppDeps, request: FastifyRequest, session: UploadSes
  * streamed to the session's staging. 202 with nextExpectedRanges until the last fragment, then
  * 201 (new file) or 200 (replaced) with the driveItem. No Authorization: the URL is the credential.
  */
-export function uploadSessionFragmentRoute(app: FastifyInstance, deps: AppDeps): void {
+export function uploadSessionFragmentRoute(app: FastifyInstance, deps: AppDeps, quotas: QuotaCounter): void {
   app.put<{ Params: { token: string } }>(UPLOAD_SESSION_PATH, { bodyLimit: UPLOAD_FRAGMENT_MAX_BYTES }, async (request, reply) => {
     const session = await loadLiveSession(deps, request.params.token);
+    // Fragments carry no token, but they are the tenant's requests all the same.
+    await takeRequestQuota(quotas, deps.config, session.tenant_id, deps.clock());
     const range = parseContentRange(request.headers['content-range']);
     const length = range.last - range.first + 1;
     const declared = request.headers['content-length'];
@@ -78,6 +82,7 @@ export function uploadSessionFragmentRoute(app: FastifyInstance, deps: AppDeps):
       throw GraphError.invalidRequest(`The Content-Range total ${range.total} does not match the file size ${session.total_size} of this session.`);
     }
     if (range.first !== session.next_offset) throw unexpectedRange(session, range.first);
+    if (session.total_size === null) await checkUploadSessionSize(deps.db, deps.config, session, range.total, deps.clock());
 
     const body = (request.body as Readable | undefined) ?? Readable.from([]);
     let parts: string[];
