@@ -33,6 +33,7 @@ import { deleteUserRoute } from './http/routes/users/delete-user.ts';
 import { getUser } from './http/routes/users/get-user.ts';
 import { listUsersRoute } from './http/routes/users/list-users.ts';
 import { updateUserRoute } from './http/routes/users/update-user.ts';
+import { SUBSCRIPTION_ROUTES } from './http/routes/subscriptions/index.ts';
 
 export const GRAPH_VERSIONS = ['v1.0', 'beta'] as const;
 
@@ -45,6 +46,7 @@ const GRAPH_ROUTES: GraphRoute[] = [
   getItemByPathRoute, uploadContentRoute, createUploadSessionRoute, deleteItemRoute,
   listSignInsRoute, listDirectoryAuditsRoute,
   subjectRightsRequestRoutes,
+  ...SUBSCRIPTION_ROUTES,
 ];
 
 /** Builds the HTTP app without listening: entry points listen, tests use inject or listen on port 0. */

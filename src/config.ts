@@ -45,6 +45,15 @@ export interface Config {
   };
   readonly sasMinValiditySeconds: number;
   readonly retryAfterSeconds: number;
+  readonly notifications: {
+    /** Extra notification origins (scheme://host[:port]) that may be http and private (local receivers). */
+    readonly allowedOrigins: readonly string[];
+    readonly maxExpirationSeconds: number;
+    /** First retry delay of a failed delivery; each later one doubles it, up to an hour. */
+    readonly retryBaseSeconds: number;
+    /** A subscription whose deliveries keep failing this long is removed. */
+    readonly retryWindowSeconds: number;
+  };
   readonly quotas: {
     readonly exportsPerTenantPerDay: number;
     readonly exportsPerUserPerDay: number;
@@ -84,6 +93,7 @@ export const ENV_VARIABLES = [
   'DSR_QUOTA_REQUESTS_PER_TENANT_PER_HOUR', 'DSR_LOG_LEVEL', 'DSR_SECRET_KEY',
   'DSR_CASES_STORAGE', 'DSR_CASES_DUE_PERIODS', 'DSR_CASES_PURGE_DAYS', 'DSR_METRICS_TOKEN',
   'DSR_QUOTA_UPLOAD_SESSIONS_PER_USER', 'DSR_QUOTA_UPLOAD_SESSION_BYTES_PER_USER', 'DSR_QUOTA_STORAGE_BYTES_PER_TENANT',
+  'DSR_NOTIFICATION_ALLOW', 'DSR_SUBSCRIPTION_MAX_EXPIRATION', 'DSR_NOTIFICATION_RETRY_BASE', 'DSR_NOTIFICATION_RETRY_WINDOW',
 ] as const;
 
 export class ConfigError extends Error {}
@@ -108,11 +118,11 @@ function list(raw: string | undefined): string[] {
   return (raw ?? '').split(',').map((s) => s.trim()).filter(Boolean);
 }
 
-function normalizeOrigin(raw: string): string {
+function normalizeOrigin(raw: string, variable = 'DSR_STORAGE_ALLOW'): string {
   try {
     return new URL(raw).origin;
   } catch {
-    throw new ConfigError(`DSR_STORAGE_ALLOW: not an origin: "${raw}"`);
+    throw new ConfigError(`${variable}: not an origin: "${raw}"`);
   }
 }
 
@@ -161,7 +171,7 @@ export function loadConfig(
     dataDir: path.resolve(e.DSR_DATA_DIR || './data'),
     databaseUrl: e.DSR_DATABASE_URL || undefined,
     cloud,
-    storageAllow: list(e.DSR_STORAGE_ALLOW).map(normalizeOrigin),
+    storageAllow: list(e.DSR_STORAGE_ALLOW).map((o) => normalizeOrigin(o)),
     auth: {
       localIssuer: localIssuerRaw === 'true',
       externalIssuer,
@@ -180,6 +190,12 @@ export function loadConfig(
     },
     sasMinValiditySeconds: parseDuration(e.DSR_SAS_MIN_VALIDITY || '1h'),
     retryAfterSeconds: integer(e, 'DSR_RETRY_AFTER', 5, 1),
+    notifications: {
+      allowedOrigins: list(e.DSR_NOTIFICATION_ALLOW).map((o) => normalizeOrigin(o, 'DSR_NOTIFICATION_ALLOW')),
+      maxExpirationSeconds: parseDuration(e.DSR_SUBSCRIPTION_MAX_EXPIRATION || '3d'),
+      retryBaseSeconds: parseDuration(e.DSR_NOTIFICATION_RETRY_BASE || '10s'),
+      retryWindowSeconds: parseDuration(e.DSR_NOTIFICATION_RETRY_WINDOW || '4h'),
+    },
     quotas: {
       exportsPerTenantPerDay: integer(e, 'DSR_QUOTA_EXPORTS_PER_TENANT_PER_DAY', 1000, 1),
       exportsPerUserPerDay: integer(e, 'DSR_QUOTA_EXPORTS_PER_USER_PER_DAY', 100, 1),

@@ -12,6 +12,7 @@ import type { OperationRow } from '../domain/operation.ts';
 import type { HostResolver } from '../export/guarded-agent.ts';
 import { registeredPackageSigner, type PackageSigner } from '../export/package-signature.ts';
 import { createMetrics, type Metrics } from '../metrics.ts';
+import { startNotificationDelivery, type DeliveryOptions } from '../subscriptions/delivery.ts';
 import { AbandonedError, ExportRun, ReleasedError, type ExportContext, type WorkerEvent } from './run-export.ts';
 
 export type { WorkerEvent } from './run-export.ts';
@@ -19,8 +20,8 @@ export type { WorkerEvent } from './run-export.ts';
 export interface WorkerOptions {
   readonly config: Config;
   /**
-   * The process's pool; the worker holds one of its connections for LISTEN and each export uses
-   * one at a time, so it needs at least concurrency + 2 connections. Not closed by stop().
+   * The process's pool; the worker holds two of its connections for LISTEN (exports, notifications)
+   * and each export uses one at a time, so it needs at least concurrency + 3 connections. Not closed by stop().
    */
   readonly db: Db;
   readonly contentStore: ContentStore;
@@ -39,6 +40,8 @@ export interface WorkerOptions {
   readonly requestRetry?: { tries?: number; baseMs?: number } | undefined;
   readonly blockSize?: number | undefined;
   readonly onEvent?: ((event: WorkerEvent) => void) | undefined;
+  /** Change-notification delivery, which runs in every worker (tests shorten its back-off). */
+  readonly notifications?: Partial<Omit<DeliveryOptions, 'config' | 'db' | 'workerId'>> | undefined;
 }
 
 export interface Worker {
@@ -193,6 +196,7 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
     logger.warn({ err: String(err) }, 'LISTEN failed; polling only for now');
   });
   const looping = loop();
+  const notifications = await startNotificationDelivery({ config, db, workerId: id, logger, metrics: ctx.metrics, ...opts.notifications });
 
   const shutdown = async (): Promise<void> => {
     stopping = true;
@@ -204,6 +208,7 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
     const current = listener;
     listener = undefined;
     current?.close();
+    await notifications.stop();
   };
 
   return {
@@ -228,6 +233,7 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
     },
     async stopHard() {
       claiming = false;
+      notifications.stopHard();
       for (const { run } of runs.values()) run.abort(new AbandonedError());
       await Promise.allSettled([...runs.values()].map((r) => r.done));
       await shutdown();
