@@ -35,6 +35,12 @@ export class NotificationReceiver {
   readonly batches: ReceivedBatch[] = [];
   readonly validations: string[] = [];
   behaviour: ReceiverBehaviour = { validation: 'echo', notifications: 'accept' };
+  /** Notification POSTs to these paths get 503 whatever the behaviour (an endpoint that is down). */
+  readonly failing = new Set<string>();
+  /** Notification POSTs to these paths get no answer (a receiver that stalls mid-delivery). */
+  readonly hanging = new Set<string>();
+  /** Notification POSTs answered with an error or left hanging, by path. */
+  readonly refused: string[] = [];
   private readonly events = new EventEmitter();
   private readonly sockets = new Set<Socket>();
 
@@ -74,6 +80,15 @@ export class NotificationReceiver {
           case 'hang': return;
         }
       }
+      if (this.behaviour.notifications !== 'accept' || this.failing.has(url.pathname) || this.hanging.has(url.pathname)) {
+        this.refused.push(url.pathname);
+        this.events.emit('refused');
+      }
+      if (this.failing.has(url.pathname)) {
+        res.writeHead(503).end();
+        return;
+      }
+      if (this.hanging.has(url.pathname)) return;
       switch (this.behaviour.notifications) {
         case 'status-503': res.writeHead(503).end(); return;
         case 'reset': req.socket.destroy(); return;
@@ -91,7 +106,7 @@ export class NotificationReceiver {
     return this.batches.filter((b) => path === undefined || b.path === path).flatMap((b) => b.value);
   }
 
-  /** Resolves once `predicate` holds, checked now and after every accepted batch; rejects at the deadline. */
+  /** Resolves once `predicate` holds, checked now and after every notification POST; rejects at the deadline. */
   waitFor(predicate: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
     return new Promise((resolve, reject) => {
       const check = () => {
@@ -106,8 +121,10 @@ export class NotificationReceiver {
       const cleanup = () => {
         clearTimeout(timer);
         this.events.off('batch', check);
+        this.events.off('refused', check);
       };
       this.events.on('batch', check);
+      this.events.on('refused', check);
       check();
     });
   }
