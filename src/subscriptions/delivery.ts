@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { pino, type Logger } from 'pino';
 import type { Config } from '../config.ts';
-import type { Db } from '../db/pool.ts';
+import { createPool, type Db } from '../db/pool.ts';
 import {
   claimNotifications, clearSubscriptionFailing, deleteDeliveredNotifications, deleteExpiredSubscriptions, dropStaleLifecycleNotifications,
   markNotificationsDelivered, markSubscriptionFailing, NOTIFICATIONS_CHANNEL, removeFailingSubscriptions, rescheduleNotifications,
@@ -22,6 +22,7 @@ export type DeliveryEvent =
 
 export interface DeliveryOptions {
   readonly config: Config;
+  /** The process's pool: only its connection settings are used (see DELIVERY_CONNECTIONS). */
   readonly db: Db;
   readonly workerId: string;
   readonly logger?: Logger | undefined;
@@ -51,6 +52,9 @@ const BATCH = 100;
 const MAX_IN_FLIGHT = 16;
 const RETRY_CAP_MS = 3_600_000;
 const KEEP_DELIVERED_MS = 86_400_000;
+// Delivery runs on a small pool of its own (LISTEN, the loop, bookkeeping), so that a burst of
+// notifications never waits for, nor delays, the connections the exports of the process use.
+const DELIVERY_CONNECTIONS = 3;
 
 /**
  * Delivers the outbox at least once: claims due rows (SKIP LOCKED, one lease token per claim,
@@ -60,9 +64,14 @@ const KEEP_DELIVERED_MS = 86_400_000;
  * URL), expired ones are swept. Woken by NOTIFY from the outbox trigger.
  */
 export async function startNotificationDelivery(opts: DeliveryOptions): Promise<NotificationDelivery> {
-  const { config, db, workerId } = opts;
+  const { config, workerId } = opts;
+  const connectionString = opts.db.options.connectionString;
+  const db = connectionString ? createPool(connectionString, DELIVERY_CONNECTIONS) : opts.db;
   const logger = (opts.logger ?? pino({ level: 'silent' })).child({ component: 'notifications' });
-  const counters = notificationMetrics(opts.metrics ?? createMetrics(), db);
+  // The gauge reads through the process's pool: it outlives this loop's own.
+  const counters = notificationMetrics(opts.metrics ?? createMetrics(), opts.db);
+  let poolEnded: Promise<void> | undefined;
+  const endPool = () => (poolEnded ??= db === opts.db ? Promise.resolve() : db.end());
   const baseMs = opts.retry?.baseMs ?? config.notifications.retryBaseSeconds * 1000;
   const capMs = opts.retry?.capMs ?? RETRY_CAP_MS;
   const windowMs = opts.retry?.windowMs ?? config.notifications.retryWindowSeconds * 1000;
@@ -186,10 +195,11 @@ export async function startNotificationDelivery(opts: DeliveryOptions): Promise<
       await halt();
       await Promise.allSettled([...inFlight]);
       client.close();
+      await endPool();
     },
     stopHard() {
       hard = true;
-      void halt();
+      void halt().then(endPool).catch(() => undefined);
       client.close();
     },
   };

@@ -20,8 +20,9 @@ export type { WorkerEvent } from './run-export.ts';
 export interface WorkerOptions {
   readonly config: Config;
   /**
-   * The process's pool; the worker holds two of its connections for LISTEN (exports, notifications)
-   * and each export uses one at a time, so it needs at least concurrency + 3 connections. Not closed by stop().
+   * The process's pool; the worker holds one of its connections for LISTEN and each export uses
+   * one at a time, so it needs at least concurrency + 2 connections (notification delivery opens
+   * a small pool of its own with the same settings). Not closed by stop().
    */
   readonly db: Db;
   readonly contentStore: ContentStore;
