@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { requireExportPermissions } from '../auth/permissions.ts';
+import { requirePermissions } from '../auth/permissions.ts';
 import type { Caller } from '../auth/verify-token.ts';
 import { findOperation } from '../db/queries/operations.ts';
 import {
@@ -42,9 +42,9 @@ function rejectProperties(body: Record<string, unknown>, allowed: Set<string>): 
 }
 
 /** Reading or changing a subscription needs what reading its resource needs. */
-export function requireWatchPermissions(deps: AppDeps, caller: Caller, resource: Pick<WatchedResource, 'kind'>): void {
+export function requireWatchPermissions(caller: Caller, resource: Pick<WatchedResource, 'kind'>): void {
   if (resource.kind === 'dataPolicyOperations') {
-    requireExportPermissions(caller, ['User.Export.All', 'User.Read.All'], deps.config.auth.adminRoleIds);
+    requirePermissions(caller, ['User.Export.All', 'User.Read.All']);
   }
 }
 
@@ -66,7 +66,7 @@ export function subscriptionNotFound(): GraphError {
 export async function createSubscription(deps: AppDeps, caller: Caller, rawBody: unknown): Promise<SubscriptionRow> {
   const body = objectBody(rawBody);
   const resource = parseResource(body.resource);
-  requireWatchPermissions(deps, caller, resource);
+  requireWatchPermissions(caller, resource);
   rejectProperties(body, CREATE_PROPERTIES);
   const changeTypes = parseChangeType(body.changeType);
   const allowed = deps.config.notifications.allowedOrigins;
@@ -96,7 +96,7 @@ export async function createSubscription(deps: AppDeps, caller: Caller, rawBody:
 export async function readableSubscription(deps: AppDeps, caller: Caller, id: string): Promise<SubscriptionRow> {
   const row = GUID_PATTERN.test(id) ? await findSubscription(deps.db, caller.tenantId, id.toLowerCase()) : undefined;
   if (!row) throw subscriptionNotFound();
-  requireWatchPermissions(deps, caller, { kind: row.resource_kind });
+  requireWatchPermissions(caller, { kind: row.resource_kind });
   return row;
 }
 

@@ -13,7 +13,7 @@ export function listSubscriptionsRoute(app: FastifyInstance, deps: AppDeps): voi
   app.get<{ Querystring: Record<string, string> }>('/subscriptions', async (request, reply) => {
     const caller = request.caller;
     // Every subscription watches export operations today, so one check covers the whole list.
-    requireWatchPermissions(deps, caller, { kind: 'dataPolicyOperations' });
+    requireWatchPermissions(caller, { kind: 'dataPolicyOperations' });
     const query = request.query;
     rejectUnknownOptions(query, ['$top', '$skiptoken']);
     const top = parseTop(query.$top, 100, 1000);
