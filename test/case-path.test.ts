@@ -82,6 +82,7 @@ beforeAll(async () => {
     DSR_STORAGE_ALLOW: azurite.origin,
     DSR_LEASE_SECONDS: '3',
     DSR_UPLOAD_CONCURRENCY: '1',
+    DSR_QUOTA_EXPORTS_PER_USER_PER_DAY: '1',
     DSR_CASES_STORAGE: `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_KEY};BlobEndpoint=${azurite.accountUrl};`,
   });
 });
@@ -115,6 +116,12 @@ describe('a case from creation to purge', () => {
     expect(created.statusCode, created.body).toBe(201);
     const id = json(created).id as string;
     expect(json(created).stages[0].status).toBe('current');
+    // A case's export counts against the export quotas (here one per subject per day).
+    const again = await call('POST', BASE, officer, {
+      type: 'access', dataSubjectType: 'currentEmployee', displayName: 'Again', regulations: ['GDPR'], dataSubject: { email: subject.upn },
+    });
+    expectGraphError(again, 429, 'TooManyRequests');
+    expect(json(await call('GET', BASE, officer)).value.map((c: any) => c.id)).toEqual([id]);
 
     const reviewing = await waitFor(async () => {
       const c = json(await call('GET', `${BASE}/${id}`, officer));

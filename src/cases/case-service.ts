@@ -5,18 +5,24 @@ import {
   deleteExclusion, findPackageFile, findRequestView, findSubjectCandidates, insertHistory, insertNote, insertRequest, lockRequest,
   markReviewCompleted, updateRequest, upsertExclusion, type PackageFileRow,
 } from '../db/queries/subject-rights-requests.ts';
+import type { Config } from '../config.ts';
 import type { Requester } from '../domain/operation.ts';
+import { exportQuotaBuckets } from '../domain/quota.ts';
+import type { QuotaCounter } from '../quota/quota-counter.ts';
 import { GraphError } from '../graph-error.ts';
 import { GUID_PATTERN } from '../http/odata.ts';
 import type { CaseStorage } from './case-storage.ts';
 import { isPackageManifest, REPLACED_MANIFEST_REASON } from './package-files.ts';
 import type { NewRequestInput, RequestChanges } from './request-input.ts';
-import { identitySetOf, reviewCompleted, retrievalState, type NoteRow, type RequestRow, type RequestView } from './subject-rights-request.ts';
+import { identitySetOf, reviewCompleted, retrievalState, type IdentitySet, type NoteRow, type RequestRow, type RequestView } from './subject-rights-request.ts';
 
 export interface CaseContext {
   readonly db: Db;
   readonly storage: CaseStorage | undefined;
   readonly purgeDays: number;
+  /** A case's export counts against the same daily quotas as an export POST. */
+  readonly quotas: QuotaCounter;
+  readonly quotaLimits: Config['quotas'];
 }
 
 function notFound(id: string): GraphError {
@@ -59,9 +65,28 @@ export async function createRequest(
     retrievalError = { code: 'dataSubjectAmbiguous', message: `Several users in the directory have the mail or user principal name '${input.email}'; the data subject must be unambiguous.` };
   } else if (!ctx.storage) {
     retrievalError = { code: 'caseStorageNotConfigured', message: 'The service has no storage for case packages (DSR_CASES_STORAGE); an administrator must configure it.' };
-  } else {
-    target = await ctx.storage.prepare(id, now);
   }
+  const buckets = subject && !retrievalError ? exportQuotaBuckets(ctx.quotaLimits, subject.id) : undefined;
+  if (buckets) await ctx.quotas.takeAll(tenantId, buckets, 'day', now);
+  try {
+    if (buckets) target = await ctx.storage!.prepare(id, now);
+    await insertCase(ctx, { id, tenantId, requester, by, input, ipAddress, now, subject, target, retrievalError });
+  } catch (err) {
+    if (buckets) ctx.quotas.giveBack(tenantId, buckets, 'day', now);
+    throw err;
+  }
+  return (await findRequestView(ctx.db, tenantId, id))!;
+}
+
+/** The case, its history and (with a target) its export operation, in one transaction. */
+async function insertCase(
+  ctx: CaseContext, a: {
+    id: string; tenantId: string; requester: Requester; by: IdentitySet; input: NewRequestInput; ipAddress: string | null; now: Date;
+    subject: { id: string; user_principal_name: string } | undefined; target: { sasUrl: string; container: string; containerName: string } | undefined;
+    retrievalError: { code: string; message: string } | null;
+  },
+): Promise<void> {
+  const { id, tenantId, requester, by, input, ipAddress, now, subject, target, retrievalError } = a;
   await inTransaction(ctx.db, async (tx) => {
     let operationId: string | null = null;
     if (target && subject) {
@@ -84,7 +109,6 @@ export async function createRequest(
     });
     if (operationId) await notifyOperationsQueued(tx);
   });
-  return (await findRequestView(ctx.db, tenantId, id))!;
 }
 
 /** PATCH: the changes, a note for an extension, and the close (which schedules the package's purge). */

@@ -5,6 +5,7 @@ import { BLOB_SUFFIX_BY_CLOUD } from '../../../config.ts';
 import { findContainerClaim, insertOperationWithAudit } from '../../../db/queries/operations.ts';
 import { findUser } from '../../../db/queries/users.ts';
 import type { QuotaCounter } from '../../../quota/quota-counter.ts';
+import { exportQuotaBuckets } from '../../../domain/quota.ts';
 import { checkStorageLocation } from '../../../domain/storage-location.ts';
 import { GraphError } from '../../../graph-error.ts';
 import { graphBase, type AppDeps } from '../../app-deps.ts';
@@ -37,11 +38,7 @@ export function exportPersonalData(app: FastifyInstance, deps: AppDeps, quotas: 
         && claim.storage_location === target.url && (claim.status === 'notStarted' || claim.status === 'running');
       return { claim, same: same ? claim : undefined };
     };
-    const { exportsPerTenantPerDay: perTenant, exportsPerUserPerDay: perUser } = deps.config.quotas;
-    const buckets = [
-      { bucket: 'exports', limit: perTenant, message: `The tenant exceeded its quota of ${perTenant} export requests per day.` },
-      { bucket: `exports:${user.id}`, limit: perUser, message: `The user exceeded the quota of ${perUser} export requests per day.` },
-    ];
+    const buckets = exportQuotaBuckets(deps.config.quotas, user.id);
     try {
       await quotas.takeAll(caller.tenantId, buckets, 'day', now);
     } catch (err) {

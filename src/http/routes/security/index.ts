@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { CaseContext } from '../../../cases/case-service.ts';
 import { createCaseStorage } from '../../../cases/case-storage.ts';
+import type { QuotaCounter } from '../../../quota/quota-counter.ts';
 import type { AppDeps } from '../../app-deps.ts';
 import { completeRequestReview } from './complete-review.ts';
 import { createRequestNote } from './create-note.ts';
@@ -23,7 +24,10 @@ const ROUTES: CaseRoute[] = [
 ];
 
 /** Every /security/subjectRightsRequests route, sharing one case context. */
-export function subjectRightsRequestRoutes(app: FastifyInstance, deps: AppDeps): void {
-  const ctx: CaseContext = { db: deps.db, storage: createCaseStorage(deps.config.cases.storage), purgeDays: deps.config.cases.purgeDays };
+export function subjectRightsRequestRoutes(app: FastifyInstance, deps: AppDeps, quotas: QuotaCounter): void {
+  const ctx: CaseContext = {
+    db: deps.db, storage: createCaseStorage(deps.config.cases.storage), purgeDays: deps.config.cases.purgeDays,
+    quotas, quotaLimits: deps.config.quotas,
+  };
   for (const route of ROUTES) route(app, deps, ctx);
 }
