@@ -1,10 +1,13 @@
-import { spawn } from 'node:child_process';
-import { symlink, readFile, writeFile } from 'node:fs/promises';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmod, cp, readFile, realpath, rm, symlink, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { createInterface } from 'node:readline';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { freePort, startEmbeddedPostgres } from '../src/db/embedded-postgres.ts';
+import { freePort, RELOCATED_DATA, serverUser, startEmbeddedPostgres } from '../src/db/embedded-postgres.ts';
+import { postgresBinaries, reachableBy } from '../src/db/postgres-binaries.ts';
 import { createPool } from '../src/db/pool.ts';
+import { runCli } from './support/cli.ts';
 import { waitFor } from './support/export-fixtures.ts';
 import { tempDir } from './support/harness.ts';
 
@@ -65,4 +68,66 @@ test('a zombie postmaster in postmaster.pid: a fresh server starts', async () =>
 test('a live process that is not this folder\'s postmaster in postmaster.pid: a fresh server starts', async () => {
   await writeStalePidFile(holder.pid);
   await startsFresh();
+});
+
+// As root, PostgreSQL runs as the `postgres` user, which cannot traverse a mode-700 folder such as
+// /root: a clone there must still start its database (issue 16, first run from root's home).
+const asRoot = process.getuid?.() === 0;
+
+test.skipIf(!asRoot)('as root, binaries inside a mode-700 folder are copied once to a folder the postgres user can reach, and run', async () => {
+  const home = await tempDir('dsr-home-');
+  await chmod(home, 0o700);
+  const packageDir = path.join(home, 'linux-x64');
+  await cp(path.dirname(path.dirname(createRequire(import.meta.url).resolve(`@embedded-postgres/${process.platform}-${process.arch}`))), packageDir, { recursive: true, verbatimSymlinks: true });
+  const cacheParent = await tempDir('dsr-cache-');
+  await chmod(cacheParent, 0o755);
+  const cacheDir = path.join(cacheParent, 'cache');
+  const user = await serverUser();
+  expect(await reachableBy(path.join(packageDir, 'native', 'bin'), user)).toBe(false);
+
+  const binaries = await postgresBinaries(user, { packageDir, cacheDir });
+  expect(binaries.postgres.startsWith(`${cacheDir}/`)).toBe(true);
+  expect(await reachableBy(binaries.postgres, user)).toBe(true);
+  const run = spawnSync(binaries.postgres, ['--version'], { uid: user.uid, gid: user.gid, encoding: 'utf8' });
+  expect(run.stdout, run.stderr).toMatch(/^postgres \(PostgreSQL\) \d+/);
+  // A second call reuses the copy.
+  expect(await postgresBinaries(user, { packageDir, cacheDir })).toEqual(binaries);
+  await rm(home, { recursive: true, force: true });
+  await rm(cacheParent, { recursive: true, force: true });
+});
+
+test.skipIf(!asRoot)('as root, a data folder inside a mode-700 folder keeps its cluster where the postgres user can reach it', async () => {
+  const home = await tempDir('dsr-home-');
+  await chmod(home, 0o700);
+  const data = path.join(home, 'data');
+  const server = await startEmbeddedPostgres(data);
+  const cluster = await realpath(path.join(data, 'postgres'));
+  try {
+    expect(cluster.startsWith(`${RELOCATED_DATA}/`)).toBe(true);
+    const pool = createPool(server.url, 1);
+    try {
+      expect((await pool.query<{ ok: number }>('select 1 as ok')).rows).toEqual([{ ok: 1 }]);
+    } finally {
+      await pool.end();
+    }
+    // The same data folder finds the running server through its link.
+    const again = await startEmbeddedPostgres(data);
+    expect(again.url).toBe(server.url);
+  } finally {
+    await server.stop();
+    await rm(cluster, { recursive: true, force: true });
+    await rm(home, { recursive: true, force: true });
+  }
+});
+
+test('a database that cannot start is one line on stderr that says what to do', async () => {
+  const data = await tempDir('dsr-broken-');
+  // A file where the cluster's folder should be.
+  await writeFile(path.join(data, 'postgres'), 'not a folder');
+  const r = await runCli(['seed', '--users', '1', '--files', '0'], { DSR_DATA_DIR: data });
+  expect(r.code).toBe(1);
+  const [first, ...rest] = r.stderr.trim().split('\n');
+  expect(first).toMatch(new RegExp(`^dsr-export: embedded PostgreSQL could not start in ${data} \\(.*\\): .*DSR_DATABASE_URL`));
+  expect(rest.join('\n')).not.toMatch(/\bat \S+:\d+/);
+  await rm(data, { recursive: true, force: true });
 });

