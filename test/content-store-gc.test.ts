@@ -125,3 +125,58 @@ test('temporary bodies a crash left behind are removed once untouched for the gr
   expect(existsSync(crashed)).toBe(false);
   expect(existsSync(writing)).toBe(true);
 });
+
+test('listing pass: content a crash left without its content_blobs row is removed after the grace period; recorded and young content stays', async () => {
+  const store = t.deps.contentStore;
+  const bodyPath = (sha: string) => path.join(t.dataDir, 'content', sha.slice(0, 2), sha.slice(2, 4), sha);
+  const threeHoursAgo = new Date(Date.now() - 3 * HOUR);
+  // Stored, then the process died before recordStoredContent.
+  const orphan = await store.put(Readable.from([Buffer.from(`orphan ${randomUUID()}`)]));
+  await utimes(bodyPath(orphan.sha256), threeHoursAgo, threeHoursAgo);
+  // Stored moments ago: its row may be on the way.
+  const young = await store.put(Readable.from([Buffer.from(`young ${randomUUID()}`)]));
+  // Old, recorded and referenced by a drive item.
+  const user = await createDriveUser(t, tenant);
+  const kept = `kept ${randomUUID()}`;
+  await upload(user, 'kept.txt', kept);
+  await utimes(bodyPath(sha256Hex(Buffer.from(kept))), threeHoursAgo, threeHoursAgo);
+
+  const withoutListing = await collectGarbage(t.db, store, { now: new Date(), listStore: false });
+  expect(withoutListing.unrecordedRemoved).toBe(0);
+  expect(await store.has(orphan.sha256)).toBe(true);
+
+  const result = await collectGarbage(t.db, store, { now: new Date() });
+  expect(result.unrecordedRemoved).toBe(1);
+  expect(await store.has(orphan.sha256)).toBe(false);
+  expect(await store.has(young.sha256)).toBe(true);
+  expect(await store.has(sha256Hex(Buffer.from(kept)))).toBe(true);
+  expect(await rowExists(orphan.sha256)).toBe(false);
+  const download = await t.app.inject({ method: 'GET', url: pathUrl(user, 'kept.txt', ':/content'), headers: { authorization: `Bearer ${token}`, ...DIRECT_CONTENT } });
+  expect(download.body).toBe(kept);
+});
+
+test('listing pass: staging whose session row is gone is removed; a live session keeps its staging', async () => {
+  const staging = path.join(t.dataDir, 'content', 'staging');
+  await mkdir(staging, { recursive: true });
+  const threeHoursAgo = new Date(Date.now() - 3 * HOUR);
+  const leftover = path.join(staging, randomUUID());
+  await writeFile(leftover, 'bytes of a session deleted before its staging');
+  await utimes(leftover, threeHoursAgo, threeHoursAgo);
+  const foreign = path.join(staging, 'not-a-session');
+  await writeFile(foreign, 'not ours');
+  await utimes(foreign, threeHoursAgo, threeHoursAgo);
+
+  const user = await createDriveUser(t, tenant);
+  const res = await t.app.inject({ method: 'POST', url: pathUrl(user, 'live.bin', ':/createUploadSession'), headers: { authorization: `Bearer ${token}` }, payload: {} });
+  const uploadPath = new URL(res.json().uploadUrl as string).pathname;
+  expect((await t.app.inject({ method: 'PUT', url: uploadPath, payload: Buffer.from('0123456789'), headers: { 'content-type': 'application/octet-stream', 'content-range': 'bytes 0-9/20' } })).statusCode).toBe(202);
+  const [live] = (await t.db.query<{ id: string }>('select id from upload_sessions where owner_user_id = $1', [user])).rows;
+  const liveFile = path.join(staging, live!.id);
+  await utimes(liveFile, threeHoursAgo, threeHoursAgo);
+
+  const result = await collectGarbage(t.db, t.deps.contentStore, { now: new Date() });
+  expect(result.stagingRemoved).toBe(1);
+  expect(existsSync(leftover)).toBe(false);
+  expect(existsSync(foreign)).toBe(true);
+  expect(existsSync(liveFile)).toBe(true);
+});

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
-  assertSha256, assertStagingKey, ContentNotFoundError, type ContentStore, type StoredContent,
+  assertSha256, assertStagingKey, ContentNotFoundError, SHA256_HEX, type ContentStore, type StoredContent,
 } from './content-store.ts';
 import { HashingMeter, hashStoredBody } from './hashing-meter.ts';
 
@@ -152,6 +152,22 @@ export function createAzureContentStore(spec: string): ContentStore {
         removed++;
       }
       return removed;
+    },
+
+    async *listContent() {
+      await ensureContainer();
+      // Bodies are the top-level hex names; tmp/ and staging/ hold the rest.
+      for await (const blob of containerClient.listBlobsFlat()) {
+        if (SHA256_HEX.test(blob.name)) yield { sha256: blob.name, modified: blob.properties.lastModified ?? new Date() };
+      }
+    },
+
+    async *listStaging() {
+      await ensureContainer();
+      // Staging that only has uncommitted blocks is not listed; Azure drops those after 7 days.
+      for await (const blob of containerClient.listBlobsFlat({ prefix: 'staging/' })) {
+        yield { key: blob.name.slice('staging/'.length), modified: blob.properties.lastModified ?? new Date() };
+      }
     },
 
     async stagePart(key, _offset, body, length) {

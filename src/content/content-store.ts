@@ -32,6 +32,13 @@ export interface ContentStore {
    * how many. A put in progress writes its temporary file all along, so it is never that old.
    */
   sweepTemporary(olderThan: Date): Promise<number>;
+  /**
+   * Every stored body, streamed (never collected into one list), with when it was last written:
+   * for the collector's pass over content that a crash left without its content_blobs row.
+   */
+  listContent(): AsyncIterable<{ sha256: string; modified: Date }>;
+  /** Every upload session's staging, by key, with when it was last written. */
+  listStaging(): AsyncIterable<{ key: string; modified: Date }>;
 
   /**
    * Upload sessions: stages `length` bytes of a file being uploaded in fragments, at `offset`.

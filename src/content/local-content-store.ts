@@ -3,12 +3,12 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { close as closeFdCallback, open as openFdCallback, read as readFdCallback } from 'node:fs';
 import { promisify } from 'node:util';
-import { mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { mkdir, open, opendir, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
-  assertSha256, assertStagingKey, ContentLengthError, ContentNotFoundError, type ContentStore, type StoredContent,
+  assertSha256, assertStagingKey, ContentLengthError, ContentNotFoundError, SHA256_HEX, type ContentStore, type StoredContent,
 } from './content-store.ts';
 import { HashingMeter, hashStoredBody } from './hashing-meter.ts';
 
@@ -25,6 +25,24 @@ function readFd(fd: number, into: Buffer, offset: number, length: number, positi
   return new Promise((resolve, reject) => {
     readFdCallback(fd, into, offset, length, position, (err, bytesRead) => (err ? reject(err) : resolve({ bytesRead })));
   });
+}
+
+const FAN_OUT = /^[0-9a-f]{2}$/;
+
+/** Entries of a folder whose names match, one at a time (opendir streams; readdir would hold them all). */
+async function* entries(dir: string, name: RegExp): AsyncIterable<{ file: string; modified: Date }> {
+  const handle = await opendir(dir).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return undefined;
+    throw err;
+  });
+  if (!handle) return;
+  for await (const entry of handle) {
+    if (!name.test(entry.name)) continue;
+    const file = path.join(dir, entry.name);
+    // Gone meanwhile (collected, published or discarded): nothing to report.
+    const modified = await stat(file).then((s) => s.mtime, () => undefined);
+    if (modified) yield { file, modified };
+  }
 }
 
 export function createLocalContentStore(root: string): ContentStore {
@@ -116,6 +134,18 @@ export function createLocalContentStore(root: string): ContentStore {
         removed++;
       }
       return removed;
+    },
+
+    async *listContent() {
+      for await (const first of entries(root, FAN_OUT)) {
+        for await (const second of entries(first.file, FAN_OUT)) {
+          for await (const body of entries(second.file, SHA256_HEX)) yield { sha256: path.basename(body.file), modified: body.modified };
+        }
+      }
+    },
+
+    async *listStaging() {
+      for await (const staged of entries(stagingDir, /^[A-Za-z0-9-]{1,64}$/)) yield { key: path.basename(staged.file), modified: staged.modified };
     },
 
     async stagePart(key, offset, body, length) {

@@ -80,6 +80,21 @@ export function contentStoreContract(store: () => ContentStore): void {
     await store().discardStaged(key);
   });
 
+  test('listContent streams every stored body with when it was written; deleted ones are gone', async () => {
+    const before = Date.now() - 60_000;
+    const { sha256 } = await store().put(chunked(testBytes(1000, 31)));
+    const listed = async () => {
+      const found = new Map<string, Date>();
+      for await (const body of store().listContent()) found.set(body.sha256, body.modified);
+      return found;
+    };
+    const first = await listed();
+    expect(first.get(sha256)?.getTime()).toBeGreaterThan(before);
+    for (const name of first.keys()) expect(name).toMatch(/^[0-9a-f]{64}$/);
+    await store().delete(sha256);
+    expect((await listed()).has(sha256)).toBe(false);
+  });
+
   test('discarding staging that does not exist is not an error', async () => {
     await store().discardStaged('never-staged');
   });

@@ -50,3 +50,32 @@ export async function pinContent(q: Queryable, operationId: string, sha256s: rea
 export async function unpinContent(q: Queryable, operationId: string): Promise<void> {
   await q.query('delete from content_pins where operation_id = $1', [operationId]);
 }
+
+/** Of these hashes, the ones with neither a content_blobs row nor an export pin. */
+export async function unrecordedContent(q: Queryable, sha256s: readonly string[]): Promise<string[]> {
+  const { rows } = await q.query<{ sha256: string }>(
+    `select s.sha256 from unnest($1::text[]) as s(sha256)
+     where not exists (select 1 from content_blobs b where b.sha256 = s.sha256)
+       and not exists (select 1 from content_pins p where p.sha256 = s.sha256)`,
+    [sha256s],
+  );
+  return rows.map((r) => r.sha256);
+}
+
+/**
+ * Inside the caller's transaction, holds the row of a hash that has none: inserted here and
+ * deleted again before commit, it makes an upload recording the same hash meanwhile wait, and
+ * then find the bytes gone (see recordStoredContent). False when a row appeared meanwhile.
+ */
+export async function lockUnrecordedContent(q: Queryable, sha256: string): Promise<boolean> {
+  const { rowCount } = await q.query(
+    `insert into content_blobs (sha256, size, created_at) values ($1, 0, '-infinity') on conflict (sha256) do nothing`,
+    [sha256],
+  );
+  return rowCount === 1;
+}
+
+/** Drops the placeholder row of lockUnrecordedContent. */
+export async function deleteContentBlobRow(q: Queryable, sha256: string): Promise<void> {
+  await q.query(`delete from content_blobs where sha256 = $1 and created_at = '-infinity'`, [sha256]);
+}

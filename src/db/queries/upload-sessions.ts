@@ -79,3 +79,9 @@ export async function deleteStaleUploadSessions(q: Queryable, now: Date, limit: 
   );
   return rows.map((r) => r.id);
 }
+
+/** Of these staging keys, the ones that belong to an upload session row. */
+export async function uploadSessionsThatExist(q: Queryable, ids: readonly string[]): Promise<Set<string>> {
+  const { rows } = await q.query<{ id: string }>('select id::text from upload_sessions where id = any($1::uuid[])', [ids]);
+  return new Set(rows.map((r) => r.id));
+}
