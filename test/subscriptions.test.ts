@@ -313,3 +313,55 @@ describe('notifications from the outbox', () => {
     expect(asAccess.statusCode).toBe(401);
   });
 });
+
+describe('subscriptions to subject rights requests', () => {
+  test('need SubjectRightsRequest.Read.All; a case created, changed and watched alone notifies through the outbox', async () => {
+    const tenant = randomUUID();
+    const exportOnly = await t.appToken(tenant, EXPORT_ROLES);
+    const cases = await t.appToken(tenant, ['SubjectRightsRequest.ReadWrite.All']);
+    const denied = await call('POST', '/v1.0/subscriptions', exportOnly, body({ resource: 'security/subjectRightsRequests' }));
+    expect(denied.statusCode).toBe(403);
+
+    const all = await call('POST', '/v1.0/subscriptions', cases, body({ resource: 'security/subjectRightsRequests', changeType: 'created,updated,deleted' }));
+    expect(all.statusCode, all.body).toBe(201);
+    expect(all.json().resource).toBe('security/subjectRightsRequests');
+    const created = await call('POST', '/v1.0/security/subjectRightsRequests', cases, {
+      type: 'access', dataSubjectType: 'customer', displayName: 'Adele asks', regulations: ['GDPR'], dataSubject: { email: 'adele@contoso.com' },
+    });
+    expect(created.statusCode, created.body).toBe(201);
+    const caseId = created.json().id as string;
+    const one = await call('POST', '/v1.0/subscriptions', cases, body({ resource: `security/subjectRightsRequests/${caseId}`, changeType: 'updated' }));
+    expect(one.statusCode, one.body).toBe(201);
+    const patch = await call('PATCH', `/v1.0/security/subjectRightsRequests/${caseId}`, cases, { description: 'by phone' });
+    expect(patch.statusCode, patch.body).toBe(200);
+
+    const rows = async (subscriptionId: string) => (await t.db.query(
+      'select change_type, resource, resource_type from notification_outbox where subscription_id = $1 order by seq', [subscriptionId],
+    )).rows;
+    const resource = `security/subjectRightsRequests/${caseId}`;
+    const type = '#microsoft.graph.subjectRightsRequest';
+    expect((await rows(all.json().id)).map((r) => r.change_type)).toEqual(expect.arrayContaining(['created', 'updated']));
+    expect(await rows(all.json().id)).toContainEqual({ change_type: 'created', resource, resource_type: type });
+    expect(await rows(one.json().id)).toContainEqual({ change_type: 'updated', resource, resource_type: type });
+    expect((await rows(one.json().id)).every((r) => r.change_type === 'updated')).toBe(true);
+
+    // Each caller lists the subscriptions of what it may read.
+    const exportSubscription = (await createSubscription(tenant)).subscription.id;
+    const listed = async (token: string) => (await call('GET', '/v1.0/subscriptions', token)).json().value.map((s: { id: string }) => s.id);
+    expect(await listed(cases)).toEqual([all.json().id, one.json().id]);
+    expect(await listed(exportOnly)).toEqual([exportSubscription]);
+    expect((await call('GET', `/v1.0/subscriptions/${all.json().id}`, exportOnly)).statusCode).toBe(403);
+  });
+
+  test('a case of another tenant cannot be watched', async () => {
+    const owner = await t.appToken(randomUUID(), ['SubjectRightsRequest.ReadWrite.All']);
+    const created = await call('POST', '/v1.0/security/subjectRightsRequests', owner, {
+      type: 'access', dataSubjectType: 'customer', displayName: 'x', regulations: ['GDPR'], dataSubject: { email: 'x@contoso.com' },
+    });
+    expect(created.statusCode).toBe(201);
+    const intruder = await t.appToken(randomUUID(), ['SubjectRightsRequest.ReadWrite.All']);
+    const res = await call('POST', '/v1.0/subscriptions', intruder, body({ resource: `security/subjectRightsRequests/${created.json().id}` }));
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error.message).toMatch(/does not exist in this tenant/);
+  });
+});

@@ -3,14 +3,14 @@ import { requirePermissions } from '../auth/permissions.ts';
 import type { Caller } from '../auth/verify-token.ts';
 import { findOperation } from '../db/queries/operations.ts';
 import {
-  countActiveSubscriptions, deleteSubscription, findSubscription, insertSubscription, updateSubscription,
+  countActiveSubscriptions, deleteSubscription, findSubscription, insertSubscription, subjectRightsRequestExists, updateSubscription,
 } from '../db/queries/subscriptions.ts';
 import { GraphError } from '../graph-error.ts';
 import type { AppDeps } from '../http/app-deps.ts';
 import { GUID_PATTERN } from '../http/odata.ts';
 import {
   checkNotificationUrl, invalidSubscription, parseChangeType, parseClientState, parseExpiration, parseOptionalGuid, parseResource,
-  parseTlsVersion, type SubscriptionRow, type WatchedResource,
+  parseTlsVersion, RESOURCE_KINDS, type ResourceKind, type SubscriptionRow, type WatchedResource,
 } from './subscription.ts';
 import { validateEndpoint } from './validate-endpoint.ts';
 import { WebhookClient } from './webhook-client.ts';
@@ -43,9 +43,30 @@ function rejectProperties(body: Record<string, unknown>, allowed: Set<string>): 
 
 /** Reading or changing a subscription needs what reading its resource needs. */
 export function requireWatchPermissions(caller: Caller, resource: Pick<WatchedResource, 'kind'>): void {
-  if (resource.kind === 'dataPolicyOperations') {
-    requirePermissions(caller, ['User.Export.All', 'User.Read.All']);
+  if (resource.kind === 'dataPolicyOperations') requirePermissions(caller, ['User.Export.All', 'User.Read.All']);
+  else requirePermissions(caller, ['SubjectRightsRequest.Read.All']);
+}
+
+/** The kinds of resource whose subscriptions the caller may list; a 403 when there is none. */
+export function watchableKinds(caller: Caller): ResourceKind[] {
+  const kinds: ResourceKind[] = [];
+  let denied: unknown;
+  for (const kind of RESOURCE_KINDS) {
+    try {
+      requireWatchPermissions(caller, { kind });
+      kinds.push(kind);
+    } catch (err) {
+      denied ??= err;
+    }
   }
+  if (kinds.length === 0) throw denied;
+  return kinds;
+}
+
+async function watchedItemExists(deps: AppDeps, tenantId: string, resource: WatchedResource & { id: string }): Promise<boolean> {
+  return resource.kind === 'dataPolicyOperations'
+    ? (await findOperation(deps.db, tenantId, resource.id)) !== undefined
+    : subjectRightsRequestExists(deps.db, tenantId, resource.id);
 }
 
 const clients = new WeakMap<AppDeps, WebhookClient>();
@@ -77,8 +98,8 @@ export async function createSubscription(deps: AppDeps, caller: Caller, rawBody:
   const clientState = parseClientState(body.clientState);
   const latestSupportedTlsVersion = parseTlsVersion(body.latestSupportedTlsVersion);
   const notificationUrlAppId = parseOptionalGuid('notificationUrlAppId', body.notificationUrlAppId);
-  if (resource.id !== undefined && !(await findOperation(deps.db, caller.tenantId, resource.id))) {
-    throw invalidSubscription(`Resource 'dataPolicyOperations/${resource.id}' does not exist in this tenant.`);
+  if (resource.id !== undefined && !(await watchedItemExists(deps, caller.tenantId, { kind: resource.kind, id: resource.id }))) {
+    throw invalidSubscription(`Resource '${resource.kind}/${resource.id}' does not exist in this tenant.`);
   }
   if (await countActiveSubscriptions(deps.db, caller.tenantId) >= MAX_SUBSCRIPTIONS_PER_TENANT) {
     throw new GraphError(403, 'ExtensionError', `Subscription quota reached: a tenant may hold ${MAX_SUBSCRIPTIONS_PER_TENANT} active subscriptions.`);

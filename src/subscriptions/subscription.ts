@@ -4,6 +4,9 @@ import { GraphError } from '../graph-error.ts';
 import { GUID_PATTERN, graphDateTime } from '../http/odata.ts';
 
 export type ChangeType = 'created' | 'updated' | 'deleted';
+/** The collections a subscription can watch, as Graph names them in `resource`. */
+export type ResourceKind = 'dataPolicyOperations' | 'security/subjectRightsRequests';
+export const RESOURCE_KINDS: readonly ResourceKind[] = ['dataPolicyOperations', 'security/subjectRightsRequests'];
 export const CHANGE_TYPES: readonly ChangeType[] = ['created', 'updated', 'deleted'];
 export const TLS_VERSIONS = ['v1_0', 'v1_1', 'v1_2', 'v1_3'] as const;
 export const MAX_CLIENT_STATE_LENGTH = 128;
@@ -13,7 +16,7 @@ export interface SubscriptionRow {
   id: string;
   tenant_id: string;
   resource: string;
-  resource_kind: 'dataPolicyOperations';
+  resource_kind: ResourceKind;
   resource_id: string | null;
   change_types: ChangeType[];
   notification_url: string;
@@ -56,21 +59,24 @@ export function invalidSubscription(message: string): GraphError {
 }
 
 export interface WatchedResource {
-  readonly kind: 'dataPolicyOperations';
-  /** The one operation watched; undefined for every operation of the tenant. */
+  readonly kind: ResourceKind;
+  /** The one item watched; undefined for every item of the tenant's collection. */
   readonly id: string | undefined;
 }
 
-/** `dataPolicyOperations` or `dataPolicyOperations/{id}`, with or without a leading slash. */
+/**
+ * `dataPolicyOperations`, `security/subjectRightsRequests`, or one item of either (`/{id}` or
+ * `('{id}')`), with or without a leading slash.
+ */
 export function parseResource(raw: unknown): WatchedResource {
   if (raw === undefined || raw === null || raw === '') throw invalidSubscription('resource is a required property for subscription creation.');
   if (typeof raw !== 'string') throw invalidSubscription('resource must be a string.');
-  const m = /^\/?dataPolicyOperations(?:\/([^/?#]+)|\('([^'/?#]+)'\))?$/.exec(raw);
-  const id = m?.[1] ?? m?.[2];
+  const m = /^\/?(dataPolicyOperations|security\/subjectRightsRequests)(?:\/([^/?#]+)|\('([^'/?#]+)'\))?$/.exec(raw);
+  const id = m?.[2] ?? m?.[3];
   if (!m || (id !== undefined && !GUID_PATTERN.test(id))) {
-    throw invalidSubscription(`Resource '${raw.slice(0, 200)}' is not supported for change notifications; use dataPolicyOperations or dataPolicyOperations/{id}.`);
+    throw invalidSubscription(`Resource '${raw.slice(0, 200)}' is not supported for change notifications; use ${RESOURCE_KINDS.map((k) => `${k} or ${k}/{id}`).join(', ')}.`);
   }
-  return { kind: 'dataPolicyOperations', id: id?.toLowerCase() };
+  return { kind: m[1] as ResourceKind, id: id?.toLowerCase() };
 }
 
 /** Graph's comma-separated changeType, each value once. */

@@ -1,4 +1,4 @@
-import type { SubscriptionRow } from '../../subscriptions/subscription.ts';
+import type { ResourceKind, SubscriptionRow } from '../../subscriptions/subscription.ts';
 import type { Queryable } from '../pool.ts';
 
 export const NOTIFICATIONS_CHANNEL = 'dsr_notifications';
@@ -7,7 +7,7 @@ export interface NewSubscription {
   id: string;
   tenantId: string;
   resource: string;
-  resourceKind: 'dataPolicyOperations';
+  resourceKind: ResourceKind;
   resourceId: string | null;
   changeTypes: string[];
   notificationUrl: string;
@@ -40,20 +40,29 @@ export async function findSubscription(q: Queryable, tenantId: string, id: strin
   return rows[0];
 }
 
-/** One page in creation order; `after` is the (created_at to the microsecond, id) of the previous page's last row. */
+/**
+ * One page in creation order of the subscriptions watching `kinds`; `after` is the (created_at to
+ * the microsecond, id) of the previous page's last row.
+ */
 export async function listSubscriptions(
-  q: Queryable, tenantId: string, opts: { limit: number; after?: { createdAt: string; id: string } },
+  q: Queryable, tenantId: string, opts: { kinds: readonly ResourceKind[]; limit: number; after?: { createdAt: string; id: string } },
 ): Promise<(SubscriptionRow & { created_cursor: string })[]> {
   const { rows } = await q.query<SubscriptionRow & { created_cursor: string }>(
     `select *, to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as created_cursor
      from subscriptions
-     where tenant_id = $1 and expires_at > now()
+     where tenant_id = $1 and expires_at > now() and resource_kind = any($5::text[])
        and ($2::timestamptz is null or (created_at, id) > ($2::timestamptz, $3::uuid))
      order by created_at, id
      limit $4`,
-    [tenantId, opts.after?.createdAt ?? null, opts.after?.id ?? null, opts.limit],
+    [tenantId, opts.after?.createdAt ?? null, opts.after?.id ?? null, opts.limit, opts.kinds],
   );
   return rows;
+}
+
+/** Whether a subject rights request with this id exists in the tenant (a subscription may watch it). */
+export async function subjectRightsRequestExists(q: Queryable, tenantId: string, id: string): Promise<boolean> {
+  const { rowCount } = await q.query('select 1 from subject_rights_requests where tenant_id = $1 and id = $2', [tenantId, id]);
+  return rowCount === 1;
 }
 
 export async function countActiveSubscriptions(q: Queryable, tenantId: string): Promise<number> {

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { listSubscriptions } from '../../../db/queries/subscriptions.ts';
-import { requireWatchPermissions } from '../../../subscriptions/subscription-service.ts';
+import { watchableKinds } from '../../../subscriptions/subscription-service.ts';
 import { toGraphSubscription } from '../../../subscriptions/subscription.ts';
 import { GraphError } from '../../../graph-error.ts';
 import { graphBase, type AppDeps } from '../../app-deps.ts';
@@ -8,12 +8,12 @@ import { sendGraphJson } from '../../graph-reply.ts';
 import { decodeSkipToken, encodeSkipToken, GUID_PATTERN, parseTop, rejectUnknownOptions } from '../../odata.ts';
 import { nextLink } from '../../paging.ts';
 
-/** GET /{version}/subscriptions: the tenant's active subscriptions, oldest first, in keyset pages. */
+/** GET /{version}/subscriptions: the tenant's active subscriptions the caller may read, oldest first, in keyset pages. */
 export function listSubscriptionsRoute(app: FastifyInstance, deps: AppDeps): void {
   app.get<{ Querystring: Record<string, string> }>('/subscriptions', async (request, reply) => {
     const caller = request.caller;
-    // Every subscription watches export operations today, so one check covers the whole list.
-    requireWatchPermissions(caller, { kind: 'dataPolicyOperations' });
+    // Only the subscriptions of resources the caller may read; none at all is a 403.
+    const kinds = watchableKinds(caller);
     const query = request.query;
     rejectUnknownOptions(query, ['$top', '$skiptoken']);
     const top = parseTop(query.$top, 100, 1000);
@@ -22,7 +22,7 @@ export function listSubscriptionsRoute(app: FastifyInstance, deps: AppDeps): voi
       throw GraphError.badRequest('Invalid $skiptoken: use the @odata.nextLink of the previous page as it is.');
     }
     const rows = await listSubscriptions(deps.db, caller.tenantId, {
-      limit: top + 1, ...(cursor ? { after: { createdAt: cursor[0], id: cursor[1] } } : {}),
+      kinds, limit: top + 1, ...(cursor ? { after: { createdAt: cursor[0], id: cursor[1] } } : {}),
     });
     const page = rows.slice(0, top);
     const last = page[page.length - 1];
