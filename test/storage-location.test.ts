@@ -191,11 +191,12 @@ describe('isPrivateAddress', () => {
     '::1', '[::1]', '::', 'fc00::1', 'fd12:3456::1', 'fe80::1', 'ff02::1',
     '::ffff:127.0.0.1', '::ffff:7f00:1', '[::ffff:a9fe:a9fe]', '0:0:0:0:0:ffff:7f00:1', '64:ff9b::7f00:1',
     '::7f00:1', '2002:7f00:1::1', '2001:0:4136:e378:8000:63bf:3fff:fdd2',
+    '168.63.129.16', '::ffff:168.63.129.16', '[::ffff:a83f:8110]', 'fec0::1', 'feff:ffff::1', '[fec0::a:b]',
   ])('%s is private', (address) => {
     expect(isPrivateAddress(address)).toBe(true);
   });
 
-  it.each(['20.60.1.1', '8.8.8.8', '172.32.0.1', '192.169.0.1', '2001:4860:4860::8888', '::ffff:8.8.8.8', 'acct.blob.core.windows.net', '', 'localhost'])(
+  it.each(['20.60.1.1', '8.8.8.8', '168.63.129.15', '168.63.129.17', 'fe7f::1', '172.32.0.1', '192.169.0.1', '2001:4860:4860::8888', '::ffff:8.8.8.8', 'acct.blob.core.windows.net', '', 'localhost'])(
     '%s is not a private address',
     (address) => {
       expect(isPrivateAddress(address)).toBe(false);

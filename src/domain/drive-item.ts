@@ -1,5 +1,6 @@
 import { GraphError } from '../graph-error.ts';
 import { graphDateTime } from '../http/odata.ts';
+import { bidiControlIn } from './unsafe-text.ts';
 
 /** A drive item as stored (002_tenant_data.sql). */
 export interface DriveItemRow {
@@ -65,6 +66,8 @@ export function validateItemName(name: string): void {
     const ch = bad[0].charCodeAt(0) < 0x20 ? `control character U+${bad[0].charCodeAt(0).toString(16).padStart(4, '0')}` : `'${bad[0]}'`;
     throw GraphError.invalidRequest(`The name ${shown} contains the invalid character ${ch}; names cannot contain " * : < > ? / \\ |.`);
   }
+  const bidi = bidiControlIn(name);
+  if (bidi) throw GraphError.invalidRequest(`The name ${shown} contains the bidirectional control character ${bidi}, which can disguise a name.`);
   if (name.startsWith(' ')) throw GraphError.invalidRequest(`The name ${shown} cannot begin with a space.`);
   if (name.endsWith(' ') || name.endsWith('.')) throw GraphError.invalidRequest(`The name ${shown} cannot end with a space or a period.`);
   if (RESERVED_NAMES.has(name.toLowerCase())) throw GraphError.invalidRequest(`The name ${shown} is reserved and cannot be used.`);

@@ -62,7 +62,13 @@ export function checkStorageLocation(raw: unknown, rules: StorageRules, now: Dat
   }
 
   // Azure: /container[/dir]; allowed origins (Azurite-style emulators): /account/container[/dir].
-  const segments = url.pathname.split('/').filter(Boolean).map((s) => decodeURIComponent(s));
+  const segments = url.pathname.split('/').filter(Boolean).map((s) => {
+    try {
+      return decodeURIComponent(s);
+    } catch {
+      throw refuse(`storageLocation path segment "${s}" is not correctly percent-encoded.`);
+    }
+  });
   const containerIndex = allowedOrigin ? 1 : 0;
   const containerName = segments[containerIndex];
   if (!containerName) {

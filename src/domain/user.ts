@@ -1,4 +1,5 @@
 import { GraphError } from '../graph-error.ts';
+import { bidiControlIn, controlCharacterIn } from './unsafe-text.ts';
 import { graphDateTime } from '../http/odata.ts';
 
 /** A directory user as stored. */
@@ -79,7 +80,8 @@ export function parseUserChanges(body: unknown, mode: 'create' | 'update'): User
   for (const [key, value] of Object.entries(body)) {
     if (ACCEPTED_AND_DISCARDED.includes(key) && mode === 'create') continue;
     if (key === 'id' || key === 'createdDateTime') throw GraphError.badRequest(`Property '${key}' is read-only.`);
-    if (!(key in WRITABLE_USER_PROPERTIES)) throw GraphError.badRequest(`Property '${key}' does not exist on type 'microsoft.graph.user'.`);
+    // Own keys only: `in` would also find toString, constructor, … of Object.prototype.
+    if (!Object.hasOwn(WRITABLE_USER_PROPERTIES, key)) throw GraphError.badRequest(`Property '${key}' does not exist on type 'microsoft.graph.user'.`);
     const column = WRITABLE_USER_PROPERTIES[key as WritableUserProperty];
     if (key === 'accountEnabled') {
       if (typeof value !== 'boolean') throw GraphError.badRequest("Property 'accountEnabled' must be a boolean.");
@@ -89,6 +91,10 @@ export function parseUserChanges(body: unknown, mode: 'create' | 'update'): User
       throw GraphError.badRequest(`Property '${key}' must be a string.`);
     } else if (typeof value === 'string' && value.length > 256) {
       throw GraphError.badRequest(`Property '${key}' is longer than 256 characters.`);
+    }
+    for (const text of typeof value === 'string' ? [value] : Array.isArray(value) ? value as string[] : []) {
+      const bad = bidiControlIn(text) ?? controlCharacterIn(text);
+      if (bad) throw GraphError.badRequest(`Property '${key}' contains the character ${bad}; control and bidirectional override characters are not allowed.`);
     }
     if (key === 'userPrincipalName' && (typeof value !== 'string' || !UPN.test(value))) {
       throw GraphError.badRequest("Property 'userPrincipalName' must be of the form alias@domain.");

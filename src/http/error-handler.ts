@@ -43,6 +43,10 @@ export function toGraphError(err: FastifyError | Error, deps: AppDeps): GraphErr
       return GraphError.badRequest('The request body is empty; send a JSON object.');
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
       return GraphError.badRequest('The request body is not valid JSON.');
+    // PostgreSQL refuses a NUL in text: a key or filter value that reached a query with one is bad
+    // input, not a fault (the statement failed, so nothing changed).
+    case '22021':
+      return GraphError.badRequest('The request contains a character that cannot be stored (U+0000).');
     default:
       break;
   }

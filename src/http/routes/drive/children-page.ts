@@ -4,7 +4,8 @@ import type { DriveItemView } from '../../../domain/drive-item.ts';
 import type { UserRow } from '../../../domain/user.ts';
 import { graphBase, type AppDeps } from '../../app-deps.ts';
 import { sendGraphJson } from '../../graph-reply.ts';
-import { decodeSkipToken, encodeSkipToken, parseTop, rejectUnknownOptions, selectProperties } from '../../odata.ts';
+import { GraphError } from '../../../graph-error.ts';
+import { decodeSkipToken, encodeSkipToken, GUID_PATTERN, parseTop, rejectUnknownOptions, selectProperties } from '../../odata.ts';
 import { nextLink } from '../../paging.ts';
 import { actorOf, parseItemSelect } from './drive-shared.ts';
 import { itemLinks, renderDriveItem } from './item-rendering.ts';
@@ -24,6 +25,10 @@ export async function sendChildrenPage(
   const top = parseTop(query.$top, DEFAULT_PAGE, MAX_PAGE);
   const select = parseItemSelect(query.$select);
   const after = decodeSkipToken(query.$skiptoken, 2) as [string, string] | undefined;
+  // A forged cursor must be a 400, not a PostgreSQL error (a non-uuid id, a NUL in text): 500.
+  if (after && (!GUID_PATTERN.test(after[1]) || after[0].includes('\u0000'))) {
+    throw GraphError.badRequest('Invalid $skiptoken: use the @odata.nextLink of the previous page as it is.');
+  }
   const rows = folder.is_folder
     ? await listDriveChildren(deps.db, owner.tenant_id, folder.id, { limit: top + 1, after })
     : [];
