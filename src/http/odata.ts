@@ -1,9 +1,12 @@
 import { GraphError } from '../graph-error.ts';
 
-/** One `path eq 'value'` term of a $filter; terms are joined by `and`. */
+export type FilterOperator = 'eq' | 'ge' | 'gt' | 'le' | 'lt' | 'startswith';
+
+/** One term of a $filter; terms are joined by `and`. */
 export interface FilterTerm {
   readonly property: string;
   readonly value: string;
+  readonly operator: FilterOperator;
 }
 
 /** The property name a `targetResources/any(t: t/id eq '…')` term is reported under. */
@@ -12,35 +15,99 @@ export const ANY_TARGET_ID = 'targetResources/any/id';
 const EQ_TERM = /^\s*([A-Za-z][A-Za-z0-9/]*)\s+eq\s+'((?:[^']|'')*)'\s*/;
 // Graph's lambda form, with any range variable name: targetResources/any(t: t/id eq '…').
 const ANY_TARGET_TERM = /^\s*targetResources\/any\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*:\s*\1\/id\s+eq\s+'((?:[^']|'')*)'\s*\)\s*/;
+// OData DateTimeOffset literals are unquoted: createdDateTime ge 2026-11-01T00:00:00Z.
+const DATE_TERM = /^\s*([A-Za-z][A-Za-z0-9/]*)\s+(eq|ge|gt|le|lt)\s+(\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,7})?)?(?:Z|[+-]\d{2}:\d{2}))?)\s*/i;
+const STARTSWITH_TERM = /^\s*startswith\(\s*([A-Za-z][A-Za-z0-9/]*)\s*,\s*'((?:[^']|'')*)'\s*\)\s*/i;
+
+export interface FilterOptions {
+  /** Accept Graph's `targetResources/any(t: t/id eq '…')`. */
+  anyTarget?: boolean;
+  /** DateTimeOffset properties compared with eq, ge, gt, le or lt. */
+  dates?: readonly string[];
+  /** String properties that also take `startswith(prop, '…')`. */
+  startsWith?: readonly string[];
+}
 
 /**
  * Parses the $filter subset the service supports: `prop eq 'value'` terms over `allowed`
- * (property paths like `initiatedBy/user/id` allowed) and, with `anyTarget`, Graph's
+ * (property paths like `initiatedBy/user/id` allowed), date comparisons over `dates`,
+ * `startswith(prop, '…')` over `startsWith` and, with `anyTarget`, Graph's
  * `targetResources/any(t: t/id eq '…')`, joined by `and`. Anything else is a 400, never ignored,
  * so a caller never mistakes an unfiltered page for a filtered one; so is a property given twice
- * (two values could only ever match nothing).
+ * with one operator (two values could only ever match nothing).
  */
-export function parseFilter(raw: string | undefined, allowed: readonly string[], opts: { anyTarget?: boolean } = {}): FilterTerm[] {
+export function parseFilter(raw: string | undefined, allowed: readonly string[], opts: FilterOptions = {}): FilterTerm[] {
   if (raw === undefined) return [];
-  const supported = [...allowed.map((p) => `${p} eq '…'`), ...(opts.anyTarget ? ["targetResources/any(t: t/id eq '…')"] : [])];
+  const supported = [
+    ...allowed.map((p) => `${p} eq '…'`), ...(opts.dates ?? []).map((p) => `${p} ge|gt|le|lt|eq {DateTimeOffset}`),
+    ...(opts.startsWith ?? []).map((p) => `startswith(${p}, '…')`), ...(opts.anyTarget ? ["targetResources/any(t: t/id eq '…')"] : []),
+  ];
   const terms: FilterTerm[] = [];
   let rest = raw;
   for (;;) {
-    const any = opts.anyTarget ? ANY_TARGET_TERM.exec(rest) : null;
-    const m = any ?? EQ_TERM.exec(rest);
-    if (!m) throw GraphError.badRequest(`Invalid $filter: "${raw}". Supported: ${supported.join(', ')}, joined by "and".`);
-    const property = any ? ANY_TARGET_ID : m[1]!;
-    if (!any && !allowed.includes(property)) {
-      throw GraphError.badRequest(`Invalid $filter: property "${property}" cannot be filtered on; supported: ${supported.join(', ')}.`);
+    const term = readTerm(rest, opts);
+    if (!term) throw GraphError.badRequest(`Invalid $filter: "${raw}". Supported: ${supported.join(', ')}, joined by "and".`);
+    const { property, operator } = term;
+    const known = term.any || (operator === 'eq' && !term.date ? allowed : operator === 'startswith' ? opts.startsWith ?? [] : opts.dates ?? []).includes(property);
+    if (!known) {
+      throw GraphError.badRequest(`Invalid $filter: property "${property}" cannot be filtered on that way; supported: ${supported.join(', ')}.`);
     }
-    if (terms.some((t) => t.property === property)) throw GraphError.badRequest(`Invalid $filter: "${property}" is given more than once.`);
-    terms.push({ property, value: m[2]!.replace(/''/g, "'") });
-    rest = rest.slice(m[0].length);
+    if (terms.some((t) => t.property === property && t.operator === operator)) {
+      throw GraphError.badRequest(`Invalid $filter: "${property}" is given more than once.`);
+    }
+    terms.push({ property, operator, value: term.value });
+    rest = rest.slice(term.length);
     if (rest === '') return terms;
     const and = /^and\s+/i.exec(rest);
     if (!and) throw GraphError.badRequest(`Invalid $filter: unexpected "${rest}".`);
     rest = rest.slice(and[0].length);
   }
+}
+
+function readTerm(rest: string, opts: FilterOptions) {
+  const any = opts.anyTarget ? ANY_TARGET_TERM.exec(rest) : null;
+  if (any) return { property: ANY_TARGET_ID, operator: 'eq' as const, value: any[2]!.replace(/''/g, "'"), length: any[0].length, any: true, date: false };
+  const starts = STARTSWITH_TERM.exec(rest);
+  if (starts) return { property: starts[1]!, operator: 'startswith' as const, value: starts[2]!.replace(/''/g, "'"), length: starts[0].length, any: false, date: false };
+  const date = DATE_TERM.exec(rest);
+  if (date) {
+    return { property: date[1]!, operator: date[2]!.toLowerCase() as FilterOperator, value: date[3]!, length: date[0].length, any: false, date: true };
+  }
+  const eq = EQ_TERM.exec(rest);
+  if (eq) return { property: eq[1]!, operator: 'eq' as const, value: eq[2]!.replace(/''/g, "'"), length: eq[0].length, any: false, date: false };
+  return undefined;
+}
+
+/** The bounds the date terms on `property` set; an `eq` is both `ge` and `le`. */
+export interface DateBounds {
+  ge?: Date;
+  gt?: Date;
+  le?: Date;
+  lt?: Date;
+}
+
+export function dateBounds(terms: readonly FilterTerm[], property: string): DateBounds {
+  const bounds: DateBounds = {};
+  for (const t of terms) {
+    if (t.property !== property || t.operator === 'startswith') continue;
+    const at = new Date(t.value.length === 10 ? `${t.value}T00:00:00Z` : t.value);
+    if (Number.isNaN(at.getTime())) throw GraphError.badRequest(`Invalid $filter: ${t.value} is not a valid DateTimeOffset.`);
+    if (t.operator === 'eq') {
+      bounds.ge = at;
+      bounds.le = at;
+    } else {
+      bounds[t.operator] = at;
+    }
+  }
+  return bounds;
+}
+
+/** `$orderby` on one date property, ascending or descending (the lists' default: newest first). */
+export function parseDateOrderBy(raw: string | undefined, property: string): 'asc' | 'desc' {
+  if (raw === undefined) return 'desc';
+  const m = /^\s*([A-Za-z]+)(?:\s+(asc|desc))?\s*$/i.exec(raw);
+  if (!m || m[1] !== property) throw GraphError.badRequest(`Invalid $orderby: only "${property}" with asc or desc is supported.`);
+  return (m[2]?.toLowerCase() ?? 'asc') as 'asc' | 'desc';
 }
 
 /** A GUID filter value, lowercased as ids are stored; anything else is a 400 rather than an empty page. */

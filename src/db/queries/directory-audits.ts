@@ -1,4 +1,5 @@
 import type { DirectoryAudit, DirectoryAuditRow } from '../../domain/directory-audit.ts';
+import type { DateBounds } from '../../http/odata.ts';
 import type { Queryable } from '../pool.ts';
 
 export async function insertDirectoryAudit(q: Queryable, a: DirectoryAudit): Promise<void> {
@@ -16,18 +17,26 @@ export async function insertDirectoryAudit(q: Queryable, a: DirectoryAudit): Pro
 /** A listing row: `cursor_at` is activity_at as PostgreSQL text, exact to the microsecond for the keyset. */
 export type DirectoryAuditListRow = DirectoryAuditRow & { cursor_at: string };
 
+/** The filters and order of a directory-audit listing. */
+export interface DirectoryAuditQuery {
+  limit: number;
+  targetId?: string;
+  initiatorUserId?: string;
+  activityDisplayName?: string;
+  category?: string;
+  activity?: DateBounds;
+  order?: 'asc' | 'desc';
+  after?: { at: string; id: string };
+}
+
 /**
- * One page of the tenant's directory audits, newest first; `after` is the (activity_at, id) of
- * the last row of the previous page. `targetId` matches any entry of targetResources (jsonb
- * containment, GIN-indexed by 005); `initiatorUserId` the initiating user.
+ * One page of the tenant's directory audits, newest first unless `order` is asc; `after` is the
+ * (activity_at, id) of the last row of the previous page. `targetId` matches any entry of
+ * targetResources (jsonb containment, GIN-indexed by 005); `initiatorUserId` the initiating user.
  */
-export async function listDirectoryAudits(
-  q: Queryable, tenantId: string,
-  opts: {
-    limit: number; targetId?: string; initiatorUserId?: string; activityDisplayName?: string; category?: string;
-    after?: { at: string; id: string };
-  },
-): Promise<DirectoryAuditListRow[]> {
+export async function listDirectoryAudits(q: Queryable, tenantId: string, opts: DirectoryAuditQuery): Promise<DirectoryAuditListRow[]> {
+  const desc = (opts.order ?? 'desc') === 'desc';
+  const a = opts.activity ?? {};
   const { rows } = await q.query<DirectoryAuditListRow>(
     `select *, activity_at::text as cursor_at from directory_audits
      where tenant_id = $1
@@ -35,11 +44,14 @@ export async function listDirectoryAudits(
        and ($3::uuid is null or initiator_user_id = $3)
        and ($4::text is null or activity_display_name = $4)
        and ($5::text is null or category = $5)
-       and ($6::timestamptz is null or (activity_at, id) < ($6, $7::uuid))
-     order by activity_at desc, id desc
+       and ($6::timestamptz is null or (activity_at, id) ${desc ? '<' : '>'} ($6, $7::uuid))
+       and ($9::timestamptz is null or activity_at >= $9) and ($10::timestamptz is null or activity_at > $10)
+       and ($11::timestamptz is null or activity_at <= $11) and ($12::timestamptz is null or activity_at < $12)
+     order by activity_at ${desc ? 'desc' : 'asc'}, id ${desc ? 'desc' : 'asc'}
      limit $8`,
     [tenantId, opts.targetId === undefined ? null : JSON.stringify([{ id: opts.targetId }]), opts.initiatorUserId ?? null,
-      opts.activityDisplayName ?? null, opts.category ?? null, opts.after?.at ?? null, opts.after?.id ?? null, opts.limit],
+      opts.activityDisplayName ?? null, opts.category ?? null, opts.after?.at ?? null, opts.after?.id ?? null, opts.limit,
+      a.ge ?? null, a.gt ?? null, a.le ?? null, a.lt ?? null],
   );
   return rows;
 }

@@ -1,10 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import { requirePermissions } from '../../../auth/permissions.ts';
-import { listDirectoryAudits } from '../../../db/queries/directory-audits.ts';
+import { listDirectoryAudits, type DirectoryAuditQuery } from '../../../db/queries/directory-audits.ts';
 import { toGraphDirectoryAudit } from '../../../domain/directory-audit.ts';
 import { graphBase, type AppDeps } from '../../app-deps.ts';
 import { sendGraphJson } from '../../graph-reply.ts';
-import { ANY_TARGET_ID, GUID_PATTERN, guidFilterValue, parseFilter, parseSelect, parseTop, rejectUnknownOptions, selectProperties } from '../../odata.ts';
+import {
+  ANY_TARGET_ID, dateBounds, GUID_PATTERN, guidFilterValue, parseDateOrderBy, parseFilter, parseSelect, parseTop, rejectUnknownOptions,
+  selectProperties,
+} from '../../odata.ts';
 import { nextLink } from '../../paging.ts';
 import { decodeAuditCursor, encodeAuditCursor } from './audit-log-cursor.ts';
 
@@ -15,26 +18,31 @@ const DIRECTORY_AUDIT_PROPERTIES = [
 ] as const;
 
 /**
- * GET /{version}/auditLogs/directoryAudits: the caller's tenant, newest first. $filter:
- * `targetResources/any(t: t/id eq '…')`, `initiatedBy/user/id eq '…'`, `activityDisplayName eq '…'`,
- * `category eq '…'`, joined by `and`; $select, $top (default 100, max 1000), keyset paging.
+ * GET /{version}/auditLogs/directoryAudits: the caller's tenant, newest first ($orderby=activityDateTime
+ * [asc|desc]). $filter: `targetResources/any(t: t/id eq '…')`, `initiatedBy/user/id eq '…'`,
+ * `activityDisplayName eq '…'`, `category eq '…'`, activityDateTime with ge/gt/le/lt/eq, joined
+ * by `and`; $select, $top (default 100, max 1000), keyset paging.
  */
 export function listDirectoryAuditsRoute(app: FastifyInstance, deps: AppDeps): void {
   app.get<{ Querystring: Record<string, string> }>('/auditLogs/directoryAudits', async (request, reply) => {
     const caller = request.caller;
     requirePermissions(caller, ['AuditLog.Read.All']);
     const query = request.query;
-    rejectUnknownOptions(query, ['$select', '$top', '$skiptoken', '$filter']);
+    rejectUnknownOptions(query, ['$select', '$top', '$skiptoken', '$filter', '$orderby']);
     const select = parseSelect(query.$select, DIRECTORY_AUDIT_PROPERTIES);
     const top = parseTop(query.$top, 100, 1000);
-    const filter: { targetId?: string; initiatorUserId?: string; activityDisplayName?: string; category?: string } = {};
-    for (const term of parseFilter(query.$filter, ['initiatedBy/user/id', 'activityDisplayName', 'category'], { anyTarget: true })) {
+    const terms = parseFilter(query.$filter, ['initiatedBy/user/id', 'activityDisplayName', 'category'], { anyTarget: true, dates: ['activityDateTime'] });
+    const filter: Omit<DirectoryAuditQuery, 'limit'> = {
+      activity: dateBounds(terms, 'activityDateTime'), order: parseDateOrderBy(query.$orderby, 'activityDateTime'),
+    };
+    for (const term of terms) {
       switch (term.property) {
+        case 'activityDateTime': break;
         // Target ids are strings in Graph (not only users); GUIDs are stored lowercase.
         case ANY_TARGET_ID: filter.targetId = GUID_PATTERN.test(term.value) ? term.value.toLowerCase() : term.value; break;
         case 'initiatedBy/user/id': filter.initiatorUserId = guidFilterValue('initiatedBy/user/id', term.value); break;
         case 'activityDisplayName': filter.activityDisplayName = term.value; break;
-        default: filter.category = term.value;
+        case 'category': filter.category = term.value; break;
       }
     }
     const after = decodeAuditCursor(query.$skiptoken);
