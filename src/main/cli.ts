@@ -7,6 +7,7 @@ import { CliError, reportFailure } from '../cli/fail.ts';
 import type { ApiClient } from '../cli/api-client.ts';
 import { GUID_PATTERN } from '../http/odata.ts';
 import { registerCaseCommands } from '../cli/register-cases.ts';
+import { registerSubscriptionCommands } from '../cli/subscriptions-command.ts';
 
 // Command modules are imported when their command runs: the storage SDK, Fastify and the
 // database driver together take seconds to load, which `--help`, `token` or `status` need not pay.
@@ -229,10 +230,12 @@ clientOptions(program.command('export <user>'))
   .description('request an export of a user (object id or UPN) into a container, and follow it to the end')
   .requiredOption('--to <sas-url>', 'SAS URL of an empty container (create + write permissions)')
   .option('--no-wait', 'print the operation URL and return at once')
-  .action(run(async (user: string, opts: ApiOptions & { to: string; json?: boolean; wait: boolean }) => {
+  .option('--notify <url>', 'subscribe this webhook to the changes of the operation (docs/notifications.md)')
+  .action(run(async (user: string, opts: ApiOptions & { to: string; json?: boolean; wait: boolean; notify?: string }) => {
     const api = await apiFor(opts);
     const { followOperation, submitExport } = await exportCommand();
     const location = await submitExport(api, user, opts.to);
+    if (opts.notify) await (await import('../cli/subscriptions-command.ts')).subscribeToOperation(api, location, opts.notify);
     if (!opts.wait) {
       process.stdout.write(opts.json ? `${JSON.stringify({ location })}\n` : `${location}\n`);
       return;
@@ -262,6 +265,7 @@ clientOptions(program.command('status <operationId>'))
   }));
 
 registerCaseCommands(program, { run, apiFor, clientOptions });
+registerSubscriptionCommands(program, { run, apiFor, clientOptions });
 
 program.command('demo')
   .description('the whole path on the embedded default: PostgreSQL, Azurite, seed, export, verify, summary')
