@@ -12,6 +12,7 @@ export const BENCHMARKS = [
   'upload-memory.ts',
   'export-throughput.ts',
   'export-latency.ts',
+  'notification-latency.ts',
   'worker-scaling.ts',
 ];
 
