@@ -13,12 +13,13 @@ import {
 } from './support/load.ts';
 import { killAllChildren, leaseOwnerOf } from './support/processes.ts';
 
-// Issue 7, item 4: graceful shutdown (DESIGN.md §7, §9). SIGTERM to an API process during load:
-// the request it is serving finishes, and no accepted request is lost. SIGTERM to a worker in the
-// middle of an export: it lets its uploads in flight finish, releases its leases at once, and the
-// other worker finishes those exports long before the 30 s lease would have expired.
+// Graceful shutdown. SIGTERM to an API process during load: the request it is serving finishes,
+// and no accepted request is lost. SIGTERM to a worker in the middle of an export: it lets its
+// uploads in flight finish and releases its leases at once, so the other worker finishes those
+// exports. The lease is ten minutes, far beyond the test's timeout: an export taken over at all
+// was handed back, not left to expire.
 
-const LEASE_SECONDS = 30;
+const LEASE_SECONDS = 600;
 
 let db: Db;
 let dbUrl: string;
@@ -121,7 +122,7 @@ test('SIGTERM to an API process during load: its in-flight request finishes, it 
     + `${load.networkErrors} refused/reset + ${load.serverErrors.length} × 503 retried on the other API; ${settled.byStatus.complete} complete`);
 }, 90_000);
 
-test(`SIGTERM to a worker mid-export: leases released at once, the other worker finishes well before the ${LEASE_SECONDS} s lease`, async () => {
+test(`SIGTERM to a worker mid-export: leases released at once, the other worker finishes long before the ${LEASE_SECONDS} s lease could expire`, async () => {
   const store = createContentStore({ contentStore: undefined, dataDir });
   const exports: { id: string; sas: string }[] = [];
   for (let i = 0; i < 6; i++) {
@@ -154,10 +155,9 @@ test(`SIGTERM to a worker mid-export: leases released at once, the other worker 
   expect(afterExit.filter((r) => owner.test(r.lease_owner ?? ''))).toEqual([]);
   expect(w1.lines.some((l) => l.includes('export handed back for another worker'))).toBe(true);
 
-  const settled = await waitForOperations(db, ids, (LEASE_SECONDS - 5) * 1000);
+  const settled = await waitForOperations(db, ids, 60_000);
   const doneAfter = Date.now() - tTerm;
   expect(settled.byStatus).toEqual({ complete: exports.length });
-  expect(doneAfter).toBeLessThan(LEASE_SECONDS * 1000 / 2);
   // A graceful hand-over is not a failed attempt.
   for (const r of await rowsNow()) expect(r.attempts, r.id).toBe(0);
   for (const e of exports) expect(await verifyPackage(e.sas), e.id).toEqual([]);
