@@ -266,7 +266,7 @@ describe('the cases and privacy-statement commands', () => {
     const server = await t.app.listen({ host: '127.0.0.1', port: 0 });
     const tenant = randomUUID();
     const api = new ApiClient(server, await t.appToken(tenant, ['SubjectRightsRequest.ReadWrite.All']));
-    const subject = await seedUser(t.db, t.deps.contentStore, { tenantId: tenant, files: [{ path: 'a.txt', body: Buffer.from('hello') }] });
+    const subject = await seedUser(t.db, t.deps.contentStore, { tenantId: tenant, files: [{ path: 'a.txt', body: Buffer.from('hello') }, { path: 'b.txt', body: Buffer.from('not yours') }] });
     const dir = await tempDir('dsr-cases-cli-');
     const statementFile = path.join(dir, 'statement.json');
     await writeFile(statementFile, JSON.stringify(STATEMENT));
@@ -275,7 +275,7 @@ describe('the cases and privacy-statement commands', () => {
     await writeFile(statementFile, '{"controller": 1}');
     await expect(cli.setPrivacyStatement(api, statementFile)).rejects.toThrow(/privacy statement failed: BadRequest: controller must be an object/);
 
-    const c = await cli.createCase(api, { email: subject.upn, name: 'CLI case', type: 'export', subjectType: 'customer', regulation: ['LGPD'], pause: false });
+    const c = await cli.createCase(api, { email: subject.upn, name: 'CLI case', type: 'export', subjectType: 'customer', regulation: ['LGPD'], pause: true });
     await cli.createCase(api, { email: 'nobody@contoso.test', name: 'Late case', type: 'access', subjectType: 'customer', regulation: [], due: '2026-01-02T00:00:00Z', pause: true });
     const lines: string[] = [];
     const tty = { isTTY: true, write: (s: string) => lines.push(s) };
@@ -290,8 +290,14 @@ describe('the cases and privacy-statement commands', () => {
     expect(lines.join('')).toMatch(/Late case/);
     expect(lines.join('')).not.toMatch(/CLI case|\u001b/);
 
-    await waitFor(async () => (await cli.showCase(api, c.id, { json: true, out: { write: () => undefined } })).stages[2]!.status === 'completed',
-      { what: 'the CLI case to be ready', timeoutMs: 30_000 });
+    await waitFor(async () => (await cli.showCase(api, c.id, { json: true, out: { write: () => undefined } })).stages[1]!.status === 'current',
+      { what: 'the CLI case to be retrieved', timeoutMs: 30_000 });
+    lines.length = 0;
+    const files = await cli.listCaseFiles(api, c.id, { out: { write: (s: string) => lines.push(s) } });
+    const b = files.find((f) => f.path === 'OneDrive/Files/b.txt')!;
+    expect(lines.join('')).toMatch(/included {2}OneDrive\/Files\/b\.txt \(9 bytes\)/);
+    expect(await cli.setCaseFileExclusion(api, c.id, b.id, 'legal privilege')).toMatchObject({ excluded: true, exclusionReason: 'legal privilege' });
+    await cli.completeCaseReview(api, c.id);
     lines.length = 0;
     await cli.showCase(api, c.id, { out: { write: (s: string) => lines.push(s) } });
     expect(lines.join('')).toContain('contentRetrieval:done > contentReview:done > generateReport:done > caseResolved:-');
@@ -301,6 +307,7 @@ describe('the cases and privacy-statement commands', () => {
     const entries = await readZip(await readFile(zipFile));
     expect((await stat(zipFile)).size).toBe(bytes);
     expect(entries.get('OneDrive/Files/a.txt')!.toString()).toBe('hello');
+    expect(entries.has('OneDrive/Files/b.txt')).toBe(false);
     const reportFile = path.join(dir, 'report.csv');
     await cli.downloadCaseFile(api, c.id, 'getFinalReport', reportFile, { out: { write: () => undefined } });
     expect(await readFile(reportFile, 'utf8')).toContain('OneDrive/Files/a.txt,OneDrive,5,');
@@ -312,7 +319,7 @@ describe('the cases and privacy-statement commands', () => {
   it('--help lists the case commands', async () => {
     const { runCli } = await import('./support/cli.ts');
     const [cases, statement] = await Promise.all([runCli(['cases', '--help']), runCli(['privacy-statement', '--help'])]);
-    for (const c of ['list', 'show', 'create', 'close', 'report', 'attachment']) expect(cases.stdout).toMatch(new RegExp(`^  ${c}`, 'm'));
+    for (const c of ['list', 'show', 'create', 'files', 'exclude', 'include', 'complete-review', 'close', 'report', 'attachment']) expect(cases.stdout).toMatch(new RegExp(`^  ${c}`, 'm'));
     for (const c of ['get', 'set']) expect(statement.stdout).toMatch(new RegExp(`^  ${c}`, 'm'));
   });
 });

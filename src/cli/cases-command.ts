@@ -171,3 +171,37 @@ export async function setPrivacyStatement(api: ApiClient, file: string): Promise
   }
   return (await (await ok(await api.request('PUT', '/v1.0/security/privacyStatement', body), 'privacy statement')).json());
 }
+
+export interface PackageFileJson {
+  id: string;
+  path: string;
+  section: string;
+  size: number;
+  excluded: boolean;
+  exclusionReason: string | null;
+}
+
+/** The review: every package file with its id (for exclude/include) and whether it is left out. */
+export async function listCaseFiles(api: ApiClient, id: string, opts: { json?: boolean; out?: Out }): Promise<PackageFileJson[]> {
+  let url: string | undefined = `${BASE}/${encodeURIComponent(id)}/packageFiles`;
+  const all: PackageFileJson[] = [];
+  while (url) {
+    const page: { value: PackageFileJson[]; '@odata.nextLink'?: string } = await getJson(api, url, 'package file list');
+    all.push(...page.value);
+    url = page['@odata.nextLink'];
+  }
+  const out = opts.out ?? process.stdout;
+  if (opts.json) out.write(`${JSON.stringify(all, null, 2)}\n`);
+  else for (const f of all) out.write(`${f.id.padStart(5)}  ${f.excluded ? 'excluded' : 'included'}  ${f.path} (${f.size} bytes)${f.exclusionReason ? ` — ${f.exclusionReason}` : ''}\n`);
+  return all;
+}
+
+export async function setCaseFileExclusion(api: ApiClient, id: string, fileId: string, reason: string | undefined): Promise<PackageFileJson> {
+  const body = reason === undefined ? { excluded: false } : { excluded: true, exclusionReason: reason };
+  const res = await api.request('PATCH', `${BASE}/${encodeURIComponent(id)}/packageFiles/${encodeURIComponent(fileId)}`, body);
+  return (await (await ok(res, reason === undefined ? 'include' : 'exclude')).json()) as PackageFileJson;
+}
+
+export async function completeCaseReview(api: ApiClient, id: string): Promise<CaseJson> {
+  return (await (await ok(await api.request('POST', `${BASE}/${encodeURIComponent(id)}/completeReview`), 'review completion')).json()) as CaseJson;
+}

@@ -14,7 +14,7 @@ type ApiOpts = { server?: string; token?: string; tenant?: string; json?: boolea
 
 /** `dsr-export cases …` and `dsr-export privacy-statement …` (docs/cases.md). */
 export function registerCaseCommands(program: Command, h: CliHelpers): void {
-  const cases = program.command('cases').description('subject rights requests: list, show, create, close, report, attachment');
+  const cases = program.command('cases').description('subject rights requests: list, show, create, files, exclude, include, complete-review, report, attachment, close');
   h.clientOptions(cases.command('list'))
     .description('cases by due date, with the days left (overdue in red on a terminal)')
     .option('--overdue', 'only active cases past their due date')
@@ -52,6 +52,35 @@ export function registerCaseCommands(program: Command, h: CliHelpers): void {
       const { closeCase, showCase } = await impl();
       const api = await h.apiFor(opts, CASE_ROLES);
       await closeCase(api, id, opts.note);
+      await showCase(api, id, opts);
+    }));
+  h.clientOptions(cases.command('files <id>'))
+    .description("the review: the package's files with their ids, included or excluded and why")
+    .action(h.run(async (id: string, opts: ApiOpts) => {
+      const { listCaseFiles } = await impl();
+      await listCaseFiles(await h.apiFor(opts, CASE_ROLES), id, opts);
+    }));
+  h.clientOptions(cases.command('exclude <id> <fileId>'))
+    .description('leave a package file out of the final attachment')
+    .requiredOption('--reason <text>', "why, e.g. \"another person's data\"")
+    .action(h.run(async (id: string, fileId: string, opts: ApiOpts & { reason: string }) => {
+      const { setCaseFileExclusion } = await impl();
+      const f = await setCaseFileExclusion(await h.apiFor(opts, CASE_ROLES), id, fileId, opts.reason);
+      process.stdout.write(opts.json ? `${JSON.stringify(f, null, 2)}\n` : `excluded ${f.path}\n`);
+    }));
+  h.clientOptions(cases.command('include <id> <fileId>'))
+    .description('put an excluded package file back')
+    .action(h.run(async (id: string, fileId: string, opts: ApiOpts) => {
+      const { setCaseFileExclusion } = await impl();
+      const f = await setCaseFileExclusion(await h.apiFor(opts, CASE_ROLES), id, fileId, undefined);
+      process.stdout.write(opts.json ? `${JSON.stringify(f, null, 2)}\n` : `included ${f.path}\n`);
+    }));
+  h.clientOptions(cases.command('complete-review <id>'))
+    .description('end the review: the final report and attachment become available')
+    .action(h.run(async (id: string, opts: ApiOpts) => {
+      const { completeCaseReview, showCase } = await impl();
+      const api = await h.apiFor(opts, CASE_ROLES);
+      await completeCaseReview(api, id);
       await showCase(api, id, opts);
     }));
   for (const [name, which, ext] of [['report', 'getFinalReport', 'csv'], ['attachment', 'getFinalAttachment', 'zip']] as const) {
