@@ -8,7 +8,9 @@ import {
 import {
   blobSafeSegment, packageContentType, placeDriveItems, timelineBuckets, toCsv, usageReportRows,
 } from '../src/domain/package-plan.ts';
-import { buildPackagePlan, esc, hrefOf, type ExportSnapshot } from '../src/export/render-package.ts';
+import { esc, hrefOf } from '../src/export/render-package.ts';
+import { SECTIONS } from '../src/export/sections/index.ts';
+import { csvFile, graphCollection } from '../src/export/sections/records.ts';
 
 test('retry delays grow exponentially with jitter and a cap', () => {
   const policy = { baseMs: 1000, maxMs: 10_000 };
@@ -142,53 +144,42 @@ test('names in index.html: markup escaped, bidi overrides, isolates and control 
   expect(esc('Zoë 山田')).toBe('Zoë 山田');
 });
 
-test('usage report and timeline buckets count by UTC day', () => {
+test('usage report and timeline buckets count by UTC day (from per-day counts computed in SQL)', () => {
   const rows = usageReportRows([
-    { at: new Date('2026-03-01T23:59:59Z'), type: 'FileUploaded' },
-    { at: new Date('2026-03-01T00:00:00Z'), type: 'FileUploaded' },
-    { at: new Date('2026-03-02T10:00:00Z'), type: 'Something' },
+    { day: '2026-03-01', type: 'FileUploaded', count: 2 },
+    { day: '2026-03-02', type: 'Something', count: 1 },
   ]);
   expect(rows).toEqual([['2026-03-01', 2, 0, 0, 0, 0, 0, 0, 2], ['2026-03-02', 0, 0, 0, 0, 0, 0, 1, 1]]);
-  expect(timelineBuckets([new Date('2026-03-01T01:00:00Z'), new Date('2026-03-03T01:00:00Z')])).toEqual([
-    { start: '2026-03-01', count: 1 }, { start: '2026-03-02', count: 0 }, { start: '2026-03-03', count: 1 },
-  ]);
-  expect(timelineBuckets([new Date('2020-01-01T00:00:00Z'), new Date('2026-01-01T00:00:00Z')], 180).length).toBeLessThanOrEqual(180);
+  expect(timelineBuckets([{ day: '2026-03-01', count: 1 }, { day: '2026-03-03', count: 1 }])).toEqual({
+    unit: 'day', buckets: [{ start: '2026-03-01', count: 1 }, { start: '2026-03-02', count: 0 }, { start: '2026-03-03', count: 1 }],
+  });
+  // Longer histories by ISO week (Mondays), then by month; counts are kept.
+  const weeks = timelineBuckets([{ day: '2026-01-01', count: 3 }, { day: '2026-01-04', count: 1 }, { day: '2026-12-31', count: 2 }], 180);
+  expect(weeks.unit).toBe('week');
+  expect(weeks.buckets[0]).toEqual({ start: '2025-12-29', count: 4 });
+  expect(weeks.buckets.at(-1)).toEqual({ start: '2026-12-28', count: 2 });
+  const months = timelineBuckets([{ day: '2020-01-15', count: 1 }, { day: '2026-01-01', count: 5 }], 180);
+  expect(months.unit).toBe('month');
+  expect(months.buckets).toHaveLength(73);
+  expect(months.buckets.reduce((a, b) => a + b.count, 0)).toBe(6);
+  // A million records over ten years are a few thousand per-day rows: no spread of a million dates.
+  const days = Array.from({ length: 3650 }, (_, i) => ({ day: new Date(Date.UTC(2016, 0, 1) + i * 86_400_000).toISOString().slice(0, 10), count: 274 }));
+  expect(timelineBuckets(days).buckets.reduce((a, b) => a + b.count, 0)).toBe(3650 * 274);
   expect(hrefOf('OneDrive/Files/a b/#1?.txt')).toBe('OneDrive/Files/a%20b/%231%3F.txt');
 });
 
-test('the plan: RequestInfo first, manifest last listing every other file; deterministic; no secrets', () => {
-  const now = new Date('2026-05-01T12:00:00Z');
-  const adele = { user: { id: 'u-1', displayName: 'Adele' } };
-  const snapshot: ExportSnapshot = {
-    operation: {
-      id: 'op-1', tenantId: 't-1', userId: 'u-1', userPrincipalName: 'adele@contoso.test',
-      requestedBy: { kind: 'application', appId: 'app', oid: 'sp' }, submittedAt: new Date('2026-05-01T11:00:00Z'),
-      storageContainer: 'https://acct.blob.core.windows.net/c1',
-    },
-    user: {
-      tenant_id: 't-1', id: 'u-1', user_principal_name: 'adele@contoso.test', display_name: 'Adele', given_name: null, surname: null,
-      mail: null, job_title: 'see https://x.test/?sig=SECRETSIG', department: null, office_location: null, mobile_phone: null,
-      business_phones: [], preferred_language: null, account_enabled: true, created_at: new Date('2026-01-01T00:00:00Z'),
-    },
-    signIns: [], audits: [], activities: [],
-    driveItems: [{
-      id: 'i1', owner_user_id: 'u-1', parent_id: null, name: 'root', is_folder: true, size: 0, mime_type: null, content_sha256: null,
-      tenant_id: 't-1', content_size: null, created_at: now, modified_at: now, created_by: adele, modified_by: adele,
-    }, {
-      id: 'i2', owner_user_id: 'u-1', parent_id: 'i1', name: 'x.txt', is_folder: false, size: 3, mime_type: 'text/plain',
-      tenant_id: 't-1', content_sha256: 'a'.repeat(64), content_size: 3, created_at: now, modified_at: now, created_by: adele, modified_by: adele,
-    }],
-  };
-  const plan = buildPackagePlan(snapshot, now);
-  expect(plan[0]!.path).toBe('RequestInfo.json');
-  expect(plan[plan.length - 1]!.path).toBe('manifest.json');
-  expect(plan[plan.length - 2]!.path).toBe('index.html');
-  const manifest = JSON.parse(plan[plan.length - 1]!.body!.toString('utf8'));
-  expect(manifest.files.map((f: { path: string }) => f.path)).toEqual(plan.slice(0, -1).map((f) => f.path));
-  expect(manifest.files.find((f: { path: string }) => f.path === 'OneDrive/Files/x.txt')).toEqual({
-    path: 'OneDrive/Files/x.txt', size: 3, sha256: 'a'.repeat(64), contentType: 'text/plain',
-  });
-  expect(plan.find((f) => f.path === 'OneDrive/Files/x.txt')).toMatchObject({ source: 'content', body: null });
-  expect(buildPackagePlan(snapshot, now).map((f) => f.sha256)).toEqual(plan.map((f) => f.sha256));
-  for (const f of plan) if (f.body) expect(f.body.toString('utf8')).not.toContain('SECRETSIG');
+test('the section list: RequestInfo first, index.html then manifest.json last; JSON in Graph shape, CSV streamed', async () => {
+  expect(SECTIONS[0]!.name).toBe('RequestInfo');
+  expect(SECTIONS.map((s) => s.name).slice(-2)).toEqual(['IndexHtml', 'Manifest']);
+  expect(new Set(SECTIONS.map((s) => s.name)).size).toBe(SECTIONS.length);
+  async function* rows() { yield { a: 1 }; yield { a: '=2' }; }
+  async function text(pieces: AsyncIterable<string>): Promise<string> {
+    let out = '';
+    for await (const p of pieces) out += p;
+    return out;
+  }
+  const json = await text(graphCollection('ctx', rows(), (r) => r));
+  expect(JSON.parse(json)).toEqual({ '@odata.context': 'ctx', value: [{ a: 1 }, { a: '=2' }] });
+  expect(JSON.parse(await text(graphCollection('ctx', (async function* () {})(), (r) => r)))).toEqual({ '@odata.context': 'ctx', value: [] });
+  expect(await text(csvFile(['a'], rows(), (r) => [r.a]))).toBe("a\r\n1\r\n'=2\r\n");
 });

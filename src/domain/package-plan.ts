@@ -13,6 +13,9 @@ export const PACKAGE_PATHS = {
   activityJson: 'OneDrive/Activity.json',
   activityCsv: 'OneDrive/Activity.csv',
   usageReport: 'OneDrive/UsageReport.csv',
+  exportRequests: 'Directory/ExportRequests.json',
+  activityElsewhereJson: 'OneDrive/ActivityOnOtherDrives.json',
+  activityElsewhereCsv: 'OneDrive/ActivityOnOtherDrives.csv',
   filesRoot: 'OneDrive/Files',
   index: 'index.html',
   manifest: 'manifest.json',
@@ -172,38 +175,74 @@ export const DRIVE_FILE_DISPOSITION = 'attachment';
 
 export const ACTIVITY_TYPES = ['FileUploaded', 'FileModified', 'FileAccessed', 'FileDownloaded', 'FileDeleted', 'FolderCreated'] as const;
 
-/** UsageReport.csv rows: one per UTC day with activity, counts by activity type, oldest first. */
-export function usageReportRows(activities: readonly { at: Date; type: string }[]): (string | number)[][] {
+/**
+ * UsageReport.csv rows from per-day, per-type counts (computed in SQL): one row per UTC day with
+ * activity, counts by activity type (unknown types under Other), oldest first.
+ */
+export function usageReportRows(counts: readonly { day: string; type: string; count: number }[]): (string | number)[][] {
   const days = new Map<string, Map<string, number>>();
-  for (const a of activities) {
-    const day = a.at.toISOString().slice(0, 10);
-    const counts = days.get(day) ?? new Map<string, number>();
-    const type = (ACTIVITY_TYPES as readonly string[]).includes(a.type) ? a.type : 'Other';
-    counts.set(type, (counts.get(type) ?? 0) + 1);
-    days.set(day, counts);
+  for (const c of counts) {
+    const byType = days.get(c.day) ?? new Map<string, number>();
+    const type = (ACTIVITY_TYPES as readonly string[]).includes(c.type) ? c.type : 'Other';
+    byType.set(type, (byType.get(type) ?? 0) + c.count);
+    days.set(c.day, byType);
   }
   return [...days.keys()].sort().map((day) => {
-    const counts = days.get(day)!;
-    const byType = [...ACTIVITY_TYPES, 'Other'].map((t) => counts.get(t) ?? 0);
-    return [day, ...byType, byType.reduce((a, b) => a + b, 0)];
+    const byType = days.get(day)!;
+    const row = [...ACTIVITY_TYPES, 'Other'].map((t) => byType.get(t) ?? 0);
+    return [day, ...row, row.reduce((a, b) => a + b, 0)];
   });
 }
 
 export const USAGE_REPORT_HEADER = ['Report Date', ...ACTIVITY_TYPES, 'Other', 'Total'];
 
+export type TimelineUnit = 'day' | 'week' | 'month';
+
+const DAY_MS = 86_400_000;
+
+function bucketStart(day: string, unit: TimelineUnit): string {
+  if (unit === 'day') return day;
+  if (unit === 'month') return `${day.slice(0, 7)}-01`;
+  // ISO weeks start on Monday.
+  const t = Date.parse(`${day}T00:00:00Z`);
+  const weekday = (new Date(t).getUTCDay() + 6) % 7;
+  return new Date(t - weekday * DAY_MS).toISOString().slice(0, 10);
+}
+
+function nextBucket(start: string, unit: TimelineUnit): string {
+  if (unit === 'month') {
+    const d = new Date(`${start}T00:00:00Z`);
+    d.setUTCMonth(d.getUTCMonth() + 1);
+    return d.toISOString().slice(0, 10);
+  }
+  return new Date(Date.parse(`${start}T00:00:00Z`) + (unit === 'week' ? 7 : 1) * DAY_MS).toISOString().slice(0, 10);
+}
+
 /**
- * Buckets for the index.html timeline: per day, or per n days when the history is longer than
- * `maxBuckets` days (a bar narrower than ~2 px would not show). Returns bucket start dates and counts.
+ * index.html's timeline from per-day counts (computed in SQL, one row per day with activity):
+ * bars by day, or by week or month when the history is longer than `maxBuckets` days or weeks
+ * (a bar narrower than ~2 px would not show). Empty buckets in between are kept, so the
+ * horizontal axis is time. Memory is bounded by the number of days, never by the records.
  */
-export function timelineBuckets(dates: readonly Date[], maxBuckets = 180): { start: string; count: number }[] {
-  if (dates.length === 0) return [];
-  const dayMs = 86_400_000;
-  const days = dates.map((d) => Math.floor(d.getTime() / dayMs));
-  const first = Math.min(...days);
-  const last = Math.max(...days);
-  const width = Math.max(1, Math.ceil((last - first + 1) / maxBuckets));
-  const n = Math.floor((last - first) / width) + 1;
-  const counts = new Array<number>(n).fill(0);
-  for (const d of days) counts[Math.floor((d - first) / width)]! += 1;
-  return counts.map((count, i) => ({ start: new Date((first + i * width) * dayMs).toISOString().slice(0, 10), count }));
+export function timelineBuckets(
+  days: readonly { day: string; count: number }[], maxBuckets = 180,
+): { unit: TimelineUnit; buckets: { start: string; count: number }[] } {
+  if (days.length === 0) return { unit: 'day', buckets: [] };
+  let first = days[0]!.day;
+  let last = first;
+  for (const d of days) {
+    if (d.day < first) first = d.day;
+    if (d.day > last) last = d.day;
+  }
+  const spanDays = (Date.parse(`${last}T00:00:00Z`) - Date.parse(`${first}T00:00:00Z`)) / DAY_MS + 1;
+  const unit: TimelineUnit = spanDays <= maxBuckets ? 'day' : spanDays <= maxBuckets * 7 ? 'week' : 'month';
+  const counts = new Map<string, number>();
+  for (const d of days) {
+    const start = bucketStart(d.day, unit);
+    counts.set(start, (counts.get(start) ?? 0) + d.count);
+  }
+  const buckets: { start: string; count: number }[] = [];
+  const end = bucketStart(last, unit);
+  for (let b = bucketStart(first, unit); b <= end; b = nextBucket(b, unit)) buckets.push({ start: b, count: counts.get(b) ?? 0 });
+  return { unit, buckets };
 }

@@ -6,17 +6,14 @@ import type { ContentStore } from '../content/content-store.ts';
 import { inTransaction, isDatabaseUnavailable, type Db, type Queryable } from '../db/pool.ts';
 import { insertDirectoryAudit } from '../db/queries/directory-audits.ts';
 import {
-  clearExportFileBodies, deleteContentPins, insertContentPins, insertExportFiles, listExportFiles, markExportFileDone,
-  markExportFilesDone, selectExportFileBody, selectPendingInlineBodies, type ExportFileRow,
+  clearExportFileBodies, deleteContentPins, markExportFileDone, markExportFilesDone, selectExportFile, selectExportFileBody, selectExportFileByPath,
+  selectExportFilesPage, selectExportPlanTotals, type ExportFileRow,
 } from '../db/queries/export-files.ts';
 import { notifyOperationsQueued } from '../db/queries/operations.ts';
 import {
   completeOperation, failOperation, lockLeasedOperation, markRequestInfoWritten, releaseLease, renewLease, scheduleRetry,
-  setBytesPlanned, updateProgress,
+  fixBytesPlanned, updateProgress,
 } from '../db/queries/worker-operations.ts';
-import {
-  selectDirectoryAuditsOfUser, selectDriveActivitiesOfUser, selectDriveItemsOfOwner, selectExportUser, selectSignInsOfUser,
-} from '../db/queries/worker-sources.ts';
 import { auditRecord } from '../domain/directory-audit.ts';
 import {
   alreadyUsedFailure, classifyStorageError, exhaustedFailure, expiredFailure, invalidStorageLocationFailure, sasExpired,
@@ -27,12 +24,13 @@ import {
   type RetryPolicy,
 } from '../domain/export-lease.ts';
 import type { OperationRow } from '../domain/operation.ts';
-import { DRIVE_FILE_DISPOSITION, MAX_BLOB_NAME_LENGTH } from '../domain/package-plan.ts';
+import { DRIVE_FILE_DISPOSITION, MAX_BLOB_NAME_LENGTH, PACKAGE_PATHS } from '../domain/package-plan.ts';
 import { isPrivateAddress } from '../domain/private-address.ts';
 import type { HostResolver } from '../export/guarded-agent.ts';
-import { addManifestSignature, type PackageSigner } from '../export/package-signature.ts';
+import type { PackageSigner } from '../export/package-signature.ts';
 import { isPathStyle, openPackageTarget, parseStorageLocation, type PackageTarget } from '../export/package-target.ts';
-import { buildPackagePlan, type ExportSnapshot } from '../export/render-package.ts';
+import { PinShortfall, renderPlan, SubjectMissing, type RenderedPlan } from '../export/render-plan.ts';
+import { SECTIONS } from '../export/sections/index.ts';
 import {
   ContentIntegrityError, ContentReadError, readerFromStream, storageErrorFacts, uploadBuffer, uploadContentVerified,
   type RequestRetry,
@@ -103,9 +101,6 @@ class FailureError extends Error {
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
-/** Some planned content was deleted after the snapshot was read. */
-class PinShortfall extends Error {}
-
 function fenced(ok: boolean): void {
   if (!ok) throw new LeaseLostError();
 }
@@ -137,8 +132,9 @@ export class ExportRun {
   private bytesPlanned = 0;
   private bytesWritten = 0;
   private lastProgressMs: number | undefined;
-  private inlineBodies = new Map<string, Buffer>();
   private progressWrite: Promise<void> | undefined;
+  /** Small files this run rendered, uploaded from memory; after a resume they are read from their rows. */
+  private inlineBodies: ReadonlyMap<string, Buffer> = new Map();
   private readonly checkpoints: CheckpointBatcher<ExportFileRow>;
 
   constructor(private readonly ctx: ExportContext, private readonly op: OperationRow) {
@@ -231,35 +227,31 @@ export class ExportRun {
     }
     if (sasExpired(location.sas, new Date())) throw new FailureError(expiredFailure(location.sas));
 
-    const rendered = op.bytes_planned === null ? await this.fixPlan(MAX_BLOB_NAME_LENGTH - location.prefix.length) : undefined;
-    const files = await listExportFiles(this.ctx.db, op.id);
-    this.bytesPlanned = files.reduce((a, f) => a + f.size, 0);
-    this.bytesWritten = files.filter((f) => f.done).reduce((a, f) => a + f.size, 0);
-    // Metadata is usually a few MiB at most: kept in memory as this run rendered it, or read back
-    // in one round trip (≈130 ms for the 2.5 MB of a 2,000-file drive, so only when resuming).
-    // Above 16 MiB (a user with very many sign-ins) bodies are read one at a time to bound memory.
-    const pendingInline = files.filter((f) => f.source === 'inline' && !f.done).reduce((a, f) => a + f.size, 0);
-    if (pendingInline <= 16 * 1024 * 1024) this.inlineBodies = rendered ?? await selectPendingInlineBodies(this.ctx.db, op.id);
+    if (op.bytes_planned === null) this.inlineBodies = await this.fixPlan(MAX_BLOB_NAME_LENGTH - location.prefix.length);
+    const totals = await selectExportPlanTotals(this.ctx.db, op.id);
+    this.bytesPlanned = totals.bytes;
+    this.bytesWritten = totals.bytesDone;
+    const requestInfo = totals.firstSeq === null ? undefined : await selectExportFile(this.ctx.db, op.id, totals.firstSeq);
+    const manifest = await selectExportFileByPath(this.ctx.db, op.id, PACKAGE_PATHS.manifest);
+    if (!requestInfo || !manifest || totals.files < 2) throw new Error(`plan of ${op.id} is incomplete`);
     this.checkSignal();
 
     this.target = openPackageTarget(op.storage_location, { allowedOrigins: config.storageAllow, resolve: this.ctx.resolve });
-    const [requestInfo, ...rest] = files;
-    const manifest = rest.pop();
-    if (!requestInfo || !manifest) throw new Error(`plan of ${op.id} is incomplete`);
 
     // 1. RequestInfo.json, alone and first: it claims the container (If-None-Match: *).
     if (!requestInfo.done) await this.writeRequestInfo(requestInfo);
     else if (!op.request_info_written) fenced(await markRequestInfoWritten(this.ctx.db, op.id, this.token));
 
-    // 2. The data, index.html included, a bounded number of files at once.
-    const todo = rest.filter((f) => !f.done);
-    let next = 0;
+    // 2. The data, index.html included, a bounded number of files at once, read from the plan in
+    // pages (a drive of 100,000 files is not one array).
+    const pending = new PendingFiles(this.ctx.db, op.id, requestInfo.seq, manifest.seq);
     let stopped = false;
-    const lanes = Array.from({ length: Math.min(config.worker.uploadConcurrency, todo.length) }, async () => {
-      while (next < todo.length && !this.draining && !stopped) {
+    const lanes = Array.from({ length: config.worker.uploadConcurrency }, async () => {
+      while (!this.draining && !stopped) {
         this.checkSignal();
         this.checkpoints.throwIfFailed();
-        const file = todo[next++]!;
+        const file = await pending.next();
+        if (!file) return;
         await this.writeFile(file).catch((err: unknown) => {
           stopped = true;
           throw err;
@@ -271,7 +263,7 @@ export class ExportRun {
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
     this.checkSignal();
-    if (next < todo.length) throw new ReleasedError();
+    if (!pending.exhausted) throw new ReleasedError();
     // Every data file checkpointed before the manifest exists.
     await this.checkpoints.flush();
 
@@ -285,70 +277,42 @@ export class ExportRun {
   }
 
   /**
-   * Reads the snapshot and fixes the plan, unless another attempt already did. Returns the inline
-   * bodies by path when this run fixed it.
+   * Renders the package (every section, in one snapshot) into the content store and fixes the
+   * plan, unless another attempt already did. From then on the package is only uploaded: a crash
+   * resumes from the checkpoints without rendering anything again.
    */
-  private async fixPlan(maxPathLength: number): Promise<Map<string, Buffer> | undefined> {
+  private async fixPlan(maxPathLength: number): Promise<ReadonlyMap<string, Buffer>> {
     const { db } = this.ctx;
     const op = this.op;
     const started = performance.now();
+    const snapshotOp = {
+      id: op.id, tenantId: op.tenant_id, userId: op.user_id, userPrincipalName: op.user_principal_name,
+      requestedBy: op.requested_by, submittedAt: op.submitted_at, storageContainer: op.storage_container,
+    };
+    const deps = {
+      db, store: this.ctx.contentStore, token: this.token, signal: this.signal, leaseLost: () => new LeaseLostError(),
+      signer: await this.ctx.packageSigner(),
+    };
     // Content deleted between the snapshot and the pins (a drive item removed meanwhile) makes
-    // the pin count short: read a fresh snapshot. Three tries is plenty for a race of milliseconds.
+    // the pin count short: render a fresh snapshot. Three tries is plenty for a race of milliseconds.
     for (let attempt = 1; ; attempt++) {
-      const snapshot = await this.readSnapshot();
-      const plan = await addManifestSignature(buildPackagePlan(snapshot, new Date(), maxPathLength), await this.ctx.packageSigner());
-      const shas = [...new Set(plan.filter((f) => f.source === 'content').map((f) => f.sha256))];
-      const fixed = await inTransaction(db, async (tx) => {
-        const row = await lockLeasedOperation(tx, op.id, this.token);
-        if (!row) throw new LeaseLostError();
-        if (row.bytes_planned !== null) return 'fixed before';
-        const pinned = await insertContentPins(tx, op.id, shas);
-        if (pinned < shas.length) throw new PinShortfall();
-        await insertExportFiles(tx, op.id, plan.map((f, seq) => ({
-          seq, path: f.path, size: f.size, sha256: f.sha256, contentType: f.contentType, source: f.source, body: f.body,
-        })));
-        fenced(await setBytesPlanned(tx, op.id, this.token, plan.reduce((a, f) => a + f.size, 0)));
-        return 'fixed now';
-      }).catch((err: unknown) => {
-        if (err instanceof PinShortfall) return 'pins short';
+      let planned: RenderedPlan;
+      try {
+        planned = await renderPlan(deps, snapshotOp, SECTIONS, new Date(), maxPathLength);
+      } catch (err) {
+        if (this.signal.aborted) throw this.signal.reason as Error;
+        if (err instanceof SubjectMissing) throw new FailureError(userNotFoundFailure(op.user_id));
+        if (err instanceof PinShortfall && attempt < 3) continue;
+        if (err instanceof PinShortfall) throw new Error('drive content kept disappearing while the export plan was fixed');
         throw err;
-      });
-      if (fixed === 'fixed before') return undefined;
-      if (fixed === 'fixed now') {
-        this.log.info({ files: plan.length, ms: Math.round(performance.now() - started) }, 'export plan fixed');
-        return new Map(plan.flatMap((f) => (f.body ? [[f.path, f.body] as const] : [])));
       }
-      if (attempt >= 3) throw new Error('drive content kept disappearing while the export plan was fixed');
-    }
-  }
-
-  /** One consistent snapshot of everything about the subject (REPEATABLE READ, read only). */
-  private async readSnapshot(): Promise<ExportSnapshot> {
-    const op = this.op;
-    const client = await this.ctx.db.connect();
-    try {
-      await client.query('begin isolation level repeatable read read only');
-      const user = await selectExportUser(client, op.tenant_id, op.user_id);
-      if (!user) throw new FailureError(userNotFoundFailure(op.user_id));
-      const [signIns, audits, driveItems, activities] = [
-        await selectSignInsOfUser(client, op.tenant_id, op.user_id),
-        await selectDirectoryAuditsOfUser(client, op.tenant_id, op.user_id),
-        await selectDriveItemsOfOwner(client, op.tenant_id, op.user_id),
-        await selectDriveActivitiesOfUser(client, op.tenant_id, op.user_id),
-      ];
-      await client.query('commit');
-      return {
-        operation: {
-          id: op.id, tenantId: op.tenant_id, userId: op.user_id, userPrincipalName: user.user_principal_name,
-          requestedBy: op.requested_by, submittedAt: op.submitted_at, storageContainer: op.storage_container,
-        },
-        user, signIns, audits, driveItems, activities,
-      };
-    } catch (err) {
-      await client.query('rollback').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
+      if (!(await fixBytesPlanned(db, op.id, this.token, planned.bytes))) {
+        const row = await lockLeasedOperation(db, op.id, this.token);
+        if (!row) throw new LeaseLostError();
+        return new Map();
+      }
+      this.log.info({ files: planned.files, bytes: planned.bytes, ms: Math.round(performance.now() - started) }, 'export plan fixed');
+      return planned.inline;
     }
   }
 
@@ -356,20 +320,26 @@ export class ExportRun {
     return { ...this.ctx.requestRetry, onRetry: () => this.ctx.metrics.storageRetries.inc({ kind: 'request' }) };
   }
 
-  private async inlineBody(file: ExportFileRow): Promise<Buffer> {
-    const prefetched = this.inlineBodies.get(file.path);
-    if (prefetched) {
-      this.inlineBodies.delete(file.path);
-      return prefetched;
+  /** A small file's bytes: its row's body, or (RequestInfo.json of a larger kind) the content store's. */
+  private async smallBody(file: ExportFileRow): Promise<Buffer> {
+    if (file.source === 'inline') {
+      const rendered = this.inlineBodies.get(file.path);
+      if (rendered) return rendered;
+      const body = await selectExportFileBody(this.ctx.db, this.op.id, file.path);
+      if (!body) throw new Error(`snapshot of ${file.path} is missing`);
+      return body;
     }
-    const body = await selectExportFileBody(this.ctx.db, this.op.id, file.path);
-    if (!body) throw new Error(`snapshot of ${file.path} is missing`);
-    return body;
+    const chunks: Buffer[] = [];
+    const stream = await this.ctx.contentStore.get(file.sha256).catch((err: unknown) => {
+      throw isContentNotFound(err) ? err : new ContentReadError(err);
+    });
+    for await (const chunk of stream as AsyncIterable<Buffer>) chunks.push(chunk);
+    return Buffer.concat(chunks);
   }
 
   private async writeRequestInfo(file: ExportFileRow): Promise<void> {
     const target = this.target!;
-    const body = await this.inlineBody(file);
+    const body = await this.smallBody(file);
     try {
       await uploadBuffer(target.container.getBlockBlobClient(target.blobName(file.path)), body, {
         contentType: file.content_type, retry: this.requestRetry(), signal: this.signal, ifNoneMatch: true,
@@ -409,14 +379,14 @@ export class ExportRun {
     const blob = target.container.getBlockBlobClient(target.blobName(file.path));
     const base = { contentType: file.content_type, retry: this.requestRetry(), signal: this.signal, onBytes: (n: number) => this.addBytes(n) };
     if (file.source === 'inline') {
-      await uploadBuffer(blob, await this.inlineBody(file), base);
+      await uploadBuffer(blob, await this.smallBody(file), base);
     } else {
       const store = this.ctx.contentStore;
       const reader = await (store.open ? store.open(file.sha256) : store.get(file.sha256).then(readerFromStream)).catch((err: unknown) => {
         throw isContentNotFound(err) ? err : new ContentReadError(err);
       });
       await uploadContentVerified(blob, reader, { path: file.path, size: file.size, sha256: file.sha256 }, {
-        ...base, contentDisposition: DRIVE_FILE_DISPOSITION, blockSize: this.ctx.blockSize, parallelBlocks: this.ctx.parallelBlocks,
+        ...base, ...(file.source === 'content' ? { contentDisposition: DRIVE_FILE_DISPOSITION } : {}), blockSize: this.ctx.blockSize, parallelBlocks: this.ctx.parallelBlocks,
       });
     }
     await this.checkpoints.add(file);
@@ -555,5 +525,42 @@ export class ExportRun {
       activity: 'Export personal data failed', result: 'failure', resultReason: code, details: { operationId: this.op.id, errorCode: code },
     });
     this.log.warn({ code, reason: message }, 'export failed');
+  }
+}
+
+/**
+ * The files still to upload after RequestInfo.json, except manifest.json (written last), read
+ * from the plan one keyset page at a time as the lanes ask for them.
+ */
+class PendingFiles {
+  private buffer: ExportFileRow[] = [];
+  private after: number;
+  private fetching: Promise<void> | undefined;
+  private end = false;
+
+  constructor(private readonly db: Queryable, private readonly operationId: string, firstSeq: number, private readonly manifestSeq: number) {
+    this.after = firstSeq;
+  }
+
+  /** True once every file was handed out. */
+  get exhausted(): boolean {
+    return this.end && this.buffer.length === 0;
+  }
+
+  async next(): Promise<ExportFileRow | undefined> {
+    for (;;) {
+      const file = this.buffer.shift();
+      if (file) return file;
+      if (this.end) return undefined;
+      this.fetching ??= this.fetch().finally(() => { this.fetching = undefined; });
+      await this.fetching;
+    }
+  }
+
+  private async fetch(): Promise<void> {
+    const page = await selectExportFilesPage(this.db, this.operationId, this.after, 500, true);
+    if (page.length > 0) this.after = page[page.length - 1]!.seq;
+    if (page.length < 500) this.end = true;
+    this.buffer.push(...page.filter((f) => f.seq !== this.manifestSeq));
   }
 }

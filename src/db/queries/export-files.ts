@@ -1,17 +1,24 @@
 import type { Queryable } from '../pool.ts';
 
+/**
+ * Where a planned file's bytes are: 'inline' (a small rendered file, bytes in export_files.body
+ * until the operation ends), 'rendered' (a larger one, in the content store), 'content' (a drive
+ * file in the content store).
+ */
+export type ExportFileSource = 'inline' | 'content' | 'rendered';
+
 export interface NewExportFile {
   seq: number;
   path: string;
   size: number;
   sha256: string;
   contentType: string;
-  source: 'inline' | 'content';
-  /** Inline files only: the snapshot's bytes. */
+  source: ExportFileSource;
+  /** Inline files only. */
   body: Buffer | null;
 }
 
-/** A planned file without its body (bodies are read one at a time, when uploaded). */
+/** A planned file without its body (inline bodies are read one at a time, when uploaded). */
 export interface ExportFileRow {
   operation_id: string;
   seq: number;
@@ -19,39 +26,94 @@ export interface ExportFileRow {
   size: number;
   sha256: string;
   content_type: string;
-  source: 'inline' | 'content';
+  source: ExportFileSource;
   done: boolean;
 }
 
 /**
- * The whole plan in one statement (inside the transaction that sets bytes_planned). The rows go
- * as one JSON document; the inline bodies as binary parameters, joined by path: inside the JSON
- * they went through base64 and jsonb parsing, about a third of the statement's 250–300 ms for the
- * 2.5 MB of metadata of a 2,000-file drive.
+ * Appends a batch of planned files while the plan is being rendered, fenced: only while the lease
+ * is ours and the plan not fixed yet. The rows go as one JSON document (one statement for a
+ * batch of hundreds). False means the lease is no longer ours.
  */
-export async function insertExportFiles(q: Queryable, operationId: string, files: readonly NewExportFile[]): Promise<void> {
+export async function insertExportFiles(q: Queryable, operationId: string, token: string, files: readonly NewExportFile[]): Promise<boolean> {
+  if (files.length === 0) return true;
+  // Inline bodies go as binary parameters joined by path: inside the JSON they would go through
+  // base64 and jsonb parsing.
   const inline = files.filter((f): f is NewExportFile & { body: Buffer } => f.body !== null);
   const bodies = inline.length === 0
     ? 'select null::text, null::bytea where false'
-    : `values ${inline.map((_, i) => `($${2 * i + 3}::text, $${2 * i + 4}::bytea)`).join(', ')}`;
-  await q.query(
+    : `values ${inline.map((_, i) => `($${2 * i + 4}::text, $${2 * i + 5}::bytea)`).join(', ')}`;
+  const { rowCount } = await q.query(
     `insert into export_files (operation_id, seq, path, size, sha256, content_type, source, body)
      select $1, f.seq, f.path, f.size, f.sha256, f.content_type, f.source, b.body
-     from jsonb_to_recordset($2::jsonb) as f (seq int, path text, size bigint, sha256 text, content_type text, source text)
-     left join (${bodies}) as b (path, body) on b.path = f.path`,
-    [operationId, JSON.stringify(files.map((f) => ({
+     from jsonb_to_recordset($3::jsonb) as f (seq int, path text, size bigint, sha256 text, content_type text, source text)
+     left join (${bodies}) as b (path, body) on b.path = f.path
+     where exists (select 1 from data_policy_operations o
+                   where o.id = $1 and o.lease_token = $2 and o.status = 'running' and o.bytes_planned is null)`,
+    [operationId, token, JSON.stringify(files.map((f) => ({
       seq: f.seq, path: f.path, size: f.size, sha256: f.sha256, content_type: f.contentType, source: f.source,
     }))), ...inline.flatMap((f) => [f.path, f.body])],
   );
+  return rowCount === files.length;
 }
 
-export async function listExportFiles(q: Queryable, operationId: string): Promise<ExportFileRow[]> {
+/** What an attempt that died while rendering left of an unfixed plan (fenced like the inserts). */
+export async function deleteUnfixedExportFiles(q: Queryable, operationId: string, token: string): Promise<void> {
+  await q.query(
+    `delete from export_files f using data_policy_operations o
+     where f.operation_id = $1 and o.id = $1 and o.lease_token = $2 and o.status = 'running' and o.bytes_planned is null`,
+    [operationId, token],
+  );
+}
+
+/** One keyset page of the plan in upload order, after `afterSeq`; `pendingOnly` skips finished files. */
+export async function selectExportFilesPage(
+  q: Queryable, operationId: string, afterSeq: number, limit: number, pendingOnly: boolean,
+): Promise<ExportFileRow[]> {
   const { rows } = await q.query<ExportFileRow>(
     `select operation_id, seq, path, size, sha256, content_type, source, done
-     from export_files where operation_id = $1 order by seq`,
-    [operationId],
+     from export_files where operation_id = $1 and seq > $2 and (not $4 or not done)
+     order by seq limit $3`,
+    [operationId, afterSeq, limit, pendingOnly],
   );
   return rows;
+}
+
+export interface ExportPlanTotals {
+  files: number;
+  bytes: number;
+  bytesDone: number;
+  firstSeq: number | null;
+  lastSeq: number | null;
+}
+
+export async function selectExportPlanTotals(q: Queryable, operationId: string): Promise<ExportPlanTotals> {
+  const { rows } = await q.query<ExportPlanTotals>(
+    `select count(*)::int as files, coalesce(sum(size), 0)::bigint as bytes,
+            coalesce(sum(size) filter (where done), 0)::bigint as "bytesDone",
+            min(seq) as "firstSeq", max(seq) as "lastSeq"
+     from export_files where operation_id = $1`,
+    [operationId],
+  );
+  return rows[0]!;
+}
+
+export async function selectExportFile(q: Queryable, operationId: string, seq: number): Promise<ExportFileRow | undefined> {
+  const { rows } = await q.query<ExportFileRow>(
+    `select operation_id, seq, path, size, sha256, content_type, source, done
+     from export_files where operation_id = $1 and seq = $2`,
+    [operationId, seq],
+  );
+  return rows[0];
+}
+
+export async function selectExportFileByPath(q: Queryable, operationId: string, path: string): Promise<ExportFileRow | undefined> {
+  const { rows } = await q.query<ExportFileRow>(
+    `select operation_id, seq, path, size, sha256, content_type, source, done
+     from export_files where operation_id = $1 and path = $2`,
+    [operationId, path],
+  );
+  return rows[0];
 }
 
 export async function selectExportFileBody(q: Queryable, operationId: string, path: string): Promise<Buffer | undefined> {
@@ -60,15 +122,6 @@ export async function selectExportFileBody(q: Queryable, operationId: string, pa
     [operationId, path],
   );
   return rows[0]?.body ?? undefined;
-}
-
-/** The snapshot bytes of every unfinished inline file, in one round trip (they are small metadata). */
-export async function selectPendingInlineBodies(q: Queryable, operationId: string): Promise<Map<string, Buffer>> {
-  const { rows } = await q.query<{ path: string; body: Buffer }>(
-    `select path, body from export_files where operation_id = $1 and source = 'inline' and not done and body is not null`,
-    [operationId],
-  );
-  return new Map(rows.map((r) => [r.path, r.body]));
 }
 
 /** Per-file checkpoint, fenced by the lease: false means the lease is no longer ours. */
@@ -101,20 +154,21 @@ export async function markExportFilesDone(q: Queryable, operationId: string, tok
   return rowCount === paths.length;
 }
 
-/** Once an operation has ended, the snapshot's bytes are no longer needed (the rows stay as its record). */
+/** Once an operation has ended, an old plan's inline bytes are no longer needed (the rows stay as its record). */
 export async function clearExportFileBodies(q: Queryable, operationId: string): Promise<void> {
   await q.query('update export_files set body = null where operation_id = $1 and body is not null', [operationId]);
 }
 
 /**
- * Pins the planned content against garbage collection; pins only what still exists and returns
- * how many were pinned, so a caller can tell that content vanished since the snapshot.
+ * Pins content against garbage collection for an export; pins only what still exists and returns
+ * how many of the distinct `sha256s` exist (already pinned ones included), so a caller can tell
+ * that content vanished since the snapshot.
  */
 export async function insertContentPins(q: Queryable, operationId: string, sha256s: readonly string[]): Promise<number> {
   const { rowCount } = await q.query(
     `insert into content_pins (sha256, operation_id)
      select b.sha256, $1 from content_blobs b where b.sha256 = any($2::text[])
-     on conflict do nothing`,
+     on conflict (sha256, operation_id) do update set sha256 = excluded.sha256`,
     [operationId, sha256s],
   );
   return rowCount ?? 0;

@@ -88,10 +88,14 @@ export async function lockLeasedOperation(q: Queryable, id: string, token: strin
   return rows[0];
 }
 
-/** Records that the plan is fixed (in the transaction that inserts export_files). */
-export async function setBytesPlanned(q: Queryable, id: string, token: string, bytesPlanned: number): Promise<boolean> {
+/**
+ * Fixes the plan: sets bytes_planned once, fenced by the lease. False when the lease is not ours
+ * or the plan was fixed before (the caller tells which apart only in that rare case).
+ */
+export async function fixBytesPlanned(q: Queryable, id: string, token: string, bytesPlanned: number): Promise<boolean> {
   const { rowCount } = await q.query(
-    `update data_policy_operations set bytes_planned = $3 where id = $1 and lease_token = $2 and status = 'running'`,
+    `update data_policy_operations set bytes_planned = $3
+     where id = $1 and lease_token = $2 and status = 'running' and bytes_planned is null`,
     [id, token, bytesPlanned],
   );
   return rowCount === 1;

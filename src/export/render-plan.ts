@@ -1,0 +1,211 @@
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import type { ContentStore } from '../content/content-store.ts';
+import type { Db } from '../db/pool.ts';
+import { touchContentBlob } from '../db/queries/content-blobs.ts';
+import {
+  deleteUnfixedExportFiles, insertContentPins, insertExportFiles, selectExportFilesPage, type NewExportFile,
+} from '../db/queries/export-files.ts';
+import { selectExportUser } from '../db/queries/worker-sources.ts';
+import type { UserRow } from '../domain/user.ts';
+import type { PackageSigner } from './package-signature.ts';
+import { redactSecrets } from '../logger.ts';
+import type { PlanEntry, RenderContext, Section, SectionResult, SnapshotOperation } from './sections/section.ts';
+
+/** Pieces are gathered into writes of about this size (one row of a section is ~0.2–2 KiB). */
+const WRITE_CHUNK = 64 * 1024;
+/**
+ * A rendered file up to this size stays in its plan row (export_files.body), as metadata always
+ * did: a user's profile, a few hundred sign-ins, the index page. Anything larger streams into the
+ * content store, so no row and no buffer ever holds a large section, and small exports keep
+ * working when the content store's disk is full.
+ */
+const INLINE_LIMIT = 1024 * 1024;
+/** Plan rows and pins go to the database in batches of this many. */
+const PLAN_BATCH = 500;
+
+/** Some planned drive content was deleted after the snapshot was read: render again. */
+export class PinShortfall extends Error {
+  constructor() {
+    super('planned content disappeared from the content store');
+    this.name = 'PinShortfall';
+  }
+}
+
+/** The subject is gone from the snapshot (deleted after the request). */
+export class SubjectMissing extends Error {
+  constructor() {
+    super('user not found');
+    this.name = 'SubjectMissing';
+  }
+}
+
+export interface RenderDeps {
+  readonly db: Db;
+  readonly store: ContentStore;
+  readonly token: string;
+  readonly signal: AbortSignal;
+  /** The error a fenced write that found the lease gone throws. */
+  readonly leaseLost: () => Error;
+  readonly signer: PackageSigner;
+}
+
+export interface RenderedPlan {
+  readonly files: number;
+  readonly bytes: number;
+  /** The small files' bytes by path, for the upload that follows in the same run. */
+  readonly inline: ReadonlyMap<string, Buffer>;
+  readonly inlineBytes: number;
+}
+
+/** Pieces → buffers of ~64 KiB, each piece scrubbed of secrets, stopping at once on abort. */
+async function* chunked(pieces: AsyncIterable<string> | Iterable<string>, signal: AbortSignal): AsyncGenerator<Buffer> {
+  let parts: string[] = [];
+  let length = 0;
+  for await (const piece of pieces) {
+    signal.throwIfAborted();
+    // Belt and braces (no secret in a package): whatever an import or a free-text field carried,
+    // SAS signatures, bearer tokens and account keys are scrubbed.
+    const text = redactSecrets(piece);
+    parts.push(text);
+    length += text.length;
+    if (length >= WRITE_CHUNK) {
+      yield Buffer.from(parts.join(''), 'utf8');
+      parts = [];
+      length = 0;
+    }
+  }
+  if (parts.length > 0) yield Buffer.from(parts.join(''), 'utf8');
+}
+
+/**
+ * Renders the whole plan of a package: runs every section inside one REPEATABLE READ snapshot
+ * (one connection, read only), streams each rendered file into the content store (hashed as it
+ * is written, pinned for the export), and appends the plan to export_files in batches, fenced by
+ * the lease. Memory holds a batch of plan rows and a chunk of output, never a section. What a
+ * crashed attempt left of an unfixed plan is deleted first; the caller fixes the plan
+ * (bytes_planned) once this returns, and from then on nothing is rendered again.
+ */
+export async function renderPlan(
+  deps: RenderDeps, operation: SnapshotOperation, sections: readonly Section[], now: Date, maxPathLength: number,
+): Promise<RenderedPlan> {
+  const { db, store, token, signal } = deps;
+  const opId = operation.id;
+  await deleteUnfixedExportFiles(db, opId, token);
+
+  let seq = 0;
+  let pending: NewExportFile[] = [];
+  let pendingPins = new Set<string>();
+  const totals = { files: 0, bytes: 0 };
+  const fenced = (ok: boolean) => {
+    if (!ok) throw deps.leaseLost();
+  };
+  const flushPins = async () => {
+    if (pendingPins.size === 0) return;
+    const shas = [...pendingPins];
+    pendingPins = new Set();
+    if (await insertContentPins(db, opId, shas) < shas.length) throw new PinShortfall();
+  };
+  const flushPlan = async () => {
+    await flushPins();
+    if (pending.length === 0) return;
+    const batch = pending;
+    pending = [];
+    pendingInlineBytes = 0;
+    fenced(await insertExportFiles(db, opId, token, batch));
+  };
+  // Small bodies stay in memory for the upload that follows (a dozen files of at most 1 MiB).
+  const inline = new Map<string, Buffer>();
+  let inlineBytes = 0;
+  let pendingInlineBytes = 0;
+  const append = async (entry: PlanEntry, body: Buffer | null = null) => {
+    pending.push({ seq: seq++, path: entry.path, size: entry.size, sha256: entry.sha256, contentType: entry.contentType, source: entry.source, body });
+    totals.files++;
+    totals.bytes += entry.size;
+    pendingInlineBytes += body?.length ?? 0;
+    if (pending.length >= PLAN_BATCH || pendingInlineBytes >= INLINE_LIMIT) await flushPlan();
+  };
+
+  const client = await db.connect();
+  try {
+    await client.query('begin isolation level repeatable read read only');
+    const user: UserRow | undefined = await selectExportUser(client, operation.tenantId, operation.userId);
+    if (!user) throw new SubjectMissing();
+    const earlier: SectionResult[] = [];
+    const ctx: RenderContext = {
+      q: client,
+      operation: { ...operation, userPrincipalName: user.user_principal_name },
+      user,
+      now,
+      maxPathLength,
+      earlier,
+      plannedTotals: totals,
+      signer: deps.signer,
+      async readBack(entry) {
+        const body = inline.get(entry.path);
+        if (body) return body;
+        const parts: Buffer[] = [];
+        for await (const part of await store.get(entry.sha256) as AsyncIterable<Buffer>) parts.push(part);
+        return Buffer.concat(parts);
+      },
+      async writeFile(path, contentType, pieces) {
+        const chunks = chunked(pieces, signal);
+        const head: Buffer[] = [];
+        let headBytes = 0;
+        let rest = await chunks.next();
+        for (; !rest.done && headBytes <= INLINE_LIMIT; rest = await chunks.next()) {
+          head.push(rest.value);
+          headBytes += rest.value.length;
+        }
+        if (rest.done) {
+          const body = Buffer.concat(head);
+          const entry: PlanEntry = { path, contentType, size: body.length, sha256: createHash('sha256').update(body).digest('hex'), source: 'inline' };
+          inline.set(path, body);
+          inlineBytes += body.length;
+          await append(entry, body);
+          return entry;
+        }
+        const first = rest.value;
+        const stored = await store.put(Readable.from((async function* () {
+          yield* head;
+          yield first;
+          yield* chunks;
+        })()));
+        // Recorded and pinned at once (each its own commit): the garbage collector leaves a
+        // recorded blob alone for its grace period, and a pinned one until the export ends.
+        await touchContentBlob(db, stored, new Date());
+        if (await insertContentPins(db, opId, [stored.sha256]) < 1) throw new PinShortfall();
+        const entry: PlanEntry = { path, contentType, size: stored.size, sha256: stored.sha256, source: 'rendered' };
+        await append(entry);
+        return entry;
+      },
+      async addContent(entry) {
+        pendingPins.add(entry.sha256);
+        await append({ ...entry, source: 'content' });
+      },
+      async *planned() {
+        await flushPlan();
+        for (let after = -1; ;) {
+          const page = await selectExportFilesPage(db, opId, after, 1000, false);
+          for (const f of page) {
+            yield { path: f.path, contentType: f.content_type, size: f.size, sha256: f.sha256, source: f.source };
+          }
+          if (page.length < 1000) return;
+          after = page[page.length - 1]!.seq;
+        }
+      },
+    };
+    for (const section of sections) {
+      signal.throwIfAborted();
+      earlier.push(await section.render(ctx));
+    }
+    await flushPlan();
+    await client.query('commit');
+    return { ...totals, inline, inlineBytes };
+  } catch (err) {
+    await client.query('rollback').catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
+}

@@ -1,0 +1,34 @@
+import { driveItemsOfOwner } from '../../db/queries/worker-sources.ts';
+import { PACKAGE_PATHS } from '../../domain/package-plan.ts';
+import { toPackageDriveItem } from '../render-package.ts';
+import { driveLayout } from './drive-placements.ts';
+import { odataContext, recordSection } from './records.ts';
+import type { RenderContext, Section } from './section.ts';
+
+/** OneDrive/DriveItems.json: every item of the subject's drive, with where it is in this package. */
+export const driveItemsSection: Section = {
+  name: 'DriveItems',
+  tables: ['drive_items'],
+  async render(ctx: RenderContext) {
+    const { placements, childCounts } = await driveLayout(ctx);
+    let folders = 0;
+    const section = recordSection({
+      name: 'DriveItems',
+      tables: ['drive_items'],
+      totalKey: 'driveItems',
+      title: 'Drive items, with where each is in this package',
+      rows: (c) => driveItemsOfOwner(c.q, c.operation.tenantId, c.operation.userId),
+      json: {
+        path: PACKAGE_PATHS.driveItems,
+        context: odataContext('drives/items'),
+        toJson: (i) => {
+          if (i.is_folder) folders++;
+          return toPackageDriveItem(i, placements.get(i.id)!, childCounts.get(i.id) ?? 0, i.parent_id ? placements.get(i.parent_id) : undefined);
+        },
+      },
+      preview: { columns: ['Name', 'Size', 'Modified'], cells: (i) => [i.packagePath, i.size, i.lastModifiedDateTime] },
+    });
+    const result = await section.render(ctx);
+    return { ...result, totals: { ...result.totals, driveFolders: folders } };
+  },
+};
