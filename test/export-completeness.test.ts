@@ -18,13 +18,16 @@ afterAll(async () => {
   await db?.end();
 });
 
-/** Tables with a column that names a user: *user_id / *user columns, or a foreign key to users. */
+/**
+ * Tables with a column that names a user (…user_id, …user_principal_name) or a foreign key to
+ * users. Identity sets (created_by jsonb …) sit in tables that also have such a column.
+ */
 async function tablesWithUserReferences(): Promise<string[]> {
   const { rows } = await db.query<{ table_name: string }>(
     `select distinct c.table_name from information_schema.columns c
      join information_schema.tables t on t.table_schema = c.table_schema and t.table_name = c.table_name and t.table_type = 'BASE TABLE'
      where c.table_schema = current_schema() and c.table_name <> 'users'
-       and (c.column_name ~ '(^|_)user_id$' or c.column_name ~ '(^|_)(user|subject|owner|requester|initiator)(_id)?$')
+       and c.column_name ~ '(^|_)(user_id|user_principal_name|upn)$'
      union
      select distinct kcu.table_name from information_schema.referential_constraints rc
      join information_schema.key_column_usage kcu on kcu.constraint_name = rc.constraint_name and kcu.constraint_schema = rc.constraint_schema
