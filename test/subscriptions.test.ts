@@ -4,6 +4,8 @@ import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startNotificationDelivery, type NotificationDelivery } from '../src/subscriptions/delivery.ts';
 import { NOTIFICATION_ISSUER } from '../src/subscriptions/notification-payload.ts';
+import { validateEndpoint } from '../src/subscriptions/validate-endpoint.ts';
+import { WebhookClient } from '../src/subscriptions/webhook-client.ts';
 import { GRAPH_JSON } from '../src/http/graph-reply.ts';
 import { createTestApp, fakeSasUrl, type TestApp } from './support/harness.ts';
 import { NotificationReceiver } from './support/notification-receiver.ts';
@@ -141,6 +143,7 @@ describe('the validation handshake', () => {
     ['wrong-token', /Response must exactly match validationToken/],
     ['status-500', /must respond with 200 OK.*HTTP 500/],
     ['json', /content type text\/plain; it was 'application\/json'/],
+    ['redirect', /must respond with 200 OK.*HTTP 302/],
   ] as const)('an endpoint answering %s refuses the subscription with 400 and stores nothing', async (behaviour, message) => {
     const tenant = randomUUID();
     const token = await t.appToken(tenant, EXPORT_ROLES);
@@ -174,6 +177,19 @@ describe('the validation handshake', () => {
       expect(res.body).not.toContain('hook-secret');
     } finally {
       await local.close();
+    }
+  });
+
+  test('a name that resolves to a private address is refused at connection time (DNS checked on every connection)', async () => {
+    const client = new WebhookClient([], async () => [{ address: '10.0.0.7', family: 4 }]);
+    try {
+      const answer = await client.post('https://hooks.contoso.example/x?code=s', undefined, undefined, 2000);
+      expect(answer).toEqual({ kind: 'blocked', message: expect.stringMatching(/private/) });
+      await expect(validateEndpoint(client, 'notificationUrl', 'https://hooks.contoso.example/x')).rejects.toMatchObject({
+        status: 400, code: 'InvalidRequest', message: expect.stringMatching(/resolves to a loopback, private/),
+      });
+    } finally {
+      client.close();
     }
   });
 

@@ -23,7 +23,7 @@ export interface ReceivedBatch {
 
 /** How the receiver answers: the handshake, and notifications. */
 export interface ReceiverBehaviour {
-  validation: 'echo' | 'wrong-token' | 'status-500' | 'json' | 'hang';
+  validation: 'echo' | 'wrong-token' | 'status-500' | 'json' | 'redirect' | 'hang';
   notifications: 'accept' | 'status-503' | 'reset' | 'hang';
 }
 
@@ -77,6 +77,8 @@ export class NotificationReceiver {
           case 'wrong-token': res.writeHead(200, { 'content-type': 'text/plain' }).end('not-the-token'); return;
           case 'status-500': res.writeHead(500).end('broken'); return;
           case 'json': res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(token)); return;
+          // To a URL that would answer correctly: following it would pass the handshake.
+          case 'redirect': res.writeHead(302, { location: `/hook?validationToken=${encodeURIComponent(token)}` }).end(); return;
           case 'hang': return;
         }
       }
