@@ -84,7 +84,8 @@ test('a user with files, activity, sign-ins and audits gets the complete package
   const blobs = await readContainer(sas);
   const names = [...blobs.keys()].sort();
   for (const path of ['RequestInfo.json', 'Directory/User.json', 'Directory/SignIns.json', 'Directory/SignIns.csv', 'Directory/AuditLogs.json',
-    'OneDrive/DriveItems.json', 'OneDrive/Activity.json', 'OneDrive/Activity.csv', 'OneDrive/UsageReport.csv', 'index.html', 'manifest.json']) {
+    'OneDrive/DriveItems.json', 'OneDrive/Activity.json', 'OneDrive/Activity.csv', 'OneDrive/UsageReport.csv', 'index.html', 'manifest.json',
+    'Directory/ExportRequests.json', 'OneDrive/ActivityOnOtherDrives.json', 'OneDrive/ActivityOnOtherDrives.csv']) {
     expect(names).toContain(path);
   }
 
@@ -134,6 +135,11 @@ test('a user with files, activity, sign-ins and audits gets the complete package
   }
   // The package's own files are not attachments: index.html opens as a page, JSON and CSV as data.
   expect((await container.getBlobClient('index.html').getProperties()).contentDisposition).toBeUndefined();
+
+  // The subject's export requests, this one as it stood at the snapshot, without the SAS query.
+  const requests = JSON.parse(blobs.get('Directory/ExportRequests.json')!.body.toString('utf8'));
+  expect(requests['@odata.context']).toMatch(/\$metadata#dataPolicyOperations$/);
+  expect(requests.value).toEqual([expect.objectContaining({ id: op.id, status: 'running', storageLocation: viaProxy.slice(0, viaProxy.indexOf('?')) })]);
 
   const requestInfo = JSON.parse(blobs.get('RequestInfo.json')!.body.toString('utf8'));
   expect(requestInfo).toMatchObject({ operationId: op.id, tenantId: user.tenantId, userId: user.userId, userPrincipalName: user.upn, schemaVersion: '1.0' });
