@@ -1,9 +1,14 @@
 import { randomUUID } from 'node:crypto';
+import { rm } from 'node:fs/promises';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { createLocalContentStore } from '../src/content/local-content-store.ts';
+import { freePort, startEmbeddedPostgres, type EmbeddedDatabase } from '../src/db/embedded-postgres.ts';
+import { migrate } from '../src/db/migrate.ts';
+import { createPool, type Db } from '../src/db/pool.ts';
 import { insertOperationWithAudit } from '../src/db/queries/operations.ts';
+import { insertSubscription } from '../src/db/queries/subscriptions.ts';
 import { claimOperations, completeOperation } from '../src/db/queries/worker-operations.ts';
 import { createMetrics } from '../src/metrics.ts';
 import { createContainerSas, startAzurite, type Azurite } from '../src/storage/azurite.ts';
@@ -60,10 +65,10 @@ async function subscribe(tenant: string, path: string, extra: Record<string, unk
  * complete) without writing packages: what these tests watch is the notification path, and 300
  * real packages would only make the suite slower.
  */
-async function runOperations(tenant: string, n: number): Promise<string[]> {
+async function runOperations(tenant: string, n: number, db: Db = t.db): Promise<string[]> {
   const ids: string[] = [];
   for (let i = 0; i < n; i++) {
-    const row = await insertOperationWithAudit(t.db, {
+    const row = await insertOperationWithAudit(db, {
       id: randomUUID(), tenantId: tenant, userId: randomUUID(), userPrincipalName: 'subject@contoso.test',
       storageLocation: fakeSasUrl(), storageContainer: `https://acct.blob.core.windows.net/${randomUUID()}`,
       requestedBy: REQUESTER, submittedAt: new Date(),
@@ -72,17 +77,17 @@ async function runOperations(tenant: string, n: number): Promise<string[]> {
   }
   const pending = new Set(ids);
   while (pending.size > 0) {
-    for (const row of await claimOperations(t.db, 'test-driver', 100, 60)) {
+    for (const row of await claimOperations(db, 'test-driver', 100, 60)) {
       expect(pending.has(row.id)).toBe(true);
-      expect(await completeOperation(t.db, row.id, row.lease_token!, 0, 'https://acct.blob.core.windows.net/c')).toBeDefined();
+      expect(await completeOperation(db, row.id, row.lease_token!, 0, 'https://acct.blob.core.windows.net/c')).toBeDefined();
       pending.delete(row.id);
     }
   }
   return ids;
 }
 
-async function outboxIds(subscriptionId: string): Promise<string[]> {
-  const { rows } = await t.db.query<{ id: string }>('select id from notification_outbox where subscription_id = $1', [subscriptionId]);
+async function outboxIds(subscriptionId: string, db: Db = t.db): Promise<string[]> {
+  const { rows } = await db.query<{ id: string }>('select id from notification_outbox where subscription_id = $1', [subscriptionId]);
   return rows.map((r) => r.id);
 }
 
@@ -230,3 +235,46 @@ test('a real export run by a worker notifies its completion', async () => {
     await azurite.stop();
   }
 });
+
+test('PostgreSQL stopped and restarted: pending notifications are delivered and new ones still wake the deliverer', async () => {
+  const pgDir = await tempDir('dsr-notify-pg-');
+  const port = await freePort();
+  let server: EmbeddedDatabase = await startEmbeddedPostgres(pgDir, () => undefined, { port });
+  const admin = createPool(server.url, 1);
+  await admin.query('create database notify');
+  await admin.end();
+  const pool = createPool(server.url.replace(/\/postgres$/, '/notify'), 4);
+  try {
+    await migrate(pool);
+    const tenant = randomUUID();
+    receiver.failing.add('/pg');
+    const subscription = await insertSubscription(pool, {
+      id: randomUUID(), tenantId: tenant, resource: 'dataPolicyOperations', resourceKind: 'dataPolicyOperations', resourceId: null,
+      changeTypes: ['updated'], notificationUrl: receiver.url('/pg'), lifecycleNotificationUrl: null, expiresAt: new Date(Date.now() + 3_600_000),
+      clientState: null, applicationId: randomUUID(), creatorId: null, latestSupportedTlsVersion: 'v1_2', notificationUrlAppId: null,
+    });
+    await runOperations(tenant, 3, pool);
+    const logged: string[] = [];
+    const logger = pino({ level: 'warn' }, new Writable({ write(chunk, _enc, cb) { logged.push(String(chunk)); cb(); } }));
+    await deliver({ db: pool, logger });
+    await receiver.waitFor(() => receiver.refused.includes('/pg'), 'a failed delivery before the outage');
+
+    await server.stop();
+    await waitFor(() => logged.some((l) => /delivery loop failed|LISTEN connection lost|bookkeeping failed/.test(l)), {
+      timeoutMs: 20_000, what: 'the deliverer to notice the outage',
+    });
+    receiver.failing.delete('/pg');
+    server = await startEmbeddedPostgres(pgDir, () => undefined, { port });
+    const before = await outboxIds(subscription.id, pool);
+    await receiver.waitFor(() => before.every((id) => receivedIds('/pg').has(id)), 'the notifications written before the outage', 30_000);
+    // Written after the restart: the NOTIFY reaches a re-established LISTEN (or the poll finds it).
+    await runOperations(tenant, 1, pool);
+    const after = await outboxIds(subscription.id, pool);
+    await receiver.waitFor(() => after.every((id) => receivedIds('/pg').has(id)), 'a notification written after the restart', 30_000);
+  } finally {
+    for (const d of deliveries.splice(0)) await d.stop();
+    await pool.end();
+    await server.stop();
+    await rm(pgDir, { recursive: true, force: true });
+  }
+}, 90_000);
