@@ -74,7 +74,7 @@ describe('dsr-export commands', { timeout: 120_000 }, () => {
     const expected: Record<string, string[]> = {
       serve: ['--no-worker', '--host', '--port'],
       worker: [],
-      seed: ['--users', '--files', '--seed', '--tenant', '--json'],
+      seed: ['--users', '--files', '--sign-ins', '--drive-events', '--drive-items', '--seed', '--tenant', '--json'],
       'import-activity': ['<file>', '--tenant', '--skip-invalid', '--json'],
       verify: ['<sas-url>', '--server', '--key', '--json'],
       migrate: [],

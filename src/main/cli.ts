@@ -78,15 +78,22 @@ program.command('worker')
 program.command('seed')
   .description('build a deterministic synthetic tenant: users, drives, 90 days of activity and sign-ins')
   .option('--users <n>', 'users', '5')
-  .option('--files <m>', 'files per user', '20')
+  .option('--files <m>', 'files per user (past 10,000: small text files, streamed in)', '20')
+  .option('--sign-ins <n>', 'extra sign-ins of the first user, the heavy subject (COPY; a million in seconds)', '0')
+  .option('--drive-events <n>', 'extra drive activity records of the first user', '0')
+  .option('--drive-items <n>', 'extra drive items of the first user (files sharing a few bodies, 1,000 per folder)', '0')
   .option('--seed <s>', 'the same seed gives the same data', '1')
   .option('--tenant <guid>', 'tenant id (default: derived from the seed)')
   .option('--json', 'print the summary as JSON')
-  .action(run(async (opts: { users: string; files: string; seed: string; tenant?: string; json?: boolean }) => {
+  .action(run(async (opts: { users: string; files: string; signIns: string; driveEvents: string; driveItems: string; seed: string; tenant?: string; json?: boolean }) => {
     const users = Number(opts.users);
     const files = Number(opts.files);
     if (!Number.isInteger(users) || users < 1) throw new CliError('--users must be a positive integer');
     if (!Number.isInteger(files) || files < 0) throw new CliError('--files must be a whole number');
+    const heavy = { signIns: Number(opts.signIns), driveEvents: Number(opts.driveEvents), driveItems: Number(opts.driveItems) };
+    for (const [flag, n] of [['--sign-ins', heavy.signIns], ['--drive-events', heavy.driveEvents], ['--drive-items', heavy.driveItems]] as const) {
+      if (!Number.isInteger(n) || n < 0) throw new CliError(`${flag} must be a whole number`);
+    }
     if (opts.tenant !== undefined) requireGuid('--tenant', opts.tenant);
     const cfg = config();
     const [{ openDatabase }, { seedTenant }, { createContentStore }, { formatBytes }] = await Promise.all([
@@ -95,7 +102,7 @@ program.command('seed')
     const db = await openDatabase(cfg);
     try {
       const summary = await seedTenant({
-        db: db.db, contentStore: createContentStore(cfg), users, filesPerUser: files, seed: opts.seed,
+        db: db.db, contentStore: createContentStore(cfg), users, filesPerUser: files, seed: opts.seed, heavy,
         now: new Date(), ...(opts.tenant ? { tenantId: opts.tenant } : {}),
       });
       if (opts.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);

@@ -13,10 +13,13 @@ import type { DirectoryAudit } from '../domain/directory-audit.ts';
 import { mimeTypeFor } from '../domain/drive-item.ts';
 import { GUID_PATTERN } from '../http/odata.ts';
 import {
-  APPS, COMPANIES, DEPARTMENTS, DEVICE_PROFILES, DOCUMENT_TITLES, FIRST_NAMES, LAST_NAMES, OFFICES, PROJECT_NAMES,
-  RESOURCES, SIGN_IN_FAILURES, type DeviceProfile, type Office,
+  COMPANIES, DEPARTMENTS, DEVICE_PROFILES, DOCUMENT_TITLES, FIRST_NAMES, LAST_NAMES, OFFICES, PROJECT_NAMES, type DeviceProfile,
+  type Office,
 } from './catalog.ts';
+import { loadHeavySubject, type HeavyCounts } from './heavy-subject.ts';
+import { mapConcurrent } from './map-concurrent.ts';
 import { createPrng, type Prng } from './prng.ts';
+import { appFor, iso, origin, signInRecord, upnPart } from './sign-in-record.ts';
 import { syntheticContent, type FileKind } from './synthetic-content.ts';
 
 export interface SeedTenantOptions {
@@ -31,6 +34,11 @@ export interface SeedTenantOptions {
   readonly now: Date;
   /** UPN domain; default `<company>.example`, the company picked by the seed. */
   readonly domain?: string;
+  /**
+   * Extra records for the first user, the heavy subject (streamed in with COPY; see
+   * heavy-subject.ts). Files past the first 10,000 of every user go the same way.
+   */
+  readonly heavy?: Partial<Omit<HeavyCounts, 'files'>> | undefined;
 }
 
 export interface SeededUser {
@@ -57,7 +65,10 @@ const ACTIVITY_DAYS = 90;
 // Puts in flight at once: overlaps one file's fsync with the next file's generation and hashing.
 const PUT_CONCURRENCY = 4;
 const MAX_USERS = 100_000;
-const MAX_FILES_PER_USER = 10_000;
+const MAX_FILES_PER_USER = 1_000_000;
+// Files up to this many per user get the full treatment (varied kinds and sizes, activity of their
+// own); the rest are small text files streamed in by the heavy loader, so memory stays flat.
+const ORDINARY_FILES_PER_USER = 10_000;
 
 const FILE_KINDS: readonly (readonly [FileKind, number])[] = [['txt', 3], ['md', 2], ['csv', 2], ['json', 1], ['png', 3], ['pdf', 2]];
 // Target sizes per kind: [min, max] bytes, and a skew (>1 favours the small end) so that most
@@ -144,15 +155,25 @@ export async function seedTenant(opts: SeedTenantOptions): Promise<SeedSummary> 
       }, new Date(profile.createdAt));
       await insertDirectoryAudit(tx, addUserAudit(tenantId, profile, seeder));
 
-      const drive = await buildDrive(profile, profiles, opts.filesPerUser, now, opts.contentStore);
+      const drive = await buildDrive(profile, profiles, Math.min(opts.filesPerUser, ORDINARY_FILES_PER_USER), now, opts.contentStore);
       await insertSeedContentBlobs(tx, drive.blobs, new Date(now));
       await insertSeedDriveItems(tx, tenantId, drive.items);
       await insertSeedDriveActivities(tx, tenantId, drive.activities);
       const signIns = buildSignIns(profile, now);
       await insertSignIns(tx, tenantId, signIns);
+      const extra = profile.index === 0 ? opts.heavy ?? {} : {};
+      const counts: HeavyCounts = {
+        signIns: extra.signIns ?? 0, driveEvents: extra.driveEvents ?? 0, driveItems: extra.driveItems ?? 0,
+        files: Math.max(0, opts.filesPerUser - ORDINARY_FILES_PER_USER),
+      };
+      const heavy = await loadHeavySubject(tx, {
+        tenantId, person: profile, rootId: drive.items[0]!.id, items: drive.filePaths, prng: profile.prng.fork('heavy'), now, counts,
+        contentStore: opts.contentStore,
+      });
       seeded.push({
         id: profile.id, userPrincipalName: profile.userPrincipalName, displayName: profile.displayName,
-        files: drive.files, folders: drive.folders, bytes: drive.bytes, driveActivities: drive.activities.length, signIns: signIns.length,
+        files: drive.files + heavy.files, folders: drive.folders + heavy.folders, bytes: drive.bytes + heavy.bytes,
+        driveActivities: drive.activities.length + heavy.driveEvents, signIns: signIns.length + heavy.signIns,
       });
     }
     const sum = (f: (u: SeededUser) => number) => seeded.reduce((s, u) => s + f(u), 0);
@@ -164,11 +185,6 @@ export async function seedTenant(opts: SeedTenantOptions): Promise<SeedSummary> 
       },
     };
   });
-}
-
-/** ASCII local part of a UPN: "Tomás O'Brien" → "tomas.obrien". */
-function upnPart(name: string): string {
-  return name.normalize('NFD').replace(/[\u0300-\u036f]/g, '').replace(/ß/g, 'ss').toLowerCase().replace(/[^a-z0-9]/g, '');
 }
 
 function planProfiles(root: Prng, count: number, domain: string, now: number): Profile[] {
@@ -225,21 +241,6 @@ function addUserAudit(tenantId: string, p: Profile, seeder: { appId: string; ser
   };
 }
 
-/** Where an action came from: office NAT, home, or now and then a trip (IPv6 included). */
-function origin(p: Profile, prng: Prng): { ip: string; device: DeviceProfile } {
-  const r = prng.next();
-  const ip = r < 0.7 ? `203.0.113.${10 + p.officeIndex}`
-    : r < 0.95 ? p.homeIp
-      : prng.chance(0.5) ? `192.0.2.${prng.int(1, 254)}` : `2001:db8:${prng.int(1, 0xffff).toString(16)}::${prng.int(1, 0xffff).toString(16)}`;
-  return { ip, device: prng.chance(0.8) ? p.desktop : p.mobile };
-}
-
-function appFor(device: DeviceProfile): { appId: string; displayName: string } {
-  if (device.clientAppUsed === 'Browser') return APPS.sharePoint;
-  return /^(Ios|Android)/.test(device.operatingSystem) ? APPS.office : APPS.oneDriveSync;
-}
-
-const iso = (ms: number): string => new Date(ms).toISOString();
 const userIdentity = (p: Profile) => ({ user: { id: p.id, displayName: p.displayName } });
 
 /** A time between `from` and `to` (ms), whole seconds. */
@@ -273,19 +274,6 @@ function uniqueName(name: string, taken: Set<string>): string {
   for (let n = 2; taken.has(candidate.toLowerCase()); n++) candidate = `${stem} (${n})${ext}`;
   taken.add(candidate.toLowerCase());
   return candidate;
-}
-
-async function mapConcurrent<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
 }
 
 async function buildDrive(p: Profile, everyone: readonly Profile[], fileCount: number, now: number, store: ContentStore) {
@@ -337,7 +325,7 @@ async function buildDrive(p: Profile, everyone: readonly Profile[], fileCount: n
   const documentFolders = folders.filter((f) => f.kind === 'documents' || f.kind === 'archive' || f.kind === 'project');
   const colleagues = everyone.filter((o) => o.id !== p.id);
 
-  interface PlannedFile { item: SeedDriveItem; kind: FileKind; target: number; contentSeed: Prng; title: string }
+  interface PlannedFile { item: SeedDriveItem; path: string; kind: FileKind; target: number; contentSeed: Prng; title: string }
   const planned: PlannedFile[] = [];
   for (let j = 0; j < fileCount; j++) {
     const fp = p.prng.fork(`file/${j}`);
@@ -366,7 +354,7 @@ async function buildDrive(p: Profile, everyone: readonly Profile[], fileCount: n
         activity(type, between(fp, createdAt + 60_000, now - 60_000), { id: item.id, path }, actor, fp);
       }
     }
-    planned.push({ item, kind, target: logSize(fp, SIZE_RANGES[kind]), contentSeed: fp.fork('content'), title: name.replace(/\.[^.]+$/, '') });
+    planned.push({ item, path: `/${path.join('/')}`, kind, target: logSize(fp, SIZE_RANGES[kind]), contentSeed: fp.fork('content'), title: name.replace(/\.[^.]+$/, '') });
   }
 
   const stored = await mapConcurrent(planned, PUT_CONCURRENCY, (f) =>
@@ -382,12 +370,11 @@ async function buildDrive(p: Profile, everyone: readonly Profile[], fileCount: n
   });
   // Folders keep size 0, as the drive routes store them: a total written here would go stale at
   // the first upload through the API.
-
-
   return {
     items: [...folders.map((f) => f.item), ...planned.map((f) => f.item)],
     activities,
     blobs: [...blobs].map(([sha256, size]) => ({ sha256, size })),
+    filePaths: planned.map((f) => ({ id: f.item.id, path: f.path })),
     files: planned.length,
     folders: folders.length,
     bytes,
@@ -399,9 +386,6 @@ function buildSignIns(p: Profile, now: number): NewSignIn[] {
   const prng = p.prng.fork('sign-ins');
   const windowStart = now - ACTIVITY_DAYS * DAY_MS;
   const out: NewSignIn[] = [];
-  const apps: readonly (readonly [{ appId: string; displayName: string }, number])[] = [
-    [APPS.office, 3], [APPS.officeHome, 2], [APPS.teams, 4], [APPS.outlookMobile, 1], [APPS.oneDriveSync, 2],
-  ];
   for (let day = 0; day < ACTIVITY_DAYS; day++) {
     const dayStart = Math.floor((windowStart + day * DAY_MS) / DAY_MS) * DAY_MS;
     const weekday = new Date(dayStart).getUTCDay();
@@ -409,53 +393,7 @@ function buildSignIns(p: Profile, now: number): NewSignIn[] {
     for (let k = 0; k < count; k++) {
       const at = between(prng, dayStart + 7 * HOUR_MS, dayStart + 19 * HOUR_MS);
       if (at <= windowStart || at >= now) continue;
-      const { ip, device } = origin(p, prng);
-      const app = prng.weighted(apps);
-      const failure = prng.chance(0.07) ? prng.pick(SIGN_IN_FAILURES) : undefined;
-      const resource = prng.pick(RESOURCES);
-      const id = prng.uuid();
-      const travelling = ip.startsWith('192.0.2.') || ip.startsWith('2001:db8:');
-      const place = travelling ? OFFICES[(p.officeIndex + 1 + prng.int(0, OFFICES.length - 2)) % OFFICES.length]! : p.office;
-      const data: Record<string, unknown> = {
-        id,
-        createdDateTime: iso(at).replace(/\.000Z$/, 'Z'),
-        userDisplayName: p.displayName,
-        userPrincipalName: p.userPrincipalName,
-        userId: p.id,
-        appId: app.appId,
-        appDisplayName: app.displayName,
-        ipAddress: ip,
-        clientAppUsed: device.clientAppUsed,
-        correlationId: prng.uuid(),
-        conditionalAccessStatus: failure?.errorCode === 53003 ? 'failure' : device.managed ? 'success' : 'notApplied',
-        isInteractive: device.clientAppUsed === 'Browser' || prng.chance(0.3),
-        riskDetail: 'none',
-        riskLevelAggregated: 'none',
-        riskLevelDuringSignIn: 'none',
-        riskState: 'none',
-        riskEventTypes: [],
-        riskEventTypes_v2: [],
-        resourceDisplayName: resource.resourceDisplayName,
-        resourceId: resource.resourceId,
-        status: failure
-          ? { errorCode: failure.errorCode, failureReason: failure.failureReason, additionalDetails: null }
-          : { errorCode: 0, failureReason: 'Other.', additionalDetails: null },
-        deviceDetail: {
-          deviceId: device.managed ? p.deviceId : '',
-          displayName: device.managed ? `${upnPart(p.givenName).toUpperCase()}-${p.deviceId.slice(0, 6).toUpperCase()}` : '',
-          operatingSystem: device.operatingSystem,
-          browser: device.browser,
-          isCompliant: device.managed,
-          isManaged: device.managed,
-          trustType: device.managed ? 'Azure AD joined' : '',
-        },
-        location: {
-          city: place.city, state: place.state, countryOrRegion: place.countryOrRegion,
-          geoCoordinates: { altitude: null, latitude: place.latitude, longitude: place.longitude },
-        },
-        appliedConditionalAccessPolicies: [],
-      };
-      out.push({ id, userId: p.id, createdAt: new Date(at), data });
+      out.push(signInRecord(p, prng, at));
     }
   }
   return out;

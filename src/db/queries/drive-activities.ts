@@ -30,20 +30,22 @@ export interface DriveActivityRow {
   app_id: string | null;
 }
 
-/** Writes activity records; call it in the transaction of the change they describe. */
+/**
+ * Writes activity records; call it in the transaction of the change they describe. Each column
+ * goes as one array parameter, so a delete of a folder of any size records every item in one
+ * statement (one parameter per value would stop at PostgreSQL's 65,535 bind parameters).
+ */
 export async function insertDriveActivities(q: Queryable, activities: readonly DriveActivity[]): Promise<void> {
   if (activities.length === 0) return;
-  const cols = 11;
-  const values: unknown[] = [];
-  const tuples = activities.map((a, i) => {
-    values.push(a.tenantId, randomUUID(), a.userId, a.at, a.type, JSON.stringify(a.actor), a.itemId, a.itemPath,
-      a.clientIp, a.userAgent?.slice(0, 1024) ?? null, a.appId);
-    return `(${Array.from({ length: cols }, (_, j) => `$${i * cols + j + 1}`).join(', ')})`;
-  });
+  const column = <T>(f: (a: DriveActivity) => T): T[] => activities.map(f);
   await q.query(
     `insert into drive_activities (tenant_id, id, user_id, activity_at, activity_type, actor, item_id, item_path, client_ip, user_agent, app_id)
-     values ${tuples.join(', ')}`,
-    values,
+     select * from unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::timestamptz[], $5::text[], $6::jsonb[], $7::uuid[], $8::text[],
+                          $9::text[], $10::text[], $11::text[])`,
+    [
+      column((a) => a.tenantId), column(() => randomUUID()), column((a) => a.userId), column((a) => a.at), column((a) => a.type),
+      column((a) => JSON.stringify(a.actor)), column((a) => a.itemId), column((a) => a.itemPath), column((a) => a.clientIp),
+      column((a) => a.userAgent?.slice(0, 1024) ?? null), column((a) => a.appId),
+    ],
   );
 }
-
