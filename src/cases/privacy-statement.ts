@@ -22,6 +22,12 @@ export interface PrivacyStatement {
     objection: string;
     complaint: { authority: string; contact: string };
   };
+  /**
+   * GDPR Art. 15(4): leave out the IP address and user agent of every other person in drive
+   * activity and audit records. Default true; false hands them over (e.g. when a works council
+   * agreement allows it).
+   */
+  redactOtherActors?: boolean;
 }
 
 export const NO_STATEMENT_TEXT = 'No privacy statement has been set for this tenant: ask the controller for the information of GDPR Art. 15(1) and 15(2).';
@@ -29,7 +35,7 @@ export const NO_STATEMENT_TEXT = 'No privacy statement has been set for this ten
 const MAX_TEXT = 2000;
 const MAX_ITEMS = 50;
 
-type Shape = 'text' | { [key: string]: Shape | { optional: Shape } } | { list: Shape };
+type Shape = 'text' | 'bool' | { [key: string]: Shape | { optional: Shape } } | { list: Shape };
 
 const PAIR = (a: string, b: string): Shape => ({ [a]: 'text', [b]: 'text' });
 const SHAPE: Shape = {
@@ -45,9 +51,14 @@ const SHAPE: Shape = {
   rights: {
     rectification: 'text', erasure: 'text', restriction: 'text', objection: 'text', complaint: PAIR('authority', 'contact'),
   },
+  redactOtherActors: { optional: 'bool' },
 };
 
 function check(value: unknown, shape: Shape, at: string): void {
+  if (shape === 'bool') {
+    if (typeof value !== 'boolean') throw GraphError.badRequest(`${at} must be true or false.`);
+    return;
+  }
   if (shape === 'text') {
     if (typeof value !== 'string' || value.trim() === '') throw GraphError.badRequest(`${at} must be a non-empty string.`);
     if (value.length > MAX_TEXT) throw GraphError.badRequest(`${at} is longer than ${MAX_TEXT} characters.`);

@@ -22,3 +22,29 @@ export async function upsertPrivacyStatement(q: Queryable, tenantId: string, sta
   );
   return rows[0]!;
 }
+
+/** Drive activity on the subject's drive by someone else that carries an IP address or user agent (Art. 15(4)). */
+export async function countOthersActivityDetails(q: Queryable, tenantId: string, userId: string): Promise<number> {
+  const { rows } = await q.query<{ n: number }>(
+    `select count(*)::int as n from drive_activities
+     where tenant_id = $1 and user_id = $2
+       and lower(coalesce(actor -> 'user' ->> 'id', '')) <> lower($2::text)
+       and (client_ip is not null or user_agent is not null)`,
+    [tenantId, userId],
+  );
+  return rows[0]!.n;
+}
+
+/** Audit records about or by the subject initiated by another user whose IP address is recorded. */
+export async function countOthersAuditAddresses(q: Queryable, tenantId: string, userId: string): Promise<number> {
+  const { rows } = await q.query<{ n: number }>(
+    `select count(*)::int as n from directory_audits
+     where tenant_id = $1
+       and (target_user_id = $2 or initiator_user_id = $2 or target_resources @> jsonb_build_array(jsonb_build_object('id', $2::text)))
+       and jsonb_typeof(initiated_by -> 'user') = 'object'
+       and lower(coalesce(initiated_by -> 'user' ->> 'id', '')) <> lower($2::text)
+       and initiated_by -> 'user' ->> 'ipAddress' is not null`,
+    [tenantId, userId],
+  );
+  return rows[0]!.n;
+}

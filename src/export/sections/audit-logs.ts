@@ -2,6 +2,7 @@ import { directoryAuditsOfUser } from '../../db/queries/worker-sources.ts';
 import { toGraphDirectoryAudit } from '../../domain/directory-audit.ts';
 import { PACKAGE_PATHS } from '../../domain/package-plan.ts';
 import { odataContext, recordSection } from './records.ts';
+import { redactAudit, redacted } from './redaction.ts';
 
 /** Directory/AuditLogs.json: directory audits where the subject is initiator or target. */
 export const auditLogsSection = recordSection({
@@ -9,7 +10,8 @@ export const auditLogsSection = recordSection({
   tables: ['directory_audits'],
   totalKey: 'directoryAudits',
   title: 'Directory audits about or by the user',
-  rows: (ctx) => directoryAuditsOfUser(ctx.q, ctx.operation.tenantId, ctx.operation.userId),
+  rows: (ctx) => redacted(ctx.q, ctx.operation.tenantId, ctx.operation.userId,
+    directoryAuditsOfUser(ctx.q, ctx.operation.tenantId, ctx.operation.userId), redactAudit),
   json: { path: PACKAGE_PATHS.auditLogs, context: odataContext('auditLogs/directoryAudits'), toJson: toGraphDirectoryAudit },
   preview: {
     columns: ['Date', 'Activity', 'Result'],

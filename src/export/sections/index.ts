@@ -3,9 +3,11 @@ import { activitySection } from './activity.ts';
 import { auditLogsSection } from './audit-logs.ts';
 import { driveItemsSection } from './drive-items.ts';
 import { exportRequestsSection } from './export-requests.ts';
+import { dataDictionarySection } from './data-dictionary.ts';
 import { filesSection } from './files.ts';
 import { indexHtmlSection } from './index-html.ts';
 import { manifestSection } from './manifest.ts';
+import { privacyStatementSection } from './privacy-statement.ts';
 import { requestInfoSection } from './request-info.ts';
 import type { Section } from './section.ts';
 import { signInsSection } from './sign-ins.ts';
@@ -28,6 +30,8 @@ export const SECTIONS: readonly Section[] = [
   usageReportSection,
   activityOnOtherDrivesSection,
   filesSection,
+  privacyStatementSection,
+  dataDictionarySection,
   indexHtmlSection,
   manifestSection,
 ];

@@ -1,0 +1,43 @@
+import type { Queryable } from '../../db/pool.ts';
+import { findPrivacyStatement } from '../../db/queries/privacy-statements.ts';
+import type { DriveActivityRow } from '../../db/queries/worker-sources.ts';
+import type { DirectoryAuditRow } from '../../domain/directory-audit.ts';
+
+/** Why the package leaves some values out: other people's data (GDPR Art. 15(4)). */
+export const REDACTION_REASON = 'GDPR Art. 15(4): the right to a copy must not adversely affect the rights and freedoms of others. '
+  + 'The IP address and user agent of every person other than the data subject are left out (null) of drive activity and audit records.';
+
+/** The tenant's choice (its privacy statement's redactOtherActors), true by default. */
+export async function redactsOtherActors(q: Queryable, tenantId: string): Promise<boolean> {
+  const row = await findPrivacyStatement(q, tenantId);
+  return row?.statement.redactOtherActors !== false;
+}
+
+function actorUserId(actor: unknown): string | undefined {
+  const user = (actor as { user?: { id?: unknown } | null } | null)?.user;
+  return typeof user?.id === 'string' ? user.id.toLowerCase() : undefined;
+}
+
+/** True when a drive activity was done by someone other than the subject and carries their IP or user agent. */
+export function activityNeedsRedaction(a: DriveActivityRow, subjectId: string): boolean {
+  return actorUserId(a.actor) !== subjectId.toLowerCase() && (a.client_ip !== null || a.user_agent !== null);
+}
+
+export function redactActivity(a: DriveActivityRow, subjectId: string): DriveActivityRow {
+  return activityNeedsRedaction(a, subjectId) ? { ...a, client_ip: null, user_agent: null } : a;
+}
+
+/** An audit initiated by another user keeps who it was, not from where. */
+export function redactAudit(a: DirectoryAuditRow, subjectId: string): DirectoryAuditRow {
+  const user = (a.initiated_by as { user?: Record<string, unknown> | null }).user;
+  if (!user || actorUserId(a.initiated_by) === subjectId.toLowerCase() || user.ipAddress === null || user.ipAddress === undefined) return a;
+  return { ...a, initiated_by: { ...a.initiated_by, user: { ...user, ipAddress: null } } };
+}
+
+/** The rows as the package shows them: other actors redacted unless the tenant turned it off. */
+export async function* redacted<R>(
+  q: Queryable, tenantId: string, subjectId: string, rows: AsyncIterable<R>, redact: (row: R, subjectId: string) => R,
+): AsyncGenerator<R> {
+  const on = await redactsOtherActors(q, tenantId);
+  for await (const row of rows) yield on ? redact(row, subjectId) : row;
+}
