@@ -9,8 +9,9 @@ const MAX_KID_LENGTH = 256;
 const TRUSTED_ISSUERS = 5_000;
 // Issuers being discovered, discovered but not yet proven by a token, or whose discovery failed.
 const PROBATION_ISSUERS = 256;
-// Discoveries of issuers not yet trusted, per minute: a flood of fresh tenants costs the IdP and
-// this process at most this many fetches.
+// Discoveries of issuers not yet trusted, per minute, when any tenant may call (`*`): a flood of
+// made-up tenants costs the IdP and this process at most this many fetches. Listed tenants are
+// bounded by their list and never wait for this budget.
 const DISCOVERIES_PER_MINUTE = 60;
 const FIRST_BACKOFF_MS = 5_000;
 const MAX_BACKOFF_MS = 5 * 60_000;
@@ -114,11 +115,13 @@ export function createExternalIssuer(
         `The issuer's signing keys could not be obtained (${entry.reason}); retrying after a back-off.`, Math.ceil((entry.retryAtMs - nowMs) / 1000),
       );
     }
-    if (nowMs - budget.windowStartMs >= 60_000) budget = { windowStartMs: nowMs, used: 0 };
-    if (budget.used >= DISCOVERIES_PER_MINUTE) {
-      throw GraphError.serviceUnavailable('Too many unknown issuers at once; retry shortly.', Math.ceil((budget.windowStartMs + 60_000 - nowMs) / 1000));
+    if (!allowed) {
+      if (nowMs - budget.windowStartMs >= 60_000) budget = { windowStartMs: nowMs, used: 0 };
+      if (budget.used >= DISCOVERIES_PER_MINUTE) {
+        throw GraphError.serviceUnavailable('Too many unknown issuers at once; retry shortly.', Math.ceil((budget.windowStartMs + 60_000 - nowMs) / 1000));
+      }
+      budget.used += 1;
     }
-    budget.used += 1;
     const failures = entry?.state === 'failed' ? entry.failures : 0;
     const keys = discover(iss);
     probation.set(iss, { state: 'pending', keys });
