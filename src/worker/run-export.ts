@@ -1,18 +1,16 @@
 import { setMaxListeners } from 'node:events';
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { Config } from '../config.ts';
-import type { ContentStore } from '../content/content-store.ts';
-import { inTransaction, isDatabaseUnavailable, type Db, type Queryable } from '../db/pool.ts';
+import { inTransaction, isDatabaseUnavailable, type Queryable } from '../db/pool.ts';
 import { insertDirectoryAudit } from '../db/queries/directory-audits.ts';
 import {
-  clearExportFileBodies, deleteContentPins, markExportFileDone, markExportFilesDone, selectExportFile, selectExportFileBody, selectExportFileByPath,
-  selectExportFilesPage, selectExportPlanTotals, type ExportFileRow,
+  clearExportFileBodies, deleteContentPins, markExportFileDone, markExportFilesDone, selectExportFileBody, selectExportFileByPath,
+  selectExportPlanTotals, type ExportFileRow,
 } from '../db/queries/export-files.ts';
 import { notifyOperationsQueued } from '../db/queries/operations.ts';
 import {
-  completeOperation, failOperation, lockLeasedOperation, markRequestInfoWritten, releaseLease, renewLease, scheduleRetry,
-  fixBytesPlanned, updateProgress,
+  completeOperation, failOperation, fixBytesPlanned, lockLeasedOperation, markRequestInfoWritten, releaseLease, renewLease,
+  scheduleRetry, updateProgress,
 } from '../db/queries/worker-operations.ts';
 import { auditRecord } from '../domain/directory-audit.ts';
 import {
@@ -21,13 +19,10 @@ import {
 } from '../domain/export-failure.ts';
 import {
   attemptsExhausted, heartbeatIntervalMs, leaseMayHaveLapsed, progressPercent, retryDelayMs, shouldPersistProgress,
-  type RetryPolicy,
 } from '../domain/export-lease.ts';
 import type { OperationRow } from '../domain/operation.ts';
 import { DRIVE_FILE_DISPOSITION, MAX_BLOB_NAME_LENGTH, PACKAGE_PATHS } from '../domain/package-plan.ts';
 import { isPrivateAddress } from '../domain/private-address.ts';
-import type { HostResolver } from '../export/guarded-agent.ts';
-import type { PackageSigner } from '../export/package-signature.ts';
 import { isPathStyle, openPackageTarget, parseStorageLocation, type PackageTarget } from '../export/package-target.ts';
 import { PinShortfall, renderPlan, SubjectMissing, type RenderedPlan } from '../export/render-plan.ts';
 import { SECTIONS } from '../export/sections/index.ts';
@@ -36,68 +31,13 @@ import {
   type RequestRetry,
 } from '../export/upload-file.ts';
 import { redactSecrets } from '../logger.ts';
-import type { Metrics } from '../metrics.ts';
 import { CheckpointBatcher } from './checkpoints.ts';
+import {
+  AbandonedError, FailureError, LeaseLostError, ReleasedError, type ExportContext, type RunOutcome, type WorkerEvent,
+} from './export-context.ts';
+import { PendingFiles } from './pending-files.ts';
 
-/** Something the worker reports, for logs and tests (e.g. "claimed" to await a wake-up). */
-export type WorkerEvent =
-  | { type: 'claimed'; operationId: string; workerId: string }
-  | { type: 'fileUploaded'; operationId: string; workerId: string; path: string }
-  | { type: 'completed'; operationId: string; workerId: string }
-  | { type: 'failed'; operationId: string; workerId: string; code: string }
-  | { type: 'retryScheduled'; operationId: string; workerId: string; delayMs: number; message: string }
-  | { type: 'leaseLost'; operationId: string; workerId: string }
-  | { type: 'released'; operationId: string; workerId: string };
-
-export interface ExportContext {
-  readonly workerId: string;
-  readonly db: Db;
-  readonly config: Config;
-  readonly contentStore: ContentStore;
-  readonly logger: Logger;
-  readonly metrics: Metrics;
-  readonly resolve: HostResolver | undefined;
-  readonly requestRetry: Omit<RequestRetry, 'onRetry'>;
-  readonly operationRetry: RetryPolicy;
-  /** 4 MiB blocks, 2 in flight per file: with 8 files at once, ≈100 MB of buffers at most. */
-  readonly blockSize: number;
-  readonly parallelBlocks: number;
-  /** Signs manifest.json (manifest.json.jws); loaded once per worker, on first use. */
-  readonly packageSigner: () => Promise<PackageSigner>;
-  readonly onEvent: (event: WorkerEvent) => void;
-}
-
-export type RunOutcome =
-  | { kind: 'complete' | 'failed' | 'leaseLost' | 'released' | 'abandoned' }
-  | { kind: 'retry'; delayMs: number };
-
-/** The lease is someone else's now (fencing): stop this export at once, write nothing more. */
-export class LeaseLostError extends Error {
-  constructor() {
-    super('lease lost');
-    this.name = 'LeaseLostError';
-  }
-}
-/** Graceful shutdown: hand the unfinished export to another worker. */
-export class ReleasedError extends Error {
-  constructor() {
-    super('lease released for shutdown');
-    this.name = 'ReleasedError';
-  }
-}
-/** A hard stop (a crash, or a test simulating one): no database writes at all. */
-export class AbandonedError extends Error {
-  constructor() {
-    super('export abandoned');
-    this.name = 'AbandonedError';
-  }
-}
-class FailureError extends Error {
-  constructor(readonly failure: ExportFailure) {
-    super(failure.message);
-    this.name = 'FailureError';
-  }
-}
+export { AbandonedError, LeaseLostError, ReleasedError, type ExportContext, type RunOutcome, type WorkerEvent };
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
@@ -231,7 +171,7 @@ export class ExportRun {
     const totals = await selectExportPlanTotals(this.ctx.db, op.id);
     this.bytesPlanned = totals.bytes;
     this.bytesWritten = totals.bytesDone;
-    const requestInfo = totals.firstSeq === null ? undefined : await selectExportFile(this.ctx.db, op.id, totals.firstSeq);
+    const requestInfo = await selectExportFileByPath(this.ctx.db, op.id, PACKAGE_PATHS.requestInfo);
     const manifest = await selectExportFileByPath(this.ctx.db, op.id, PACKAGE_PATHS.manifest);
     if (!requestInfo || !manifest || totals.files < 2) throw new Error(`plan of ${op.id} is incomplete`);
     this.checkSignal();
@@ -525,42 +465,5 @@ export class ExportRun {
       activity: 'Export personal data failed', result: 'failure', resultReason: code, details: { operationId: this.op.id, errorCode: code },
     });
     this.log.warn({ code, reason: message }, 'export failed');
-  }
-}
-
-/**
- * The files still to upload after RequestInfo.json, except manifest.json (written last), read
- * from the plan one keyset page at a time as the lanes ask for them.
- */
-class PendingFiles {
-  private buffer: ExportFileRow[] = [];
-  private after: number;
-  private fetching: Promise<void> | undefined;
-  private end = false;
-
-  constructor(private readonly db: Queryable, private readonly operationId: string, firstSeq: number, private readonly manifestSeq: number) {
-    this.after = firstSeq;
-  }
-
-  /** True once every file was handed out. */
-  get exhausted(): boolean {
-    return this.end && this.buffer.length === 0;
-  }
-
-  async next(): Promise<ExportFileRow | undefined> {
-    for (;;) {
-      const file = this.buffer.shift();
-      if (file) return file;
-      if (this.end) return undefined;
-      this.fetching ??= this.fetch().finally(() => { this.fetching = undefined; });
-      await this.fetching;
-    }
-  }
-
-  private async fetch(): Promise<void> {
-    const page = await selectExportFilesPage(this.db, this.operationId, this.after, 500, true);
-    if (page.length > 0) this.after = page[page.length - 1]!.seq;
-    if (page.length < 500) this.end = true;
-    this.buffer.push(...page.filter((f) => f.seq !== this.manifestSeq));
   }
 }

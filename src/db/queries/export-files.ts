@@ -83,28 +83,16 @@ export interface ExportPlanTotals {
   files: number;
   bytes: number;
   bytesDone: number;
-  firstSeq: number | null;
-  lastSeq: number | null;
 }
 
 export async function selectExportPlanTotals(q: Queryable, operationId: string): Promise<ExportPlanTotals> {
   const { rows } = await q.query<ExportPlanTotals>(
     `select count(*)::int as files, coalesce(sum(size), 0)::bigint as bytes,
-            coalesce(sum(size) filter (where done), 0)::bigint as "bytesDone",
-            min(seq) as "firstSeq", max(seq) as "lastSeq"
+            coalesce(sum(size) filter (where done), 0)::bigint as "bytesDone"
      from export_files where operation_id = $1`,
     [operationId],
   );
   return rows[0]!;
-}
-
-export async function selectExportFile(q: Queryable, operationId: string, seq: number): Promise<ExportFileRow | undefined> {
-  const { rows } = await q.query<ExportFileRow>(
-    `select operation_id, seq, path, size, sha256, content_type, source, done
-     from export_files where operation_id = $1 and seq = $2`,
-    [operationId, seq],
-  );
-  return rows[0];
 }
 
 export async function selectExportFileByPath(q: Queryable, operationId: string, path: string): Promise<ExportFileRow | undefined> {
