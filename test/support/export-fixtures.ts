@@ -167,12 +167,15 @@ export async function startStorageProxy(targetOrigin: string): Promise<{
   origin: string;
   requests: RecordedRequest[];
   failNext(n: number, mode?: 'reset' | number): void;
+  /** The next request matching `method` and `path` reaches storage, but its answer is lost (reset). */
+  loseAnswerOnce(method: string, path: RegExp): void;
   close(): Promise<void>;
 }> {
   const target = new URL(targetOrigin);
   const requests: RecordedRequest[] = [];
   let failures = 0;
   let failMode: 'reset' | number = 'reset';
+  let loseAnswer: { method: string; path: RegExp } | undefined;
   const agent = new http.Agent({ keepAlive: true });
   const server = http.createServer((req, res) => {
     if (failures > 0) {
@@ -183,10 +186,18 @@ export async function startStorageProxy(targetOrigin: string): Promise<{
       return;
     }
     const url = new URL(req.url ?? '/', targetOrigin);
-    requests.push({ method: req.method ?? '', path: decodeURIComponent(url.pathname), headers: req.headers });
+    const path = decodeURIComponent(url.pathname);
+    requests.push({ method: req.method ?? '', path, headers: req.headers });
+    const lose = loseAnswer !== undefined && loseAnswer.method === req.method && loseAnswer.path.test(path);
+    if (lose) loseAnswer = undefined;
     const upstream = http.request({
       host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers, agent,
     }, (up) => {
+      if (lose) {
+        up.resume();
+        up.once('end', () => req.socket.destroy());
+        return;
+      }
       res.writeHead(up.statusCode ?? 502, up.headers);
       up.pipe(res);
     });
@@ -201,6 +212,9 @@ export async function startStorageProxy(targetOrigin: string): Promise<{
     failNext(n, mode = 'reset') {
       failures = n;
       failMode = mode;
+    },
+    loseAnswerOnce(method, path) {
+      loseAnswer = { method, path };
     },
     close: () => new Promise<void>((resolve) => {
       agent.destroy();
