@@ -14,6 +14,7 @@ export const BENCHMARKS = [
   'export-latency.ts',
   'notification-latency.ts',
   'worker-scaling.ts',
+  'heavy-subject.ts',
 ];
 
 async function runOne(file: string): Promise<{ rows: BenchRow[]; error?: string }> {
