@@ -8,6 +8,10 @@ import { installErrorHandling } from './http/error-handler.ts';
 import { QuotaCounter } from './quota/quota-counter.ts';
 import { listDirectoryAuditsRoute } from './http/routes/audit-logs/list-directory-audits.ts';
 import { listSignInsRoute } from './http/routes/audit-logs/list-sign-ins.ts';
+import { deleteDeletedItemRoute } from './http/routes/directory/delete-deleted-item.ts';
+import { getDeletedItemRoute } from './http/routes/directory/get-deleted-item.ts';
+import { listDeletedUsersRoute } from './http/routes/directory/list-deleted-users.ts';
+import { restoreDeletedItemRoute } from './http/routes/directory/restore-deleted-item.ts';
 import { exportPersonalData } from './http/routes/data-policy-operations/export-personal-data.ts';
 import { createUploadSessionRoute } from './http/routes/drive/create-upload-session.ts';
 import { deleteItemRoute } from './http/routes/drive/delete-item.ts';
@@ -45,6 +49,7 @@ const GRAPH_ROUTES: GraphRoute[] = [
   getDriveRoute, getRootRoute, listRootChildrenRoute, getItemRoute, listItemChildrenRoute, downloadContentRoute,
   getItemByPathRoute, uploadContentRoute, createUploadSessionRoute, deleteItemRoute,
   listSignInsRoute, listDirectoryAuditsRoute,
+  listDeletedUsersRoute, getDeletedItemRoute, restoreDeletedItemRoute, deleteDeletedItemRoute,
   subjectRightsRequestRoutes,
   ...SUBSCRIPTION_ROUTES,
 ];

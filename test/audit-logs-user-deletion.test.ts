@@ -50,6 +50,10 @@ describe('DELETE /users/{id} and the audit logs', () => {
     const writer = await t.appToken(tenant, ['User.ReadWrite.All']);
     const res = await t.app.inject({ method: 'DELETE', url: `/v1.0/users/${gone.id}`, headers: { authorization: `Bearer ${writer}` } });
     expect(res.statusCode).toBe(204);
+    // A soft delete keeps everything (restorable, exportable); the permanent delete removes it.
+    expect(await countsOf(gone.id)).toEqual({ sign_ins: gone.signIns, drive_activities: gone.driveActivities, drive_items: gone.files + gone.folders });
+    const purge = await t.app.inject({ method: 'DELETE', url: `/v1.0/directory/deletedItems/${gone.id}`, headers: { authorization: `Bearer ${writer}` } });
+    expect(purge.statusCode).toBe(204);
 
     expect((await get(byUser(gone.id))).value).toEqual([]);
     expect(await countsOf(gone.id)).toEqual({ sign_ins: 0, drive_activities: 0, drive_items: 0 });
@@ -57,8 +61,8 @@ describe('DELETE /users/{id} and the audit logs', () => {
     expect((await get(byUser(kept.id))).value).toHaveLength(kept.signIns);
 
     const audits = await get(`/v1.0/auditLogs/directoryAudits?$filter=${encodeURIComponent(`targetResources/any(t: t/id eq '${gone.id}')`)}`);
-    expect(audits.value.map((a: { activityDisplayName: string }) => a.activityDisplayName)).toEqual(['Delete user', 'Add user']);
-    expect(audits.value[0]).toMatchObject({
+    expect(audits.value.map((a: { activityDisplayName: string }) => a.activityDisplayName)).toEqual(['Hard Delete user', 'Delete user', 'Add user']);
+    expect(audits.value[1]).toMatchObject({
       category: 'UserManagement', operationType: 'Delete', result: 'success',
       targetResources: [{ id: gone.id, userPrincipalName: gone.userPrincipalName, type: 'User' }],
     });

@@ -147,6 +147,7 @@ describe('a delegated administrator (wids names a DSR_ADMIN_ROLE_IDS role)', () 
     expect((await call('GET', '/v1.0/auditLogs/directoryAudits', adminToken)).statusCode).toBe(200);
     const users = await countRows(t.db, 'users');
     expect((await call('DELETE', `/v1.0/users/${id}`, adminToken)).statusCode).toBe(204);
+    expect((await call('DELETE', `/v1.0/directory/deletedItems/${id}`, adminToken)).statusCode).toBe(204);
     expect(await countRows(t.db, 'users')).toBe(users - 1);
   });
 

@@ -178,12 +178,16 @@ describe('activity', () => {
     expect((await t.app.inject({ method: 'DELETE', url: `/v1.0/users/${user}/drive/items/${root.id}`, headers: auth() })).statusCode).toBe(400);
   });
 
-  test('deleting the user removes the drive items and the activity', async () => {
+  test('deleting the user for good removes the drive items and the activity', async () => {
     const user = await createDriveUser(t, tenant);
     await upload(user, 'Gone/soon.txt');
     expect((await t.db.query('select 1 from drive_items where owner_user_id = $1', [user])).rowCount).toBe(3);
     const del = await t.app.inject({ method: 'DELETE', url: `/v1.0/users/${user}`, headers: auth() });
     expect(del.statusCode).toBe(204);
+    // The soft delete keeps the drive for a restore; the permanent delete takes it.
+    expect((await t.db.query('select 1 from drive_items where owner_user_id = $1', [user])).rowCount).toBe(3);
+    const purge = await t.app.inject({ method: 'DELETE', url: `/v1.0/directory/deletedItems/${user}`, headers: auth(await t.appToken(tenant, ['User.ReadWrite.All'])) });
+    expect(purge.statusCode).toBe(204);
     expect((await t.db.query('select 1 from drive_items where owner_user_id = $1', [user])).rowCount).toBe(0);
     expect(await activities(user)).toEqual([]);
   });

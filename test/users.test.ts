@@ -167,7 +167,9 @@ describe('GET, PATCH, DELETE /users/{id | userPrincipalName}', () => {
       expect(trail.map((x) => [x.activity_display_name, x.operation_type])).toEqual([['Add user', 'Add'], ['Delete user', 'Delete']]);
       expect(trail[1]!.initiated_by).toMatchObject({ app: { servicePrincipalId: expect.any(String) }, user: null });
     }
-    // The UPN is free again.
+    // As in Entra ID, the UPN stays taken while the user is in deletedItems, and is free after the permanent delete.
+    expect((await call('POST', '/v1.0/users', writer, { userPrincipalName: 'gone1@contoso.com', displayName: 'Back' })).statusCode).toBe(400);
+    expect((await call('DELETE', `/v1.0/directory/deletedItems/${String(a.id)}`, writer)).statusCode).toBe(204);
     await create({ userPrincipalName: 'gone1@contoso.com', displayName: 'Back' });
   });
 

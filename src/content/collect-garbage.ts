@@ -3,6 +3,8 @@ import {
   deleteContentBlobRow, deleteUnreferencedContentBlobs, lockUnrecordedContent, unrecordedContent,
 } from '../db/queries/content-blobs.ts';
 import { deleteStaleUploadSessions, uploadSessionsThatExist } from '../db/queries/upload-sessions.ts';
+import { purgeExpiredDeletedUsers } from '../db/queries/users.ts';
+import { deletedItemsSince } from '../domain/user.ts';
 import type { ContentStore } from './content-store.ts';
 import { startPeriodicTask } from '../runtime/periodic-task.ts';
 
@@ -26,7 +28,7 @@ export interface GarbageCollected {
 }
 
 /**
- * Removes content nobody needs any more: blobs that no drive item references, that no unfinished
+ * Purges users soft-deleted more than 30 days ago, then removes content nobody needs any more: blobs that no drive item references, that no unfinished
  * export has pinned (content_pins) and that are older than the grace period; upload sessions
  * that expired or whose user was deleted, with their staged bytes; temporary bodies of puts
  * that a crash interrupted, untouched for the grace period; and, unless `listStore` is false,
@@ -40,6 +42,9 @@ export interface GarbageCollected {
 export async function collectGarbage(
   db: Db, store: ContentStore, opts: { now: Date; graceSeconds?: number; listStore?: boolean },
 ): Promise<GarbageCollected> {
+  // Users 30 days in deletedItems are purged first: their drive items go with them (cascade), so
+  // their content is unreferenced by the blob pass below.
+  while ((await purgeExpiredDeletedUsers(db, deletedItemsSince(opts.now), BATCH)) === BATCH);
   let sessionsRemoved = 0;
   for (;;) {
     const ids = await deleteStaleUploadSessions(db, opts.now, BATCH);

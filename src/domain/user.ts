@@ -19,6 +19,16 @@ export interface UserRow {
   preferred_language: string | null;
   account_enabled: boolean;
   created_at: Date;
+  /** Set while the user is in deletedItems (soft-deleted, purged 30 days later). */
+  deleted_at?: Date | null;
+}
+
+/** Entra ID keeps a deleted user restorable for 30 days, then purges it. */
+export const DELETED_USER_RETENTION_DAYS = 30;
+
+/** The oldest deletion time still in deletedItems at `now`. */
+export function deletedItemsSince(now: Date): Date {
+  return new Date(now.getTime() - DELETED_USER_RETENTION_DAYS * 86_400_000);
 }
 
 /** Graph property name → column, for the writable properties. */
@@ -67,6 +77,8 @@ export function toGraphUser(row: UserRow): Record<string, unknown> {
     preferredLanguage: row.preferred_language,
     accountEnabled: row.account_enabled,
     createdDateTime: graphDateTime(row.created_at),
+    // Only a deleted user carries it (deletedItems, and the export of a soft-deleted account).
+    ...(row.deleted_at ? { deletedDateTime: graphDateTime(row.deleted_at) } : {}),
   };
 }
 

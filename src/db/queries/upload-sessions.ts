@@ -63,14 +63,14 @@ export async function deleteUploadSession(q: Queryable, id: string): Promise<boo
   return rowCount === 1;
 }
 
-/** Removes expired sessions and those whose user is gone; returns their ids (their staging is to be discarded). */
+/** Removes expired sessions and those whose user is gone or deleted; returns their ids (their staging is to be discarded). */
 export async function deleteStaleUploadSessions(q: Queryable, now: Date, limit: number): Promise<string[]> {
   const { rows } = await q.query<{ id: string }>(
     `delete from upload_sessions s
      where s.id in (
        select x.id from upload_sessions x
        where x.expires_at <= $1
-          or not exists (select 1 from users u where u.tenant_id = x.tenant_id and u.id = x.owner_user_id)
+          or not exists (select 1 from users u where u.tenant_id = x.tenant_id and u.id = x.owner_user_id and u.deleted_at is null)
        limit $2
        for update skip locked
      )

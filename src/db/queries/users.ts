@@ -13,13 +13,27 @@ export async function insertUser(q: Queryable, tenantId: string, id: string, cha
   return rows[0]!;
 }
 
-/** By object id or, when the key is not a GUID, by userPrincipalName (case-insensitive). */
+/** An active user by object id or, when the key is not a GUID, by userPrincipalName (case-insensitive). */
 export async function findUser(q: Queryable, tenantId: string, idOrUpn: string): Promise<UserRow | undefined> {
   const byId = GUID_PATTERN.test(idOrUpn);
   // Named (prepared once per connection): every export POST and drive request looks its user up.
   const { rows } = await q.query<UserRow>(byId
-    ? { name: 'find-user-by-id', text: 'select * from users where tenant_id = $1 and id = $2', values: [tenantId, idOrUpn] }
-    : { name: 'find-user-by-upn', text: 'select * from users where tenant_id = $1 and lower(user_principal_name) = lower($2)', values: [tenantId, idOrUpn] });
+    ? { name: 'find-user-by-id', text: 'select * from users where tenant_id = $1 and id = $2 and deleted_at is null', values: [tenantId, idOrUpn] }
+    : {
+      name: 'find-user-by-upn',
+      text: 'select * from users where tenant_id = $1 and lower(user_principal_name) = lower($2) and deleted_at is null',
+      values: [tenantId, idOrUpn],
+    });
+  return rows[0];
+}
+
+/** Like findUser, but also a user soft-deleted after `deletedSince` (still in deletedItems): exports reach them. */
+export async function findUserOrDeleted(q: Queryable, tenantId: string, idOrUpn: string, deletedSince: Date): Promise<UserRow | undefined> {
+  const key = GUID_PATTERN.test(idOrUpn) ? 'id = $2' : 'lower(user_principal_name) = lower($2)';
+  const { rows } = await q.query<UserRow>(
+    `select * from users where tenant_id = $1 and ${key} and (deleted_at is null or deleted_at > $3)`,
+    [tenantId, idOrUpn, deletedSince],
+  );
   return rows[0];
 }
 
@@ -29,7 +43,8 @@ export async function listUsers(
 ): Promise<UserRow[]> {
   const { rows } = await q.query<UserRow>(
     `select * from users
-     where tenant_id = $1 and ($2::uuid is null or id > $2) and ($3::text is null or lower(user_principal_name) = lower($3))
+     where tenant_id = $1 and deleted_at is null
+       and ($2::uuid is null or id > $2) and ($3::text is null or lower(user_principal_name) = lower($3))
      order by id limit $4`,
     [tenantId, opts.after ?? null, opts.upn ?? null, opts.limit],
   );
@@ -46,7 +61,49 @@ export async function updateUser(q: Queryable, tenantId: string, id: string, cha
   return rows[0];
 }
 
-export async function deleteUser(q: Queryable, tenantId: string, id: string): Promise<boolean> {
-  const { rowCount } = await q.query('delete from users where tenant_id = $1 and id = $2', [tenantId, id]);
+/** Moves an active user to deletedItems; false when there is none. */
+export async function softDeleteUser(q: Queryable, tenantId: string, id: string, now: Date): Promise<boolean> {
+  const { rowCount } = await q.query('update users set deleted_at = $3 where tenant_id = $1 and id = $2 and deleted_at is null', [tenantId, id, now]);
   return rowCount === 1;
+}
+
+/** One page of the soft-deleted users still kept (deleted after `deletedSince`), by id. */
+export async function listDeletedUsers(
+  q: Queryable, tenantId: string, deletedSince: Date, opts: { limit: number; after?: string | undefined },
+): Promise<UserRow[]> {
+  const { rows } = await q.query<UserRow>(
+    `select * from users where tenant_id = $1 and deleted_at > $2 and ($3::uuid is null or id > $3) order by id limit $4`,
+    [tenantId, deletedSince, opts.after ?? null, opts.limit],
+  );
+  return rows;
+}
+
+export async function findDeletedUser(q: Queryable, tenantId: string, id: string, deletedSince: Date): Promise<UserRow | undefined> {
+  const { rows } = await q.query<UserRow>('select * from users where tenant_id = $1 and id = $2 and deleted_at > $3', [tenantId, id, deletedSince]);
+  return rows[0];
+}
+
+/** Brings a soft-deleted user back; undefined when it is not (or no longer) in deletedItems. */
+export async function restoreUser(q: Queryable, tenantId: string, id: string, deletedSince: Date): Promise<UserRow | undefined> {
+  const { rows } = await q.query<UserRow>(
+    'update users set deleted_at = null where tenant_id = $1 and id = $2 and deleted_at > $3 returning *', [tenantId, id, deletedSince],
+  );
+  return rows[0];
+}
+
+/** Permanent delete of a soft-deleted user: the drive, activity and sign-ins go with the row (foreign keys cascade). */
+export async function purgeDeletedUser(q: Queryable, tenantId: string, id: string): Promise<boolean> {
+  const { rowCount } = await q.query('delete from users where tenant_id = $1 and id = $2 and deleted_at is not null', [tenantId, id]);
+  return rowCount === 1;
+}
+
+/** Purges up to `limit` users soft-deleted before `deletedBefore` (any tenant); returns how many. */
+export async function purgeExpiredDeletedUsers(q: Queryable, deletedBefore: Date, limit: number): Promise<number> {
+  const { rowCount } = await q.query(
+    `delete from users where (tenant_id, id) in (
+       select tenant_id, id from users where deleted_at <= $1 order by deleted_at limit $2 for update skip locked
+     )`,
+    [deletedBefore, limit],
+  );
+  return rowCount ?? 0;
 }

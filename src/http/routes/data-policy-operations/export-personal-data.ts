@@ -3,7 +3,8 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { requirePermissions } from '../../../auth/permissions.ts';
 import { BLOB_SUFFIX_BY_CLOUD } from '../../../config.ts';
 import { findContainerClaim, insertOperationWithAudit } from '../../../db/queries/operations.ts';
-import { findUser } from '../../../db/queries/users.ts';
+import { findUserOrDeleted } from '../../../db/queries/users.ts';
+import { deletedItemsSince } from '../../../domain/user.ts';
 import type { QuotaCounter } from '../../../quota/quota-counter.ts';
 import { exportQuotaBuckets } from '../../../domain/quota.ts';
 import { checkStorageLocation } from '../../../domain/storage-location.ts';
@@ -27,7 +28,8 @@ export function exportPersonalData(app: FastifyInstance, deps: AppDeps, quotas: 
       allowedOrigins: deps.config.storageAllow,
       minValiditySeconds: deps.config.sasMinValiditySeconds,
     }, now);
-    const user = await findUser(deps.db, caller.tenantId, request.params.user);
+    // A soft-deleted user is exported too, until the purge (the package carries deletedDateTime).
+    const user = await findUserOrDeleted(deps.db, caller.tenantId, request.params.user, deletedItemsSince(now));
     if (!user) throw GraphError.notFound(`Resource '${request.params.user}' does not exist or one of its queried reference-property objects are not present.`);
 
     // SDKs retry POSTs on 429/503/504: the same request again must not start a second export,
