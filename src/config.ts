@@ -2,7 +2,7 @@ import path from 'node:path';
 import { GUID_PATTERN } from './http/odata.ts';
 import { DEFAULT_DUE_PERIODS, parseDuePeriods, type DuePeriod } from './cases/due-dates.ts';
 
-/** The clouds of DESIGN.md §5 and the blob host suffix each one allows. */
+/** The clouds of the storage-location rules (docs/architecture.md#storage-location-rules) and the blob host suffix each one allows. */
 export const BLOB_SUFFIX_BY_CLOUD = {
   global: '.blob.core.windows.net',
   usgov: '.blob.core.usgovcloudapi.net',

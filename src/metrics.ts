@@ -4,7 +4,7 @@ import type { Queryable } from './db/pool.ts';
 import { OPERATION_STATUSES } from './domain/operation.ts';
 
 /**
- * The service's Prometheus metrics (DESIGN.md §9) on a registry of their own: several apps and
+ * The service's Prometheus metrics (docs/architecture.md#operating) on a registry of their own: several apps and
  * workers in one process (tests, `serve`) never collide in prom-client's global registry. The
  * entry point makes one and hands it to the app and the worker of the process.
  */

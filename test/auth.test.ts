@@ -75,7 +75,7 @@ afterAll(async () => {
   await t?.close();
 });
 
-describe('local issuer tokens (DESIGN.md §4)', () => {
+describe('local issuer tokens (docs/architecture.md#auth-model)', () => {
   it('accepts a valid application token', async () => {
     const res = await exportPost(`Bearer ${await signLocal(appClaims())}`);
     expect(res.statusCode, res.body).toBe(202);

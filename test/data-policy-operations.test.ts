@@ -45,7 +45,7 @@ afterAll(async () => {
 });
 
 describe('GET /dataPolicyOperations/{id}', () => {
-  it('serves the exact JSON of DESIGN.md §3.2', async () => {
+  it('serves the exact JSON of the operation resource (docs/architecture.md#the-operation-resource)', async () => {
     const storageLocation = fakeSasUrl();
     const before = Date.now();
     const id = await submit(userId, storageLocation);

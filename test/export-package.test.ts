@@ -43,7 +43,7 @@ afterAll(async () => {
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const bytes = (n: number, seed: number) => Buffer.from(Array.from({ length: n }, (_, i) => (i * 31 + seed * 7) & 255));
 
-test('a user with files, activity, sign-ins and audits gets the complete package of DESIGN.md §6', async () => {
+test('a user with files, activity, sign-ins and audits gets the complete package (docs/architecture.md#package-layout)', async () => {
   const files = [
     { path: 'Docs/report.pdf', body: bytes(300_000, 1), mimeType: 'application/pdf' },
     { path: 'Docs/Notes: draft?.txt', body: Buffer.from('unsafe name\n'), mimeType: 'text/plain' },

@@ -247,7 +247,7 @@ describe('POST exportPersonalData: refusals before the 202', () => {
   });
 });
 
-describe('quotas (DESIGN.md §3.5)', () => {
+describe('quotas (docs/architecture.md#quotas)', () => {
   let q: TestApp;
   beforeAll(async () => {
     q = await createTestApp({

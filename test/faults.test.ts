@@ -21,7 +21,7 @@ import { killAllChildren, leaseOwnerOf, startWorkerProcess, type ChildDsr } from
 // duplicated. Workers are real `dsr-export worker` processes, storage a real Azurite, the
 // database a real PostgreSQL.
 
-/** Codes a failed export may end with (DESIGN.md §7); InternalServerError is never "clear". */
+/** Codes a failed export may end with (docs/architecture.md#operation-lifecycle); InternalServerError is never "clear". */
 const CLEAR_CODES = ['StorageLocationAccessDenied', 'StorageLocationExpired', 'StorageLocationNotFound', 'StorageLocationAlreadyUsed', 'UserNotFound', 'InvalidStorageLocation', 'ServiceUnavailable'];
 
 interface QueuedExport {

@@ -32,7 +32,7 @@ afterAll(async () => {
 
 const auth = () => ({ authorization: `Bearer ${token}` });
 
-describe('the Graph error shape (DESIGN.md §3.4)', () => {
+describe('the Graph error shape (docs/architecture.md#errors)', () => {
   it('is {"error":{"code","message","innerError":{"date","request-id","client-request-id"}}} with the exact keys and date format', async () => {
     const res = await fixedClock.inject({ method: 'GET', url: `/v1.0/users/${randomUUID()}`, headers: { ...auth(), 'client-request-id': 'abc-123' } });
     expect(res.statusCode).toBe(404);

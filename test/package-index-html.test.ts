@@ -16,7 +16,7 @@ import { launchChromium } from './support/chromium.ts';
 import { waitFor } from './support/export-fixtures.ts';
 import { createTestDatabase, tempDir } from './support/harness.ts';
 
-// index.html of a real package (DESIGN.md §6), opened in Chromium the two ways a person opens it:
+// index.html of a real package (docs/architecture.md#package-layout), opened in Chromium the two ways a person opens it:
 // straight from the container through its SAS URL, and from a downloaded copy on disk.
 
 const ARTIFACTS = fileURLToPath(new URL('../test-artifacts/', import.meta.url));

@@ -7,7 +7,7 @@ import { createTestApp, fakeSasUrl, type TestApp } from './support/harness.ts';
 import { DIRECT_CONTENT } from './support/drive-helpers.ts';
 
 // Issue 7, item 1: a token of tenant A never sees or touches anything of tenant B, through any
-// route (DESIGN.md §4: "a resource of another tenant does not exist (404), it is never a 403").
+// route (docs/architecture.md#auth-model: "a resource of another tenant does not exist (404), it is never a 403").
 // Every attempt below is made with tokens holding every permission the service knows, so a 403
 // could only mean "it exists but you may not": that would leak B's existence.
 

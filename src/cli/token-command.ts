@@ -20,7 +20,7 @@ function csv(raw: string | undefined): string[] {
 }
 
 /**
- * Mints a local-issuer token (DESIGN.md §8). A --user given as a UPN is looked up in the
+ * Mints a local-issuer token (docs/architecture.md#configuration). A --user given as a UPN is looked up in the
  * directory, because the token's oid must be the user's object id.
  */
 export async function mintToken(config: Config, opts: TokenOptions): Promise<string> {

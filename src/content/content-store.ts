@@ -10,7 +10,7 @@ export interface StoredContent {
 }
 
 /**
- * Immutable, content-addressed file bodies (DESIGN.md §2). Two implementations: a local folder
+ * Immutable, content-addressed file bodies (docs/architecture.md#processes). Two implementations: a local folder
  * (default) and an Azure Blob container. Callers never see where bytes live, only their hash.
  */
 export interface ContentStore {

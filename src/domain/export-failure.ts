@@ -1,4 +1,4 @@
-// How an export failure is handled (DESIGN.md §7): permanent failures end the operation at once
+// How an export failure is handled (docs/architecture.md#operation-lifecycle): permanent failures end the operation at once
 // with a code of the Graph vocabulary; transient ones are retried with backoff. Pure: the error is
 // described by plain fields, so the rules are tested without a storage service.
 

@@ -1,4 +1,4 @@
-// Pure lease, retry and progress rules of the export worker (DESIGN.md §7). Times are passed in,
+// Pure lease, retry and progress rules of the export worker (docs/architecture.md#operation-lifecycle). Times are passed in,
 // so the rules are tested without clocks or I/O.
 
 export interface RetryPolicy {
@@ -50,7 +50,7 @@ export function progressPercent(bytesWritten: number, bytesPlanned: number): num
   return Math.min(99.9, Math.max(0, Math.floor(p * 10) / 10));
 }
 
-/** Progress is persisted at most once a second (DESIGN.md §7). */
+/** Progress is persisted at most once a second (docs/architecture.md#operation-lifecycle). */
 export function shouldPersistProgress(nowMs: number, lastPersistedMs: number | undefined, intervalMs = 1000): boolean {
   return lastPersistedMs === undefined || nowMs - lastPersistedMs >= intervalMs;
 }

@@ -43,7 +43,7 @@ export const OPERATION_PROPERTIES = [
   'id', 'status', 'progress', 'userId', 'storageLocation', 'submittedDateTime', 'completedDateTime', 'error',
 ] as const;
 
-/** The Graph dataPolicyOperation JSON (DESIGN.md §3.2); `sig` is always redacted. */
+/** The Graph dataPolicyOperation JSON (docs/architecture.md#the-operation-resource); `sig` is always redacted. */
 export function toGraphOperation(row: OperationRow): Record<string, unknown> {
   // 100 is reserved for `complete`, whatever the byte count says.
   const progress = row.status === 'complete' ? 100 : Math.min(Math.max(row.progress, 0), 99.9);

@@ -1,4 +1,4 @@
-// Pure rules of the export package (DESIGN.md §6): where every file goes, blob-safe names for
+// Pure rules of the export package (docs/architecture.md#package-layout): where every file goes, blob-safe names for
 // drive paths, RFC 4180 CSV, the usage report. No I/O; `now` and inputs come in as arguments.
 
 export const PACKAGE_SCHEMA_VERSION = '1.0';

@@ -28,7 +28,7 @@ function refuse(message: string): GraphError {
 }
 
 /**
- * The storageLocation rules of DESIGN.md §5, checked before the 202 without any network access.
+ * The storageLocation rules (docs/architecture.md#storage-location-rules), checked before the 202 without any network access.
  * Throws InvalidStorageLocation with a message naming the first rule that failed.
  */
 export function checkStorageLocation(raw: unknown, rules: StorageRules, now: Date): StorageTarget {

@@ -27,7 +27,7 @@ export interface GuardedAgent {
 
 /**
  * An HTTP(S) agent whose DNS lookup refuses loopback, private, link-local and metadata
- * addresses (DESIGN.md §5): a storage name that resolves there — DNS rebinding included, since
+ * addresses (docs/architecture.md#storage-location-rules): a storage name that resolves there — DNS rebinding included, since
  * the check runs on every new connection — never gets a byte. `allowPrivate` is set only for
  * origins listed in DSR_STORAGE_ALLOW (Azurite on 127.0.0.1).
  */

@@ -18,7 +18,7 @@ export interface ParsedStorageLocation {
 }
 
 /**
- * Splits a storage location as DESIGN.md §5 defines it: `/container[/dir]` on Azure,
+ * Splits a storage location as the storage-location rules define it (docs/architecture.md#storage-location-rules): `/container[/dir]` on Azure,
  * `/account/container[/dir]` on path-style endpoints (Azurite and other allowed origins).
  */
 export function parseStorageLocation(raw: string, pathStyle: boolean): ParsedStorageLocation {

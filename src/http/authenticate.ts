@@ -6,7 +6,7 @@ import type { AppDeps } from './app-deps.ts';
 /**
  * onRequest hook of every Graph route: verifies the token before the body is read (a 401 never
  * waits for an upload), then counts the request against the tenant's hourly quota. Export POSTs
- * are counted by their own daily quotas instead (DESIGN.md §3.5).
+ * are counted by their own daily quotas instead (docs/architecture.md#quotas).
  */
 export function authenticateHook(deps: AppDeps, quotas: QuotaCounter) {
   return async (request: FastifyRequest): Promise<void> => {

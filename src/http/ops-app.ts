@@ -7,7 +7,7 @@ import { metricsRoute } from './routes/service/metrics.ts';
 /**
  * The HTTP side of a `dsr-export worker` process (DSR_WORKER_PORT): the API's /healthz, /readyz
  * and /metrics and nothing else, so that a worker running apart from the API is probed and
- * scraped like `serve` (DESIGN.md §9): its export durations, bytes, lease losses and retries
+ * scraped like `serve` (docs/architecture.md#operating): its export durations, bytes, lease losses and retries
  * exist only in its own process. This port is the private one: /metrics needs no token unless
  * DSR_METRICS_TOKEN is set (the API port serves it only with that token).
  */

@@ -18,7 +18,7 @@ interface Slot {
 }
 
 /**
- * Quotas of DESIGN.md §3.5, counted in PostgreSQL so they hold across API processes.
+ * Quotas (docs/architecture.md#quotas), counted in PostgreSQL so they hold across API processes.
  *
  * Every request of a tenant counts into one row; incrementing it inside each request serialised
  * all of them on that row's lock and a commit each (118 req/s measured for the export POST).

@@ -16,7 +16,7 @@ export interface OpenDatabase {
 const EMBEDDED_DATABASE = 'dsr_export';
 
 /**
- * The one PostgreSQL of DESIGN.md §2: external when DSR_DATABASE_URL is set, otherwise the
+ * The one PostgreSQL (docs/architecture.md#processes): external when DSR_DATABASE_URL is set, otherwise the
  * embedded server under the data folder. Migrations are applied under an advisory lock.
  */
 export async function openDatabase(config: Config, log: (line: string) => void = () => undefined, poolSize = 20): Promise<OpenDatabase> {

@@ -1,5 +1,5 @@
 /**
- * Batches the per-file checkpoints of one export (DESIGN.md §7). One fenced statement per batch
+ * Batches the per-file checkpoints of one export (docs/architecture.md#operation-lifecycle). One fenced statement per batch
  * instead of one per file: with 8 lanes, each lane used to wait for its own commit (WAL sync)
  * before starting its next file, ~2,000 round trips and commits for 2,000 small files and the
  * main reason the worker reached only 0.57× a plain parallel upload (docs/benchmarks.md).

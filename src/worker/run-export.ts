@@ -55,7 +55,7 @@ function withListenerRoom(controller: AbortController): AbortController {
 }
 
 /**
- * One export, from claim to complete | failed | rescheduled (DESIGN.md §7). Every write after the
+ * One export, from claim to complete | failed | rescheduled (docs/architecture.md#operation-lifecycle). Every write after the
  * claim is fenced by the lease token; a heartbeat renews the lease every third of its length.
  */
 export class ExportRun {

@@ -63,7 +63,7 @@ export interface Worker {
 }
 
 /**
- * Starts a worker (DESIGN.md §7): up to config.worker.concurrency exports at once, claimed with
+ * Starts a worker (docs/architecture.md#operation-lifecycle): up to config.worker.concurrency exports at once, claimed with
  * FOR UPDATE SKIP LOCKED, woken by NOTIFY on dsr_operations within milliseconds of a POST, with
  * a slow poll as the fallback. Resolves once LISTEN is in place.
  */

@@ -9,7 +9,7 @@ interface InjectLike {
   body: string;
 }
 
-/** Asserts Graph's error shape (DESIGN.md §3.4) and returns the parsed error. */
+/** Asserts Graph's error shape (docs/architecture.md#errors) and returns the parsed error. */
 export function expectGraphError(res: InjectLike, status: number, code: string): { code: string; message: string; innerError: Record<string, string> } {
   expect(res.statusCode, res.body).toBe(status);
   expect(String(res.headers['content-type'])).toMatch(/^application\/json/);

@@ -70,7 +70,7 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
   };
 }
 
-/** A container SAS URL that passes every rule of DESIGN.md §5 (nothing is contacted at the POST). */
+/** A container SAS URL that passes every storage-location rule (docs/architecture.md#storage-location-rules; nothing is contacted at the POST). */
 export function fakeSasUrl(container = `c${randomUUID().slice(0, 8)}`, opts: { sp?: string; expiresInSeconds?: number } = {}): string {
   const se = new Date(Date.now() + (opts.expiresInSeconds ?? 7200) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
   return `https://acct.blob.core.windows.net/${container}?sv=2025-05-05&sr=c&sp=${opts.sp ?? 'racwl'}&se=${se}&sig=c2VjcmV0LXNpZw%3D%3D`;

@@ -1,4 +1,4 @@
--- The export worker's state (DESIGN.md §6, §7): the fixed plan of every package with per-file
+-- The export worker's state (docs/architecture.md#package-layout, #operation-lifecycle): the fixed plan of every package with per-file
 -- checkpoints, and the pins that keep planned content alive while an export runs.
 
 -- Shared with the content garbage collector (its migration 003 creates the same table): a

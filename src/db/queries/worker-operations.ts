@@ -6,7 +6,7 @@ import type { Queryable } from '../pool.ts';
 // compare expiries against one clock, so a skewed host cannot steal or keep a lease.
 
 /**
- * Claims up to `limit` operations for `owner` in one statement (DESIGN.md §7): rows `notStarted`,
+ * Claims up to `limit` operations for `owner` in one statement (docs/architecture.md#operation-lifecycle): rows `notStarted`,
  * or `running` whose lease has expired, and whose next attempt is due. Each gets a fresh
  * lease_token; every later write must match it. A takeover from an owner that never released
  * its lease (a crashed worker) counts as an attempt, so an export that kills workers ends.

@@ -13,7 +13,7 @@ import { graphBase, type AppDeps } from '../../app-deps.ts';
 import { OperationWakeUp } from '../../operation-wake-up.ts';
 import { requesterOf } from '../../requester.ts';
 
-/** POST /{version}/users/{id | userPrincipalName}/exportPersonalData (DESIGN.md §3.1). */
+/** POST /{version}/users/{id | userPrincipalName}/exportPersonalData (docs/architecture.md#export-data-flow). */
 export function exportPersonalData(app: FastifyInstance, deps: AppDeps, quotas: QuotaCounter): void {
   const wakeUp = new OperationWakeUp(deps.db, deps.logger);
   app.addHook('onClose', async () => wakeUp.close());

@@ -7,7 +7,7 @@ import { graphBase, type AppDeps } from '../../app-deps.ts';
 import { sendGraphJson } from '../../graph-reply.ts';
 import { GUID_PATTERN, parseSelect, rejectUnknownOptions, selectProperties } from '../../odata.ts';
 
-/** GET /{version}/dataPolicyOperations/{id} (DESIGN.md §3.2). */
+/** GET /{version}/dataPolicyOperations/{id} (docs/architecture.md#the-operation-resource). */
 export function getOperation(app: FastifyInstance, deps: AppDeps): void {
   app.get<{ Params: { id: string }; Querystring: Record<string, string> }>('/dataPolicyOperations/:id', async (request, reply) => {
     const caller = request.caller;

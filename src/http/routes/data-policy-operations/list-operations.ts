@@ -17,7 +17,7 @@ function isCursorTime(s: string): boolean {
   return !Number.isNaN(ms) && new Date(ms).toISOString().slice(0, 19) === s.slice(0, 19);
 }
 
-/** GET /{version}/dataPolicyOperations: the caller's tenant, newest first (DESIGN.md §3.2). */
+/** GET /{version}/dataPolicyOperations: the caller's tenant, newest first (docs/architecture.md#the-operation-resource). */
 export function listOperationsRoute(app: FastifyInstance, deps: AppDeps): void {
   app.get<{ Querystring: Record<string, string> }>('/dataPolicyOperations', async (request, reply) => {
     const caller = request.caller;

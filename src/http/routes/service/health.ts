@@ -7,7 +7,7 @@ export function healthz(app: FastifyInstance): void {
   app.get('/healthz', async () => ({ status: 'ok' }));
 }
 
-/** GET /readyz: database reachable, migrations applied, not draining (DESIGN.md §9). */
+/** GET /readyz: database reachable, migrations applied, not draining (docs/architecture.md#operating). */
 export function readyz(app: FastifyInstance, deps: Pick<AppDeps, 'db' | 'draining'>): void {
   app.get('/readyz', async (_request, reply) => {
     const draining = deps.draining();

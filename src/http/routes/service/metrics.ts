@@ -16,7 +16,7 @@ export interface MetricsAccess {
 }
 
 /**
- * GET /metrics in Prometheus text format (DESIGN.md §9), and the hook that times every request
+ * GET /metrics in Prometheus text format (docs/architecture.md#operating), and the hook that times every request
  * by route pattern (not by URL: ids in paths would make a series per request).
  */
 export function metricsRoute(app: FastifyInstance, deps: Pick<AppDeps, 'db'> & { clock?: () => Date }, metrics: Metrics, access: MetricsAccess): void {
