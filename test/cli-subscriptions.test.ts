@@ -29,6 +29,8 @@ test('export --notify subscribes to the operation; subscriptions list hides the 
   expect(exported.code, exported.stderr).toBe(0);
   const operationId = exported.stdout.trim().split('/').pop()!;
   expect(receiver.validations).toContain('/cli');
+  // Nothing runs the export here, so it had not ended when the subscription was made.
+  expect(exported.stderr).not.toMatch(/no notification will come/);
 
   const listed = await runCli(['subscriptions', 'list', '--json', '--server', server, '--token', token]);
   expect(listed.code, listed.stderr).toBe(0);

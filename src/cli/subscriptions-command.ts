@@ -25,8 +25,14 @@ export function withoutQuery(url: string): string {
   }
 }
 
-/** `export --notify <url>`: a subscription to the changes of the operation just accepted. */
-export async function subscribeToOperation(api: ApiClient, operationLocation: string, notificationUrl: string): Promise<SubscriptionJson> {
+/**
+ * `export --notify <url>`: a subscription to the changes of the operation just accepted. The
+ * operation exists only after the POST, so a very small export can end before the subscription
+ * does: then no notification will come, and the caller is told so.
+ */
+export async function subscribeToOperation(
+  api: ApiClient, operationLocation: string, notificationUrl: string, warn: (line: string) => void = (l) => process.stderr.write(`${l}\n`),
+): Promise<SubscriptionJson> {
   const operationId = new URL(operationLocation).pathname.split('/').pop()!;
   const res = await api.request('POST', '/v1.0/subscriptions', {
     changeType: 'updated',
@@ -35,7 +41,14 @@ export async function subscribeToOperation(api: ApiClient, operationLocation: st
     expirationDateTime: new Date(Date.now() + CLI_SUBSCRIPTION_SECONDS * 1000).toISOString(),
   });
   if (res.status !== 201) return ApiClient.fail(res, 'subscription request');
-  return (await res.json()) as SubscriptionJson;
+  const subscription = (await res.json()) as SubscriptionJson;
+  // The path only: the CLI talks to --server, whatever public URL the Location was built on.
+  const op = await api.request('GET', new URL(operationLocation).pathname);
+  const status = op.ok ? ((await op.json()) as { status?: string }).status : undefined;
+  if (status === 'complete' || status === 'failed') {
+    warn(`the export was already ${status} when subscription ${subscription.id} was created: no notification will come for it`);
+  }
+  return subscription;
 }
 
 async function listAll(api: ApiClient): Promise<SubscriptionJson[]> {
