@@ -4,6 +4,7 @@ import { buildApp } from '../src/app.ts';
 import { buildOpsApp } from '../src/http/ops-app.ts';
 import { createMetrics, QUEUE_GAUGES_MAX_AGE_MS } from '../src/metrics.ts';
 import { createTestApp, type TestApp } from './support/harness.ts';
+import { sample } from './support/prometheus.ts';
 
 const TOKEN = 'scrape-me-0123456789';
 
@@ -18,11 +19,6 @@ afterAll(async () => {
   await open?.close();
   await guarded?.close();
 });
-
-function sample(text: string, series: string): number | undefined {
-  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
-  return line === undefined ? undefined : Number(line.slice(series.length + 1));
-}
 
 test('without DSR_METRICS_TOKEN the API port does not serve /metrics; /healthz and /readyz stay public', async () => {
   const res = await open.app.inject({ url: '/metrics' });

@@ -12,6 +12,7 @@ import { createContainerSas, startAzurite, type Azurite } from '../src/storage/a
 import { queueExport, seedUser, waitFor, waitForStatus } from './support/export-fixtures.ts';
 import { createTestDatabase, tempDir } from './support/harness.ts';
 import { killAllChildren, spawnDsr } from './support/processes.ts';
+import { sample } from './support/prometheus.ts';
 
 let db: Db;
 let dbUrl: string;
@@ -27,12 +28,6 @@ afterAll(async () => {
   await azurite?.stop();
   await db?.end();
 });
-
-/** The value of one sample line of a Prometheus text exposition, e.g. `dsr_operations{status="complete"}`. */
-function sample(text: string, series: string): number | undefined {
-  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
-  return line === undefined ? undefined : Number(line.slice(series.length + 1));
-}
 
 test('the worker endpoints: health, readiness that turns 503 while draining, metrics, and nothing else', async () => {
   let draining = false;

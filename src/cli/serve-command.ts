@@ -35,10 +35,21 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
+/**
+ * The keys that seal queued exports' SAS. With an external database other processes may share the
+ * queue from other machines: each would make its own key file and could not open the others' SAS.
+ */
+async function installKeys(config: Config, logger: Logger): Promise<void> {
+  installSecretKeys(await loadSecretKeys(config));
+  if (config.databaseUrl && config.secretKeys.length === 0) {
+    logger.warn('DSR_SECRET_KEY is not set: this process seals with its data folder\'s key; every API and worker process sharing this database needs the same key');
+  }
+}
+
 /** `serve`: the API (and, unless `withWorker` is false, a worker in the same process). */
 export async function startServer(config: Config, opts: { withWorker: boolean; logger?: Logger }): Promise<RunningServer> {
   const logger = opts.logger ?? createLogger(config.logLevel);
-  installSecretKeys(await loadSecretKeys(config));
+  await installKeys(config, logger);
   const database = await openDatabase(config, (line) => logger.debug({ postgres: line }, 'postgres'));
   if (database.applied.length > 0) logger.info({ migrations: database.applied }, 'migrations applied');
   const localIssuer = config.auth.localIssuer ? await loadLocalIssuer(config.dataDir) : undefined;
@@ -105,7 +116,7 @@ export async function startServer(config: Config, opts: { withWorker: boolean; l
  */
 export async function runWorker(config: Config, stopped: Promise<void>, onListening?: (url: string) => void): Promise<void> {
   const logger = createLogger(config.logLevel);
-  installSecretKeys(await loadSecretKeys(config));
+  await installKeys(config, logger);
   const database = await openDatabase(config, (line) => logger.debug({ postgres: line }, 'postgres'));
   const metrics = createMetrics();
   let ops: FastifyInstance | undefined;
