@@ -5,9 +5,7 @@ import type { Db } from '../src/db/pool.ts';
 import { notifyOperationsQueued } from '../src/db/queries/operations.ts';
 import { verifyPackage } from '../src/export/verify-package.ts';
 import { buildOpsApp } from '../src/http/ops-app.ts';
-import { loadConfig } from '../src/config.ts';
 import { createMetrics } from '../src/metrics.ts';
-import { installSecretKeys, loadSecretKeys } from '../src/secrets/secret-keys.ts';
 import { createContainerSas, startAzurite, type Azurite } from '../src/storage/azurite.ts';
 import { queueExport, seedUser, waitFor, waitForStatus } from './support/export-fixtures.ts';
 import { createTestDatabase, tempDir } from './support/harness.ts';
@@ -57,8 +55,6 @@ test('`dsr-export worker --port 0` serves its own export metrics, and stops clea
   const dataDir = await tempDir('dsr-worker-endpoints-');
   const store = createLocalContentStore(`${dataDir}/content`);
   const user = await seedUser(db, store, { files: [{ path: 'Docs/a.txt', body: Buffer.from('hello') }, { path: 'Docs/b.bin', body: Buffer.alloc(70_000, 7) }] });
-  // The worker process opens the SAS queued below with the data folder's key.
-  installSecretKeys(await loadSecretKeys(loadConfig({ DSR_DATA_DIR: dataDir })));
   const proc = spawnDsr(['worker', '--port', '0'], {
     DSR_DATABASE_URL: dbUrl, DSR_DATA_DIR: dataDir, DSR_STORAGE_ALLOW: azurite.origin,
   });
