@@ -206,6 +206,14 @@ describe('a case from creation to purge', () => {
     expect(manifest.files.map((f) => f.path).sort()).toEqual(planned.map((f) => f.path).filter((p) => p !== colleague.path && p !== 'manifest.json').sort());
     expectGraphError(await call('GET', `${BASE}/${id}/getFinalAttachment`, stranger), 404, 'Request_ResourceNotFound');
 
+    // A package file changed in storage after the export: the attachment stops instead of
+    // delivering it (the zip has no central directory), and the service keeps serving.
+    const tampered = manifest.files.find((f) => f.path.endsWith('me.jpg'))!;
+    await azurite.service.getContainerClient(`dsr-case-${id}`).getBlockBlobClient(tampered.path).upload(Buffer.alloc(50_000, 9), 50_000);
+    const cut = await call('GET', `${BASE}/${id}/getFinalAttachment`, officer).catch((err: unknown) => err as Error);
+    if (!(cut instanceof Error)) await expect(readZip(cut.rawPayload)).rejects.toThrow();
+    expect((await call('GET', `${BASE}/${id}`, officer)).statusCode).toBe(200);
+
     // Close, then the purge after the retention: the container goes, an audit says so.
     const closed = await call('PATCH', `${BASE}/${id}`, officer, { status: 'closed' });
     expect(json(closed).stages[3].status).toBe('completed');

@@ -65,3 +65,15 @@ test('windows that ended two days ago are swept, current ones stay', async () =>
   const { rows } = await db.query('select count from quota_counters where tenant_id = $1', [tenant]);
   expect(rows).toEqual([{ count: 4 }]);
 });
+
+test('a count on its way to PostgreSQL still counts: no request slips through while a flush is in flight', async () => {
+  const tenant = randomUUID();
+  const counter = new QuotaCounter(db, 60_000);
+  expect(await take(counter, tenant, 1)).toBe('ok');
+  const flushing = counter.flush();
+  const during = await take(counter, tenant, 1);
+  await flushing;
+  expect(during).toBeInstanceOf(GraphError);
+  expect(await take(counter, tenant, 1)).toBeInstanceOf(GraphError);
+  await counter.close();
+});

@@ -64,16 +64,23 @@ export function finalAttachment(q: Queryable, storage: CaseStorage, row: Request
   const output = zip.outputStream as Readable;
   const fail = (err: unknown) => output.destroy(err instanceof Error ? err : new Error(String(err)));
   zip.on('error', fail);
-  zip.addReadStreamLazy(PACKAGE_PATHS.manifest, { mtime: now, compress: true }, (cb) => cb(null, Readable.from(attachmentManifest(q, row, now))));
+  // yazl listens to no entry stream's errors: every stream handed to it reports its own to fail().
+  zip.addReadStreamLazy(PACKAGE_PATHS.manifest, { mtime: now, compress: true }, (cb) => {
+    const manifest = Readable.from(attachmentManifest(q, row, now));
+    manifest.on('error', fail);
+    cb(null, manifest);
+  });
   const container = row.storage_container!;
   void (async () => {
     for await (const f of packageFiles(q, row)) {
+      if (output.destroyed) return;
       if (exclusionReason(f) !== null) continue;
       zip.addReadStreamLazy(f.path, { mtime: now, size: f.size, compress: COMPRESSIBLE.test(f.path) }, (cb) => {
         storage.read(container, f.path, signal).then((body) => {
+          const checked = verifying(f.path, f.sha256);
+          checked.on('error', fail);
           body.on('error', (err) => checked.destroy(err));
-          const checked = body.pipe(verifying(f.path, f.sha256));
-          cb(null, checked);
+          cb(null, body.pipe(checked));
         }, (err: unknown) => cb(err instanceof Error ? err : new Error(String(err)), undefined as never));
       });
     }

@@ -15,6 +15,8 @@ interface Slot {
   known: number;
   /** Counted here since the last flush. */
   pending: number;
+  /** Counted here and being added to PostgreSQL right now: still counts until `known` includes it. */
+  sending: number;
 }
 
 /**
@@ -44,10 +46,10 @@ export class QuotaCounter {
     let slot = this.slots.get(key);
     if (!slot) {
       const known = await readQuotaCounter(this.db, tenantId, bucket, start);
-      slot = this.slots.get(key) ?? { tenantId, bucket, windowStart: start, known, pending: 0 };
+      slot = this.slots.get(key) ?? { tenantId, bucket, windowStart: start, known, pending: 0, sending: 0 };
       this.slots.set(key, slot);
     }
-    if (slot.known + slot.pending >= limit) throw GraphError.tooManyRequests(message, retryAfterSeconds);
+    if (slot.known + slot.sending + slot.pending >= limit) throw GraphError.tooManyRequests(message, retryAfterSeconds);
     slot.pending += 1;
     this.timer ??= setTimeout(() => { this.timer = undefined; void this.flush(); }, this.flushMs);
   }
@@ -82,13 +84,13 @@ export class QuotaCounter {
     const batch = [...this.slots.entries()].filter(([, s]) => s.pending !== 0);
     if (batch.length === 0) return;
     const sent = batch.map(([, s]) => s.pending);
-    batch.forEach(([, s]) => { s.pending = 0; });
+    batch.forEach(([, s], i) => { s.pending = 0; s.sending += sent[i]!; });
     this.flushing = addToQuotaCounters(this.db, batch.map(([, s], i) => ({ tenantId: s.tenantId, bucket: s.bucket, windowStart: s.windowStart, count: sent[i]! })))
       .then((totals) => {
-        batch.forEach(([, s], i) => { s.known = Math.max(s.known, totals[i] ?? s.known + sent[i]!); });
+        batch.forEach(([, s], i) => { s.sending -= sent[i]!; s.known = Math.max(s.known, totals[i] ?? s.known + sent[i]!); });
       }, () => {
         // Database unreachable: keep the counts for the next flush (requests fail with 503 meanwhile).
-        batch.forEach(([, s], i) => { s.pending += sent[i]!; });
+        batch.forEach(([, s], i) => { s.sending -= sent[i]!; s.pending += sent[i]!; });
       })
       .finally(() => { this.flushing = undefined; });
     await this.flushing;
