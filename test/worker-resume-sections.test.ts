@@ -13,8 +13,8 @@ import { operationRow, queueExport, seedUser, waitFor, waitForStatus } from './s
 import { createTestDatabase, tempDir } from './support/harness.ts';
 import { loadHeavySubject } from './support/heavy-subject.ts';
 
-// A worker killed in the middle of a large section (40,000 sign-ins: Directory/SignIns.json is
-// ~10 MiB, streamed into the content store and uploaded in 1 MiB blocks), once while the section
+// A worker killed in the middle of a large section (20,000 sign-ins: Directory/SignIns.json is
+// ~5 MiB, streamed into the content store and uploaded in 1 MiB blocks), once while the section
 // is being rendered and once while it is being uploaded. Another worker takes over after the
 // 3 s lease; the package is complete and verifies.
 
@@ -51,7 +51,7 @@ async function worker(): Promise<Worker> {
 async function heavyExport() {
   const user = await seedUser(db, store, { files: [{ path: 'a.txt', body: Buffer.from('a') }], signIns: 1, activities: 1 });
   const colleague = await seedUser(db, store, { tenantId: user.tenantId });
-  await loadHeavySubject(db, user, colleague.userId, { signIns: 40_000, activities: 5_000, activitiesElsewhere: 100 }, new Date());
+  await loadHeavySubject(db, user, colleague.userId, { signIns: 20_000, activities: 2_000, activitiesElsewhere: 100 }, new Date());
   const sas = await createContainerSas(azurite, `big-${randomUUID().slice(0, 8)}`);
   const op = await queueExport(db, user, sas, [azurite.origin]);
   return { user, sas, op };
@@ -82,7 +82,7 @@ test('killed while a large section is being rendered: the next worker renders a 
   expect(done.status).toBe('complete');
   expect(done.attempts).toBe(1);
   expect(await verifyPackage(sas)).toEqual([]);
-  expect(await signInsInPackage(sas)).toBe(40_001);
+  expect(await signInsInPackage(sas)).toBe(20_001);
   // One plan, not the crashed attempt's rows plus the new ones.
   const { rows } = await db.query<{ n: number }>(`select count(*)::int as n from export_files where operation_id = $1 and path = 'Directory/SignIns.json'`, [op.id]);
   expect(rows[0]!.n).toBe(1);
@@ -116,6 +116,6 @@ test('killed while a large section is being uploaded: the next worker uploads th
   expect(planAfter).toEqual(planBefore);
   expect(done.bytes_planned).toBe(afterCrash.bytes_planned);
   expect(await verifyPackage(sas)).toEqual([]);
-  expect(await signInsInPackage(sas)).toBe(40_001);
+  expect(await signInsInPackage(sas)).toBe(20_001);
   await b.stop(500);
 }, 180_000);
