@@ -70,6 +70,14 @@ describe('a delegated user without an administrator role, holding every .All sco
     expect(await snapshot()).toEqual(before);
   });
 
+  it('the /drives/{driveId} and /me aliases follow the same rule', async () => {
+    expectGraphError(await call('GET', `/v1.0/drives/${bob}/root/children`, aliceToken), 403, 'Authorization_RequestDenied');
+    expectGraphError(await call('GET', `/v1.0/drives/${bob}/items/${bobFolder}/children`, aliceToken), 403, 'Authorization_RequestDenied');
+    expect((await call('GET', '/v1.0/me/drive/root/children', aliceToken)).statusCode).toBe(200);
+    expect((await call('GET', `/v1.0/drives/${alice}/root/children`, aliceToken)).statusCode).toBe(200);
+    expect((await call('GET', '/v1.0/me', aliceToken)).json()).toMatchObject({ id: alice });
+  });
+
   it('gets the same 403 for a user that does not exist, so it learns nothing of who exists', async () => {
     const err = expectGraphError(await call('GET', `/v1.0/users/${randomUUID()}/drive/root`, aliceToken), 403, 'Authorization_RequestDenied');
     expect(err.message).toMatch(/administrator/);
