@@ -34,6 +34,28 @@ async function getJson<T>(api: ApiClient, path: string, what: string): Promise<T
   return (await (await ok(await api.request('GET', path), what)).json()) as T;
 }
 
+/** Every item of a paged collection, a page at a time (@odata.nextLink). */
+async function* pages<T>(api: ApiClient, first: string, what: string): AsyncGenerator<T> {
+  let url: string | undefined = first;
+  while (url) {
+    const page: { value: T[]; '@odata.nextLink'?: string } = await getJson(api, url, what);
+    yield* page.value;
+    url = page['@odata.nextLink'];
+  }
+}
+
+/** Prints items as they arrive: lines, or one JSON array written piece by piece. Returns how many. */
+async function printAll<T>(items: AsyncIterable<T>, out: Out, json: boolean | undefined, none: string, line: (item: T) => string): Promise<number> {
+  let n = 0;
+  for await (const item of items) {
+    out.write(json ? `${n === 0 ? '[\n' : ',\n'}${JSON.stringify(item, null, 2)}` : line(item));
+    n++;
+  }
+  if (json) out.write(n === 0 ? '[]\n' : '\n]\n');
+  else if (n === 0) out.write(`${none}\n`);
+  return n;
+}
+
 /** "in 12 days", "due today", "3 days overdue" — red on a terminal when overdue. */
 export function dueText(c: Pick<CaseJson, 'internalDueDateTime' | 'status'>, now: Date, color: boolean): string {
   const days = daysLeft(new Date(c.internalDueDateTime), now);
@@ -50,23 +72,15 @@ export function stageText(c: Pick<CaseJson, 'stages'>): string {
   return c.stages.map((s) => `${s.stage}:${mark[s.status] ?? s.status}`).join(' > ');
 }
 
-export async function listCases(api: ApiClient, opts: { overdue?: boolean; status?: string; json?: boolean; out?: Out; now?: Date }): Promise<CaseJson[]> {
+export async function listCases(api: ApiClient, opts: { overdue?: boolean; status?: string; json?: boolean; out?: Out; now?: Date }): Promise<number> {
   const now = opts.now ?? new Date();
   const terms: string[] = [];
   if (opts.overdue) terms.push(`status eq 'active'`, `internalDueDateTime lt ${now.toISOString()}`);
   else if (opts.status) terms.push(`status eq '${opts.status.replace(/'/g, "''")}'`);
-  let url: string | undefined = `${BASE}${terms.length ? `?$filter=${encodeURIComponent(terms.join(' and '))}` : ''}`;
-  const all: CaseJson[] = [];
-  while (url) {
-    const page: { value: CaseJson[]; '@odata.nextLink'?: string } = await getJson(api, url, 'case list');
-    all.push(...page.value);
-    url = page['@odata.nextLink'];
-  }
+  const url = `${BASE}${terms.length ? `?$filter=${encodeURIComponent(terms.join(' and '))}` : ''}`;
   const out = opts.out ?? process.stdout;
-  if (opts.json) out.write(`${JSON.stringify(all, null, 2)}\n`);
-  else if (all.length === 0) out.write('no cases\n');
-  else for (const c of all) out.write(`${c.id}  ${c.status.padEnd(6)}  due ${dueText(c, now, Boolean(out.isTTY))}  ${c.type}  ${c.displayName}\n    ${stageText(c)}\n`);
-  return all;
+  return printAll(pages<CaseJson>(api, url, 'case list'), out, opts.json, 'no cases',
+    (c) => `${c.id}  ${c.status.padEnd(6)}  due ${dueText(c, now, Boolean(out.isTTY))}  ${c.type}  ${c.displayName}\n    ${stageText(c)}\n`);
 }
 
 export async function showCase(api: ApiClient, id: string, opts: { json?: boolean; out?: Out; now?: Date }): Promise<CaseJson> {
@@ -182,18 +196,10 @@ export interface PackageFileJson {
 }
 
 /** The review: every package file with its id (for exclude/include) and whether it is left out. */
-export async function listCaseFiles(api: ApiClient, id: string, opts: { json?: boolean; out?: Out }): Promise<PackageFileJson[]> {
-  let url: string | undefined = `${BASE}/${encodeURIComponent(id)}/packageFiles`;
-  const all: PackageFileJson[] = [];
-  while (url) {
-    const page: { value: PackageFileJson[]; '@odata.nextLink'?: string } = await getJson(api, url, 'package file list');
-    all.push(...page.value);
-    url = page['@odata.nextLink'];
-  }
-  const out = opts.out ?? process.stdout;
-  if (opts.json) out.write(`${JSON.stringify(all, null, 2)}\n`);
-  else for (const f of all) out.write(`${f.id.padStart(5)}  ${f.excluded ? 'excluded' : 'included'}  ${f.path} (${f.size} bytes)${f.exclusionReason ? ` — ${f.exclusionReason}` : ''}\n`);
-  return all;
+export async function listCaseFiles(api: ApiClient, id: string, opts: { json?: boolean; out?: Out }): Promise<number> {
+  return printAll(pages<PackageFileJson>(api, `${BASE}/${encodeURIComponent(id)}/packageFiles`, 'package file list'), opts.out ?? process.stdout,
+    opts.json, 'no package files yet',
+    (f) => `${f.id.padStart(5)}  ${f.excluded ? 'excluded' : 'included'}  ${f.path} (${f.size} bytes)${f.exclusionReason ? ` — ${f.exclusionReason}` : ''}\n`);
 }
 
 export async function setCaseFileExclusion(api: ApiClient, id: string, fileId: string, reason: string | undefined): Promise<PackageFileJson> {
