@@ -157,11 +157,15 @@ describe('POST exportPersonalData: repeats and used containers', () => {
     expect(rows.rows.map((r) => r.tenant_id).sort()).toEqual([TENANT, otherTenant].sort());
   });
 
-  it('a container whose export completed is refused even for the same SAS', async () => {
+  it('a container whose export completed may be used again: the worker\'s If-None-Match: * on RequestInfo.json decides', async () => {
     const storageLocation = fakeSasUrl();
     const first = await post(adele.id, { storageLocation });
     await t.db.query("update data_policy_operations set status = 'complete', progress = 100, completed_at = now(), request_info_written = true where id = $1", [operationIdOf(first)]);
-    expectGraphError(await post(adele.id, { storageLocation }), 409, 'StorageLocationAlreadyUsed');
+    const again = await post(adele.id, { storageLocation });
+    expect(again.statusCode).toBe(202);
+    expect(operationIdOf(again)).not.toBe(operationIdOf(first));
+    // While that one is queued, the container is claimed.
+    expectGraphError(await post(bob.id, { storageLocation }), 409, 'StorageLocationAlreadyUsed');
   });
 
   it('a container whose export failed before writing anything may be used again', async () => {

@@ -3,6 +3,8 @@ import { redactSasUrl } from './storage-location.ts';
 
 export type OperationStatus = 'notStarted' | 'running' | 'complete' | 'failed';
 export const OPERATION_STATUSES: readonly OperationStatus[] = ['notStarted', 'running', 'complete', 'failed'];
+/** Graph's dataPolicyOperationStatus enum: the stored statuses and the evolvable-enum sentinel (never stored). */
+export const GRAPH_OPERATION_STATUSES: readonly string[] = [...OPERATION_STATUSES, 'unknownFutureValue'];
 
 /** Who asked for an export, as recorded on the operation, in RequestInfo.json and in audits. */
 export interface Requester {

@@ -56,7 +56,7 @@ export async function insertOperationWithAudit(
        insert into data_policy_operations
          (id, tenant_id, user_id, user_principal_name, storage_location, storage_location_sealed, storage_container, status, requested_by, submitted_at, next_attempt_at)
        values ($1, $2, $3, $4, $5, $20, $6, 'notStarted', $7, $8, $8)
-       on conflict (tenant_id, storage_container) where not (status = 'failed' and not request_info_written) do nothing
+       on conflict (tenant_id, storage_container) where status in ('notStarted', 'running') do nothing
        returning *
      ), audit as (
        insert into directory_audits
@@ -77,7 +77,7 @@ export async function insertOperationWithAudit(
 export async function findContainerClaim(q: Queryable, tenantId: string, container: string): Promise<OperationRow | undefined> {
   const { rows } = await q.query<OperationRow>(
     `select * from data_policy_operations
-     where tenant_id = $1 and storage_container = $2 and not (status = 'failed' and not request_info_written)`,
+     where tenant_id = $1 and storage_container = $2 and status in ('notStarted', 'running')`,
     [tenantId, container],
   );
   return rows[0] && openStorageLocation(rows[0]);

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { requirePermissions } from '../../../auth/permissions.ts';
 import { listOperations } from '../../../db/queries/operations.ts';
-import { OPERATION_PROPERTIES, OPERATION_STATUSES, toGraphOperation, type OperationStatus } from '../../../domain/operation.ts';
+import { GRAPH_OPERATION_STATUSES, OPERATION_PROPERTIES, toGraphOperation, type OperationStatus } from '../../../domain/operation.ts';
 import { GraphError } from '../../../graph-error.ts';
 import { graphBase, type AppDeps } from '../../app-deps.ts';
 import { sendGraphJson } from '../../graph-reply.ts';
@@ -30,8 +30,8 @@ export function listOperationsRoute(app: FastifyInstance, deps: AppDeps): void {
     let userId: string | undefined;
     for (const term of parseFilter(query.$filter, ['status', 'userId'])) {
       if (term.property === 'status') {
-        if (!OPERATION_STATUSES.includes(term.value as OperationStatus)) {
-          throw GraphError.badRequest(`Invalid $filter: status must be one of ${OPERATION_STATUSES.join(', ')}.`);
+        if (!GRAPH_OPERATION_STATUSES.includes(term.value)) {
+          throw GraphError.badRequest(`Invalid $filter: status must be one of ${GRAPH_OPERATION_STATUSES.join(', ')}.`);
         }
         status = term.value as OperationStatus;
       } else {
