@@ -177,6 +177,23 @@ test('a subscription that keeps failing is removed with subscriptionRemoved to i
   for (const d of deliveries.splice(0)) await d.stop();
 });
 
+test('a receiver that does not answer in time counts as a failure and is retried', async () => {
+  const tenant = randomUUID();
+  receiver.hanging.add('/slow');
+  const subscriptionId = await subscribe(tenant, '/slow');
+  const reasons: string[] = [];
+  await deliver({ onEvent: (e) => { if (e.type === 'failed' && e.subscriptionId === subscriptionId) reasons.push(e.reason); } });
+  await runOperations(tenant, 1);
+  // The lease is 3 s here, so a POST gets half of it.
+  await waitFor(() => reasons.length > 0, { timeoutMs: 20_000, what: 'the timed-out delivery' });
+  expect(reasons[0]).toBe('no answer within 1.5 s');
+  receiver.hanging.delete('/slow');
+  receiver.dropConnections();
+  const expected = await outboxIds(subscriptionId);
+  await receiver.waitFor(() => expected.every((id) => receivedIds('/slow').has(id)), 'delivery after the timeouts', 30_000);
+  for (const d of deliveries.splice(0)) await d.stop();
+});
+
 test('a worker SIGKILLed mid-delivery: the notification is delivered by another once the lease ends', async () => {
   const tenant = randomUUID();
   receiver.hanging.add('/killed');

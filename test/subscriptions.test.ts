@@ -193,6 +193,20 @@ describe('the validation handshake', () => {
     }
   });
 
+  test('an endpoint that does not answer in time fails the handshake (10 s in service, shortened here)', async () => {
+    const client = new WebhookClient([receiver.origin]);
+    receiver.behaviour.validation = 'hang';
+    try {
+      await expect(validateEndpoint(client, 'notificationUrl', receiver.url('/slow'), 300)).rejects.toMatchObject({
+        status: 400, code: 'InvalidRequest', message: expect.stringMatching(/the validation request timed out \(no answer within 0.3 s\)/),
+      });
+    } finally {
+      receiver.behaviour.validation = 'echo';
+      client.close();
+      receiver.dropConnections();
+    }
+  });
+
   test('the lifecycleNotificationUrl is validated too', async () => {
     const before = receiver.validations.length;
     const { subscription } = await createSubscription(randomUUID(), { lifecycleNotificationUrl: receiver.url('/lifecycle') });
