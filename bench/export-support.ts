@@ -15,7 +15,7 @@ import { insertSeedContentBlobs, insertSeedDriveItems, type SeedDriveItem } from
 import type { Requester } from '../src/domain/operation.ts';
 import { checkStorageLocation } from '../src/domain/storage-location.ts';
 import { openDatabase, type OpenDatabase } from '../src/runtime/open-database.ts';
-import { createContainerSas, startAzurite, type Azurite } from '../src/storage/azurite.ts';
+import { createContainerSas, startAzurite, type Azurite } from '../src/embedded/azurite.ts';
 import { BIN, startChild, tempDir } from './lib.ts';
 import { installSecretKeys, loadSecretKeys } from '../src/secrets/secret-keys.ts';
 import path from 'node:path';

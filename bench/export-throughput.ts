@@ -13,7 +13,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { emit, memoryOf, type BenchRow } from './lib.ts';
-import type { Azurite } from '../src/storage/azurite.ts';
+import type { Azurite } from '../src/embedded/azurite.ts';
 import {
   assertComplete, childEnv, Cleanup, containerSas, deterministicBytes, freshAzurite, insertFiles, insertUsers, mapConcurrent,
   cpuSeconds, openBenchEnvironment, pollOperation, queueAndNotify, sampleWaits, startWorkerProcess, type BenchEnvironment, type BenchUser,

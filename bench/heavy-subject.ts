@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import { seedTenant } from '../src/seed/seed-tenant.ts';
-import type { Azurite } from '../src/storage/azurite.ts';
+import type { Azurite } from '../src/embedded/azurite.ts';
 import { emit, memoryOf, type BenchRow } from './lib.ts';
 import {
   assertComplete, childEnv, Cleanup, containerSas, freshAzurite, openBenchEnvironment, pollOperation, queueAndNotify,

@@ -9,10 +9,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { startEmbeddedPostgres } from '../src/db/embedded-postgres.ts';
+import { startEmbeddedPostgres } from '../src/embedded/postgres.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { createPool } from '../src/db/pool.ts';
-import { startAzurite } from '../src/storage/azurite.ts';
+import { startAzurite } from '../src/embedded/azurite.ts';
 import {
   exportToken, linesWithSecrets, loadRequests, percentile, runLoad, seedTinyUsers, startCluster, verifySample, waitForOperations,
 } from '../test/support/load.ts';

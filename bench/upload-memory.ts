@@ -13,7 +13,7 @@ import { loadLocalIssuer, tokenClaims } from '../src/auth/local-issuer.ts';
 import { createTokenVerifier } from '../src/auth/verify-token.ts';
 import { loadConfig } from '../src/config.ts';
 import { createContentStore } from '../src/content/create-content-store.ts';
-import { startEmbeddedPostgres } from '../src/db/embedded-postgres.ts';
+import { startEmbeddedPostgres } from '../src/embedded/postgres.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { createPool } from '../src/db/pool.ts';
 import { emit, memoryOf, startChild, stopChild, tempDir } from './lib.ts';

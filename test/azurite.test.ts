@@ -1,6 +1,6 @@
 import { ContainerClient } from '@azure/storage-blob';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { createContainerSas, startAzurite, type Azurite } from '../src/storage/azurite.ts';
+import { createContainerSas, startAzurite, type Azurite } from '../src/embedded/azurite.ts';
 
 let azurite: Azurite;
 beforeAll(async () => { azurite = await startAzurite(); });

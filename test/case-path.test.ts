@@ -6,7 +6,7 @@ import yauzl from 'yauzl';
 import { createCaseStorage } from '../src/cases/case-storage.ts';
 import { purgeCasePackages } from '../src/cases/purge-packages.ts';
 import { createPool, type Db } from '../src/db/pool.ts';
-import { AZURITE_ACCOUNT, AZURITE_KEY, startAzurite, type Azurite } from '../src/storage/azurite.ts';
+import { AZURITE_ACCOUNT, AZURITE_KEY, startAzurite, type Azurite } from '../src/embedded/azurite.ts';
 import { startWorker, type Worker, type WorkerEvent } from '../src/worker/worker.ts';
 import { seedUser, waitFor } from './support/export-fixtures.ts';
 import { expectGraphError } from './support/graph-assert.ts';

@@ -6,8 +6,8 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../src/db/embedded-postgres.ts';
-import { AZURITE_ACCOUNT, createContainerSas, startAzurite, type Azurite } from '../src/storage/azurite.ts';
+import { freePort } from '../src/embedded/postgres.ts';
+import { AZURITE_ACCOUNT, createContainerSas, startAzurite, type Azurite } from '../src/embedded/azurite.ts';
 import { processesMentioning, runCli, startCli, stopCli, type CliResult } from './support/cli.ts';
 import { tempDir } from './support/harness.ts';
 

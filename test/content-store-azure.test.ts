@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createContentStore } from '../src/content/create-content-store.ts';
 import type { ContentStore } from '../src/content/content-store.ts';
-import { AZURITE_ACCOUNT, AZURITE_KEY, createContainerSas, startAzurite, type Azurite } from '../src/storage/azurite.ts';
+import { AZURITE_ACCOUNT, AZURITE_KEY, createContainerSas, startAzurite, type Azurite } from '../src/embedded/azurite.ts';
 import { chunked, contentStoreContract } from './support/content-store-contract.ts';
 import { sha256Hex, testBytes } from './support/drive-helpers.ts';
 

@@ -3,7 +3,7 @@ import net from 'node:net';
 import { afterAll, expect, test } from 'vitest';
 import { inject } from 'vitest';
 import { loadConfig } from '../src/config.ts';
-import { startEmbeddedPostgres } from '../src/db/embedded-postgres.ts';
+import { startEmbeddedPostgres } from '../src/embedded/postgres.ts';
 import { listMigrations, migrate, migrationsApplied } from '../src/db/migrate.ts';
 import { createPool } from '../src/db/pool.ts';
 import { openDatabase } from '../src/runtime/open-database.ts';

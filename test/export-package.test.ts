@@ -9,7 +9,7 @@ import { insertDirectoryAudit } from '../src/db/queries/directory-audits.ts';
 import { auditRecord } from '../src/domain/directory-audit.ts';
 import { verifyPackage } from '../src/export/verify-package.ts';
 import { createMetrics } from '../src/metrics.ts';
-import { createContainerSas, startAzurite, type Azurite } from '../src/storage/azurite.ts';
+import { createContainerSas, startAzurite, type Azurite } from '../src/embedded/azurite.ts';
 import { startWorker, type Worker, type WorkerEvent } from '../src/worker/worker.ts';
 import {
   queueExport, readContainer, REQUESTER, seedUser, startStorageProxy, viaOrigin, waitForStatus,

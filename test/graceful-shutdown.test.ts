@@ -5,7 +5,7 @@ import { loadLocalIssuer, tokenClaims } from '../src/auth/local-issuer.ts';
 import { createContentStore } from '../src/content/create-content-store.ts';
 import type { Db } from '../src/db/pool.ts';
 import { verifyPackage } from '../src/export/verify-package.ts';
-import { createContainerSas, startAzurite, type Azurite } from '../src/storage/azurite.ts';
+import { createContainerSas, startAzurite, type Azurite } from '../src/embedded/azurite.ts';
 import { queueExport, seedUser, waitFor } from './support/export-fixtures.ts';
 import { createTestDatabase, tempDir } from './support/harness.ts';
 import {

@@ -3,7 +3,7 @@ import { createLocalJWKSet, jwtVerify, type JWK } from 'jose';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app.ts';
-import { freePort } from '../src/db/embedded-postgres.ts';
+import { freePort } from '../src/embedded/postgres.ts';
 import { createPool } from '../src/db/pool.ts';
 import { createTestApp, fakeSasUrl, type TestApp } from './support/harness.ts';
 import { expectGraphError, GUID } from './support/graph-assert.ts';

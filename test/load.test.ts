@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import type { Db } from '../src/db/pool.ts';
-import { startAzurite, type Azurite } from '../src/storage/azurite.ts';
+import { startAzurite, type Azurite } from '../src/embedded/azurite.ts';
 import { createTestDatabase, tempDir } from './support/harness.ts';
 import {
   exportToken, linesWithSecrets, loadRequests, percentile, runLoad, seedTinyUsers, startCluster, verifySample, waitForOperations, type Cluster,

@@ -6,7 +6,7 @@ import type { Db } from '../src/db/pool.ts';
 import { insertDirectoryAudit } from '../src/db/queries/directory-audits.ts';
 import { upsertPrivacyStatement } from '../src/db/queries/privacy-statements.ts';
 import { auditRecord } from '../src/domain/directory-audit.ts';
-import { createContainerSas, startAzurite, type Azurite } from '../src/storage/azurite.ts';
+import { createContainerSas, startAzurite, type Azurite } from '../src/embedded/azurite.ts';
 import { startWorker, type Worker } from '../src/worker/worker.ts';
 import { queueExport, readContainer, seedUser, waitForStatus, type SeededUser } from './support/export-fixtures.ts';
 import { createTestDatabase, tempDir } from './support/harness.ts';

@@ -11,7 +11,7 @@ import { loadConfig } from '../src/config.ts';
 import { INDEX_CSP, type PackageManifest } from '../src/export/render-package.ts';
 import { createLogger } from '../src/logger.ts';
 import { seedTenant } from '../src/seed/seed-tenant.ts';
-import { createContainerSas, startAzurite, type Azurite } from '../src/storage/azurite.ts';
+import { createContainerSas, startAzurite, type Azurite } from '../src/embedded/azurite.ts';
 import { launchChromium } from './support/chromium.ts';
 import { waitFor } from './support/export-fixtures.ts';
 import { createTestDatabase, tempDir } from './support/harness.ts';

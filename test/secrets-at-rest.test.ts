@@ -7,7 +7,7 @@ import { loadConfig } from '../src/config.ts';
 import { createLocalContentStore } from '../src/content/local-content-store.ts';
 import { verifyPackage } from '../src/export/verify-package.ts';
 import { createSecretKeys, loadSecretKeys, SecretKeyError } from '../src/secrets/secret-keys.ts';
-import { createContainerSas, startAzurite, type Azurite } from '../src/storage/azurite.ts';
+import { createContainerSas, startAzurite, type Azurite } from '../src/embedded/azurite.ts';
 import { startWorker, type Worker } from '../src/worker/worker.ts';
 import { seedUser, waitForStatus } from './support/export-fixtures.ts';
 import { createTestApp, tempDir, type TestApp } from './support/harness.ts';

@@ -4,7 +4,7 @@ import { Readable } from 'node:stream';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { createLocalContentStore } from '../src/content/local-content-store.ts';
 import { ContentIntegrityError, uploadContentVerified, uploadStreamVerified } from '../src/export/upload-file.ts';
-import { createContainerSas, startAzurite, type Azurite } from '../src/storage/azurite.ts';
+import { createContainerSas, startAzurite, type Azurite } from '../src/embedded/azurite.ts';
 import { tempDir } from './support/harness.ts';
 
 let azurite: Azurite;

@@ -6,7 +6,7 @@ import type { Db } from '../src/db/pool.ts';
 import { selectPackageSigningKeys } from '../src/db/queries/package-signing-keys.ts';
 import { loadPackageSigner } from '../src/export/package-signature.ts';
 import { verifyPackage, type VerifyProgress } from '../src/export/verify-package.ts';
-import { createContainerSas, startAzurite, type Azurite } from '../src/storage/azurite.ts';
+import { createContainerSas, startAzurite, type Azurite } from '../src/embedded/azurite.ts';
 import { startWorker, type Worker } from '../src/worker/worker.ts';
 import { createLocalContentStore } from '../src/content/local-content-store.ts';
 import { queueExport, seedUser, waitForStatus } from './support/export-fixtures.ts';

@@ -6,7 +6,7 @@ import { notifyOperationsQueued } from '../src/db/queries/operations.ts';
 import { verifyPackage } from '../src/export/verify-package.ts';
 import { buildOpsApp } from '../src/http/ops-app.ts';
 import { createMetrics } from '../src/metrics.ts';
-import { createContainerSas, startAzurite, type Azurite } from '../src/storage/azurite.ts';
+import { createContainerSas, startAzurite, type Azurite } from '../src/embedded/azurite.ts';
 import { queueExport, seedUser, waitFor, waitForStatus } from './support/export-fixtures.ts';
 import { createTestDatabase, tempDir } from './support/harness.ts';
 import { killAllChildren, spawnDsr } from './support/processes.ts';

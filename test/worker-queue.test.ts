@@ -3,7 +3,7 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import { createPool, type Db } from '../src/db/pool.ts';
 import { verifyPackage } from '../src/export/verify-package.ts';
 import { createMetrics } from '../src/metrics.ts';
-import { createContainerSas, startAzurite, type Azurite } from '../src/storage/azurite.ts';
+import { createContainerSas, startAzurite, type Azurite } from '../src/embedded/azurite.ts';
 import { startWorker, type Worker, type WorkerEvent } from '../src/worker/worker.ts';
 import { createLocalContentStore } from '../src/content/local-content-store.ts';
 import { queueExport, seedUser, waitFor, waitForStatus } from './support/export-fixtures.ts';

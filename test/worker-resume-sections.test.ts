@@ -7,7 +7,7 @@ import { loadConfig, type Config } from '../src/config.ts';
 import { createLocalContentStore } from '../src/content/local-content-store.ts';
 import { createPool, type Db } from '../src/db/pool.ts';
 import { verifyPackage } from '../src/export/verify-package.ts';
-import { createContainerSas, startAzurite, type Azurite } from '../src/storage/azurite.ts';
+import { createContainerSas, startAzurite, type Azurite } from '../src/embedded/azurite.ts';
 import { startWorker, type Worker } from '../src/worker/worker.ts';
 import { operationRow, queueExport, seedUser, waitFor, waitForStatus } from './support/export-fixtures.ts';
 import { createTestDatabase, tempDir } from './support/harness.ts';

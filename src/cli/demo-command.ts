@@ -10,7 +10,7 @@ import type { PackageManifest } from '../export/render-package.ts';
 import { formatBytes } from '../export/render-package.ts';
 import { createLogger } from '../logger.ts';
 import { seedTenant } from '../seed/seed-tenant.ts';
-import { createContainerSas, startAzurite, type Azurite } from '../storage/azurite.ts';
+import { createContainerSas, startAzurite, type Azurite } from '../embedded/azurite.ts';
 import { ApiClient } from './api-client.ts';
 import { followOperation, submitExport } from './export-command.ts';
 import { CliError } from './fail.ts';

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { tokenClaims, loadLocalIssuer } from '../../src/auth/local-issuer.ts';
 import type { Db } from '../../src/db/pool.ts';
 import { verifyPackage } from '../../src/export/verify-package.ts';
-import { createContainerSas, type Azurite } from '../../src/storage/azurite.ts';
+import { createContainerSas, type Azurite } from '../../src/embedded/azurite.ts';
 import { startApiProcess, startWorkerProcess, type ChildDsr } from './processes.ts';
 
 // The load driver of issue 7 (test/load.test.ts, test/graceful-shutdown.test.ts and the long form

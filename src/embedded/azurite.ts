@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 export const AZURITE_ACCOUNT = 'devstoreaccount1';
 export const AZURITE_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
 
-const SERVER_SCRIPT = fileURLToPath(new URL('../main/azurite-server.cjs', import.meta.url));
+const SERVER_SCRIPT = fileURLToPath(new URL('./azurite-server.cjs', import.meta.url));
 
 export interface Azurite {
   /** `http://127.0.0.1:<port>`: the origin to put in DSR_STORAGE_ALLOW. */
