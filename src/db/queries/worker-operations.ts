@@ -34,8 +34,11 @@ export async function claimOperations(q: Queryable, owner: string, limit: number
        select o.id from waiting w
        join data_policy_operations o on o.id = w.id
        left join busy b on b.tenant_id = w.tenant_id
+       -- Only a tenant's first $2 can be among the $2 taken (skipped locked rows wait for the next
+       -- claim), so a backlog of thousands is not joined and sorted whole.
        -- Checked again: a row locked and changed since the snapshot above is skipped or re-read.
-       where o.status in ('notStarted', 'running')
+       where w.turn <= $2
+         and o.status in ('notStarted', 'running')
          and (o.status = 'notStarted' or o.lease_expires_at is null or o.lease_expires_at <= now())
          and o.next_attempt_at <= now()
        order by w.turn + coalesce(b.running, 0), w.next_attempt_at, w.submitted_at
