@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { GUID_PATTERN } from './http/odata.ts';
+import { GUID_PATTERN } from './domain/formats.ts';
 import { DEFAULT_DUE_PERIODS, parseDuePeriods, type DuePeriod } from './cases/due-dates.ts';
 
 /** The clouds of the storage-location rules (docs/architecture.md#storage-location-rules) and the blob host suffix each one allows. */

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseSignInLine } from '../src/activity/sign-in.ts';
+import { parseSignInLine } from '../src/domain/sign-in.ts';
 import type { ContentStore } from '../src/content/content-store.ts';
 import type { Db } from '../src/db/pool.ts';
 import { createPrng } from '../src/seed/prng.ts';

@@ -1,9 +1,9 @@
 import { Readable } from 'node:stream';
 import { inTransaction, type Db } from '../db/pool.ts';
 import { findSignInUsers, insertSignIns } from '../db/queries/sign-ins.ts';
-import { GUID_PATTERN } from '../http/odata.ts';
+import { GUID_PATTERN } from '../domain/formats.ts';
 import { numberLines, readFileLines, splitLines, type SourceLine } from './read-lines.ts';
-import { parseSignInLine, toNewSignIn, type NewSignIn, type ParsedSignIn } from './sign-in.ts';
+import { parseSignInLine, toNewSignIn, type NewSignIn, type ParsedSignIn } from '../domain/sign-in.ts';
 
 export interface ImportError {
   /** 1-based line number in the source, blank lines included. */

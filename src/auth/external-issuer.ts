@@ -1,7 +1,7 @@
 import { createRemoteJWKSet, jwtVerify, type ProtectedHeaderParameters, type JWTPayload, type JWTVerifyGetKey, type JWTVerifyOptions } from 'jose';
 import type { Config } from '../config.ts';
 import { GraphError } from '../graph-error.ts';
-import { GUID_PATTERN } from '../http/odata.ts';
+import { GUID_PATTERN } from '../domain/formats.ts';
 
 const MAX_KID_LENGTH = 256;
 // Issuers whose keys have verified a token; only a signature made with an issuer's own keys

@@ -1,7 +1,7 @@
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JWTPayload } from 'jose';
 import type { Config } from '../config.ts';
 import { GraphError } from '../graph-error.ts';
-import { GUID_PATTERN } from '../http/odata.ts';
+import { GUID_PATTERN } from '../domain/formats.ts';
 import { createExternalIssuer } from './external-issuer.ts';
 import type { LocalIssuer } from './local-issuer.ts';
 

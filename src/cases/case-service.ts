@@ -10,7 +10,7 @@ import type { Requester } from '../domain/operation.ts';
 import { exportQuotaBuckets } from '../domain/quota.ts';
 import type { QuotaCounter } from '../quota/quota-counter.ts';
 import { GraphError } from '../graph-error.ts';
-import { GUID_PATTERN } from '../http/odata.ts';
+import { GUID_PATTERN } from '../domain/formats.ts';
 import type { CaseStorage } from './case-storage.ts';
 import { isPackageManifest, REPLACED_MANIFEST_REASON } from './package-files.ts';
 import type { NewRequestInput, RequestChanges } from './request-input.ts';

@@ -3,7 +3,7 @@ import { Readable, Transform, type TransformCallback } from 'node:stream';
 import yazl from 'yazl';
 import type { Queryable } from '../db/pool.ts';
 import { PACKAGE_PATHS } from '../domain/package-plan.ts';
-import { graphDateTime } from '../http/odata.ts';
+import { graphDateTime } from '../domain/formats.ts';
 import type { CaseStorage } from './case-storage.ts';
 import { exclusionReason, isPackageManifest, packageFiles } from './package-files.ts';
 import type { RequestRow } from './subject-rights-request.ts';

@@ -1,7 +1,7 @@
 import type { Queryable } from '../db/pool.ts';
 import { listPackageFiles, type PackageFileRow } from '../db/queries/subject-rights-requests.ts';
 import { PACKAGE_PATHS } from '../domain/package-plan.ts';
-import { graphDateTime } from '../http/odata.ts';
+import { graphDateTime } from '../domain/formats.ts';
 import type { RequestRow } from './subject-rights-request.ts';
 
 const PAGE = 500;

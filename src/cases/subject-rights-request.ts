@@ -1,4 +1,4 @@
-import { graphDateTime } from '../http/odata.ts';
+import { graphDateTime } from '../domain/formats.ts';
 import type { OperationStatus, Requester } from '../domain/operation.ts';
 
 export const REQUEST_TYPES = ['export', 'delete', 'access', 'tagForAction'] as const;

@@ -1,7 +1,7 @@
 import { loadLocalIssuer, tokenClaims, type TokenRequest } from '../auth/local-issuer.ts';
 import type { Config } from '../config.ts';
 import { findUser } from '../db/queries/users.ts';
-import { GUID_PATTERN } from '../http/odata.ts';
+import { GUID_PATTERN } from '../domain/formats.ts';
 import { openDatabase } from '../runtime/open-database.ts';
 import { CliError } from './fail.ts';
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { graphDateTime, GUID_PATTERN } from '../http/odata.ts';
+import { graphDateTime, GUID_PATTERN } from './formats.ts';
 import type { Requester } from './operation.ts';
 
 export interface DirectoryAudit {

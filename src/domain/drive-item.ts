@@ -1,5 +1,5 @@
 import { GraphError } from '../graph-error.ts';
-import { graphDateTime } from '../http/odata.ts';
+import { graphDateTime } from './formats.ts';
 import { bidiControlIn } from './unsafe-text.ts';
 
 /** A drive item as stored (002_tenant_data.sql). */

@@ -1,4 +1,4 @@
-import { graphDateTime } from '../http/odata.ts';
+import { graphDateTime } from './formats.ts';
 import { redactSasUrl } from './storage-location.ts';
 
 export type OperationStatus = 'notStarted' | 'running' | 'complete' | 'failed';

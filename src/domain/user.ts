@@ -1,6 +1,6 @@
 import { GraphError } from '../graph-error.ts';
 import { bidiControlIn, controlCharacterIn } from './unsafe-text.ts';
-import { graphDateTime } from '../http/odata.ts';
+import { graphDateTime } from './formats.ts';
 
 /** A directory user as stored. */
 export interface UserRow {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { ExportDriveItemRow as DriveItemRow } from '../db/queries/worker-sources.ts';
 import { CONTENT_TYPES, type DrivePlacement } from '../domain/package-plan.ts';
-import { graphDateTime } from '../http/odata.ts';
+import { graphDateTime } from '../domain/formats.ts';
 
 // What the package's sections share when they render: Graph's driveItem shape with its place in
 // the package, HTML escaping, links, sizes, and index.html's fixed script, style and policy.

@@ -1,3 +1,4 @@
+import { GUID_PATTERN } from '../domain/formats.ts';
 import { GraphError } from '../graph-error.ts';
 
 export type FilterOperator = 'eq' | 'ge' | 'gt' | 'le' | 'lt' | 'startswith';
@@ -166,10 +167,5 @@ export function rejectUnknownOptions(query: Record<string, unknown>, supported: 
   }
 }
 
-/** Graph's DateTimeOffset text: ISO 8601 UTC, no fraction when it is zero. */
-export function graphDateTime(d: Date | null | undefined): string | null {
-  if (!d) return null;
-  return d.toISOString().replace(/\.000Z$/, 'Z');
-}
-
-export const GUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+// The routes take every OData helper and the formats they render from this one module.
+export { graphDateTime, GUID_PATTERN } from '../domain/formats.ts';

@@ -5,7 +5,7 @@ import { access } from 'node:fs/promises';
 import { loadConfig, type Config } from '../config.ts';
 import { CliError, reportFailure } from '../cli/fail.ts';
 import type { ApiClient } from '../cli/api-client.ts';
-import { GUID_PATTERN } from '../http/odata.ts';
+import { GUID_PATTERN } from '../domain/formats.ts';
 import { registerCaseCommands } from '../cli/register-cases.ts';
 import { registerSubscriptionCommands } from '../cli/subscriptions-command.ts';
 

@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import type { NewSignIn } from '../activity/sign-in.ts';
+import type { NewSignIn } from '../domain/sign-in.ts';
 import type { ContentStore } from '../content/content-store.ts';
 import { inTransaction, type Db } from '../db/pool.ts';
 import { insertDirectoryAudit } from '../db/queries/directory-audits.ts';
@@ -11,7 +11,7 @@ import { insertSignIns } from '../db/queries/sign-ins.ts';
 import { insertUser } from '../db/queries/users.ts';
 import type { DirectoryAudit } from '../domain/directory-audit.ts';
 import { mimeTypeFor } from '../domain/drive-item.ts';
-import { GUID_PATTERN } from '../http/odata.ts';
+import { GUID_PATTERN } from '../domain/formats.ts';
 import {
   COMPANIES, DEPARTMENTS, DEVICE_PROFILES, DOCUMENT_TITLES, FIRST_NAMES, LAST_NAMES, OFFICES, PROJECT_NAMES, type DeviceProfile,
   type Office,

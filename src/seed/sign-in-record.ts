@@ -1,4 +1,4 @@
-import type { NewSignIn } from '../activity/sign-in.ts';
+import type { NewSignIn } from '../domain/sign-in.ts';
 import { APPS, OFFICES, RESOURCES, SIGN_IN_FAILURES, type DeviceProfile, type Office } from './catalog.ts';
 import type { Prng } from './prng.ts';
 

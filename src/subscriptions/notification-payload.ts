@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { loadLocalIssuer } from '../auth/local-issuer.ts';
 import type { ClaimedNotification } from '../db/queries/subscriptions.ts';
-import { graphDateTime } from '../http/odata.ts';
+import { graphDateTime } from '../domain/formats.ts';
 
 /** `iss` of validationTokens: never the local issuer's, so a validation token is no access token. */
 export const NOTIFICATION_ISSUER = 'urn:dsr-export:notifications';

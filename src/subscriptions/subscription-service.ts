@@ -7,7 +7,7 @@ import {
 } from '../db/queries/subscriptions.ts';
 import { GraphError } from '../graph-error.ts';
 import type { AppDeps } from '../http/app-deps.ts';
-import { GUID_PATTERN } from '../http/odata.ts';
+import { GUID_PATTERN } from '../domain/formats.ts';
 import {
   checkNotificationUrl, invalidSubscription, parseChangeType, parseClientState, parseExpiration, parseOptionalGuid, parseResource,
   parseTlsVersion, RESOURCE_KINDS, type ResourceKind, type SubscriptionRow, type WatchedResource,

@@ -1,7 +1,7 @@
 import net from 'node:net';
 import { isPrivateAddress } from '../domain/private-address.ts';
 import { GraphError } from '../graph-error.ts';
-import { GUID_PATTERN, graphDateTime } from '../http/odata.ts';
+import { GUID_PATTERN, graphDateTime } from '../domain/formats.ts';
 
 export type ChangeType = 'created' | 'updated' | 'deleted';
 /** The collections a subscription can watch, as Graph names them in `resource`. */

@@ -1,4 +1,4 @@
-import type { NewSignIn, SignInRow } from '../../activity/sign-in.ts';
+import type { NewSignIn, SignInRow } from '../../domain/sign-in.ts';
 import type { DateBounds } from '../../http/odata.ts';
 import type { Queryable } from '../pool.ts';
 

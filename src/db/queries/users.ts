@@ -1,6 +1,6 @@
 import type { Queryable } from '../pool.ts';
 import type { UserChanges, UserRow } from '../../domain/user.ts';
-import { GUID_PATTERN } from '../../http/odata.ts';
+import { GUID_PATTERN } from '../../domain/formats.ts';
 
 export async function insertUser(q: Queryable, tenantId: string, id: string, changes: UserChanges, now: Date): Promise<UserRow> {
   const columns = Object.keys(changes);

@@ -1,4 +1,4 @@
-import type { SignInRow } from '../../activity/sign-in.ts';
+import type { SignInRow } from '../../domain/sign-in.ts';
 import type { DirectoryAuditRow } from '../../domain/directory-audit.ts';
 import type { DriveItemRow } from '../../domain/drive-item.ts';
 import type { OperationRow } from '../../domain/operation.ts';

@@ -1,5 +1,5 @@
 import type { DriveActivityRow } from '../../db/queries/worker-sources.ts';
-import { graphDateTime } from '../../http/odata.ts';
+import { graphDateTime } from '../../domain/formats.ts';
 
 // Drive activity as the package writes it, shared by the subject's own drive (Activity) and
 // what the subject did on other drives (ActivityOnOtherDrives).

@@ -1,6 +1,6 @@
 import { exportRequestsOfUser } from '../../db/queries/worker-sources.ts';
 import { PACKAGE_PATHS } from '../../domain/package-plan.ts';
-import { graphDateTime } from '../../http/odata.ts';
+import { graphDateTime } from '../../domain/formats.ts';
 import { odataContext, recordSection } from './records.ts';
 
 /**

@@ -1,6 +1,6 @@
 import { selectDailyTimeline } from '../../db/queries/worker-sources.ts';
 import { CONTENT_TYPES, PACKAGE_PATHS, timelineBuckets, type TimelineUnit } from '../../domain/package-plan.ts';
-import { graphDateTime } from '../../http/odata.ts';
+import { graphDateTime } from '../../domain/formats.ts';
 import { CSV_NOTE, esc, formatBytes, hrefOf, INDEX_CSP, LINK_SCRIPT, STYLE } from '../render-package.ts';
 import type { RenderContext, Section, SectionPreview, SectionResult } from './section.ts';
 

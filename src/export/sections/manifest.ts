@@ -1,5 +1,5 @@
 import { CONTENT_TYPES, PACKAGE_PATHS, PACKAGE_SCHEMA_VERSION } from '../../domain/package-plan.ts';
-import { graphDateTime } from '../../http/odata.ts';
+import { graphDateTime } from '../../domain/formats.ts';
 import { MANIFEST_SIGNATURE_CONTENT_TYPE, MANIFEST_SIGNATURE_PATH } from '../package-signature.ts';
 import type { PlanEntry, RenderContext, Section } from './section.ts';
 

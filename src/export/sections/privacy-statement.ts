@@ -1,7 +1,7 @@
 import { NO_STATEMENT_TEXT, privacyStatementLines } from '../../cases/privacy-statement.ts';
 import { countOthersActivityDetails, countOthersAuditAddresses, findPrivacyStatement } from '../../db/queries/privacy-statements.ts';
 import { CONTENT_TYPES, PACKAGE_PATHS } from '../../domain/package-plan.ts';
-import { graphDateTime } from '../../http/odata.ts';
+import { graphDateTime } from '../../domain/formats.ts';
 import { PRIVACY_STATEMENT_PATH } from '../data-dictionary.ts';
 import { REDACTION_REASON } from './redaction.ts';
 import type { Section } from './section.ts';

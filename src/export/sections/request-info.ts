@@ -1,5 +1,5 @@
 import { CONTENT_TYPES, PACKAGE_PATHS, PACKAGE_SCHEMA_VERSION } from '../../domain/package-plan.ts';
-import { graphDateTime } from '../../http/odata.ts';
+import { graphDateTime } from '../../domain/formats.ts';
 import type { Section } from './section.ts';
 
 /** RequestInfo.json: the request this package answers. Written first; it claims the container. */

@@ -1,4 +1,4 @@
-import { toGraphSignIn } from '../../activity/sign-in.ts';
+import { toGraphSignIn } from '../../domain/sign-in.ts';
 import { signInsOfUser } from '../../db/queries/worker-sources.ts';
 import { PACKAGE_PATHS } from '../../domain/package-plan.ts';
 import { odataContext, pick, recordSection } from './records.ts';

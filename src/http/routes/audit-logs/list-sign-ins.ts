@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { SIGN_IN_PROPERTIES, toGraphSignIn } from '../../../activity/sign-in.ts';
+import { SIGN_IN_PROPERTIES, toGraphSignIn } from '../../../domain/sign-in.ts';
 import { requirePermissions } from '../../../auth/permissions.ts';
 import { listSignIns, type SignInQuery } from '../../../db/queries/sign-ins.ts';
 import { graphBase, type AppDeps } from '../../app-deps.ts';

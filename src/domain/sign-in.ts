@@ -1,4 +1,4 @@
-import { graphDateTime, GUID_PATTERN } from '../http/odata.ts';
+import { graphDateTime, GUID_PATTERN } from './formats.ts';
 
 /** A sign-in as stored: the indexed columns plus the Graph signIn JSON as imported (normalised). */
 export interface SignInRow {

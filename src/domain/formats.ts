@@ -1,0 +1,11 @@
+// The text formats every layer writes and checks (routes, queries, the package, the CLI): a leaf
+// module, so that none of them imports the HTTP layer for them.
+
+/** Graph's DateTimeOffset text: ISO 8601 UTC, no fraction when it is zero. */
+export function graphDateTime(d: Date | null | undefined): string | null {
+  if (!d) return null;
+  return d.toISOString().replace(/\.000Z$/, 'Z');
+}
+
+/** An object id as Graph writes it (case-insensitive, as Graph accepts it). */
+export const GUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
