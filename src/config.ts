@@ -57,7 +57,12 @@ export interface Config {
   readonly quotas: {
     readonly exportsPerTenantPerDay: number;
     readonly exportsPerUserPerDay: number;
+    /** Graph's 10,000 per hour: the dataPolicyOperations routes. */
     readonly requestsPerTenantPerHour: number;
+    /** Drive routes (and upload-session fragments), counted apart from dataPolicyOperations. */
+    readonly driveRequestsPerTenantPerHour: number;
+    /** Directory, audit-log and the other Graph routes, counted apart too. */
+    readonly directoryRequestsPerTenantPerHour: number;
     /** Live upload sessions one user may hold at once. */
     readonly uploadSessionsPerUser: number;
     /** Bytes the live upload sessions of one user may declare together (a single session included). */
@@ -90,7 +95,8 @@ export const ENV_VARIABLES = [
   'DSR_AUTH_LOCAL_ISSUER', 'DSR_ADMIN_ROLE_IDS', 'DSR_CONTENT_STORE', 'DSR_WORKER_CONCURRENCY',
   'DSR_MAX_ATTEMPTS', 'DSR_LEASE_SECONDS', 'DSR_UPLOAD_CONCURRENCY', 'DSR_WORKER_PORT', 'DSR_SAS_MIN_VALIDITY',
   'DSR_RETRY_AFTER', 'DSR_QUOTA_EXPORTS_PER_TENANT_PER_DAY', 'DSR_QUOTA_EXPORTS_PER_USER_PER_DAY',
-  'DSR_QUOTA_REQUESTS_PER_TENANT_PER_HOUR', 'DSR_LOG_LEVEL', 'DSR_SECRET_KEY',
+  'DSR_QUOTA_REQUESTS_PER_TENANT_PER_HOUR', 'DSR_QUOTA_DRIVE_REQUESTS_PER_TENANT_PER_HOUR',
+  'DSR_QUOTA_DIRECTORY_REQUESTS_PER_TENANT_PER_HOUR', 'DSR_LOG_LEVEL', 'DSR_SECRET_KEY',
   'DSR_CASES_STORAGE', 'DSR_CASES_DUE_PERIODS', 'DSR_CASES_PURGE_DAYS', 'DSR_METRICS_TOKEN',
   'DSR_QUOTA_UPLOAD_SESSIONS_PER_USER', 'DSR_QUOTA_UPLOAD_SESSION_BYTES_PER_USER', 'DSR_QUOTA_STORAGE_BYTES_PER_TENANT',
   'DSR_NOTIFICATION_ALLOW', 'DSR_SUBSCRIPTION_MAX_EXPIRATION', 'DSR_NOTIFICATION_RETRY_BASE', 'DSR_NOTIFICATION_RETRY_WINDOW',
@@ -200,6 +206,8 @@ export function loadConfig(
       exportsPerTenantPerDay: integer(e, 'DSR_QUOTA_EXPORTS_PER_TENANT_PER_DAY', 1000, 1),
       exportsPerUserPerDay: integer(e, 'DSR_QUOTA_EXPORTS_PER_USER_PER_DAY', 100, 1),
       requestsPerTenantPerHour: integer(e, 'DSR_QUOTA_REQUESTS_PER_TENANT_PER_HOUR', 10000, 1),
+      driveRequestsPerTenantPerHour: integer(e, 'DSR_QUOTA_DRIVE_REQUESTS_PER_TENANT_PER_HOUR', 100000, 1),
+      directoryRequestsPerTenantPerHour: integer(e, 'DSR_QUOTA_DIRECTORY_REQUESTS_PER_TENANT_PER_HOUR', 100000, 1),
       uploadSessionsPerUser: integer(e, 'DSR_QUOTA_UPLOAD_SESSIONS_PER_USER', 100, 1),
       // OneDrive's largest file (250 GiB) and its default storage of 1 TiB.
       uploadSessionBytesPerUser: integer(e, 'DSR_QUOTA_UPLOAD_SESSION_BYTES_PER_USER', 250 * 2 ** 30, 1),

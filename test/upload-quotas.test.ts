@@ -8,7 +8,7 @@ let t: TestApp;
 
 beforeAll(async () => {
   t = await createTestApp({
-    DSR_QUOTA_REQUESTS_PER_TENANT_PER_HOUR: '8',
+    DSR_QUOTA_DRIVE_REQUESTS_PER_TENANT_PER_HOUR: '7',
     DSR_QUOTA_UPLOAD_SESSIONS_PER_USER: '2',
     DSR_QUOTA_UPLOAD_SESSION_BYTES_PER_USER: '1000',
     DSR_QUOTA_STORAGE_BYTES_PER_TENANT: '1500',
@@ -56,11 +56,11 @@ function simpleUpload(who: { user: string; auth: Record<string, string> }, path:
   });
 }
 
-test('upload-session fragments count against the hourly request quota, and a refused one stages nothing', async () => {
-  const who = await tenantWithUser(); // request 1 of 8: the user's creation
-  const url = sessionPath(await createSession(who, 'q/frag.bin')); // 2
+test('upload-session fragments count against the hourly drive request quota, and a refused one stages nothing', async () => {
+  const who = await tenantWithUser(); // a directory request: not counted here
+  const url = sessionPath(await createSession(who, 'q/frag.bin')); // drive request 1 of 7
   const body = testBytes(70);
-  for (let i = 0; i < 6; i++) expect((await putFragment(url, body.subarray(i * 10, i * 10 + 10), i * 10, 70)).statusCode).toBe(202); // 3..8
+  for (let i = 0; i < 6; i++) expect((await putFragment(url, body.subarray(i * 10, i * 10 + 10), i * 10, 70)).statusCode).toBe(202); // 2..7
   const refused = await putFragment(url, body.subarray(60), 60, 70);
   expectGraphError(refused, 429, 'TooManyRequests');
   expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);

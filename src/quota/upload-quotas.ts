@@ -4,13 +4,24 @@ import { tenantStorageUsage, uploadSessionUsage } from '../db/queries/quotas.ts'
 import { GraphError } from '../graph-error.ts';
 import type { QuotaCounter } from './quota-counter.ts';
 
+/** Which hourly request quota a request counts against: Graph's for dataPolicyOperations, or a higher one of its own. */
+export type RequestQuotaKind = 'dataPolicy' | 'drive' | 'directory';
+
+const REQUEST_BUCKETS = {
+  dataPolicy: { bucket: 'requests', limit: (c: Config) => c.quotas.requestsPerTenantPerHour, what: 'requests' },
+  drive: { bucket: 'drive-requests', limit: (c: Config) => c.quotas.driveRequestsPerTenantPerHour, what: 'drive requests' },
+  directory: { bucket: 'directory-requests', limit: (c: Config) => c.quotas.directoryRequestsPerTenantPerHour, what: 'directory requests' },
+} as const;
+
 /**
- * Counts one request against the tenant's hourly request quota (429 over it): every Graph request
- * through the token hook, and every upload-session fragment, whose URL is its own credential.
+ * Counts one request against the tenant's hourly quota of its kind (429 over it): every Graph
+ * request through the token hook, and every upload-session fragment (a drive request), whose URL
+ * is its own credential.
  */
-export async function takeRequestQuota(quotas: QuotaCounter, config: Config, tenantId: string, now: Date): Promise<void> {
-  const limit = config.quotas.requestsPerTenantPerHour;
-  await quotas.take(tenantId, 'requests', 'hour', limit, now, `The tenant exceeded its quota of ${limit} requests per hour.`);
+export async function takeRequestQuota(quotas: QuotaCounter, config: Config, tenantId: string, now: Date, kind: RequestQuotaKind = 'dataPolicy'): Promise<void> {
+  const { bucket, what } = REQUEST_BUCKETS[kind];
+  const limit = REQUEST_BUCKETS[kind].limit(config);
+  await quotas.take(tenantId, bucket, 'hour', limit, now, `The tenant exceeded its quota of ${limit} ${what} per hour.`);
 }
 
 /**

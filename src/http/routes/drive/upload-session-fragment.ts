@@ -64,7 +64,7 @@ export function uploadSessionFragmentRoute(app: FastifyInstance, deps: AppDeps, 
   app.put<{ Params: { token: string } }>(UPLOAD_SESSION_PATH, { bodyLimit: UPLOAD_FRAGMENT_MAX_BYTES }, async (request, reply) => {
     const session = await loadLiveSession(deps, request.params.token);
     // Fragments carry no token, but they are the tenant's requests all the same.
-    await takeRequestQuota(quotas, deps.config, session.tenant_id, deps.clock());
+    await takeRequestQuota(quotas, deps.config, session.tenant_id, deps.clock(), 'drive');
     const range = parseContentRange(request.headers['content-range']);
     const length = range.last - range.first + 1;
     const declared = request.headers['content-length'];
