@@ -33,7 +33,7 @@ describe('dsr-export demo', () => {
     leftovers.push(copy);
     expect(r.stdout).toMatch(/^Export [0-9a-f-]{36} complete and verified in [\d.]+ s:$/m);
     const manifest = JSON.parse(await readFile(path.join(copy, 'manifest.json'), 'utf8')) as { files: unknown[] };
-    expect(r.stdout).toMatch(new RegExp(`^  ${manifest.files.length} files, .* \\(\\+ manifest\\.json\\), every SHA-256 checked$`, 'm'));
+    expect(r.stdout).toMatch(new RegExp(`^  ${manifest.files.length} files, .* \\(\\+ manifest\\.json, signed\\), every SHA-256 and the signature checked$`, 'm'));
     const index = field(r.stdout, /open it: xdg-open/);
     expect(index).toBe(path.join(copy, 'index.html'));
     expect(await readFile(index, 'utf8')).toContain('<h1>Personal data export</h1>');

@@ -15,7 +15,7 @@ import { ApiClient } from './api-client.ts';
 import { followOperation, submitExport } from './export-command.ts';
 import { CliError } from './fail.ts';
 import { startServer, type RunningServer } from './serve-command.ts';
-import { describeDifference, verifyWithProgress } from './verify-command.ts';
+import { describeDifference, loadVerifyKeys, verifyWithProgress } from './verify-command.ts';
 
 export interface DemoOptions {
   keep: boolean;
@@ -73,8 +73,8 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     const op = await followOperation(api, location, { out: process.stderr });
     if (op.status !== 'complete') throw new CliError(`the export failed: ${op.error?.code}: ${op.error?.message}`);
 
-    say('5/6 verifying the package against manifest.json…');
-    const differences = await verifyWithProgress(sas);
+    say('5/6 verifying the package against manifest.json and its signature…');
+    const differences = await verifyWithProgress(sas, { keys: await loadVerifyKeys({ server: server.url }) });
     if (differences.length > 0) {
       for (const d of differences) say(`    ${describeDifference(d)}`);
       throw new CliError(`the package does not verify (${differences.length} difference(s))`);
@@ -88,7 +88,7 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     const bytes = manifest.files.reduce((sum, f) => sum + f.size, 0);
     say('');
     say(`Export ${op.id} complete and verified in ${((Date.now() - started) / 1000).toFixed(1)} s:`);
-    say(`  ${manifest.files.length} files, ${formatBytes(bytes)} (+ manifest.json), every SHA-256 checked`);
+    say(`  ${manifest.files.length} files, ${formatBytes(bytes)} (+ manifest.json, signed), every SHA-256 and the signature checked`);
     say(`  package in the container: ${redactSasUrl(sas)}`);
     say(`  a copy on disk: ${folder}`);
     say(`  open it: xdg-open ${path.join(folder, 'index.html')}   (or any browser: file://${path.join(folder, 'index.html')})`);
