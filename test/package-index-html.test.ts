@@ -6,7 +6,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tokenClaims } from '../src/auth/local-issuer.ts';
-import { startServer, type RunningServer } from '../src/cli/serve-command.ts';
+import { startServer, type RunningServer } from '../src/start/start-server.ts';
 import { loadConfig } from '../src/config.ts';
 import { INDEX_CSP, type PackageManifest } from '../src/export/render-package.ts';
 import { createLogger } from '../src/logger.ts';

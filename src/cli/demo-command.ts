@@ -14,7 +14,7 @@ import { createContainerSas, startAzurite, type Azurite } from '../embedded/azur
 import { ApiClient } from './api-client.ts';
 import { followOperation, submitExport } from './export-command.ts';
 import { CliError } from './fail.ts';
-import { startServer, type RunningServer } from './serve-command.ts';
+import { startServer, type RunningServer } from '../start/start-server.ts';
 import { describeDifference, loadVerifyKeys, verifyWithProgress } from './verify-command.ts';
 
 export interface DemoOptions {

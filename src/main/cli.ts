@@ -11,7 +11,8 @@ import { registerSubscriptionCommands } from '../cli/subscriptions-command.ts';
 
 // Command modules are imported when their command runs: the storage SDK, Fastify and the
 // database driver together take seconds to load, which `--help`, `token` or `status` need not pay.
-const serveCommand = () => import('../cli/serve-command.ts');
+const startServerModule = () => import('../start/start-server.ts');
+const runWorkerModule = () => import('../start/run-worker.ts');
 const exportCommand = () => import('../cli/export-command.ts');
 const verifyCommand = () => import('../cli/verify-command.ts');
 const tokenCommand = () => import('../cli/token-command.ts');
@@ -55,7 +56,7 @@ program.command('serve')
   .option('--host <host>', 'listen address (DSR_HOST)')
   .option('--port <port>', 'listen port, 0 = a free one (DSR_PORT)')
   .action(run(async (opts: { worker: boolean; host?: string; port?: string }) => {
-    const { startServer } = await serveCommand();
+    const { startServer } = await startServerModule();
     const server = await startServer(config({ DSR_HOST: opts.host, DSR_PORT: opts.port }), { withWorker: opts.worker });
     process.stdout.write(`dsr-export listening on ${server.url}${server.worker ? ' (with a worker)' : ''}\n`);
     await untilSignal();
@@ -68,7 +69,7 @@ program.command('worker')
   .option('--port <port>', 'serve /healthz, /readyz and /metrics on this port, 0 = a free one (DSR_WORKER_PORT)')
   .option('--host <host>', 'listen address for those (DSR_HOST)')
   .action(run(async (opts: { host?: string; port?: string }) => {
-    const { runWorker } = await serveCommand();
+    const { runWorker } = await runWorkerModule();
     process.stdout.write('dsr-export worker started\n');
     await runWorker(config({ DSR_HOST: opts.host, DSR_WORKER_PORT: opts.port }), untilSignal(), (url) => {
       process.stdout.write(`dsr-export worker endpoints on ${url}\n`);

@@ -1,4 +1,3 @@
-import type { FastifyInstance } from 'fastify';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { buildApp } from '../app.ts';
@@ -13,7 +12,6 @@ import { createContentStore } from '../content/create-content-store.ts';
 import type { Db } from '../db/pool.ts';
 import { deleteExpiredQuotaCounters } from '../db/queries/quotas.ts';
 import type { AppDeps } from '../http/app-deps.ts';
-import { buildOpsApp } from '../http/ops-app.ts';
 import { createLogger } from '../logger.ts';
 import { createMetrics } from '../metrics.ts';
 import { openDatabase } from '../runtime/open-database.ts';
@@ -21,7 +19,7 @@ import { installSecretKeys, loadSecretKeys } from '../secrets/secret-keys.ts';
 import { startWorker, type Worker } from '../worker/worker.ts';
 
 // SIGTERM: uploads in flight get this long to finish before their leases are released.
-const SHUTDOWN_GRACE_MS = 10_000;
+export const SHUTDOWN_GRACE_MS = 10_000;
 // Unreferenced content and old quota windows are rare; a sweep every 10 minutes is plenty.
 const GARBAGE_COLLECTION_INTERVAL_SECONDS = 600;
 
@@ -39,7 +37,7 @@ export interface RunningServer {
  * The keys that seal queued exports' SAS. With an external database other processes may share the
  * queue from other machines: each would make its own key file and could not open the others' SAS.
  */
-async function installKeys(config: Config, logger: Logger): Promise<void> {
+export async function installKeys(config: Config, logger: Logger): Promise<void> {
   installSecretKeys(await loadSecretKeys(config));
   if (config.databaseUrl && config.secretKeys.length === 0) {
     logger.warn('DSR_SECRET_KEY is not set: this process seals with its data folder\'s key; every API and worker process sharing this database needs the same key');
@@ -107,32 +105,4 @@ export async function startServer(config: Config, opts: { withWorker: boolean; l
       await database.close();
     })()),
   };
-}
-
-/**
- * `worker`: exports only, until SIGTERM/SIGINT; with DSR_WORKER_PORT, also /healthz, /readyz and
- * /metrics (`onListening` gets their base URL). They stay up while the leases are handed back,
- * so /readyz answers 503 during the drain.
- */
-export async function runWorker(config: Config, stopped: Promise<void>, onListening?: (url: string) => void): Promise<void> {
-  const logger = createLogger(config.logLevel);
-  await installKeys(config, logger);
-  const database = await openDatabase(config, (line) => logger.debug({ postgres: line }, 'postgres'));
-  const metrics = createMetrics();
-  let ops: FastifyInstance | undefined;
-  try {
-    const worker = await startWorker({ config, db: database.db, contentStore: createContentStore(config), logger, metrics });
-    if (config.worker.port !== undefined) {
-      ops = buildOpsApp({ db: database.db, metrics, draining: () => worker.draining(), logger, metricsToken: config.metricsToken });
-      const url = await ops.listen({ host: config.host, port: config.worker.port });
-      logger.info({ url }, 'worker endpoints listening');
-      onListening?.(url);
-    }
-    logger.info({ workerId: worker.id }, 'worker started');
-    await stopped;
-    await worker.stop(SHUTDOWN_GRACE_MS);
-  } finally {
-    await ops?.close();
-    await database.close();
-  }
 }
