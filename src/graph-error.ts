@@ -17,6 +17,10 @@ export class GraphError extends Error {
   static badRequest(message: string): GraphError {
     return new GraphError(400, 'BadRequest', message);
   }
+  /** Entra ID's 400 for a directory object the request describes wrongly (bad values, a UPN taken). */
+  static directoryBadRequest(message: string): GraphError {
+    return new GraphError(400, 'Request_BadRequest', message);
+  }
   /** OneDrive's 400 for invalid names, paths and upload requests. */
   static invalidRequest(message: string): GraphError {
     return new GraphError(400, 'invalidRequest', message);

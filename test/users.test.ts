@@ -69,7 +69,7 @@ describe('POST /users', () => {
     await create({ userPrincipalName: 'dup@contoso.com', displayName: 'Dup' });
     const users = await countRows(t.db, 'users');
     const auditCount = await countRows(t.db, 'directory_audits');
-    expect(expectGraphError(await call('POST', '/v1.0/users', writer, { userPrincipalName: 'DUP@contoso.com', displayName: 'Dup 2' }), 400, 'BadRequest').message)
+    expect(expectGraphError(await call('POST', '/v1.0/users', writer, { userPrincipalName: 'DUP@contoso.com', displayName: 'Dup 2' }), 400, 'Request_BadRequest').message)
       .toMatch(/same value for property userPrincipalName/);
     expect(await countRows(t.db, 'users')).toBe(users);
     expect(await countRows(t.db, 'directory_audits')).toBe(auditCount);
@@ -94,7 +94,7 @@ describe('POST /users', () => {
       [[], /JSON object/],
     ];
     for (const [body, message] of cases) {
-      expect(expectGraphError(await call('POST', '/v1.0/users', writer, body), 400, 'BadRequest').message).toMatch(message);
+      expect(expectGraphError(await call('POST', '/v1.0/users', writer, body), 400, 'Request_BadRequest').message).toMatch(message);
     }
     expectGraphError(await t.app.inject({ method: 'POST', url: '/v1.0/users', headers: { authorization: `Bearer ${writer}`, 'content-type': 'application/json' }, payload: '{"displayName":' }), 400, 'BadRequest');
     expect(await countRows(t.db, 'users')).toBe(users);
@@ -144,11 +144,11 @@ describe('GET, PATCH, DELETE /users/{id | userPrincipalName}', () => {
     const u = await create({ userPrincipalName: 'free@contoso.com', displayName: 'Free' });
     const id = String(u.id);
     const auditsBefore = (await audits(id)).length;
-    expectGraphError(await call('PATCH', `/v1.0/users/${id}`, writer, { userPrincipalName: 'Taken@contoso.com' }), 400, 'BadRequest');
-    expectGraphError(await call('PATCH', `/v1.0/users/${id}`, writer, { nickname: 'x' }), 400, 'BadRequest');
-    expectGraphError(await call('PATCH', `/v1.0/users/${id}`, writer, { id: randomUUID() }), 400, 'BadRequest');
-    expectGraphError(await call('PATCH', `/v1.0/users/${id}`, writer, { passwordProfile: { password: 'x' } }), 400, 'BadRequest');
-    expectGraphError(await call('PATCH', `/v1.0/users/${id}`, writer, {}), 400, 'BadRequest');
+    expectGraphError(await call('PATCH', `/v1.0/users/${id}`, writer, { userPrincipalName: 'Taken@contoso.com' }), 400, 'Request_BadRequest');
+    expectGraphError(await call('PATCH', `/v1.0/users/${id}`, writer, { nickname: 'x' }), 400, 'Request_BadRequest');
+    expectGraphError(await call('PATCH', `/v1.0/users/${id}`, writer, { id: randomUUID() }), 400, 'Request_BadRequest');
+    expectGraphError(await call('PATCH', `/v1.0/users/${id}`, writer, { passwordProfile: { password: 'x' } }), 400, 'Request_BadRequest');
+    expectGraphError(await call('PATCH', `/v1.0/users/${id}`, writer, {}), 400, 'Request_BadRequest');
     expect(json(await call('GET', `/v1.0/users/${id}`, reader))).toEqual(u);
     expect((await audits(id)).length).toBe(auditsBefore);
   });

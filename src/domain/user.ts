@@ -87,40 +87,40 @@ export function toGraphUser(row: UserRow): Record<string, unknown> {
  * refuses them, so a typo never silently drops a field.
  */
 export function parseUserChanges(body: unknown, mode: 'create' | 'update'): UserChanges {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw GraphError.badRequest('The request body must be a JSON object.');
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw GraphError.directoryBadRequest('The request body must be a JSON object.');
   const changes: UserChanges = {};
   for (const [key, value] of Object.entries(body)) {
     if (ACCEPTED_AND_DISCARDED.includes(key) && mode === 'create') continue;
-    if (key === 'id' || key === 'createdDateTime') throw GraphError.badRequest(`Property '${key}' is read-only.`);
+    if (key === 'id' || key === 'createdDateTime') throw GraphError.directoryBadRequest(`Property '${key}' is read-only.`);
     // Own keys only: `in` would also find toString, constructor, … of Object.prototype.
-    if (!Object.hasOwn(WRITABLE_USER_PROPERTIES, key)) throw GraphError.badRequest(`Property '${key}' does not exist on type 'microsoft.graph.user'.`);
+    if (!Object.hasOwn(WRITABLE_USER_PROPERTIES, key)) throw GraphError.directoryBadRequest(`Property '${key}' does not exist on type 'microsoft.graph.user'.`);
     const column = WRITABLE_USER_PROPERTIES[key as WritableUserProperty];
     if (key === 'accountEnabled') {
-      if (typeof value !== 'boolean') throw GraphError.badRequest("Property 'accountEnabled' must be a boolean.");
+      if (typeof value !== 'boolean') throw GraphError.directoryBadRequest("Property 'accountEnabled' must be a boolean.");
     } else if (key === 'businessPhones') {
-      if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) throw GraphError.badRequest("Property 'businessPhones' must be an array of strings.");
+      if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) throw GraphError.directoryBadRequest("Property 'businessPhones' must be an array of strings.");
     } else if (value !== null && typeof value !== 'string') {
-      throw GraphError.badRequest(`Property '${key}' must be a string.`);
+      throw GraphError.directoryBadRequest(`Property '${key}' must be a string.`);
     } else if (typeof value === 'string' && value.length > 256) {
-      throw GraphError.badRequest(`Property '${key}' is longer than 256 characters.`);
+      throw GraphError.directoryBadRequest(`Property '${key}' is longer than 256 characters.`);
     }
     for (const text of typeof value === 'string' ? [value] : Array.isArray(value) ? value as string[] : []) {
       const bad = bidiControlIn(text) ?? controlCharacterIn(text);
-      if (bad) throw GraphError.badRequest(`Property '${key}' contains the character ${bad}; control and bidirectional override characters are not allowed.`);
+      if (bad) throw GraphError.directoryBadRequest(`Property '${key}' contains the character ${bad}; control and bidirectional override characters are not allowed.`);
     }
     if (key === 'userPrincipalName' && (typeof value !== 'string' || !UPN.test(value))) {
-      throw GraphError.badRequest("Property 'userPrincipalName' must be of the form alias@domain.");
+      throw GraphError.directoryBadRequest("Property 'userPrincipalName' must be of the form alias@domain.");
     }
     if ((key === 'displayName') && (typeof value !== 'string' || value.trim() === '')) {
-      throw GraphError.badRequest("Property 'displayName' must be a non-empty string.");
+      throw GraphError.directoryBadRequest("Property 'displayName' must be a non-empty string.");
     }
     changes[column] = value as string | boolean | string[] | null;
   }
   if (mode === 'create') {
     for (const required of ['userPrincipalName', 'displayName'] as const) {
-      if (!(WRITABLE_USER_PROPERTIES[required] in changes)) throw GraphError.badRequest(`Property '${required}' is required to create a user.`);
+      if (!(WRITABLE_USER_PROPERTIES[required] in changes)) throw GraphError.directoryBadRequest(`Property '${required}' is required to create a user.`);
     }
   }
-  if (mode === 'update' && Object.keys(changes).length === 0) throw GraphError.badRequest('The request body names no property to update.');
+  if (mode === 'update' && Object.keys(changes).length === 0) throw GraphError.directoryBadRequest('The request body names no property to update.');
   return changes;
 }

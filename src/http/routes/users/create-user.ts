@@ -27,7 +27,7 @@ export function createUser(app: FastifyInstance, deps: AppDeps): void {
       }));
       return row;
     }).catch((err: { code?: string }) => {
-      if (err.code === '23505') throw GraphError.badRequest('Another object with the same value for property userPrincipalName already exists.');
+      if (err.code === '23505') throw GraphError.directoryBadRequest('Another object with the same value for property userPrincipalName already exists.');
       throw err;
     });
     return sendGraphJson(reply, 201, { '@odata.context': `${graphBase(deps, request.graphVersion)}/$metadata#users/$entity`, ...toGraphUser(user) });

@@ -40,7 +40,7 @@ export function updateUserRoute(app: FastifyInstance, deps: AppDeps): void {
         modifiedProperties: changedProperties(changes),
       }));
     }).catch((err: { code?: string }) => {
-      if (err.code === '23505') throw GraphError.badRequest('Another object with the same value for property userPrincipalName already exists.');
+      if (err.code === '23505') throw GraphError.directoryBadRequest('Another object with the same value for property userPrincipalName already exists.');
       throw err;
     });
     return reply.code(204).send();
