@@ -200,7 +200,7 @@ describe('permissions', () => {
     const noFiles = await t.appToken(tenant, ['User.Read.All']);
     const denied = await upload(alice, 'a.txt', 'x', noFiles);
     expect(denied.statusCode).toBe(403);
-    expect(denied.json().error.code).toBe('Authorization_RequestDenied');
+    expect(denied.json().error.code).toBe('accessDenied');
     const readOnlyApp = await t.appToken(tenant, ['Files.Read.All']);
     expect((await upload(alice, 'a.txt', 'x', readOnlyApp)).statusCode).toBe(403);
     expect((await t.app.inject({ method: 'GET', url: `/v1.0/users/${alice}/drive/root/children`, headers: auth(readOnlyApp) })).statusCode).toBe(200);

@@ -40,11 +40,21 @@ export function itemNotFound(): GraphError {
  */
 export async function resolveDriveOwner(deps: AppDeps, caller: Caller, userKey: string, access: 'read' | 'write'): Promise<UserRow> {
   const permission = access === 'read' ? DRIVE_READ : DRIVE_WRITE;
-  requireUserScopedAccess(caller, permission, undefined);
+  asOneDrive(() => requireUserScopedAccess(caller, permission, undefined));
   const owner = await findUser(deps.db, caller.tenantId, userKey);
-  requireUserScopedAccess(caller, permission, owner?.id ?? userKey);
+  asOneDrive(() => requireUserScopedAccess(caller, permission, owner?.id ?? userKey));
   if (!owner) throw userNotFound(userKey);
   return owner;
+}
+
+/** OneDrive answers a refused drive request with its own code, `accessDenied`; the message stays the permission check's. */
+function asOneDrive(check: () => void): void {
+  try {
+    check();
+  } catch (err) {
+    if (err instanceof GraphError && err.status === 403) throw new GraphError(403, 'accessDenied', err.message, err.headers);
+    throw err;
+  }
 }
 
 /** The caller as an identitySet; a delegated caller's display name comes from the directory. */
