@@ -38,6 +38,7 @@ import { getUser } from './http/routes/users/get-user.ts';
 import { listUsersRoute } from './http/routes/users/list-users.ts';
 import { updateUserRoute } from './http/routes/users/update-user.ts';
 import { SUBSCRIPTION_ROUTES } from './http/routes/subscriptions/index.ts';
+import { consoleRoutes } from './console/console-routes.ts';
 
 export const GRAPH_VERSIONS = ['v1.0', 'beta'] as const;
 
@@ -89,6 +90,8 @@ export async function buildApp(deps: AppDeps, extraGraphRoutes: typeof GRAPH_ROU
   // Outside the versions and the token hook: an uploadUrl is its own credential.
   uploadSessionRoutes(app, deps, quotas);
   downloadUrlRoute(app, deps);
+  // Outside the versions too: the console's files, and the one call that gets it a token.
+  consoleRoutes(app, deps);
   for (const version of GRAPH_VERSIONS) {
     await app.register(async (graph) => {
       graph.decorateRequest('graphVersion', version);

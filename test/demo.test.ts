@@ -66,6 +66,9 @@ describe('dsr-export demo', () => {
       const page = await fetch(indexUrl);
       expect(page.status).toBe(200);
       expect(await page.text()).toContain('<h1>Personal data export</h1>');
+      // The console sign-in link: its nonce buys a session once.
+      const link = /#link=(\S+)/.exec(field(output, /console:/))![1];
+      expect((await fetch(`${api}/console/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ link }) })).status).toBe(200);
 
       const dataDir = field(output, /API \S+, Azurite \S+, data in/);
       expect(await processesMentioning(path.join(dataDir, 'postgres'))).not.toEqual([]);

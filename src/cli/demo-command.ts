@@ -10,7 +10,8 @@ import type { PackageManifest } from '../export/render-package.ts';
 import { formatBytes } from '../export/render-package.ts';
 import { createLogger } from '../logger.ts';
 import { seedTenant } from '../seed/seed-tenant.ts';
-import { createContainerSas, startAzurite, type Azurite } from '../embedded/azurite.ts';
+import { AZURITE_ACCOUNT, AZURITE_KEY, createContainerSas, startAzurite, type Azurite } from '../embedded/azurite.ts';
+import { createSignInLink, signInUrl } from '../console/sign-in-links.ts';
 import { ApiClient } from './api-client.ts';
 import { followOperation, submitExport } from './export-command.ts';
 import { CliError } from './fail.ts';
@@ -50,7 +51,11 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
   try {
     say('1/6 starting Azurite (in-memory) and dsr-export with an embedded PostgreSQL…');
     azurite = await startAzurite();
-    const config = loadConfig({ DSR_DATA_DIR: dataDir, DSR_PORT: '0', DSR_STORAGE_ALLOW: azurite.origin, DSR_LOG_LEVEL: 'warn' });
+    const config = loadConfig({
+      DSR_DATA_DIR: dataDir, DSR_PORT: '0', DSR_STORAGE_ALLOW: azurite.origin, DSR_LOG_LEVEL: 'warn',
+      // Cases (and so the console) keep their packages in the same Azurite.
+      DSR_CASES_STORAGE: `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_KEY};BlobEndpoint=${azurite.accountUrl};`,
+    });
     server = await startServer(config, { withWorker: true, logger: createLogger('warn') });
     say(`    API ${server.url}, Azurite ${azurite.accountUrl}, data in ${dataDir}`);
 
@@ -99,6 +104,8 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
       say(`  API:        ${server.url}`);
       say(`  Azurite:    ${azurite.accountUrl}`);
       say(`  index.html: ${sas.replace('?', '/index.html?')}`);
+      const nonce = await createSignInLink(server.db, { tenantId: seeded.tenantId, userId: subject.id, admin: true }, new Date());
+      say(`  console:    ${signInUrl(server.url, nonce)}   (works once, within 5 minutes)`);
       say(`  token:      ${token}`);
       say(`  try:        curl -s -H "Authorization: Bearer ${token}" ${location}`);
       await opts.untilStopped();

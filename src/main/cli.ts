@@ -195,6 +195,18 @@ program.command('token')
     process.stdout.write(`${await mintToken(config(), opts)}\n`);
   }));
 
+program.command('console-link')
+  .description('print a one-time sign-in link to the privacy console (/console); it works once, within minutes')
+  .requiredOption('--user <upn>', 'the directory user who signs in')
+  .option('--tenant <guid>', 'the user\'s tenant (needed when the UPN is in several, or --user is an object id)')
+  .option('--admin', 'sign in with the administrator role (needed for the tenant-wide case routes)')
+  .option('--server <url>', 'the service\'s address in the link (default DSR_PUBLIC_URL or http://DSR_HOST:DSR_PORT)')
+  .action(run(async (opts: import('../cli/console-link-command.ts').ConsoleLinkOptions) => {
+    const { url, expiresInSeconds } = await (await import('../cli/console-link-command.ts')).createConsoleLink(config(), opts);
+    process.stdout.write(`${url}\n`);
+    process.stderr.write(`works once, for ${expiresInSeconds / 60} minutes\n`);
+  }));
+
 /** Resolves on the first SIGTERM or SIGINT; the caller's graceful stop follows. */
 function untilSignal(): Promise<void> {
   return new Promise((resolve) => {

@@ -1,0 +1,134 @@
+import { download, graph } from './api.js';
+import { daysLeft, errorBox, formatBytes, formatDate, h, show } from './dom.js';
+
+function stageList(request) {
+  return h('ol', { class: 'stages', 'aria-label': 'Stages' }, (request.stages || []).map((s) =>
+    h('li', { 'aria-current': s.status === 'current' ? 'step' : null },
+      h('strong', {}, s.stage), ' ', h('span', { class: `badge ${s.status}` }, s.status),
+      s.error ? h('p', {}, h('code', {}, s.error.code), ' ', s.error.message) : null)));
+}
+
+function facts(request) {
+  const i = request.insight || {};
+  const left = daysLeft(request.internalDueDateTime);
+  const overdue = request.status === 'active' && left < 0;
+  return h('dl', { class: 'facts' },
+    h('dt', {}, 'Type'), h('dd', {}, request.type),
+    h('dt', {}, 'Subject'), h('dd', {}, request.dataSubject?.email ?? '—'),
+    h('dt', {}, 'Regulations'), h('dd', {}, (request.regulations || []).join(', ') || '—'),
+    h('dt', {}, 'Status'), h('dd', {}, request.status),
+    h('dt', {}, 'Due'), h('dd', {}, formatDate(request.internalDueDateTime), ' ',
+      request.status === 'closed' ? '' : overdue ? h('span', { class: 'overdue-label' }, `(overdue by ${-left} d)`) : `(${left} d left)`),
+    h('dt', {}, 'Items'), h('dd', {}, `${i.itemCount ?? 0} (${formatBytes(i.totalItemSize ?? 0)})`),
+    h('dt', {}, 'To review'), h('dd', {}, String(i.itemNeedReview ?? 0)),
+    h('dt', {}, 'Excluded'), h('dd', {}, String(i.excludedItemCount ?? 0)),
+    h('dt', {}, 'Signed off'), h('dd', {}, String(i.signedOffItemCount ?? 0)));
+}
+
+function reviewTable(base, reviewing, report) {
+  const tbody = h('tbody');
+  const more = h('button', { type: 'button', hidden: true }, 'Show more files');
+  let next = `${base}/packageFiles?$top=100`;
+  const row = (file) => {
+    const reasonId = `reason-${file.id}`;
+    const reason = h('input', { id: reasonId, value: file.exclusionReason ?? '', disabled: !reviewing || file.excluded });
+    const toggle = h('button', { type: 'button', disabled: !reviewing }, file.excluded ? 'Include' : 'Exclude');
+    toggle.addEventListener('click', async () => {
+      const body = file.excluded ? { excluded: false } : { excluded: true, exclusionReason: reason.value.trim() };
+      try {
+        const updated = await graph('PATCH', `${base}/packageFiles/${encodeURIComponent(file.id)}`, body);
+        tr.replaceWith(row(updated));
+      } catch (err) {
+        report(err);
+      }
+    });
+    const tr = h('tr', {},
+      h('td', {}, file.path), h('td', {}, file.section ?? '—'), h('td', {}, formatBytes(file.size)),
+      h('td', {}, file.excluded ? 'excluded' : 'included'),
+      h('td', {}, h('label', { for: reasonId, class: 'visually-hidden' }, `Reason for excluding ${file.path}`), reason),
+      h('td', {}, toggle));
+    return tr;
+  };
+  const load = async () => {
+    more.hidden = true;
+    try {
+      const page = await graph('GET', next);
+      for (const f of page.value) tbody.append(row(f));
+      next = page['@odata.nextLink'];
+      more.hidden = !next;
+    } catch (err) {
+      report(err);
+    }
+  };
+  more.addEventListener('click', load);
+  load();
+  return [h('div', { class: 'table-wrap' }, h('table', {},
+    h('thead', {}, h('tr', {}, ['Path', 'Section', 'Size', 'State', 'Reason', ''].map((t) => h('th', { scope: 'col' }, t)))),
+    tbody)), more];
+}
+
+function notesSection(base, report) {
+  const list = h('ul');
+  graph('GET', `${base}/notes`).then((page) => {
+    list.replaceChildren(...page.value.map((n) => h('li', {}, h('strong', {}, n.author?.displayName ?? '—'), ` ${formatDate(n.createdDateTime)}: `, n.content?.content ?? '')));
+    if (page.value.length === 0) list.append(h('li', {}, 'No notes yet.'));
+  }, report);
+  const text = h('textarea', { id: 'note-text', name: 'note', rows: 3, required: true });
+  const form = h('form', {}, h('label', { for: 'note-text' }, 'Add a note'), text, h('button', { type: 'submit' }, 'Add note'));
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    try {
+      const note = await graph('POST', `${base}/notes`, { content: { content: text.value, contentType: 'text' } });
+      if (list.firstChild?.textContent === 'No notes yet.') list.replaceChildren();
+      list.append(h('li', {}, h('strong', {}, note.author?.displayName ?? '—'), ` ${formatDate(note.createdDateTime)}: `, note.content?.content ?? ''));
+      text.value = '';
+    } catch (err) {
+      report(err);
+    }
+  });
+  return [list, form];
+}
+
+export async function renderRequest(main, id) {
+  const base = `/v1.0/security/subjectRightsRequests/${encodeURIComponent(id)}`;
+  const errors = h('div', { 'aria-live': 'assertive' });
+  const report = (err) => errors.replaceChildren(errorBox(err));
+  let request;
+  try {
+    request = await graph('GET', base);
+  } catch (err) {
+    show(main, h('h1', {}, 'Request'), errorBox(err));
+    return;
+  }
+  const stage = (name) => request.stages.find((s) => s.stage === name)?.status;
+  const reviewing = request.status === 'active' && stage('contentReview') === 'current';
+  const reportReady = stage('generateReport') === 'completed';
+  const act = (label, action) => {
+    const button = h('button', { type: 'button' }, label);
+    button.addEventListener('click', async () => {
+      try {
+        await action();
+      } catch (err) {
+        report(err);
+      }
+    });
+    return button;
+  };
+  const actions = h('div', { class: 'panel' },
+    act('Refresh', () => renderRequest(main, id)),
+    reviewing ? act('Complete review', async () => { await graph('POST', `${base}/completeReview`); await renderRequest(main, id); }) : null,
+    reportReady ? act('Download final report', () => download(`${base}/getFinalReport`, `request-${id}-report.csv`)) : null,
+    reportReady ? act('Download final attachment', () => download(`${base}/getFinalAttachment`, `request-${id}.zip`)) : null,
+    request.status === 'active' ? act('Close request', async () => { await graph('PATCH', base, { status: 'closed' }); await renderRequest(main, id); }) : null);
+  show(main,
+    h('p', {}, h('a', { href: '#/requests' }, '← Requests')),
+    h('h1', {}, request.displayName),
+    errors,
+    h('h2', {}, 'Stages'), stageList(request),
+    facts(request),
+    actions,
+    h('h2', {}, 'Review'),
+    request.insight?.itemCount ? reviewTable(base, reviewing, report) : h('p', {}, 'No package files yet: the retrieval has not finished.'),
+    h('h2', {}, 'Notes'),
+    notesSection(base, report));
+}
