@@ -96,27 +96,8 @@ program.command('seed')
       if (!Number.isInteger(n) || n < 0) throw new CliError(`${flag} must be a whole number`);
     }
     if (opts.tenant !== undefined) requireGuid('--tenant', opts.tenant);
-    const cfg = config();
-    const [{ openDatabase }, { seedTenant }, { createContentStore }, { formatBytes }] = await Promise.all([
-      database(), import('../seed/seed-tenant.ts'), import('../content/create-content-store.ts'), import('../export/render-package.ts'),
-    ]);
-    const db = await openDatabase(cfg);
-    try {
-      const summary = await seedTenant({
-        db: db.db, contentStore: createContentStore(cfg), users, filesPerUser: files, seed: opts.seed, heavy,
-        now: new Date(), ...(opts.tenant ? { tenantId: opts.tenant } : {}),
-      });
-      if (opts.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
-      else {
-        const t = summary.totals;
-        process.stdout.write(`tenant ${summary.tenantId}: ${t.users} users, ${t.files} files (${formatBytes(t.bytes)}), `
-          + `${t.driveActivities} drive activities, ${t.signIns} sign-ins\n`);
-        for (const u of summary.users.slice(0, 5)) process.stdout.write(`  ${u.userPrincipalName}  ${u.id}\n`);
-        if (summary.users.length > 5) process.stdout.write(`  … and ${summary.users.length - 5} more\n`);
-      }
-    } finally {
-      await db.close();
-    }
+    const { seedCommand } = await import('../cli/seed-command.ts');
+    await seedCommand(config(), { users, files, heavy, seed: opts.seed, tenant: opts.tenant, json: Boolean(opts.json) });
   }));
 
 program.command('import-activity <file>')
@@ -130,21 +111,8 @@ program.command('import-activity <file>')
     await access(file, constants.R_OK).catch((err: NodeJS.ErrnoException) => {
       throw new CliError(`cannot read ${file} (${err.code ?? err.message})`, 'Pass a file of Graph signIn records, one JSON object per line.');
     });
-    const [{ openDatabase }, { importActivity }] = await Promise.all([database(), import('../activity/import-activity.ts')]);
-    const db = await openDatabase(config());
-    try {
-      const summary = await importActivity(db.db, opts.tenant, file, { skipInvalid: Boolean(opts.skipInvalid) });
-      if (opts.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
-      else {
-        process.stdout.write(`read ${summary.read} lines: imported ${summary.imported}, duplicates ${summary.duplicates}, invalid ${summary.errors.length}\n`);
-        for (const e of summary.errors.slice(0, 20)) process.stdout.write(`  line ${e.line}: ${e.message}\n`);
-      }
-      if (summary.errors.length > 0 && !opts.skipInvalid) {
-        throw new CliError(`${file} has ${summary.errors.length} invalid line(s); nothing was imported`, 'Fix them, or pass --skip-invalid to load the valid lines.');
-      }
-    } finally {
-      await db.close();
-    }
+    const { importActivityCommand } = await import('../cli/import-activity-command.ts');
+    await importActivityCommand(config(), file, { tenant: opts.tenant, skipInvalid: Boolean(opts.skipInvalid), json: Boolean(opts.json) });
   }));
 
 program.command('verify <sas-url>')
