@@ -1,30 +1,15 @@
-import { Client, HTTPMessageHandler, ResponseType, type Context, type Middleware } from '@microsoft/microsoft-graph-client';
+import { ResponseType, type Client } from '@microsoft/microsoft-graph-client';
 import type { FastifyInstance } from 'fastify';
 import { randomUUID } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importActivity } from '../src/activity/import-activity.ts';
-import { buildApp } from '../src/app.ts';
 import { insertDirectoryAudit } from '../src/db/queries/directory-audits.ts';
 import { insertUser } from '../src/db/queries/users.ts';
 import { auditRecord } from '../src/domain/directory-audit.ts';
 import type { UserRow } from '../src/domain/user.ts';
+import { graphClient, listenGraph } from './support/graph-client.ts';
 import { createTestApp, type TestApp } from './support/harness.ts';
 
-class FixedAuth implements Middleware {
-  private next?: Middleware;
-  constructor(private readonly token: string) {}
-  async execute(ctx: Context): Promise<void> {
-    const options = (ctx.options ??= {});
-    const headers = new Headers(options.headers as ConstructorParameters<typeof Headers>[0]);
-    headers.set('Authorization', `Bearer ${this.token}`);
-    options.headers = Object.fromEntries(headers);
-    return this.next!.execute(ctx);
-  }
-  setNext(next: Middleware): void {
-    this.next = next;
-  }
-}
 
 const TENANT = randomUUID();
 const T0 = Date.parse('2026-11-01T00:00:00Z');
@@ -39,13 +24,9 @@ interface Row { createdDateTime: string; activityDateTime: string; userPrincipal
 
 beforeAll(async () => {
   t = await createTestApp();
-  server = await buildApp({ ...t.deps, publicUrl: () => base });
-  await server.listen({ port: 0, host: '127.0.0.1' });
-  base = `http://127.0.0.1:${(server.server.address() as AddressInfo).port}`;
+  ({ server, base } = await listenGraph(t));
   token = await t.appToken(TENANT, ['AuditLog.Read.All']);
-  const auth = new FixedAuth(token);
-  auth.setNext(new HTTPMessageHandler());
-  client = Client.initWithMiddleware({ middleware: auth, baseUrl: base, defaultVersion: 'v1.0' });
+  client = graphClient(base, token);
   const users: UserRow[] = [];
   for (const upn of ['adele@contoso.com', 'alex@contoso.com', 'ben@contoso.com']) {
     users.push(await insertUser(t.db, TENANT, randomUUID(), { user_principal_name: upn, display_name: upn }, new Date()));

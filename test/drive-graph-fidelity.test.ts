@@ -1,29 +1,13 @@
-import { Client, HTTPMessageHandler, ResponseType, type Context, type Middleware } from '@microsoft/microsoft-graph-client';
+import { ResponseType, type Client } from '@microsoft/microsoft-graph-client';
 import type { FastifyInstance } from 'fastify';
 import { randomUUID } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../src/app.ts';
 import { QuickXorHash } from '../src/content/quick-xor-hash.ts';
 import { insertUser } from '../src/db/queries/users.ts';
+import { graphClient, listenGraph } from './support/graph-client.ts';
 import { createTestApp, type TestApp } from './support/harness.ts';
 import { testBytes } from './support/drive-helpers.ts';
 
-/** A fixed bearer token (the client's own handler drops it on plain-http hosts), then the HTTP handler. */
-class FixedAuth implements Middleware {
-  private next?: Middleware;
-  constructor(private readonly token: string) {}
-  async execute(ctx: Context): Promise<void> {
-    const options = (ctx.options ??= {});
-    const headers = new Headers(options.headers as ConstructorParameters<typeof Headers>[0]);
-    headers.set('Authorization', `Bearer ${this.token}`);
-    options.headers = Object.fromEntries(headers);
-    return this.next!.execute(ctx);
-  }
-  setNext(next: Middleware): void {
-    this.next = next;
-  }
-}
 
 interface Item {
   id: string; name: string; size: number; eTag: string; cTag?: string; webUrl: string;
@@ -44,25 +28,17 @@ let me: Client;
 let userId: string;
 let appToken: string;
 
-function clientFor(token: string): Client {
-  const auth = new FixedAuth(token);
-  auth.setNext(new HTTPMessageHandler());
-  return Client.initWithMiddleware({ middleware: auth, baseUrl: base, defaultVersion: 'v1.0' });
-}
-
 async function put(path: string, body: string | Buffer, query = ''): Promise<Item> {
   return app.api(`/drives/${userId}/root:/${path}:/content${query}`).put(body) as Promise<Item>;
 }
 
 beforeAll(async () => {
   t = await createTestApp();
-  server = await buildApp({ ...t.deps, publicUrl: () => base });
-  await server.listen({ port: 0, host: '127.0.0.1' });
-  base = `http://127.0.0.1:${(server.server.address() as AddressInfo).port}`;
+  ({ server, base } = await listenGraph(t));
   userId = (await insertUser(t.db, TENANT, randomUUID(), { user_principal_name: 'megan@contoso.com', display_name: 'Megan' }, new Date())).id;
   appToken = await t.appToken(TENANT, ['Files.ReadWrite.All', 'User.Read.All']);
-  app = clientFor(appToken);
-  me = clientFor(await t.userToken(TENANT, userId, ['Files.ReadWrite', 'User.Read'], false));
+  app = graphClient(base, appToken);
+  me = graphClient(base, await t.userToken(TENANT, userId, ['Files.ReadWrite', 'User.Read'], false));
 });
 afterAll(async () => {
   await server?.close();

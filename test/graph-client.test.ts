@@ -1,30 +1,11 @@
-import { Client, GraphError, HTTPMessageHandler, ResponseType, type Context, type Middleware } from '@microsoft/microsoft-graph-client';
+import { GraphError, ResponseType, type Client } from '@microsoft/microsoft-graph-client';
 import type { FastifyInstance } from 'fastify';
 import { randomUUID } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../src/app.ts';
 import { insertUser } from '../src/db/queries/users.ts';
+import { graphClient, listenGraph } from './support/graph-client.ts';
 import { createTestApp, fakeSasUrl, type TestApp } from './support/harness.ts';
 
-/**
- * The client's default AuthenticationHandler deletes Authorization on plain-http custom hosts
- * (stack-notes §5), so the chain is ours: a fixed bearer token, then the HTTP handler.
- */
-class FixedAuth implements Middleware {
-  private next?: Middleware;
-  constructor(private readonly token: string) {}
-  async execute(ctx: Context): Promise<void> {
-    const options = (ctx.options ??= {});
-    const headers = new Headers(options.headers as ConstructorParameters<typeof Headers>[0]);
-    headers.set('Authorization', `Bearer ${this.token}`);
-    options.headers = Object.fromEntries(headers);
-    return this.next!.execute(ctx);
-  }
-  setNext(next: Middleware): void {
-    this.next = next;
-  }
-}
 
 const TENANT = randomUUID();
 let t: TestApp;
@@ -34,17 +15,13 @@ let client: Client;
 let userId: string;
 
 function clientFor(token: string): Client {
-  const auth = new FixedAuth(token);
-  auth.setNext(new HTTPMessageHandler());
-  return Client.initWithMiddleware({ middleware: auth, baseUrl: base, defaultVersion: 'v1.0' });
+  return graphClient(base, token);
 }
 
 beforeAll(async () => {
   t = await createTestApp();
   // A listening server whose absolute URLs name the address it really listens on.
-  server = await buildApp({ ...t.deps, publicUrl: () => base });
-  await server.listen({ port: 0, host: '127.0.0.1' });
-  base = `http://127.0.0.1:${(server.server.address() as AddressInfo).port}`;
+  ({ server, base } = await listenGraph(t));
   client = clientFor(await t.appToken(TENANT, ['User.Export.All', 'User.Read.All']));
   userId = (await insertUser(t.db, TENANT, randomUUID(), { user_principal_name: 'alex@contoso.com', display_name: 'Alex' }, new Date())).id;
 });

@@ -1,26 +1,11 @@
-import { Client, HTTPMessageHandler, ResponseType, type Context, type Middleware } from '@microsoft/microsoft-graph-client';
+import { ResponseType, type Client } from '@microsoft/microsoft-graph-client';
 import type { FastifyInstance } from 'fastify';
 import { randomUUID } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../src/app.ts';
 import { collectGarbage } from '../src/content/collect-garbage.ts';
+import { graphClient, listenGraph } from './support/graph-client.ts';
 import { createTestApp, fakeSasUrl, type TestApp } from './support/harness.ts';
 
-class FixedAuth implements Middleware {
-  private next?: Middleware;
-  constructor(private readonly token: string) {}
-  async execute(ctx: Context): Promise<void> {
-    const options = (ctx.options ??= {});
-    const headers = new Headers(options.headers as ConstructorParameters<typeof Headers>[0]);
-    headers.set('Authorization', `Bearer ${this.token}`);
-    options.headers = Object.fromEntries(headers);
-    return this.next!.execute(ctx);
-  }
-  setNext(next: Middleware): void {
-    this.next = next;
-  }
-}
 
 const TENANT = randomUUID();
 let t: TestApp;
@@ -46,13 +31,9 @@ async function driveItemCount(userId: string): Promise<number> {
 
 beforeAll(async () => {
   t = await createTestApp();
-  let base = '';
-  server = await buildApp({ ...t.deps, publicUrl: () => base });
-  await server.listen({ port: 0, host: '127.0.0.1' });
-  base = `http://127.0.0.1:${(server.server.address() as AddressInfo).port}`;
-  const auth = new FixedAuth(await t.appToken(TENANT, ['User.ReadWrite.All', 'Files.ReadWrite.All', 'User.Export.All', 'AuditLog.Read.All']));
-  auth.setNext(new HTTPMessageHandler());
-  client = Client.initWithMiddleware({ middleware: auth, baseUrl: base, defaultVersion: 'v1.0' });
+  let base: string;
+  ({ server, base } = await listenGraph(t));
+  client = graphClient(base, await t.appToken(TENANT, ['User.ReadWrite.All', 'Files.ReadWrite.All', 'User.Export.All', 'AuditLog.Read.All']));
 });
 afterAll(async () => {
   await server?.close();
