@@ -82,18 +82,52 @@ export interface DrivePlacement {
 }
 
 /**
- * Places every drive item in the package. Names become blob-safe; two names that become equal
- * (also when differing only in case: Windows and macOS would merge them) get " (2)", " (3)" in
- * a stable order (original name, then id). A path longer than a blob name allows moves to
- * OneDrive/Files/_long-paths/<id>-<name>. The mapping is written into DriveItems.json.
+ * Byte order of the names' UTF-8 (code point order): what PostgreSQL's `collate "C"` sorts by,
+ * so a folder read in order from the database is named exactly as placeDriveItems names it.
+ */
+export function compareNames(a: string, b: string): number {
+  return a === b ? 0 : Buffer.compare(Buffer.from(a), Buffer.from(b));
+}
+
+/**
+ * Names the children of one folder, fed in order (name in code point order, then id): names
+ * become blob-safe, and two names that become equal (also when differing only in case: Windows
+ * and macOS would merge them) get " (2)", " (3)". A path longer than a blob name allows moves to
+ * OneDrive/Files/_long-paths/<id>-<name>. Holds the folder's names only.
+ */
+export class FolderNamer {
+  private readonly seen = new Set<string>();
+
+  constructor(
+    private readonly drivePrefix: string,
+    private readonly packagePrefix: string,
+    private readonly maxPathLength = MAX_BLOB_NAME_LENGTH,
+  ) {}
+
+  place(item: { readonly id: string; readonly name: string }): DrivePlacement {
+    const safe = blobSafeSegment(item.name);
+    let name = safe;
+    for (let n = 2; this.seen.has(name.toLowerCase()); n++) name = numbered(safe, n);
+    this.seen.add(name.toLowerCase());
+    const drivePath = this.drivePrefix ? `${this.drivePrefix}/${item.name}` : item.name;
+    let packagePath = `${this.packagePrefix}/${name}`;
+    if (packagePath.length > this.maxPathLength) packagePath = `${PACKAGE_PATHS.filesRoot}/_long-paths/${item.id}-${name}`.slice(0, this.maxPathLength);
+    return { drivePath, packagePath };
+  }
+}
+
+/**
+ * Places every drive item in the package (FolderNamer per folder). An item whose parent is not
+ * one of the drive's folders hangs under the root rather than vanishing. The export computes the
+ * same placements folder by folder in the database (drive-placements.ts); this is the rule in one
+ * piece.
  */
 export function placeDriveItems(items: readonly DriveNode[], maxPathLength = MAX_BLOB_NAME_LENGTH): Map<string, DrivePlacement> {
-  const byId = new Map(items.map((i) => [i.id, i]));
+  const parents = new Set(items.filter((i) => i.isFolder || i.parentId === null).map((i) => i.id));
   const children = new Map<string | null, DriveNode[]>();
   const roots: DriveNode[] = [];
   for (const item of items) {
-    // An item whose parent is missing from the snapshot hangs under the root rather than vanishing.
-    const parentKey = item.parentId !== null && byId.has(item.parentId) ? item.parentId : null;
+    const parentKey = item.parentId !== null && parents.has(item.parentId) ? item.parentId : null;
     if (item.parentId === null) roots.push(item);
     else {
       const list = children.get(parentKey) ?? [];
@@ -104,18 +138,12 @@ export function placeDriveItems(items: readonly DriveNode[], maxPathLength = MAX
   const placements = new Map<string, DrivePlacement>();
   const root = PACKAGE_PATHS.filesRoot;
   const place = (list: readonly DriveNode[], drivePrefix: string, packagePrefix: string) => {
-    const seen = new Set<string>();
-    const sorted = [...list].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.id < b.id ? -1 : 1));
+    const namer = new FolderNamer(drivePrefix, packagePrefix, maxPathLength);
+    const sorted = [...list].sort((a, b) => compareNames(a.name, b.name) || (a.id < b.id ? -1 : 1));
     for (const item of sorted) {
-      const safe = blobSafeSegment(item.name);
-      let name = safe;
-      for (let n = 2; seen.has(name.toLowerCase()); n++) name = numbered(safe, n);
-      seen.add(name.toLowerCase());
-      const drivePath = drivePrefix ? `${drivePrefix}/${item.name}` : item.name;
-      let packagePath = `${packagePrefix}/${name}`;
-      if (packagePath.length > maxPathLength) packagePath = `${root}/_long-paths/${item.id}-${name}`.slice(0, maxPathLength);
-      placements.set(item.id, { drivePath, packagePath });
-      if (item.isFolder) place(children.get(item.id) ?? [], drivePath, packagePath);
+      const placement = namer.place(item);
+      placements.set(item.id, placement);
+      if (item.isFolder) place(children.get(item.id) ?? [], placement.drivePath, placement.packagePath);
     }
   };
   for (const r of roots) placements.set(r.id, { drivePath: '', packagePath: root });

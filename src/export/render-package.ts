@@ -6,8 +6,11 @@ import { graphDateTime } from '../domain/formats.ts';
 // What the package's sections share when they render: Graph's driveItem shape with its place in
 // the package, HTML escaping, links, sizes, and index.html's fixed script, style and policy.
 
-/** Graph's driveItem shape, plus where the item lives in the package. */
-export function toPackageDriveItem(item: DriveItemRow, placement: DrivePlacement, childCount: number, parentPlacement: DrivePlacement | undefined): Record<string, unknown> {
+/**
+ * Graph's driveItem shape, plus where the item lives in the package. `parentDrivePath`: the
+ * parent's path in the drive (undefined: the item hangs under the root).
+ */
+export function toPackageDriveItem(item: DriveItemRow, placement: DrivePlacement, childCount: number, parentDrivePath: string | undefined): Record<string, unknown> {
   const isRoot = item.parent_id === null;
   return {
     id: item.id,
@@ -20,7 +23,7 @@ export function toPackageDriveItem(item: DriveItemRow, placement: DrivePlacement
         driveId: item.owner_user_id,
         driveType: 'business',
         id: item.parent_id,
-        path: `/drive/root:${parentPlacement && parentPlacement.drivePath ? `/${parentPlacement.drivePath}` : ''}`,
+        path: `/drive/root:${parentDrivePath ? `/${parentDrivePath}` : ''}`,
       },
     }),
     ...(item.is_folder

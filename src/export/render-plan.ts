@@ -6,7 +6,7 @@ import { touchContentBlob } from '../db/queries/content-blobs.ts';
 import {
   deleteUnfixedExportFiles, insertContentPins, insertExportFiles, selectExportFilesPage, type NewExportFile,
 } from '../db/queries/export-files.ts';
-import { selectExportUser } from '../db/queries/worker-sources.ts';
+import { createDrivePlacementTable, dropDrivePlacementTable, selectExportUser } from '../db/queries/worker-sources.ts';
 import type { UserRow } from '../domain/user.ts';
 import type { PackageSigner } from './package-signature.ts';
 import { redactSecrets } from '../logger.ts';
@@ -128,6 +128,7 @@ export async function renderPlan(
 
   const client = await db.connect();
   try {
+    await createDrivePlacementTable(client);
     await client.query('begin isolation level repeatable read read only');
     const user: UserRow | undefined = await selectExportUser(client, operation.tenantId, operation.userId);
     if (!user) throw new SubjectMissing();
@@ -206,6 +207,7 @@ export async function renderPlan(
     await client.query('rollback').catch(() => undefined);
     throw err;
   } finally {
+    await dropDrivePlacementTable(client).catch(() => undefined);
     client.release();
   }
 }

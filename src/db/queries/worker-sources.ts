@@ -19,12 +19,21 @@ export type ExportDriveItemRow = DriveItemRow & {
   quick_xor_hash?: string | null;
 };
 
-/** Just what places an item in the package (placeDriveItems). */
-export interface DriveNodeRow {
+/** A drive item as the export places it: one child of a folder placed at the level before. */
+export interface DriveChildRow {
   id: string;
-  parent_id: string | null;
+  parent_id: string;
   name: string;
   is_folder: boolean;
+  /** The parent's placement (null: a child of the root or an orphan; the top folder places it). */
+  parent_drive_path: string | null;
+  parent_package_path: string | null;
+}
+
+/** A placed drive item: where it is in the drive and in the package. */
+export interface PlacedRow {
+  drive_path: string;
+  package_path: string;
 }
 
 export type { DriveActivityRow };
@@ -64,16 +73,83 @@ export async function selectExportUser(q: Queryable, tenantId: string, userId: s
   return rows[0];
 }
 
-/** The tree of the subject's drive, without what the package does not need to place an item. */
-export function driveNodesOfOwner(q: Queryable, tenantId: string, ownerId: string): AsyncGenerator<DriveNodeRow> {
-  return cursorRows(q, 'select id, parent_id, name, is_folder from drive_items where tenant_id = $1 and owner_user_id = $2 order by id', [tenantId, ownerId]);
+// Where each drive item goes in the package is worked out folder by folder, level by level, and
+// kept in a temporary table of the snapshot's connection (export_drive_placements), so no process
+// memory holds the drive's tree; DriveItems.json and the files join it. A read-only transaction
+// may write temporary tables but not create them: the table is made before the snapshot begins.
+
+/** Before the snapshot: the connection's placement table (emptied when a snapshot places a drive). */
+export async function createDrivePlacementTable(q: Queryable): Promise<void> {
+  await q.query(`create temp table if not exists export_drive_placements (
+    id uuid primary key, depth int not null, is_folder boolean not null, drive_path text not null, package_path text not null)`);
 }
 
-export function driveItemsOfOwner(q: Queryable, tenantId: string, ownerId: string): AsyncGenerator<ExportDriveItemRow> {
+/** After the snapshot: the pooled connection keeps nothing of this export. */
+export async function dropDrivePlacementTable(q: Queryable): Promise<void> {
+  await q.query('drop table if exists pg_temp.export_drive_placements');
+}
+
+export async function clearDrivePlacements(q: Queryable): Promise<void> {
+  await q.query('delete from export_drive_placements');
+}
+
+/** The drive's roots (level 0) are the top folder itself. */
+export async function placeDriveRoots(q: Queryable, tenantId: string, ownerId: string, rootPath: string): Promise<void> {
+  await q.query(
+    `insert into export_drive_placements (id, depth, is_folder, drive_path, package_path)
+     select id, 0, is_folder, '', $3 from drive_items where tenant_id = $1 and owner_user_id = $2 and parent_id is null`,
+    [tenantId, ownerId, rootPath]);
+}
+
+/**
+ * The items of level `depth` (≥ 1), grouped by parent, each group in naming order (code point
+ * order of the name, then id). Level 1 is one group: the roots' children and the orphans (items
+ * whose parent is not one of the drive's folders), which share the top folder.
+ */
+export function driveChildrenAtDepth(q: Queryable, tenantId: string, ownerId: string, depth: number): AsyncGenerator<DriveChildRow> {
+  if (depth === 1) {
+    return cursorRows(q,
+      `select d.id, d.parent_id, d.name, d.is_folder, null as parent_drive_path, null as parent_package_path
+       from drive_items d
+       where d.tenant_id = $1 and d.owner_user_id = $2 and d.parent_id is not null
+         and (exists (select 1 from export_drive_placements r where r.id = d.parent_id and r.depth = 0)
+              or not exists (select 1 from drive_items p
+                             where p.tenant_id = d.tenant_id and p.id = d.parent_id and p.owner_user_id = d.owner_user_id and p.is_folder))
+       order by d.name collate "C", d.id`,
+      [tenantId, ownerId]);
+  }
+  return cursorRows(q,
+    `select d.id, d.parent_id, d.name, d.is_folder, p.drive_path as parent_drive_path, p.package_path as parent_package_path
+     from drive_items d join export_drive_placements p on p.id = d.parent_id and p.depth = $3 - 1 and p.is_folder
+     where d.tenant_id = $1 and d.owner_user_id = $2
+     order by d.parent_id, d.name collate "C", d.id`,
+    [tenantId, ownerId, depth]);
+}
+
+export async function insertDrivePlacements(
+  q: Queryable, depth: number, rows: readonly { id: string; isFolder: boolean; drivePath: string; packagePath: string }[],
+): Promise<void> {
+  await q.query(
+    `insert into export_drive_placements (id, depth, is_folder, drive_path, package_path)
+     select id, $1, f, dp, pp from unnest($2::uuid[], $3::boolean[], $4::text[], $5::text[]) as t(id, f, dp, pp)`,
+    [depth, rows.map((r) => r.id), rows.map((r) => r.isFolder), rows.map((r) => r.drivePath), rows.map((r) => r.packagePath)]);
+}
+
+/** Every item of the drive with its placement, its parent's, and (folders) its number of children. */
+export function driveItemsOfOwner(
+  q: Queryable, tenantId: string, ownerId: string,
+): AsyncGenerator<ExportDriveItemRow & PlacedRow & { parent_drive_path: string | null; child_count: number }> {
   return cursorRows(q,
     `select d.id, d.owner_user_id, d.parent_id, d.name, d.is_folder, d.size, d.mime_type, d.content_sha256,
-            b.size as content_size, b.quick_xor_hash, d.created_at, d.modified_at, d.created_by, d.modified_by
-     from drive_items d left join content_blobs b on b.sha256 = d.content_sha256
+            b.size as content_size, b.quick_xor_hash, d.created_at, d.modified_at, d.created_by, d.modified_by,
+            p.drive_path, p.package_path, pp.drive_path as parent_drive_path,
+            case when d.is_folder then (select count(*)::int from drive_items c
+                                        where c.tenant_id = d.tenant_id and c.parent_id = d.id and c.owner_user_id = d.owner_user_id)
+                 else 0 end as child_count
+     from drive_items d
+       join export_drive_placements p on p.id = d.id
+       left join export_drive_placements pp on pp.id = d.parent_id
+       left join content_blobs b on b.sha256 = d.content_sha256
      where d.tenant_id = $1 and d.owner_user_id = $2
      order by d.id`,
     [tenantId, ownerId]);
@@ -82,10 +158,11 @@ export function driveItemsOfOwner(q: Queryable, tenantId: string, ownerId: strin
 /** The drive's files (items with content), with the size of their content. */
 export function driveFilesOfOwner(
   q: Queryable, tenantId: string, ownerId: string,
-): AsyncGenerator<Pick<ExportDriveItemRow, 'id' | 'mime_type' | 'content_sha256' | 'content_size' | 'size'>> {
+): AsyncGenerator<Pick<ExportDriveItemRow, 'id' | 'mime_type' | 'content_sha256' | 'content_size' | 'size'> & Pick<PlacedRow, 'package_path'>> {
   return cursorRows(q,
-    `select d.id, d.mime_type, d.content_sha256, b.size as content_size, d.size
-     from drive_items d left join content_blobs b on b.sha256 = d.content_sha256
+    `select d.id, d.mime_type, d.content_sha256, b.size as content_size, d.size, p.package_path
+     from drive_items d join export_drive_placements p on p.id = d.id
+       left join content_blobs b on b.sha256 = d.content_sha256
      where d.tenant_id = $1 and d.owner_user_id = $2 and not d.is_folder and d.content_sha256 is not null
      order by d.id`,
     [tenantId, ownerId]);

@@ -1,7 +1,7 @@
 import { driveItemsOfOwner } from '../../db/queries/worker-sources.ts';
 import { PACKAGE_PATHS } from '../../domain/package-plan.ts';
 import { toPackageDriveItem } from '../render-package.ts';
-import { driveLayout } from './drive-placements.ts';
+import { placeDrive } from './drive-placements.ts';
 import { odataContext, recordSection } from './records.ts';
 import type { RenderContext, Section } from './section.ts';
 
@@ -10,7 +10,7 @@ export const driveItemsSection: Section = {
   name: 'DriveItems',
   tables: ['drive_items'],
   async render(ctx: RenderContext) {
-    const { placements, childCounts } = await driveLayout(ctx);
+    await placeDrive(ctx);
     let folders = 0;
     const section = recordSection({
       name: 'DriveItems',
@@ -23,7 +23,7 @@ export const driveItemsSection: Section = {
         context: odataContext('drives/items'),
         toJson: (i) => {
           if (i.is_folder) folders++;
-          return toPackageDriveItem(i, placements.get(i.id)!, childCounts.get(i.id) ?? 0, i.parent_id ? placements.get(i.parent_id) : undefined);
+          return toPackageDriveItem(i, { drivePath: i.drive_path, packagePath: i.package_path }, i.child_count, i.parent_drive_path ?? undefined);
         },
       },
       preview: { columns: ['Name', 'Size', 'Modified'], cells: (i) => [i.packagePath, i.size, i.lastModifiedDateTime] },

@@ -1,6 +1,6 @@
 import { driveFilesOfOwner } from '../../db/queries/worker-sources.ts';
 import { packageContentType } from '../../domain/package-plan.ts';
-import { driveLayout } from './drive-placements.ts';
+import { placeDrive } from './drive-placements.ts';
 import type { Section } from './section.ts';
 
 /** index.html links this many drive files; DriveItems.json has them all. */
@@ -14,13 +14,13 @@ export const filesSection: Section = {
   name: 'Files',
   tables: ['drive_items'],
   async render(ctx) {
-    const { placements } = await driveLayout(ctx);
+    await placeDrive(ctx);
     let count = 0;
     let bytes = 0;
     const first: { path: string; size: number }[] = [];
     const files = driveFilesOfOwner(ctx.q, ctx.operation.tenantId, ctx.operation.userId);
     for await (const f of files) {
-      const path = placements.get(f.id)!.packagePath;
+      const path = f.package_path;
       const size = f.content_size ?? f.size;
       await ctx.addContent({ path, contentType: packageContentType(f.mime_type), size, sha256: f.content_sha256! });
       if (first.length < INDEX_FILE_LINKS) first.push({ path, size });
