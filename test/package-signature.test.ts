@@ -1,10 +1,10 @@
-import { createLocalJWKSet, jwtVerify } from 'jose';
+import { compactVerify, createLocalJWKSet, jwtVerify } from 'jose';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadLocalIssuer } from '../src/auth/local-issuer.ts';
 import {
-  addManifestSignature, loadPackageSigner, MANIFEST_SIGNATURE_PATH, readKeyFile, verifyManifestSignature,
+  loadPackageSigner, readKeyFile, verifyManifestSignature,
 } from '../src/export/package-signature.ts';
 import { tempDir } from './support/harness.ts';
 
@@ -55,14 +55,22 @@ describe('manifest signature', () => {
     expect((await verifyManifestSignature(manifest, `${h}..${s!.slice(0, -4)}`, keys)).valid).toBe(false);
   });
 
-  it('the signature goes into the plan just before manifest.json, which stays last', async () => {
+  it('a manifest streamed in pieces of any size signs and verifies like the whole bytes', async () => {
     const signer = await loadPackageSigner(await tempDir('dsr-sig-'));
-    const file = (p: string, body: Buffer) => ({ path: p, contentType: 'x', size: body.length, sha256: 'h', source: 'inline' as const, body });
-    const plan = await addManifestSignature([file('RequestInfo.json', Buffer.from('{}')), file('index.html', Buffer.from('<p>')), file('manifest.json', manifest)], signer);
-    expect(plan.map((f) => f.path)).toEqual(['RequestInfo.json', 'index.html', MANIFEST_SIGNATURE_PATH, 'manifest.json']);
-    const entry = plan[2]!;
-    expect(entry).toMatchObject({ contentType: 'application/jose', source: 'inline', size: entry.body!.length });
-    expect(await verifyManifestSignature(manifest, entry.body!.toString('ascii'), { keys: [signer.publicJwk] })).toMatchObject({ valid: true });
+    const keys = { keys: [signer.publicJwk] };
+    // Pieces of 1, 2, 4, … bytes: every remainder of base64url's 3-byte groups crosses a piece.
+    const pieces = async function* (bytes: Buffer) {
+      for (let at = 0, n = 1; at < bytes.length; at += n, n *= 2) yield bytes.subarray(at, at + n);
+    };
+    const streamed = await signer.sign(pieces(manifest));
+    expect(await verifyManifestSignature(manifest, streamed, keys)).toEqual({ valid: true, kid: signer.kid });
+    expect(await verifyManifestSignature(pieces(manifest), await signer.sign(manifest), keys)).toEqual({ valid: true, kid: signer.kid });
+    // jose, reading the whole JWS with its payload put back, agrees.
+    const [h, , s] = streamed.split('.');
+    const { payload } = await compactVerify(`${h}.${manifest.toString('base64url')}.${s}`, createLocalJWKSet(keys));
+    expect(Buffer.from(payload).equals(manifest)).toBe(true);
+    const changed = Buffer.concat([manifest, Buffer.from(' ')]);
+    expect(await verifyManifestSignature(pieces(changed), streamed, keys)).toEqual({ valid: false, reason: 'the signature does not match manifest.json' });
   });
 
   it('a key file holds a JWKS or one JWK; private members are dropped', async () => {

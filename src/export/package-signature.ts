@@ -1,8 +1,7 @@
 import {
-  base64url, CompactSign, compactVerify, createLocalJWKSet, exportJWK, generateKeyPair, importJWK, type JSONWebKeySet,
-  type JWK,
+  createLocalJWKSet, decodeProtectedHeader, exportJWK, generateKeyPair, type JSONWebKeySet, type JWK,
 } from 'jose';
-import { createHash, randomUUID } from 'node:crypto';
+import { createPrivateKey, createSign, createVerify, KeyObject, randomUUID, type Sign, type Verify } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -13,7 +12,9 @@ import { PACKAGE_PATHS } from '../domain/package-plan.ts';
 // The package's manifest.json is signed with a detached JWS (RFC 7515, appendix F): the compact
 // form with its payload left out, stored beside the manifest. Whoever holds the container SAS can
 // rewrite a file and recompute the manifest, but cannot produce this signature; `dsr-export verify`
-// checks it against the service's JWKS.
+// checks it against the service's JWKS. The manifest grows with the number of files, so both
+// sides stream it: the JWS signing input (header, ".", the payload's base64url) is fed to the
+// hash piece by piece, and the ES256 signature comes out in JOSE's r||s form (ieee-p1363).
 
 export const MANIFEST_SIGNATURE_PATH = `${PACKAGE_PATHS.manifest}.jws`;
 /** RFC 7515 §9.2.1: the media type of a JWS in compact serialization. */
@@ -27,8 +28,8 @@ export interface PackageSigner {
   readonly kid: string;
   /** The public half, published in /.well-known/jwks.json. */
   readonly publicJwk: JWK;
-  /** A detached compact JWS of exactly these bytes (`header..signature`). */
-  sign(manifest: Uint8Array): Promise<string>;
+  /** A detached compact JWS of exactly these bytes (`header..signature`), read as they come. */
+  sign(manifest: Uint8Array | AsyncIterable<Uint8Array>): Promise<string>;
 }
 
 /**
@@ -49,17 +50,33 @@ export async function loadPackageSigner(dataDir: string): Promise<PackageSigner>
   }
   const privateJwk = JSON.parse(await readFile(file, 'utf8')) as JWK;
   const kid = privateJwk.kid!;
-  const key = await importJWK(privateJwk, ALG);
+  const key = createPrivateKey({ key: privateJwk as import('node:crypto').JsonWebKey, format: 'jwk' });
+  const header = Buffer.from(JSON.stringify({ alg: ALG, kid, typ: MANIFEST_SIGNATURE_TYPE })).toString('base64url');
   return {
     kid,
     publicJwk: publicHalf(privateJwk),
     sign: async (manifest) => {
-      const [header, , signature] = (await new CompactSign(manifest)
-        .setProtectedHeader({ alg: ALG, kid, typ: MANIFEST_SIGNATURE_TYPE })
-        .sign(key)).split('.');
-      return `${header}..${signature}`;
+      const signer = await hashSigningInput(createSign('SHA256'), header, manifest);
+      return `${header}..${signer.sign({ key, dsaEncoding: 'ieee-p1363' }).toString('base64url')}`;
     },
   };
+}
+
+/** Feeds `header.base64url(payload)` to a signer or verifier, the payload encoded as it streams. */
+async function hashSigningInput<T extends Sign | Verify>(
+  hash: T, header: string, payload: Uint8Array | AsyncIterable<Uint8Array>,
+): Promise<T> {
+  hash.update(`${header}.`);
+  // base64url turns 3 bytes into 4 characters: a piece's last 0–2 bytes wait for the next one.
+  let carry = Buffer.alloc(0);
+  for await (const piece of payload instanceof Uint8Array ? [payload] : payload) {
+    const bytes = carry.length > 0 ? Buffer.concat([carry, piece]) : Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
+    const whole = bytes.length - (bytes.length % 3);
+    hash.update(bytes.subarray(0, whole).toString('base64url'));
+    carry = Buffer.from(bytes.subarray(whole));
+  }
+  hash.update(carry.toString('base64url'));
+  return hash;
 }
 
 /**
@@ -77,52 +94,34 @@ function publicHalf(jwk: JWK): JWK {
   return Object.fromEntries(Object.entries({ kty, crv, x, y, n, e, kid, alg, use: 'sig' }).filter(([, v]) => v !== undefined)) as JWK;
 }
 
-interface PlanEntry {
-  readonly path: string;
-  readonly contentType: string;
-  readonly size: number;
-  readonly sha256: string;
-  readonly source: 'inline' | 'content';
-  readonly body: Buffer | null;
-}
-
-/**
- * The plan with `manifest.json.jws` inserted just before manifest.json, so the manifest stays the
- * last file written (its presence still means "complete") and the signature is already there
- * when it appears.
- */
-export async function addManifestSignature<T extends PlanEntry>(
-  plan: readonly T[], signer: PackageSigner,
-): Promise<(T | PlanEntry)[]> {
-  const at = plan.findIndex((f) => f.path === PACKAGE_PATHS.manifest);
-  const manifest = plan[at];
-  if (!manifest?.body) throw new Error('the plan has no rendered manifest.json to sign');
-  const body = Buffer.from(await signer.sign(manifest.body), 'ascii');
-  const entry: PlanEntry = {
-    path: MANIFEST_SIGNATURE_PATH, contentType: MANIFEST_SIGNATURE_CONTENT_TYPE, size: body.length, sha256: createHash('sha256').update(body).digest('hex'),
-    source: 'inline', body,
-  };
-  return [...plan.slice(0, at), entry, ...plan.slice(at)];
-}
-
 export type SignatureCheck =
   | { readonly valid: true; readonly kid: string }
   | { readonly valid: false; readonly reason: string };
 
-/** Checks a detached manifest signature against a key set; never throws for a bad signature. */
-export async function verifyManifestSignature(manifest: Uint8Array, jws: string, keys: JSONWebKeySet): Promise<SignatureCheck> {
+/**
+ * Checks a detached manifest signature against a key set, reading the manifest as it streams;
+ * never throws for a bad signature.
+ */
+export async function verifyManifestSignature(
+  manifest: Uint8Array | AsyncIterable<Uint8Array>, jws: string, keys: JSONWebKeySet,
+): Promise<SignatureCheck> {
   const parts = jws.trim().split('.');
   if (parts.length !== 3 || parts[1] !== '') return { valid: false, reason: 'not a detached compact JWS' };
+  const [header, , signature] = parts as [string, string, string];
   try {
-    const { protectedHeader } = await compactVerify(`${parts[0]}.${base64url.encode(manifest)}.${parts[2]}`, createLocalJWKSet(keys), {
-      algorithms: [ALG],
-    });
+    const protectedHeader = decodeProtectedHeader(jws);
+    if (protectedHeader.alg !== ALG) return { valid: false, reason: `alg is ${String(protectedHeader.alg)}, not ${ALG}` };
     if (protectedHeader.typ !== MANIFEST_SIGNATURE_TYPE) return { valid: false, reason: `typ is ${String(protectedHeader.typ)}, not ${MANIFEST_SIGNATURE_TYPE}` };
+    // jose picks the key (kid, kty, alg, use) as it would for a whole JWS.
+    const key = KeyObject.from(await createLocalJWKSet(keys)(protectedHeader, { payload: '', signature }));
+    const verifier = await hashSigningInput(createVerify('SHA256'), header, manifest);
+    if (!verifier.verify({ key, dsaEncoding: 'ieee-p1363' }, Buffer.from(signature, 'base64url'))) {
+      return { valid: false, reason: 'the signature does not match manifest.json' };
+    }
     return { valid: true, kid: protectedHeader.kid ?? '' };
   } catch (err) {
     const code = (err as { code?: string }).code;
     if (code === 'ERR_JWKS_NO_MATCHING_KEY') return { valid: false, reason: 'signed with a key that is not in the key set' };
-    if (code === 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED') return { valid: false, reason: 'the signature does not match manifest.json' };
     return { valid: false, reason: (err as Error).message };
   }
 }

@@ -142,12 +142,10 @@ export async function renderPlan(
       earlier,
       plannedTotals: totals,
       signer: deps.signer,
-      async readBack(entry) {
+      async *readBack(entry) {
         const body = inline.get(entry.path);
-        if (body) return body;
-        const parts: Buffer[] = [];
-        for await (const part of await store.get(entry.sha256) as AsyncIterable<Buffer>) parts.push(part);
-        return Buffer.concat(parts);
+        if (body) yield body;
+        else yield* await store.get(entry.sha256) as AsyncIterable<Buffer>;
       },
       async writeFile(path, contentType, pieces) {
         const chunks = chunked(pieces, signal);

@@ -37,10 +37,9 @@ export const manifestSection: Section = {
     const totals: Record<string, number> = { files: ctx.plannedTotals.files, bytes: ctx.plannedTotals.bytes };
     for (const r of ctx.earlier) Object.assign(totals, r.totals);
     const file = await ctx.writeFile(PACKAGE_PATHS.manifest, CONTENT_TYPES.json, manifestPieces(ctx, totals));
-    // Signed as written: a detached JWS over exactly these bytes, uploaded before the manifest
-    // (which stays the last file written). It holds the manifest whole for the signature; the
-    // manifest grows with the number of files, not with the subject's records.
-    const jws = await ctx.signer.sign(await ctx.readBack(file));
+    // Signed as written: a detached JWS over exactly these bytes, read back as they stream,
+    // uploaded before the manifest (which stays the last file written).
+    const jws = await ctx.signer.sign(ctx.readBack(file));
     const signature = await ctx.writeFile(MANIFEST_SIGNATURE_PATH, MANIFEST_SIGNATURE_CONTENT_TYPE, [jws]);
     return {
       files: [

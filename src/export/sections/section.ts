@@ -91,8 +91,8 @@ export interface RenderContext {
   addContent(entry: Omit<PlanEntry, 'source'>): Promise<void>;
   /** The plan so far, in upload order, read back in pages (manifest.json lists it). */
   planned(): AsyncIterable<PlanEntry>;
-  /** Reads a file this render wrote back whole (manifest.json, to sign it). */
-  readBack(entry: PlanEntry): Promise<Buffer>;
+  /** Reads a file this render wrote back, as it streams (manifest.json, to sign it). */
+  readBack(entry: PlanEntry): AsyncIterable<Buffer>;
   /** The package-signing key (manifest.json.jws). */
   readonly signer: PackageSigner;
   /** Files and bytes planned so far. */
