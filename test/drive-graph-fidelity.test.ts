@@ -69,6 +69,12 @@ describe('addressing', () => {
     expect((await me.api(`/me/drive/items/${file.id}`).get() as Item).name).toBe('letter.txt');
     expect((await me.api('/me/drive/root:/Docs/letter.txt').get() as Item).id).toBe(file.id);
     expect(root.id).toBe(docs.parentReference.id);
+    // Path addressing relative to a folder, for metadata and content.
+    expect((await app.api(`/drives/${userId}/items/${docs.id}:/letter.txt`).get() as Item).id).toBe(file.id);
+    const relative = await app.api(`/drives/${userId}/items/${docs.id}:/letter.txt:/content`).responseType(ResponseType.ARRAYBUFFER).get() as ArrayBuffer;
+    expect(Buffer.from(relative).toString()).toBe('dear Megan');
+    const missing = await app.api(`/drives/${userId}/items/${docs.id}:/nope.txt`).responseType(ResponseType.RAW).get() as Response;
+    expect(missing.status).toBe(404);
     // getStream follows the 302 to the pre-authenticated URL, as the SDK does against OneDrive.
     const bytes = await app.api(`/drives/${userId}/items/${file.id}/content`).responseType(ResponseType.ARRAYBUFFER).get() as ArrayBuffer;
     expect(Buffer.from(bytes).toString()).toBe('dear Megan');
