@@ -68,3 +68,20 @@ export async function verifyWithProgress(sasUrl: string, opts: { json?: boolean 
     if (started) bar?.stop();
   }
 }
+
+/** `dsr-export verify`: the package against its manifest, and its signature when keys are given. */
+export async function runVerify(sasUrl: string, opts: { json?: boolean | undefined; server?: string | undefined; key?: string | undefined }): Promise<void> {
+  const keys = await loadVerifyKeys(opts);
+  let signedBy: string | undefined;
+  const differences = await verifyWithProgress(sasUrl, { json: opts.json, keys, onSigned: (kid) => { signedBy = kid; } });
+  const signature = !keys ? 'unchecked' : signedBy ? 'valid' : 'invalid';
+  if (opts.json) process.stdout.write(`${JSON.stringify({ ok: differences.length === 0, signature, signedBy, differences }, null, 2)}\n`);
+  if (differences.length > 0) {
+    if (!opts.json) for (const d of differences) process.stdout.write(`  ${describeDifference(d)}\n`);
+    throw new CliError(`the package does not match its manifest (${differences.length} difference(s))`);
+  }
+  if (opts.json) return;
+  process.stdout.write(keys
+    ? `package verified: every file matches manifest.json, signed by the service (key ${signedBy})\n`
+    : 'package verified: every file matches manifest.json; its signature was NOT checked (pass --server <url> or --key <file>)\n');
+}

@@ -121,20 +121,8 @@ program.command('verify <sas-url>')
   .option('--key <file>', 'check manifest.json.jws against a JWKS or JWK file')
   .option('--json', 'print the differences as JSON')
   .action(run(async (sasUrl: string, opts: { json?: boolean; server?: string; key?: string }) => {
-    const { describeDifference, loadVerifyKeys, verifyWithProgress } = await verifyCommand();
-    const keys = await loadVerifyKeys(opts);
-    let signedBy: string | undefined;
-    const differences = await verifyWithProgress(sasUrl, { json: opts.json, keys, onSigned: (kid) => { signedBy = kid; } });
-    const signature = !keys ? 'unchecked' : signedBy ? 'valid' : 'invalid';
-    if (opts.json) process.stdout.write(`${JSON.stringify({ ok: differences.length === 0, signature, signedBy, differences }, null, 2)}\n`);
-    if (differences.length > 0) {
-      if (!opts.json) for (const d of differences) process.stdout.write(`  ${describeDifference(d)}\n`);
-      throw new CliError(`the package does not match its manifest (${differences.length} difference(s))`);
-    }
-    if (opts.json) return;
-    process.stdout.write(keys
-      ? `package verified: every file matches manifest.json, signed by the service (key ${signedBy})\n`
-      : 'package verified: every file matches manifest.json; its signature was NOT checked (pass --server <url> or --key <file>)\n');
+    const { runVerify } = await verifyCommand();
+    await runVerify(sasUrl, opts);
   }));
 
 program.command('migrate')
@@ -221,35 +209,16 @@ clientOptions(program.command('export <user>'))
   .option('--notify <url>', 'subscribe this webhook to the changes of the operation (docs/notifications.md)')
   .action(run(async (user: string, opts: ApiOptions & { to: string; json?: boolean; wait: boolean; notify?: string }) => {
     const api = await apiFor(opts);
-    const { followOperation, submitExport } = await exportCommand();
-    const location = await submitExport(api, user, opts.to);
-    if (opts.notify) await (await import('../cli/subscriptions-command.ts')).subscribeToOperation(api, location, opts.notify);
-    if (!opts.wait) {
-      process.stdout.write(opts.json ? `${JSON.stringify({ location })}\n` : `${location}\n`);
-      return;
-    }
-    if (!opts.json) process.stderr.write(`export accepted: ${location}\n`);
-    const op = await followOperation(api, location, { json: opts.json });
-    if (opts.json) process.stdout.write(`${JSON.stringify(op, null, 2)}\n`);
-    if (op.status !== 'complete') {
-      throw new CliError(`export ${op.id} failed: ${op.error?.code ?? 'unknown'}: ${op.error?.message ?? ''}`,
-        'Fix the cause (see the code) and request a new export into an empty container.');
-    }
-    if (!opts.json) process.stdout.write(`export ${op.id} complete at ${op.completedDateTime}; check it with: dsr-export verify '<sas-url>'\n`);
+    const { runExport } = await exportCommand();
+    await runExport(api, user, opts);
   }));
 
 clientOptions(program.command('status <operationId>'))
   .description('show one export operation')
   .action(run(async (id: string, opts: ApiOptions & { json?: boolean }) => {
     const api = await apiFor(opts);
-    const { getOperation } = await exportCommand();
-    const op = await getOperation(api, `/v1.0/dataPolicyOperations/${encodeURIComponent(id)}`);
-    if (opts.json) process.stdout.write(`${JSON.stringify(op, null, 2)}\n`);
-    else {
-      process.stdout.write(`${op.id} ${op.status} ${op.progress}% user ${op.userId} submitted ${op.submittedDateTime}`
-        + `${op.completedDateTime ? ` completed ${op.completedDateTime}` : ''}${op.error ? ` error ${op.error.code}: ${op.error.message}` : ''}\n`);
-    }
-    if (op.status === 'failed') process.exitCode = 1;
+    const { showStatus } = await exportCommand();
+    await showStatus(api, id, Boolean(opts.json));
   }));
 
 registerCaseCommands(program, { run, apiFor, clientOptions });
