@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import yauzl from 'yauzl';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createConsoleLink } from '../src/cli/console-link-command.ts';
@@ -70,6 +72,44 @@ async function heading(page: Page, name: string): Promise<void> {
   ]);
 }
 
+/** The names of the entries of a zip file, read by yauzl (not the library that wrote it). */
+function zipNames(file: string): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    yauzl.open(file, { lazyEntries: true }, (err, zip) => {
+      if (err) return reject(err);
+      const names: string[] = [];
+      zip.on('entry', (entry: yauzl.Entry) => { names.push(entry.fileName); zip.readEntry(); });
+      zip.on('end', () => resolve(names));
+      zip.on('error', reject);
+      zip.readEntry();
+    });
+  });
+}
+
+const AXE_SOURCE = readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/**
+ * axe-core's serious and critical violations on the page as it is, in the light and the dark
+ * theme. Injected through the DevTools protocol (page.evaluate), which the page's CSP does not
+ * govern; the page itself still runs under it.
+ */
+async function accessibilityProblems(page: Page): Promise<string[]> {
+  const problems: string[] = [];
+  for (const colorScheme of ['light', 'dark'] as const) {
+    await page.emulateMedia({ colorScheme });
+    const found = await page.evaluate(`(async () => {
+      if (!window.axe) { ${await AXE_SOURCE} }
+      const result = await window.axe.run(document, { resultTypes: ['violations'] });
+      if (result.passes.length === 0) return ['axe checked nothing'];
+      return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
+        .map((v) => v.id + ': ' + v.nodes.map((n) => n.target.join(' ')).join(', '));
+    })()`) as string[];
+    problems.push(...found.map((f) => `${colorScheme}: ${f}`));
+  }
+  await page.emulateMedia({ colorScheme: null });
+  return problems;
+}
+
 describe('the privacy console', () => {
   it('is served with a strict CSP, only its own files', async () => {
     const index = await fetch(`${server.url}/console/`);
@@ -90,6 +130,8 @@ describe('the privacy console', () => {
     await page.goto(url);
     await page.getByRole('heading', { name: 'Requests' }).waitFor();
     await page.getByText(`Signed in as`).waitFor();
+    await page.locator('tbody tr').first().waitFor();
+    expect(await accessibilityProblems(page)).toEqual([]);
     // The link is gone from the address bar, and the token is nowhere but in the page's memory.
     expect(page.url()).not.toContain('link=');
     expect(await page.evaluate('localStorage.length + sessionStorage.length')).toBe(0);
@@ -116,9 +158,24 @@ describe('the privacy console', () => {
     await firstRow.getByRole('button', { name: 'Exclude' }).click();
     await page.locator('tbody tr').first().getByRole('button', { name: 'Include' }).waitFor();
 
+    const excludedPath = await page.locator('tbody tr').first().locator('td').first().innerText();
+    const keptPath = await page.locator('tbody tr').nth(1).locator('td').first().innerText();
     await page.getByLabel('Add a note').fill('Checked with HR.');
     await page.getByRole('button', { name: 'Add note' }).click();
     await page.getByText('Checked with HR.').waitFor();
+    expect(await accessibilityProblems(page)).toEqual([]);
+
+    await page.getByRole('button', { name: 'Complete review' }).click();
+    const attachmentButton = page.getByRole('button', { name: 'Download final attachment' });
+    await attachmentButton.waitFor();
+    const [download] = await Promise.all([page.waitForEvent('download'), attachmentButton.click()]);
+    const names = await zipNames(await download.path());
+    expect(names.length).toBeGreaterThan(1);
+    expect(names.some((n) => n.endsWith(keptPath)), `${keptPath} in ${names.join(', ')}`).toBe(true);
+    expect(names.some((n) => n.endsWith(excludedPath)), `${excludedPath} in ${names.join(', ')}`).toBe(false);
+
+    await page.getByRole('button', { name: 'Close request' }).click();
+    await page.locator('ol.stages li', { hasText: 'caseResolved' }).getByText('completed').waitFor();
 
     await page.getByRole('link', { name: '← Requests' }).click();
     const row = page.locator('tbody tr', { hasText: 'Access for a seeded user' });

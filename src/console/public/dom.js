@@ -1,3 +1,5 @@
+import { graph } from './api.js';
+
 // A tiny element builder: text always goes in as text nodes, never as HTML, so names, paths
 // and notes from the service cannot inject markup.
 export function h(tag, attrs = {}, ...children) {
@@ -49,4 +51,28 @@ export function formatBytes(n) {
 /** Whole days until the date (negative when past), from `now`. */
 export function daysLeft(iso, now = Date.now()) {
   return Math.ceil((new Date(iso).getTime() - now) / 86_400_000);
+}
+
+/**
+ * Fills `tbody` a page at a time: the first page at once, the next ones when "Show more" (the
+ * returned button) is pressed, following @odata.nextLink.
+ */
+export function pagedRows(tbody, firstPath, row, onError, label = 'Show more') {
+  const more = h('button', { type: 'button', hidden: true }, label);
+  let next = firstPath;
+  const load = async () => {
+    more.hidden = true;
+    try {
+      const page = await graph('GET', next);
+      for (const item of page.value) tbody.append(row(item));
+      next = page['@odata.nextLink'];
+      more.hidden = !next;
+      if (tbody.children.length === 0) tbody.append(h('tr', {}, h('td', { colspan: 9 }, 'Nothing here yet.')));
+    } catch (err) {
+      onError(err);
+    }
+  };
+  more.addEventListener('click', load);
+  load();
+  return more;
 }

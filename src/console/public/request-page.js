@@ -1,5 +1,5 @@
 import { download, graph } from './api.js';
-import { daysLeft, errorBox, formatBytes, formatDate, h, show } from './dom.js';
+import { daysLeft, errorBox, formatBytes, formatDate, h, pagedRows, show } from './dom.js';
 
 function stageList(request) {
   return h('ol', { class: 'stages', 'aria-label': 'Stages' }, (request.stages || []).map((s) =>
@@ -27,8 +27,6 @@ function facts(request) {
 
 function reviewTable(base, reviewing, report) {
   const tbody = h('tbody');
-  const more = h('button', { type: 'button', hidden: true }, 'Show more files');
-  let next = `${base}/packageFiles?$top=100`;
   const row = (file) => {
     const reasonId = `reason-${file.id}`;
     const reason = h('input', { id: reasonId, value: file.exclusionReason ?? '', disabled: !reviewing || file.excluded });
@@ -49,19 +47,7 @@ function reviewTable(base, reviewing, report) {
       h('td', {}, toggle));
     return tr;
   };
-  const load = async () => {
-    more.hidden = true;
-    try {
-      const page = await graph('GET', next);
-      for (const f of page.value) tbody.append(row(f));
-      next = page['@odata.nextLink'];
-      more.hidden = !next;
-    } catch (err) {
-      report(err);
-    }
-  };
-  more.addEventListener('click', load);
-  load();
+  const more = pagedRows(tbody, `${base}/packageFiles?$top=100`, row, report, 'Show more files');
   return [h('div', { class: 'table-wrap' }, h('table', {},
     h('thead', {}, h('tr', {}, ['Path', 'Section', 'Size', 'State', 'Reason', ''].map((t) => h('th', { scope: 'col' }, t)))),
     tbody)), more];
@@ -87,6 +73,35 @@ function notesSection(base, report) {
     }
   });
   return [list, form];
+}
+
+function extendForm(base, request, report, reload) {
+  const date = h('input', { id: 'extend-date', name: 'due', type: 'date', required: true });
+  const reason = h('textarea', { id: 'extend-reason', name: 'reason', rows: 2, required: true });
+  const form = h('form', {},
+    h('label', { for: 'extend-date' }, 'Extend the due date to'), date,
+    h('label', { for: 'extend-reason' }, 'Reason for the extension (kept as a note)'), reason,
+    h('button', { type: 'submit' }, 'Extend due date'));
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    try {
+      // Keep the time of day of the current due date: only the day moves.
+      const time = request.internalDueDateTime.slice(10);
+      await graph('PATCH', base, { internalDueDateTime: `${date.value}${time}`, '@dsr.note': reason.value });
+      await reload();
+    } catch (err) {
+      report(err);
+    }
+  });
+  return form;
+}
+
+function historyList(request) {
+  const entries = request.history || [];
+  if (entries.length === 0) return h('p', {}, 'No changes yet.');
+  return h('ul', {}, entries.map((e) => h('li', {},
+    `${formatDate(e.eventDateTime)}: ${e.type} (${e.stage}, ${e.stageStatus})`,
+    ` by ${(e.changedBy?.user ?? e.changedBy?.application)?.displayName ?? '—'}`)));
 }
 
 export async function renderRequest(main, id) {
@@ -129,6 +144,9 @@ export async function renderRequest(main, id) {
     actions,
     h('h2', {}, 'Review'),
     request.insight?.itemCount ? reviewTable(base, reviewing, report) : h('p', {}, 'No package files yet: the retrieval has not finished.'),
+    request.status === 'active' ? [h('h2', {}, 'Due date'), extendForm(base, request, report, () => renderRequest(main, id))] : null,
     h('h2', {}, 'Notes'),
-    notesSection(base, report));
+    notesSection(base, report),
+    h('h2', {}, 'History'),
+    historyList(request));
 }

@@ -1,5 +1,5 @@
 import { graph } from './api.js';
-import { daysLeft, errorBox, formatDate, h, show } from './dom.js';
+import { daysLeft, errorBox, formatDate, h, pagedRows, show } from './dom.js';
 
 const SUBJECT_TYPES = ['currentEmployee', 'formerEmployee', 'customer', 'prospectiveEmployee', 'student', 'teacher', 'faculty', 'other'];
 const STATUS_FILTERS = [['', 'All'], ['active', 'Active'], ['closed', 'Closed']];
@@ -7,27 +7,6 @@ const STATUS_FILTERS = [['', 'All'], ['active', 'Active'], ['closed', 'Closed']]
 function currentStage(request) {
   const stage = (request.stages || []).find((s) => s.status === 'current' || s.status === 'failed');
   return stage ? `${stage.stage}${stage.status === 'failed' ? ' (failed)' : ''}` : request.status === 'closed' ? 'caseResolved' : '—';
-}
-
-/** A table body that fills a page at a time; "Show more" follows @odata.nextLink. */
-function pagedRows(tbody, firstPath, row, onError) {
-  const more = h('button', { type: 'button', hidden: true }, 'Show more');
-  let next = firstPath;
-  const load = async () => {
-    more.hidden = true;
-    try {
-      const page = await graph('GET', next);
-      for (const item of page.value) tbody.append(row(item));
-      next = page['@odata.nextLink'];
-      more.hidden = !next;
-      if (tbody.children.length === 0) tbody.append(h('tr', {}, h('td', { colspan: 9 }, 'Nothing here yet.')));
-    } catch (err) {
-      onError(err);
-    }
-  };
-  more.addEventListener('click', load);
-  load();
-  return more;
 }
 
 export function renderRequests(main, query) {
