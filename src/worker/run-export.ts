@@ -1,25 +1,13 @@
-import { setMaxListeners } from 'node:events';
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import { inTransaction, isDatabaseUnavailable, type Queryable } from '../db/pool.ts';
-import { insertDirectoryAudit } from '../db/queries/directory-audits.ts';
 import {
-  clearExportFileBodies, deleteContentPins, markExportFileDone, markExportFilesDone, selectExportFileBody, selectExportFileByPath,
-  selectExportPlanTotals, type ExportFileRow,
+  markExportFileDone, markExportFilesDone, selectExportFileBody, selectExportFileByPath, selectExportPlanTotals, type ExportFileRow,
 } from '../db/queries/export-files.ts';
-import { notifyOperationsQueued } from '../db/queries/operations.ts';
+import { completeOperation, fixBytesPlanned, lockLeasedOperation, markRequestInfoWritten, updateProgress } from '../db/queries/worker-operations.ts';
 import {
-  completeOperation, failOperation, fixBytesPlanned, lockLeasedOperation, markRequestInfoWritten, releaseLease, renewLease,
-  scheduleRetry, updateProgress,
-} from '../db/queries/worker-operations.ts';
-import { auditRecord } from '../domain/directory-audit.ts';
-import {
-  alreadyUsedFailure, classifyStorageError, exhaustedFailure, expiredFailure, invalidStorageLocationFailure, sasExpired,
-  userNotFoundFailure, type ExportFailure,
+  alreadyUsedFailure, exhaustedFailure, expiredFailure, invalidStorageLocationFailure, sasExpired, userNotFoundFailure,
 } from '../domain/export-failure.ts';
-import {
-  attemptsExhausted, heartbeatIntervalMs, leaseMayHaveLapsed, progressPercent, retryDelayMs, shouldPersistProgress,
-} from '../domain/export-lease.ts';
+import { attemptsExhausted, progressPercent, shouldPersistProgress } from '../domain/export-lease.ts';
 import type { OperationRow } from '../domain/operation.ts';
 import { DRIVE_FILE_DISPOSITION, MAX_BLOB_NAME_LENGTH, PACKAGE_PATHS } from '../domain/package-plan.ts';
 import { isPrivateAddress } from '../domain/private-address.ts';
@@ -27,48 +15,29 @@ import { isPathStyle, openPackageTarget, parseStorageLocation, type PackageTarge
 import { PinShortfall, renderPlan, SubjectMissing, type RenderedPlan } from '../export/render-plan.ts';
 import { SECTIONS } from '../export/sections/index.ts';
 import {
-  ContentIntegrityError, ContentReadError, readerFromStream, storageErrorFacts, uploadBuffer, uploadContentVerified,
-  type RequestRetry,
+  ContentReadError, readerFromStream, storageErrorFacts, uploadBuffer, uploadContentVerified, type RequestRetry,
 } from '../export/upload-file.ts';
-import { redactSecrets } from '../logger.ts';
 import { CheckpointBatcher } from './checkpoints.ts';
 import {
   AbandonedError, FailureError, LeaseLostError, ReleasedError, type ExportContext, type RunOutcome, type WorkerEvent,
 } from './export-context.ts';
+import { ExportLeaseKeeper, fenced } from './export-lease-keeper.ts';
+import { endExport, isContentNotFound, settleExportError, type EndingRun } from './export-outcome.ts';
 import { PendingFiles } from './pending-files.ts';
 
 export { AbandonedError, LeaseLostError, ReleasedError, type ExportContext, type RunOutcome, type WorkerEvent };
 
-type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
-
-function fenced(ok: boolean): void {
-  if (!ok) throw new LeaseLostError();
-}
-
-function isContentNotFound(err: unknown): boolean {
-  return (err as { name?: string } | undefined)?.name === 'ContentNotFoundError';
-}
-
-function withListenerRoom(controller: AbortController): AbortController {
-  setMaxListeners(0, controller.signal);
-  return controller;
-}
-
 /**
- * One export, from claim to complete | failed | rescheduled (docs/architecture.md#operation-lifecycle). Every write after the
- * claim is fenced by the lease token; a heartbeat renews the lease every third of its length.
+ * One export, from claim to complete | failed | rescheduled (docs/architecture.md#operation-lifecycle):
+ * its stages (fix the plan, RequestInfo.json, the data, manifest.json). The lease that fences it
+ * is in export-lease-keeper.ts, how it ends in export-outcome.ts.
  */
-export class ExportRun {
-  // Every upload in flight (upload concurrency × blocks per file, plus SDK internals) listens on
-  // this one signal; Node's default of 10 listeners would warn about a leak that is not one.
-  private readonly controller = withListenerRoom(new AbortController());
+export class ExportRun implements EndingRun {
+  readonly lease: ExportLeaseKeeper;
   private readonly token: string;
-  private readonly log: Logger;
+  readonly log: Logger;
   private draining = false;
-  private heartbeat: NodeJS.Timeout | undefined;
-  private lastRenewedMs = Date.now();
-  private renewing = false;
-  private target: PackageTarget | undefined;
+  target: PackageTarget | undefined;
   private bytesPlanned = 0;
   private bytesWritten = 0;
   private lastProgressMs: number | undefined;
@@ -77,14 +46,15 @@ export class ExportRun {
   private inlineBodies: ReadonlyMap<string, Buffer> = new Map();
   private readonly checkpoints: CheckpointBatcher<ExportFileRow>;
 
-  constructor(private readonly ctx: ExportContext, private readonly op: OperationRow) {
+  constructor(readonly ctx: ExportContext, readonly op: OperationRow) {
     this.token = op.lease_token!;
     this.log = ctx.logger.child({ operationId: op.id, tenantId: op.tenant_id });
+    this.lease = new ExportLeaseKeeper(ctx, op.id, this.token, this.log);
     this.checkpoints = new CheckpointBatcher<ExportFileRow>(
       (paths) => {
         // After a crash (abandoned) or a lost lease nothing more is written; a release still
         // records what is finished, so the next owner does not upload it again.
-        if (!this.mayWrite()) return Promise.reject(this.signal.reason as Error);
+        if (!this.lease.mayWrite()) return Promise.reject(this.signal.reason as Error);
         return markExportFilesDone(ctx.db, op.id, this.token, paths);
       },
       (files) => { for (const f of files) this.fileDone(f); },
@@ -104,51 +74,37 @@ export class ExportRun {
   }
 
   abort(reason: LeaseLostError | ReleasedError | AbandonedError): void {
-    if (!this.controller.signal.aborted) this.controller.abort(reason);
+    this.lease.abort(reason);
   }
 
   private get signal(): AbortSignal {
-    return this.controller.signal;
-  }
-
-  private mayWrite(): boolean {
-    const reason: unknown = this.signal.reason;
-    return !this.signal.aborted || !(reason instanceof AbandonedError || reason instanceof LeaseLostError);
+    return this.lease.signal;
   }
 
   async run(): Promise<RunOutcome> {
-    this.startHeartbeat();
+    this.lease.start();
     try {
       await this.execute();
       return { kind: 'complete' };
     } catch (err) {
-      return await this.handleError(err);
+      return await settleExportError(this, err);
     } finally {
-      if (this.heartbeat) clearInterval(this.heartbeat);
+      this.lease.stop();
       await this.checkpoints.close();
       this.target?.close();
     }
   }
 
-  private startHeartbeat(): void {
-    const { leaseSeconds } = this.ctx.config.worker;
-    this.heartbeat = setInterval(() => {
-      if (this.renewing || this.signal.aborted) return;
-      this.renewing = true;
-      renewLease(this.ctx.db, this.op.id, this.token, leaseSeconds).then((ok) => {
-        if (ok) this.lastRenewedMs = Date.now();
-        else this.abort(new LeaseLostError());
-      }, (err: unknown) => {
-        // The database is away: keep trying until the lease we last saw may have lapsed.
-        this.log.warn({ err: String(err) }, 'lease renewal failed');
-        if (leaseMayHaveLapsed(Date.now(), this.lastRenewedMs, leaseSeconds)) this.abort(new LeaseLostError());
-      }).finally(() => { this.renewing = false; });
-    }, heartbeatIntervalMs(leaseSeconds));
-    this.heartbeat.unref();
+  async progressSettled(): Promise<void> {
+    await this.progressWrite;
+  }
+
+  flushCheckpoints(): Promise<void> {
+    return this.checkpoints.flush();
   }
 
   private checkSignal(): void {
-    if (this.signal.aborted) throw this.signal.reason as Error;
+    this.lease.throwIfAborted();
   }
 
   private async execute(): Promise<void> {
@@ -351,119 +307,10 @@ export class ExportRun {
 
   private async complete(): Promise<void> {
     await this.progressWrite;
-    await this.end('complete', (tx, storageLocation) => completeOperation(tx, this.op.id, this.token, this.bytesPlanned, storageLocation), {
+    await endExport(this, 'complete', (tx, storageLocation) => completeOperation(tx, this.op.id, this.token, this.bytesPlanned, storageLocation), {
       activity: 'Export personal data completed', details: { operationId: this.op.id, bytesWritten: String(this.bytesPlanned) },
     });
     this.log.info({ bytes: this.bytesPlanned }, 'export complete');
     this.ctx.onEvent({ type: 'completed', operationId: this.op.id, workerId: this.ctx.workerId });
-  }
-
-  /**
-   * The end of an export, complete or failed, in one fenced transaction: the row (with the SAS
-   * signature redacted: nothing needs it any more), the pins and snapshot bodies dropped, the
-   * audit record, and the duration metric.
-   */
-  private async end(
-    status: 'complete' | 'failed',
-    endRow: (tx: Queryable, storageLocation: string) => Promise<OperationRow | undefined>,
-    audit: Pick<Parameters<typeof auditRecord>[0], 'activity' | 'result' | 'resultReason' | 'details'>,
-  ): Promise<void> {
-    const op = this.op;
-    await inTransaction(this.ctx.db, async (tx) => {
-      const row = await endRow(tx, redactSecrets(op.storage_location));
-      if (!row) throw new LeaseLostError();
-      await deleteContentPins(tx, op.id);
-      await clearExportFileBodies(tx, op.id);
-      await insertDirectoryAudit(tx, auditRecord({
-        ...audit, tenantId: op.tenant_id, now: new Date(), operationType: 'Other', requester: op.requested_by, ipAddress: null,
-        target: { id: op.user_id, userPrincipalName: op.user_principal_name }, correlationId: op.id,
-      }));
-      this.ctx.metrics.exportDuration.observe({ status }, (row.completed_at!.getTime() - op.submitted_at.getTime()) / 1000);
-    });
-  }
-
-  private classify(err: unknown): ExportFailure {
-    if (err instanceof FailureError) return err.failure;
-    if (this.target?.guard.blocked) return invalidStorageLocationFailure(`storageLocation host ${this.target.guard.blocked.hostname} resolves to a loopback, private, link-local or metadata address; nothing was sent.`);
-    if (err instanceof ContentIntegrityError) return { kind: 'permanent', code: 'InternalServerError', message: 'A file in the content store does not match its recorded hash; the export was stopped so as not to deliver corrupt data.' };
-    if (isContentNotFound(err)) return { kind: 'permanent', code: 'InternalServerError', message: 'A file of the drive is missing from the content store.' };
-    if (err instanceof ContentReadError) {
-      // The content store (a local folder or the service's own blob container) had a hiccup:
-      // retried like any transient failure, never blamed on the customer's storage location.
-      return { kind: 'transient', cause: 'content', message: 'The content store could not be read.' };
-    }
-    // Storage first: its network errors carry the same codes (ECONNRESET …) as a lost database.
-    const facts = storageErrorFacts(err);
-    if ((err as { name?: string }).name === 'RestError') {
-      const location = this.target?.location ?? parseStorageLocation(this.op.storage_location, isPathStyle(this.op.storage_location, this.ctx.config.storageAllow));
-      return classifyStorageError(facts, 'write', location.sas, new Date());
-    }
-    if (isDatabaseUnavailable(err)) return { kind: 'transient', cause: 'database', message: 'The database was unreachable.' };
-    return { kind: 'permanent', code: 'InternalServerError', message: 'The export failed unexpectedly; the details are in the service log.' };
-  }
-
-  private async handleError(thrown: unknown): Promise<RunOutcome> {
-    const op = this.op;
-    const err = this.signal.aborted ? this.signal.reason as unknown : thrown;
-    const emit = (e: DistributiveOmit<WorkerEvent, 'operationId' | 'workerId'>) =>
-      this.ctx.onEvent({ ...e, operationId: op.id, workerId: this.ctx.workerId } as WorkerEvent);
-    if (err instanceof AbandonedError) return { kind: 'abandoned' };
-    if (err instanceof LeaseLostError) {
-      this.ctx.metrics.leaseLosses.inc();
-      this.log.warn('lease lost; another worker owns this export now');
-      emit({ type: 'leaseLost' });
-      return { kind: 'leaseLost' };
-    }
-    await this.progressWrite;
-    // Files finished before the stop or failure are recorded, so the next attempt skips them;
-    // if this fails too, they are uploaded again (same bytes, same names).
-    if (err instanceof ReleasedError || this.classify(err).kind === 'transient') {
-      await this.checkpoints.flush().catch((e: unknown) => this.log.warn({ err: String(e) }, 'checkpoints could not be written'));
-    }
-    if (err instanceof ReleasedError) {
-      await releaseLease(this.ctx.db, op.id, this.token).catch((e: unknown) => this.log.warn({ err: String(e) }, 'lease release failed'));
-      // Idle workers elsewhere take it over now, not at their next poll.
-      await notifyOperationsQueued(this.ctx.db).catch(() => undefined);
-      this.log.info('export handed back for another worker');
-      emit({ type: 'released' });
-      return { kind: 'released' };
-    }
-    let failure = this.classify(err);
-    if (failure.kind === 'permanent' && failure.code === 'InternalServerError') this.log.error({ err }, 'export failed');
-    try {
-      if (failure.kind === 'transient') {
-        const attempts = op.attempts + 1;
-        if (attemptsExhausted(attempts, this.ctx.config.worker.maxAttempts)) {
-          failure = exhaustedFailure(attempts, failure.message);
-        } else {
-          const delayMs = retryDelayMs(attempts, this.ctx.operationRetry, Math.random());
-          fenced(await scheduleRetry(this.ctx.db, op.id, this.token, delayMs, redactSecrets(failure.message)));
-          this.ctx.metrics.operationRetries.inc({ cause: failure.cause });
-          this.log.warn({ attempts, delayMs, reason: failure.message }, 'export will be retried');
-          emit({ type: 'retryScheduled', delayMs, message: failure.message });
-          return { kind: 'retry', delayMs };
-        }
-      }
-      const { code, message } = failure as Extract<ExportFailure, { kind: 'permanent' }>;
-      await this.fail(code, redactSecrets(message));
-      emit({ type: 'failed', code });
-      return { kind: 'failed' };
-    } catch (e) {
-      if (e instanceof LeaseLostError) {
-        this.ctx.metrics.leaseLosses.inc();
-        emit({ type: 'leaseLost' });
-        return { kind: 'leaseLost' };
-      }
-      // Could not record the outcome (database away): the lease lapses and another attempt decides.
-      this.log.error({ err: String(e) }, 'could not record the export failure');
-      return { kind: 'leaseLost' };
-    }
-  }
-
-  private async fail(code: string, message: string): Promise<void> {
-    await this.end('failed', (tx, storageLocation) => failOperation(tx, this.op.id, this.token, code, message, storageLocation), {
-      activity: 'Export personal data failed', result: 'failure', resultReason: code, details: { operationId: this.op.id, errorCode: code },
-    });
-    this.log.warn({ code, reason: message }, 'export failed');
   }
 }
