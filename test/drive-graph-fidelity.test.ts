@@ -176,6 +176,15 @@ describe('downloads', () => {
     expect(Buffer.from(await direct.arrayBuffer()).equals(data.subarray(0, 10))).toBe(true);
   });
 
+  it('a download URL stays within the router\'s 1,024-character path limit, even for a long non-ASCII display name', async () => {
+    const long = await insertUser(t.db, TENANT, randomUUID(), { user_principal_name: `long-${randomUUID().slice(0, 6)}@contoso.com`, display_name: 'Ωμέγα'.repeat(51) }, new Date());
+    const client = graphClient(base, await t.userToken(TENANT, long.id, ['Files.ReadWrite'], false));
+    const item = await client.api('/me/drive/root:/mine.txt:/content').put('mine') as Item;
+    const res = await fetch(item['@microsoft.graph.downloadUrl']!);
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe('mine');
+  });
+
   it('a download URL of replaced content answers 404', async () => {
     const old = file['@microsoft.graph.downloadUrl']!;
     await put('dl/replaced.bin', 'v1');
