@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { readFile, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import yauzl from 'yauzl';
 import type { BrowserContext, Page } from 'playwright-core';
@@ -86,6 +88,18 @@ function zipNames(file: string): Promise<string[]> {
   });
 }
 
+// Screenshots of each screen, light and dark, at a phone's width; docs/console.md shows copies.
+const ARTIFACTS = fileURLToPath(new URL('../test-artifacts/', import.meta.url));
+
+async function screenshots(page: Page, screen: string): Promise<void> {
+  await mkdir(ARTIFACTS, { recursive: true });
+  for (const colorScheme of ['light', 'dark'] as const) {
+    await page.emulateMedia({ colorScheme });
+    await page.screenshot({ path: path.join(ARTIFACTS, `console-${screen}-${colorScheme}.png`), fullPage: true });
+  }
+  await page.emulateMedia({ colorScheme: null });
+}
+
 const AXE_SOURCE = readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 /**
@@ -164,6 +178,11 @@ describe('the privacy console', () => {
     await page.getByRole('button', { name: 'Add note' }).click();
     await page.getByText('Checked with HR.').waitFor();
     expect(await accessibilityProblems(page)).toEqual([]);
+    await page.setViewportSize({ width: 390, height: 844 });
+    // Responsive: at a phone's width the page does not scroll sideways (only the tables' own boxes do).
+    expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
+    await screenshots(page, 'request');
+    await page.setViewportSize({ width: 1100, height: 800 });
 
     await page.getByRole('button', { name: 'Complete review' }).click();
     const attachmentButton = page.getByRole('button', { name: 'Download final attachment' });
@@ -181,6 +200,14 @@ describe('the privacy console', () => {
     const row = page.locator('tbody tr', { hasText: 'Access for a seeded user' });
     await row.waitFor();
     expect(await row.innerText()).toContain(subjectUpn);
+    await screenshots(page, 'requests');
+
+    // The case's export, among the tenant's operations.
+    await page.getByRole('link', { name: 'Exports' }).click();
+    await page.getByRole('heading', { name: 'Exports' }).waitFor();
+    await page.locator('tbody tr', { hasText: 'complete' }).first().waitFor();
+    expect(await accessibilityProblems(page)).toEqual([]);
+    await screenshots(page, 'exports');
     expect([...origins]).toEqual([server.url]);
     expect(problems).toEqual([]);
     await page.close();
