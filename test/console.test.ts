@@ -27,6 +27,7 @@ let userDataDir: string;
 let officerUpn: string;
 let subjectUpn: string;
 let colleagueUpn: string;
+let subjectName: string;
 
 beforeAll(async () => {
   const { url: databaseUrl } = await createTestDatabase();
@@ -39,6 +40,7 @@ beforeAll(async () => {
   server = await startServer(config, { withWorker: true, logger: createLogger('warn') });
   const seeded = await seedTenant({ db: server.db, contentStore: server.contentStore, users: 3, filesPerUser: 3, seed: randomUUID(), now: new Date() });
   [officerUpn, subjectUpn, colleagueUpn] = seeded.users.map((u) => u.userPrincipalName) as [string, string, string];
+  subjectName = seeded.users[1]!.displayName;
   userDataDir = await tempDir('dsr-chromium-');
   context = await launchChromium(userDataDir);
 }, 90_000);
@@ -154,6 +156,8 @@ describe('the privacy console', () => {
     await page.getByRole('link', { name: 'New request' }).click();
     await page.getByLabel('Request name').fill('Access for a seeded user');
     await page.getByLabel('Data subject (mail or user principal name)').fill(subjectUpn);
+    await page.getByLabel('Data subject type').focus();
+    await page.getByText(`Directory: ${subjectName}`).waitFor();
     await page.getByRole('button', { name: 'Create request' }).click();
     await heading(page, 'Access for a seeded user');
     await expect.poll(() => page.locator('ol.stages li').count()).toBe(4);

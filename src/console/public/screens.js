@@ -43,10 +43,25 @@ export function renderRequests(main, query) {
 
 export function renderNewRequest(main) {
   const errors = h('div', { 'aria-live': 'polite' });
+  const subject = h('input', { id: 'nr-email', name: 'email', type: 'email', required: true, autocomplete: 'off', 'aria-describedby': 'nr-found' });
+  const found = h('p', { id: 'nr-found', 'aria-live': 'polite' });
+  // A look-up in the directory as the officer leaves the field: who the request will be about.
+  subject.addEventListener('change', async () => {
+    const upn = subject.value.trim();
+    found.textContent = '';
+    if (!upn) return;
+    try {
+      const page = await graph('GET', `/v1.0/users?$filter=${encodeURIComponent(`userPrincipalName eq '${upn.replaceAll("'", "''")}'`)}&$select=displayName,userPrincipalName`);
+      found.textContent = page.value.length > 0 ? `Directory: ${page.value[0].displayName ?? page.value[0].userPrincipalName}` : 'No user with this user principal name in the directory (a mail address may still match).';
+    } catch (err) {
+      found.replaceChildren(errorBox(err));
+    }
+  });
   const field = (id, label, input, hint) => [h('label', { for: id }, label), input, hint ? h('p', { id: `${id}-hint` }, hint) : null];
   const form = h('form', { novalidate: true },
     field('nr-name', 'Request name', h('input', { id: 'nr-name', name: 'displayName', required: true, maxlength: 200 })),
-    field('nr-email', 'Data subject (mail or user principal name)', h('input', { id: 'nr-email', name: 'email', type: 'email', required: true, autocomplete: 'off' })),
+    field('nr-email', 'Data subject (mail or user principal name)', subject),
+    found,
     field('nr-type', 'Type', h('select', { id: 'nr-type', name: 'type' }, h('option', { value: 'access' }, 'access'), h('option', { value: 'export' }, 'export'))),
     field('nr-subject-type', 'Data subject type', h('select', { id: 'nr-subject-type', name: 'dataSubjectType' },
       SUBJECT_TYPES.map((t) => h('option', { value: t }, t)))),
