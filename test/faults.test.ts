@@ -4,16 +4,18 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, open, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { loadLocalIssuer } from '../src/auth/local-issuer.ts';
 import type { ContentStore } from '../src/content/content-store.ts';
 import { createContentStore } from '../src/content/create-content-store.ts';
 import { freePort, startEmbeddedPostgres, type EmbeddedDatabase } from '../src/embedded/postgres.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { createPool, type Db } from '../src/db/pool.ts';
+import { loadPackageSigner } from '../src/export/package-signature.ts';
 import { verifyPackage } from '../src/export/verify-package.ts';
 import { createContainerSas, startAzurite, type Azurite } from '../src/embedded/azurite.ts';
 import { queueExport, seedUser, waitFor, type SeededUser } from './support/export-fixtures.ts';
 import { createTestApp, createTestDatabase, tempDir, type TestApp } from './support/harness.ts';
-import { killAllChildren, leaseOwnerOf, startWorkerProcess, type ChildDsr } from './support/processes.ts';
+import { killAllChildren, leaseOwnerOf, spawnDsr, startWorkerProcess, type ChildDsr } from './support/processes.ts';
 
 // Issue 7, item 2: faults injected while exports run. Each case queues several exports, injects
 // the fault, then polls (with a deadline) until every operation is complete — its package
@@ -271,6 +273,9 @@ describe('faults during exports', () => {
       t = await createTestApp({ DSR_DATA_DIR: fullDir, DSR_STORAGE_ALLOW: azurite.origin });
       const t0 = Date.now();
       const exports = await queueExports(t.db, t.deps.contentStore, azurite, 4, 6, 20_000);
+      // A service fills its disk after its first start, not before: the keys it makes once exist.
+      await loadLocalIssuer(fullDir);
+      await loadPackageSigner(fullDir);
       // Fill the rest of the 2 MiB until the kernel says ENOSPC.
       await mkdir(path.join(fullDir, 'filler'), { recursive: true });
       const filler = await open(path.join(fullDir, 'filler', 'fill.bin'), 'w');
@@ -287,6 +292,12 @@ describe('faults during exports', () => {
         await filler.close();
       }
       expect(full).toBe(true);
+
+      // A worker that cannot make its keys on the full disk exits with the reason; it neither
+      // hangs on its own pool nor claims exports it could not sign.
+      const keyless = spawnDsr(['worker'], { ...workerEnv(t.dbUrl, azurite.origin), DSR_DATA_DIR: path.join(fullDir, 'keyless') });
+      expect((await keyless.exited).code).not.toBe(0);
+      expect(keyless.lines.join('\n')).toMatch(/ENOSPC/);
 
       const worker = await startWorkerProcess({ ...workerEnv(t.dbUrl, azurite.origin), DSR_DATA_DIR: fullDir });
       const tFault = Date.now();

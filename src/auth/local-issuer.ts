@@ -1,8 +1,7 @@
 import { exportJWK, generateKeyPair, importJWK, SignJWT, type JWK } from 'jose';
-import { existsSync } from 'node:fs';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
+import { readOrCreateKeyFile } from '../runtime/key-file.ts';
 import { GLOBAL_ADMIN_ROLE, LOCAL_AUDIENCE, LOCAL_ISSUER } from '../config.ts';
 
 export interface LocalIssuer {
@@ -17,20 +16,13 @@ const ALG = 'RS256';
 
 /**
  * Loads the local issuer's key pair from `dataDir/keys/local-issuer.json`, creating it on first
- * use. The file is written to a temporary name and renamed so that two processes starting
- * together never read half a key; the loser of the race reads the winner's key.
+ * use (two processes starting together agree on one key).
  */
 export async function loadLocalIssuer(dataDir: string): Promise<LocalIssuer> {
-  const file = path.join(dataDir, 'keys', 'local-issuer.json');
-  if (!existsSync(file)) {
-    await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+  const privateJwk = JSON.parse(await readOrCreateKeyFile(path.join(dataDir, 'keys', 'local-issuer.json'), async () => {
     const { privateKey } = await generateKeyPair(ALG, { extractable: true });
-    const jwk = { ...(await exportJWK(privateKey)), kid: randomUUID(), alg: ALG, use: 'sig' };
-    const tmp = `${file}.${process.pid}.tmp`;
-    await writeFile(tmp, JSON.stringify(jwk), { mode: 0o600 });
-    if (!existsSync(file)) await rename(tmp, file);
-  }
-  const privateJwk = JSON.parse(await readFile(file, 'utf8')) as JWK;
+    return JSON.stringify({ ...(await exportJWK(privateKey)), kid: randomUUID(), alg: ALG, use: 'sig' });
+  })) as JWK;
   const publicJwk: JWK = { kty: privateJwk.kty, n: privateJwk.n, e: privateJwk.e, kid: privateJwk.kid, alg: ALG, use: 'sig' };
   const key = await importJWK(privateJwk, ALG);
   return {

@@ -2,9 +2,9 @@ import {
   createLocalJWKSet, decodeProtectedHeader, exportJWK, generateKeyPair, type JSONWebKeySet, type JWK,
 } from 'jose';
 import { createPrivateKey, createSign, createVerify, KeyObject, randomUUID, type Sign, type Verify } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { readOrCreateKeyFile } from '../runtime/key-file.ts';
 import type { Queryable } from '../db/pool.ts';
 import { insertPackageSigningKey } from '../db/queries/package-signing-keys.ts';
 import { PACKAGE_PATHS } from '../domain/package-plan.ts';
@@ -35,20 +35,13 @@ export interface PackageSigner {
 /**
  * The package-signing key of this data folder (`keys/package-signing.json`), created on first use.
  * A key of its own, not the local issuer's: it exists even when the local issuer is switched off,
- * and it can be rotated without invalidating tokens. Written to a temporary name and renamed, so
- * two processes starting together never read half a key.
+ * and it can be rotated without invalidating tokens.
  */
 export async function loadPackageSigner(dataDir: string): Promise<PackageSigner> {
-  const file = path.join(dataDir, 'keys', 'package-signing.json');
-  if (!existsSync(file)) {
-    await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+  const privateJwk = JSON.parse(await readOrCreateKeyFile(path.join(dataDir, 'keys', 'package-signing.json'), async () => {
     const { privateKey } = await generateKeyPair(ALG, { extractable: true });
-    const jwk = { ...(await exportJWK(privateKey)), kid: `package-signing-${randomUUID()}`, alg: ALG, use: 'sig' };
-    const tmp = `${file}.${process.pid}.tmp`;
-    await writeFile(tmp, JSON.stringify(jwk), { mode: 0o600 });
-    if (!existsSync(file)) await rename(tmp, file);
-  }
-  const privateJwk = JSON.parse(await readFile(file, 'utf8')) as JWK;
+    return JSON.stringify({ ...(await exportJWK(privateKey)), kid: `package-signing-${randomUUID()}`, alg: ALG, use: 'sig' });
+  })) as JWK;
   const kid = privateJwk.kid!;
   const key = createPrivateKey({ key: privateJwk as import('node:crypto').JsonWebKey, format: 'jwk' });
   const header = Buffer.from(JSON.stringify({ alg: ALG, kid, typ: MANIFEST_SIGNATURE_TYPE })).toString('base64url');

@@ -1,7 +1,6 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { readOrCreateKeyFile } from '../runtime/key-file.ts';
 import type { Config } from '../config.ts';
 
 /**
@@ -79,22 +78,13 @@ export function createSecretKeys(keys: readonly Buffer[]): SecretKeys {
 /**
  * The keys of this deployment: DSR_SECRET_KEY when set (every API and worker process of a scaled
  * deployment must share it), otherwise `dataDir/keys/secret-key`, created on first use (one
- * base64 key per line, the first seals). Written whole under a temporary name, then linked into
- * place, so that two processes starting together agree on one key.
+ * base64 key per line, the first seals; two processes starting together agree on one key).
  */
 export async function loadSecretKeys(config: Pick<Config, 'dataDir' | 'secretKeys'>): Promise<SecretKeys> {
   if (config.secretKeys.length > 0) return createSecretKeys(parseSecretKeys(config.secretKeys, 'DSR_SECRET_KEY'));
   const file = path.join(config.dataDir, 'keys', 'secret-key');
-  if (!existsSync(file)) {
-    await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
-    const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-    await writeFile(tmp, `${randomBytes(KEY_BYTES).toString('base64')}\n`, { mode: 0o600 });
-    // link() fails if the file exists: of two processes racing here, exactly one key wins.
-    await link(tmp, file).catch((err: NodeJS.ErrnoException) => {
-      if (err.code !== 'EEXIST') throw err;
-    }).finally(() => unlink(tmp));
-  }
-  const lines = (await readFile(file, 'utf8')).split('\n').filter((l) => l.trim() !== '');
+  const text = await readOrCreateKeyFile(file, () => `${randomBytes(KEY_BYTES).toString('base64')}\n`);
+  const lines = text.split('\n').filter((l) => l.trim() !== '');
   return createSecretKeys(parseSecretKeys(lines, file));
 }
 

@@ -196,8 +196,16 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
     // Without LISTEN the poll still finds work; the reconnect loop keeps trying.
     logger.warn({ err: String(err) }, 'LISTEN failed; polling only for now');
   });
+  // Before the claim loop: if delivery cannot start, nothing is running that the caller would
+  // have to stop before it closes the pool.
+  const notifications = await startNotificationDelivery({ config, db, workerId: id, logger, metrics: ctx.metrics, ...opts.notifications })
+    .catch((err: unknown) => {
+      // The LISTEN connection is checked out of the pool: the caller could not close it otherwise.
+      stopping = true;
+      listener?.close();
+      throw err;
+    });
   const looping = loop();
-  const notifications = await startNotificationDelivery({ config, db, workerId: id, logger, metrics: ctx.metrics, ...opts.notifications });
 
   const shutdown = async (): Promise<void> => {
     stopping = true;

@@ -12,4 +12,7 @@ export const NOT_EXPORTED: Readonly<Record<string, string>> = {
   // subject is told about the case through its final report (getFinalReport / the Art. 15
   // statement); the export a case runs would otherwise carry the open case and its internal notes.
   subject_rights_requests: 'case management records of the privacy team, reported to the subject through the case final report',
+  // Credentials, not data: a hash of a one-time console sign-in nonce that is spent within
+  // minutes. The sign-ins they lead to are API calls, recorded like any other caller's.
+  console_sign_in_links: 'one-time console sign-in credentials (hashed), spent or expired within minutes',
 };
