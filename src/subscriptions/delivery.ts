@@ -1,3 +1,4 @@
+import { createWakeSignal } from '../runtime/wake-signal.ts';
 import { randomUUID } from 'node:crypto';
 import { pino, type Logger } from 'pino';
 import type { Config } from '../config.ts';
@@ -94,23 +95,9 @@ export async function startNotificationDelivery(opts: DeliveryOptions): Promise<
   const inFlight = new Set<Promise<void>>();
   let stopping = false;
   let hard = false;
-  let wakePending = false;
-  let wakeUp: (() => void) | undefined;
+  const signal = createWakeSignal();
+  const wake = signal.wake;
   let lastSweep = 0;
-  const wake = () => {
-    wakePending = true;
-    wakeUp?.();
-  };
-  const waitForWake = (ms: number) => new Promise<void>((resolve) => {
-    if (wakePending) return resolve();
-    const t = setTimeout(() => done(), ms);
-    const done = () => {
-      clearTimeout(t);
-      wakeUp = undefined;
-      resolve();
-    };
-    wakeUp = done;
-  });
 
   const deliver = async (rows: ClaimedNotification[], token: string): Promise<void> => {
     const first = rows[0]!;
@@ -149,7 +136,7 @@ export async function startNotificationDelivery(opts: DeliveryOptions): Promise<
 
   const loop = async () => {
     while (!stopping) {
-      wakePending = false;
+      signal.reset();
       try {
         if (Date.now() - lastSweep >= sweepIntervalMs) await sweep();
         const free = MAX_IN_FLIGHT - inFlight.size;
@@ -177,7 +164,7 @@ export async function startNotificationDelivery(opts: DeliveryOptions): Promise<
         logger.warn({ err: String(err) }, 'notification delivery loop failed; retrying');
       }
       if (stopping) break;
-      await waitForWake(pollIntervalMs);
+      await signal.wait(pollIntervalMs);
     }
   };
 

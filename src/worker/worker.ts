@@ -1,3 +1,4 @@
+import { createWakeSignal } from '../runtime/wake-signal.ts';
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import type pg from 'pg';
@@ -103,14 +104,10 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
   const timers = new Set<NodeJS.Timeout>();
   let stopping = false;
   let claiming = true;
-  let wakePending = false;
-  let wakeUp: (() => void) | undefined;
+  const signal = createWakeSignal();
+  const wake = signal.wake;
   let listener: { client: pg.PoolClient; close(): void } | undefined;
 
-  const wake = () => {
-    wakePending = true;
-    wakeUp?.();
-  };
   const later = (ms: number, fn: () => void) => {
     const t = setTimeout(() => {
       timers.delete(t);
@@ -119,16 +116,6 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
     t.unref();
     timers.add(t);
   };
-  const waitForWake = (ms: number) => new Promise<void>((resolve) => {
-    if (wakePending) return resolve();
-    const t = setTimeout(() => done(), ms);
-    const done = () => {
-      clearTimeout(t);
-      wakeUp = undefined;
-      resolve();
-    };
-    wakeUp = done;
-  });
 
   const listen = async (): Promise<void> => {
     const client = await db.connect();
@@ -176,19 +163,19 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
 
   const loop = async (): Promise<void> => {
     while (!stopping) {
-      wakePending = false;
+      signal.reset();
       const free = config.worker.concurrency - runs.size;
       if (claiming && free > 0) {
         try {
           for (const row of await claimOperations(db, id, free, config.worker.leaseSeconds)) start(row);
         } catch (err) {
           logger.warn({ err: String(err) }, 'claiming failed');
-          await waitForWake(Math.min(pollIntervalMs, 1000));
+          await signal.wait(Math.min(pollIntervalMs, 1000));
           continue;
         }
       }
       if (stopping) break;
-      await waitForWake(pollIntervalMs);
+      await signal.wait(pollIntervalMs);
     }
   };
 
