@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import yauzl from 'yauzl';
-import type { BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createConsoleLink } from '../src/cli/console-link-command.ts';
 import { startServer, type RunningServer } from '../src/start/start-server.ts';
@@ -13,7 +13,7 @@ import { CONSOLE_CSP } from '../src/console/console-routes.ts';
 import { createLogger } from '../src/logger.ts';
 import { seedTenant } from '../src/seed/seed-tenant.ts';
 import { AZURITE_ACCOUNT, AZURITE_KEY, startAzurite, type Azurite } from '../src/embedded/azurite.ts';
-import { launchChromium } from './support/chromium.ts';
+import { startTestBrowser, type TestBrowser, type WatchedPage } from './support/chromium.ts';
 import { createTestDatabase, tempDir } from './support/harness.ts';
 
 // The privacy console in Chromium against a real `serve` (embedded PostgreSQL, Azurite, a
@@ -22,8 +22,7 @@ import { createTestDatabase, tempDir } from './support/harness.ts';
 let azurite: Azurite;
 let server: RunningServer;
 let config: Config;
-let context: BrowserContext;
-let userDataDir: string;
+let browser: TestBrowser;
 let officerUpn: string;
 let subjectUpn: string;
 let colleagueUpn: string;
@@ -41,15 +40,13 @@ beforeAll(async () => {
   const seeded = await seedTenant({ db: server.db, contentStore: server.contentStore, users: 3, filesPerUser: 3, seed: randomUUID(), now: new Date() });
   [officerUpn, subjectUpn, colleagueUpn] = seeded.users.map((u) => u.userPrincipalName) as [string, string, string];
   subjectName = seeded.users[1]!.displayName;
-  userDataDir = await tempDir('dsr-chromium-');
-  context = await launchChromium(userDataDir);
+  browser = await startTestBrowser();
 }, 90_000);
 
 afterAll(async () => {
-  await context?.close().catch(() => undefined);
+  await browser?.close();
   await server?.stop().catch(() => undefined);
   await azurite?.stop().catch(() => undefined);
-  if (userDataDir) await rm(userDataDir, { recursive: true, force: true });
 });
 
 async function link(upn: string, admin: boolean): Promise<string> {
@@ -57,15 +54,7 @@ async function link(upn: string, admin: boolean): Promise<string> {
 }
 
 /** A page that records what the browser refused under the CSP and every request it made. */
-async function openPage(): Promise<{ page: Page; problems: string[]; origins: Set<string> }> {
-  const page = await context.newPage();
-  const problems: string[] = [];
-  const origins = new Set<string>();
-  page.on('console', (m) => { if (m.type() === 'error') problems.push(m.text()); });
-  page.on('pageerror', (e) => problems.push(e.message));
-  page.on('request', (r) => origins.add(new URL(r.url()).origin));
-  return { page, problems, origins };
-}
+const openPage = (): Promise<WatchedPage> => browser.newPage();
 
 /** Waits for a heading; an alert shown instead fails at once with its text (the Graph error). */
 async function heading(page: Page, name: string): Promise<void> {

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tokenClaims } from '../src/auth/local-issuer.ts';
 import { startServer, type RunningServer } from '../src/start/start-server.ts';
@@ -12,7 +12,7 @@ import { INDEX_CSP, type PackageManifest } from '../src/export/render-package.ts
 import { createLogger } from '../src/logger.ts';
 import { seedTenant } from '../src/seed/seed-tenant.ts';
 import { createContainerSas, startAzurite, type Azurite } from '../src/embedded/azurite.ts';
-import { launchChromium } from './support/chromium.ts';
+import { startTestBrowser, type TestBrowser } from './support/chromium.ts';
 import { waitFor } from './support/export-fixtures.ts';
 import { createTestDatabase, tempDir } from './support/harness.ts';
 
@@ -29,23 +29,15 @@ const SPOOFED_NAME = 'Adele \u202Eexe.gpj\u202C Vance';
 
 let azurite: Azurite;
 let server: RunningServer;
-let context: BrowserContext;
+let browser: TestBrowser;
 let sas: string;
 let containerUrl: string;
 let manifest: PackageManifest;
 let downloaded: string;
-let userDataDir: string;
 
 /** Every href on the page, resolved by the browser to an absolute URL. */
 async function linksOf(page: Page): Promise<string[]> {
   return page.$$eval('a[href]', (anchors) => anchors.map((a) => (a as unknown as { href: string }).href));
-}
-
-/** Records every request the page makes from now on. */
-function recordRequests(page: Page): string[] {
-  const urls: string[] = [];
-  page.on('request', (r) => urls.push(r.url()));
-  return urls;
 }
 
 /** The package path a link points to, given the package's root URL. */
@@ -102,23 +94,19 @@ beforeAll(async () => {
   manifest = JSON.parse(await readFile(path.join(downloaded, 'manifest.json'), 'utf8')) as PackageManifest;
 
   await mkdir(ARTIFACTS, { recursive: true });
-  userDataDir = await tempDir('dsr-chromium-');
-  context = await launchChromium(userDataDir);
+  browser = await startTestBrowser();
 }, 90_000);
 
 afterAll(async () => {
-  await context?.close().catch(() => undefined);
+  await browser?.close();
   await server?.stop().catch(() => undefined);
   await azurite?.stop().catch(() => undefined);
-  if (userDataDir) await rm(userDataDir, { recursive: true, force: true });
   if (downloaded) await rm(downloaded, { recursive: true, force: true });
 });
 
 describe('index.html of a real package', () => {
   it('has a strict Content-Security-Policy: its own script and style run, injected script, handlers and requests do not', async () => {
-    const page = await context.newPage();
-    const problems: string[] = [];
-    page.on('console', (m) => { if (m.type() === 'error') problems.push(m.text()); });
+    const { page, problems } = await browser.newPage();
     const query = sas.slice(sas.indexOf('?'));
     await page.goto(`${containerUrl}/index.html${query}`);
     expect(await page.locator('meta[http-equiv="Content-Security-Policy"]').getAttribute('content')).toBe(INDEX_CSP);
@@ -155,8 +143,7 @@ describe('index.html of a real package', () => {
   });
 
   it('opened through the container SAS URL: every link carries the SAS and answers 200, the timeline renders, nothing external is loaded', async () => {
-    const page = await context.newPage();
-    const requests = recordRequests(page);
+    const { page, requests } = await browser.newPage();
     const query = sas.slice(sas.indexOf('?'));
     const res = await page.goto(`${containerUrl}/index.html${query}`);
     expect(res?.status()).toBe(200);
@@ -191,8 +178,7 @@ describe('index.html of a real package', () => {
   });
 
   it('opened from a downloaded copy on disk: every link points to an existing file, nothing external is loaded', async () => {
-    const page = await context.newPage();
-    const requests = recordRequests(page);
+    const { page, requests } = await browser.newPage();
     const index = path.join(downloaded, 'index.html');
     await page.goto(pathToFileURL(index).href);
     expect(await page.locator('h1').textContent()).toBe('Personal data export');
