@@ -38,7 +38,7 @@ async function downloadPackage(sasUrl: string, folder: string): Promise<void> {
 }
 
 /**
- * `dsr-export demo` (issue 5): the whole path on the embedded default, in a temporary data folder:
+ * `dsr-export demo`: the whole path on the embedded default, in a temporary data folder:
  * PostgreSQL, an Azurite of its own, a seeded tenant, an export requested through the HTTP API
  * with a local-issuer token, followed to the end, verified, downloaded, summarised.
  */

@@ -97,7 +97,7 @@ export function createLocalContentStore(root: string): ContentStore {
     async open(sha256) {
       assertSha256(sha256);
       // Plain file descriptors, not a FileHandle: exports open thousands of small files, and a
-      // FileHandle's setup and finalisation showed as ~0.5 ms of main-thread time per file.
+      // FileHandle's setup and finalisation cost ~0.5 ms of main-thread time per file.
       const fd = await openFd(fileOf(sha256), 'r').catch((err: NodeJS.ErrnoException) => {
         throw err.code === 'ENOENT' ? new ContentNotFoundError(sha256) : err;
       });

@@ -1,7 +1,6 @@
 import { PACKAGE_PATHS } from '../domain/package-plan.ts';
 
-// What every file of the package holds, field by field, in plain language (issue 13: "a data
-// dictionary in every package"). Kept as data so that DataDictionary.json and README.txt say the
+// What every file of the package holds, field by field, in plain language. Kept as data so that DataDictionary.json and README.txt say the
 // same; a file the dictionary does not know is still listed, with a generic description.
 
 export interface FieldEntry {

@@ -137,14 +137,14 @@ async function drainInto(reader: ContentReader, hash: Hash, signal: AbortSignal)
  * Uploads a content-store body to a block blob, verifying size and SHA-256 against the plan
  * before anything is committed, so a corrupt body never becomes a blob.
  *
- * - Up to one block (the 2,000 small files of the benchmark, 1–8 KiB each): read whole into one
+ * - Up to one block (most files of a package, often a few KiB): read whole into one
  *   buffer of its planned size + 1 (the extra byte detects a longer body), hashed, then one Put
  *   Blob. Nothing reaches the storage before the hash matches.
  * - Larger: blocks of `blockSize` are read straight into `parallelBlocks + 1` reused buffers
  *   (`parallelBlocks` being staged, one filling: ≈12 MiB at 4 MiB × 2, whatever the file size),
- *   hashed as read, staged; the block list is committed only when size and hash match. The
- *   previous version concatenated 64 KiB chunks into a fresh 4 MiB buffer per block: 1 GiB of
- *   garbage per GiB exported, 13 % of the worker's CPU in GC (docs/benchmarks.md).
+ *   hashed as read, staged; the block list is committed only when size and hash match. Reused
+ *   buffers keep the garbage flat: a fresh buffer per block would make a GiB of garbage per GiB
+ *   exported.
  */
 export async function uploadContentVerified(
   blob: BlockBlobClient,
@@ -165,7 +165,7 @@ export async function uploadContentVerified(
       hash.update(buf.subarray(0, n));
       const size = n > expected.size ? n + await drainInto(reader, hash, signal) : n;
       // Closed while the request is in flight, not after it: a file close is a thread-pool round
-      // trip (~0.35 ms of the worker's main thread per file in the 2,000-file profile).
+      // trip, which adds up over the thousands of small files of a package.
       void reader.close().catch(() => undefined);
       const actual = { size, sha256: hash.digest('hex') };
       if (actual.size !== expected.size || actual.sha256 !== expected.sha256) throw new ContentIntegrityError(expected.path, expected, actual);
@@ -207,8 +207,8 @@ export async function uploadContentVerified(
         break;
       }
       // Read ahead: the next block is read and hashed while `parallelBlocks` are in flight, and
-      // waits here for a slot (the pool's extra buffer); reading only after a slot freed left the
-      // storage with one request for the ~5–10 ms of a 4 MiB read and SHA-256.
+      // waits here for a slot (the pool's extra buffer); reading only after a slot freed would
+      // leave the storage with one request while a block is read and hashed.
       while (inFlight.size >= opts.parallelBlocks) await Promise.race(inFlight);
       if (failure) throw failure;
       stage(buf, n);

@@ -4,9 +4,9 @@ import type { Db } from '../db/pool.ts';
 
 /**
  * Wakes idle workers after new operations were inserted, at most one NOTIFY per `delayMs`.
- * A NOTIFY takes a database-wide lock until its commit; one per POST cut the export POST rate
- * to a third (400/s against 1,290/s measured). Workers claim every waiting operation when woken,
- * so one wake-up serves a burst, and their slow poll catches a wake-up lost to a crash.
+ * A NOTIFY takes a database-wide lock until its commit, so one per POST would serialise the
+ * POSTs on it (docs/benchmarks.md). Workers claim every waiting operation when woken, so one
+ * wake-up serves a burst, and their slow poll catches a wake-up lost to a crash.
  */
 export class OperationWakeUp {
   private timer: NodeJS.Timeout | undefined;

@@ -22,9 +22,8 @@ interface Slot {
 /**
  * Quotas (docs/architecture.md#quotas), counted in PostgreSQL so they hold across API processes.
  *
- * Every request of a tenant counts into one row; incrementing it inside each request serialised
- * all of them on that row's lock and a commit each (118 req/s measured for the export POST).
- * So each process counts locally and adds its counts to PostgreSQL every `flushMs` in one
+ * Every request of a tenant counts into one row; incrementing it inside each request would
+ * serialise all of them on that row's lock and a commit each (docs/benchmarks.md). So each process counts locally and adds its counts to PostgreSQL every `flushMs` in one
  * statement. Within a process the limit is exact; across N processes it can be exceeded by
  * what the others accepted in one flush interval (250 ms).
  */

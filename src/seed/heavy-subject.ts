@@ -129,8 +129,8 @@ export async function loadHeavySubject(client: pg.PoolClient, opts: HeavySubject
         : row([tenantId, heavyId(scope, `${top}/folder`, i - 1), p.id, topId, `Batch ${pad(i, 4)}`, true, 0, null, null, created, created, owner, owner]));
     summary.folders += batches + 1;
     // The foreign-key check of every row (its parent folder) runs a plan cached per connection,
-    // made when drive_items was still empty on a fresh database: an index scan on the tenant
-    // alone, which rescans every row loaded so far, so 50,000 items took many minutes. Fresh
+    // made when drive_items is still empty on a fresh database: an index scan on the tenant
+    // alone, which rescans every row loaded so far (50,000 items would take minutes). Fresh
     // statistics (this transaction's own rows count) replace that plan with the primary key's.
     await client.query('analyze drive_items');
   };

@@ -1,15 +1,15 @@
 /**
- * Batches the per-file checkpoints of one export (docs/architecture.md#operation-lifecycle). One fenced statement per batch
- * instead of one per file: with 8 lanes, each lane used to wait for its own commit (WAL sync)
- * before starting its next file, ~2,000 round trips and commits for 2,000 small files and the
- * main reason the worker reached only 0.57× a plain parallel upload (docs/benchmarks.md).
+ * Batches the per-file checkpoints of one export (docs/architecture.md#operation-lifecycle). One
+ * fenced statement per batch, not one per file: a lane that waited for its own commit (WAL sync)
+ * before its next file would pay a round trip and a commit per file, which for small files costs
+ * more than their upload.
  *
  * A lane hands a finished file over and goes on at once; a batch is written when it holds
  * `maxFiles` files or `maxBytes` bytes, or `maxDelayMs` after its first file, one batch at a
  * time. A lane waits only when a batch is being written and the next one is already full
  * (backpressure), so a crash leaves at most two batches (≤ 2 × maxFiles files, about
  * 2 × maxDelayMs of work) uploaded but not checkpointed: a resumed export uploads them again,
- * same bytes under the same names, which §7's resume tolerates. `onDone` runs only once a file's
+ * same bytes under the same names, which a resume tolerates. `onDone` runs only once a file's
  * checkpoint is committed, so "fileUploaded" still means "will not be uploaded again".
  */
 export interface CheckpointFile {
