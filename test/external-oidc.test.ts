@@ -139,10 +139,10 @@ describe('external OIDC issuer', () => {
     let now = new Date();
     const config = loadConfig({ DSR_AUTH_ISSUER: `${base}/{tenantid}/v2.0`, DSR_AUTH_AUDIENCE: audience, DSR_AUTH_ALLOWED_TENANTS: FLAKY });
     const verifier = createTokenVerifier(config, undefined, fetch, () => now);
-    idp.failing.add(FLAKY);
+    idp.faults.set(FLAKY, 'discovery-500');
     await expect(verifier.verify(`Bearer ${await idp.token(FLAKY, appClaims(FLAKY))}`)).rejects.toMatchObject({ status: 503 });
     expect(discoveryHits(FLAKY)).toBe(1);
-    idp.failing.delete(FLAKY);
+    idp.faults.delete(FLAKY);
     await expect(verifier.verify(`Bearer ${await idp.token(FLAKY, appClaims(FLAKY))}`)).rejects.toMatchObject({ status: 503 });
     expect(discoveryHits(FLAKY)).toBe(1);
     now = new Date(now.getTime() + 6_000);
@@ -152,7 +152,7 @@ describe('external OIDC issuer', () => {
 
     // Through HTTP the same failure is a Graph-shaped 503 with Retry-After.
     const down = randomUUID();
-    idp.failing.add(down);
+    idp.faults.set(down, 'discovery-500');
     const res = await list(open, await idp.token(down, appClaims(down)));
     expectGraphError(res, 503, 'ServiceUnavailable');
     expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);

@@ -1,4 +1,4 @@
-import { createRemoteJWKSet, jwtVerify, type ProtectedHeaderParameters, type JWTPayload, type JWTVerifyGetKey, type JWTVerifyOptions } from 'jose';
+import { createRemoteJWKSet, customFetch, jwtVerify, type ProtectedHeaderParameters, type JWTPayload, type JWTVerifyGetKey, type JWTVerifyOptions } from 'jose';
 import type { Config } from '../config.ts';
 import { GraphError } from '../graph-error.ts';
 import { GUID_PATTERN } from '../domain/formats.ts';
@@ -16,6 +16,58 @@ const DISCOVERIES_PER_MINUTE = 60;
 const FIRST_BACKOFF_MS = 5_000;
 const MAX_BACKOFF_MS = 5 * 60_000;
 const DISCOVERY_TIMEOUT_MS = 5_000;
+
+/** How long to wait after the n-th failure in a row (n ≥ 1) before asking the IdP again. */
+const backoffMs = (failures: number) => Math.min(MAX_BACKOFF_MS, FIRST_BACKOFF_MS * 2 ** (failures - 1));
+
+/** Why a fetch from the IdP failed, in words safe to return: never the body the IdP sent. */
+function reasonOf(err: unknown): string {
+  if (!(err instanceof Error)) return 'failed';
+  if (err.name === 'TimeoutError') return 'timed out';
+  const code = (err.cause as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' ? `${err.message}: ${code}` : err.message;
+}
+
+function keysUnavailable(reason: string, waitMs: number): GraphError {
+  return GraphError.serviceUnavailable(`The issuer's signing keys could not be obtained (${reason}); retry later.`, Math.ceil(waitMs / 1000));
+}
+
+/**
+ * The fetch jose uses for one key set (JWKS). An unreachable or broken key endpoint is an outage,
+ * not a bad token: it answers 503 with Retry-After, and during the back-off that follows each
+ * failure no request reaches the endpoint (jose would otherwise fetch again for every token whose
+ * key it lacks). Keys already fetched keep verifying meanwhile: jose fetches only when its copy is
+ * stale or a token names a kid it has not seen.
+ */
+function guardedKeySetFetch(fetchImpl: typeof fetch, clock: () => Date): typeof fetch {
+  let failure: { failures: number; retryAtMs: number; reason: string } | undefined;
+  return async (input, init) => {
+    const nowMs = clock().getTime();
+    if (failure && nowMs < failure.retryAtMs) throw keysUnavailable(failure.reason, failure.retryAtMs - nowMs);
+    try {
+      const res = await fetchImpl(input, init);
+      if (res.status !== 200) throw new Error(`the key set answered ${res.status}`);
+      const text = await res.text();
+      let doc: { keys?: unknown };
+      try {
+        doc = JSON.parse(text) as { keys?: unknown };
+      } catch {
+        throw new Error('the key set is not JSON');
+      }
+      if (!Array.isArray(doc?.keys)) throw new Error('the key set has no keys');
+      failure = undefined;
+      return new Response(text, { status: 200, headers: { 'content-type': 'application/json' } });
+    } catch (err) {
+      const failures = (failure?.failures ?? 0) + 1;
+      failure = { failures, retryAtMs: nowMs + backoffMs(failures), reason: reasonOf(err) };
+      throw keysUnavailable(failure.reason, backoffMs(failures));
+    }
+  };
+}
+
+function remoteKeySet(url: string, fetchImpl: typeof fetch, clock: () => Date): JWTVerifyGetKey {
+  return createRemoteJWKSet(new URL(url), { [customFetch]: guardedKeySetFetch(fetchImpl, clock) });
+}
 
 /** A Map kept in least-recently-used order, dropping the oldest entry beyond `max`. */
 class Lru<V> {
@@ -78,7 +130,7 @@ function checkBeforeKeys(header: ProtectedHeaderParameters, p: JWTPayload, audie
  * tenants (`*`: any). Keys come from DSR_AUTH_JWKS_URI, else from each issuer's discovery document.
  */
 export function createExternalIssuer(
-  config: Config, fetchImpl: typeof fetch, skewSeconds: number,
+  config: Config, fetchImpl: typeof fetch, skewSeconds: number, clock: () => Date = () => new Date(),
 ): ExternalIssuer | undefined {
   const { externalIssuer: template, externalAudience: audience, externalJwksUri: jwksUri, allowedTenants } = config.auth;
   if (!template || !audience) return undefined;
@@ -86,7 +138,7 @@ export function createExternalIssuer(
   // Only a GUID is substituted: an unverified tid must not steer discovery to other URLs.
   const expected = (tid: unknown) => template.replace('{tenantid}', typeof tid === 'string' && GUID_PATTERN.test(tid) ? tid : '\u0000');
 
-  const fixedKeys = jwksUri ? createRemoteJWKSet(new URL(jwksUri)) : undefined;
+  const fixedKeys = jwksUri ? remoteKeySet(jwksUri, fetchImpl, clock) : undefined;
   const trusted = new Lru<JWTVerifyGetKey>(TRUSTED_ISSUERS);
   const probation = new Lru<Probation>(PROBATION_ISSUERS);
   let budget = { windowStartMs: 0, used: 0 };
@@ -96,11 +148,17 @@ export function createExternalIssuer(
       signal: AbortSignal.timeout(DISCOVERY_TIMEOUT_MS), redirect: 'error',
     });
     if (!res.ok) throw new Error(`discovery answered ${res.status}`);
-    const doc = (await res.json()) as { issuer?: unknown; jwks_uri?: unknown };
+    let doc: { issuer?: unknown; jwks_uri?: unknown };
+    try {
+      doc = (await res.json()) as { issuer?: unknown; jwks_uri?: unknown };
+    } catch (err) {
+      if (err instanceof Error && err.name === 'TimeoutError') throw err;
+      throw new Error('the discovery document is not JSON');
+    }
     // OpenID Connect Discovery 1.0 §4.3: the document must name the issuer it was fetched for.
     if (doc.issuer !== iss) throw new Error('the discovery document names another issuer');
     if (typeof doc.jwks_uri !== 'string' || !/^https?:\/\//.test(doc.jwks_uri)) throw new Error('the discovery document has no jwks_uri');
-    return createRemoteJWKSet(new URL(doc.jwks_uri));
+    return remoteKeySet(doc.jwks_uri, fetchImpl, clock);
   };
 
   const keysOf = async (iss: string, nowMs: number): Promise<JWTVerifyGetKey> => {
@@ -111,9 +169,7 @@ export function createExternalIssuer(
     if (entry?.state === 'discovered') return entry.keys;
     if (entry?.state === 'pending') return entry.keys;
     if (entry?.state === 'failed' && nowMs < entry.retryAtMs) {
-      throw GraphError.serviceUnavailable(
-        `The issuer's signing keys could not be obtained (${entry.reason}); retrying after a back-off.`, Math.ceil((entry.retryAtMs - nowMs) / 1000),
-      );
+      throw keysUnavailable(entry.reason, entry.retryAtMs - nowMs);
     }
     if (!allowed) {
       if (nowMs - budget.windowStartMs >= 60_000) budget = { windowStartMs: nowMs, used: 0 };
@@ -130,10 +186,10 @@ export function createExternalIssuer(
       probation.set(iss, { state: 'discovered', keys: ready });
       return ready;
     } catch (err) {
-      const backoff = Math.min(MAX_BACKOFF_MS, FIRST_BACKOFF_MS * 2 ** failures);
-      const reason = err instanceof Error && err.name !== 'TimeoutError' ? err.message : 'timed out';
+      const backoff = backoffMs(failures + 1);
+      const reason = reasonOf(err);
       probation.set(iss, { state: 'failed', failures: failures + 1, retryAtMs: nowMs + backoff, reason });
-      throw GraphError.serviceUnavailable(`The issuer's signing keys could not be obtained (${reason}).`, Math.ceil(backoff / 1000));
+      throw keysUnavailable(reason, backoff);
     }
   };
 

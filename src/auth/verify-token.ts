@@ -139,7 +139,7 @@ export function createTokenVerifier(
   // The caller may hand over a loaded key that the configuration disables: it is not trusted then.
   const trustedLocal = config.auth.localIssuer ? local : undefined;
   const localKeys = trustedLocal ? createLocalJWKSet(trustedLocal.jwks) : undefined;
-  const external = createExternalIssuer(config, fetchImpl, CLOCK_SKEW_SECONDS);
+  const external = createExternalIssuer(config, fetchImpl, CLOCK_SKEW_SECONDS, clock);
   const verified = new VerifiedTokenCache();
 
   return {

@@ -13,20 +13,30 @@ export interface TestOidcProvider {
   readonly base: string;
   /** Every request path, in order (before the tenant prefix is taken off). */
   readonly hits: string[];
-  /** Tenants whose discovery answers 500 while listed here (an outage). */
-  readonly failing: Set<string>;
+  /** Tenants whose issuer misbehaves, and how, while listed here. */
+  readonly faults: Map<string, OidcFault>;
   issuerOf(tenant: string): string;
   /** An access token issued by the tenant's issuer, signed with the key of `alg`. */
   token(tenant: string, claims: Record<string, unknown>, alg?: 'ES256' | 'RS256'): Promise<string>;
   close(): Promise<void>;
 }
 
+/**
+ * An outage or a broken deployment at the tenant's issuer. `*-reset`: the connection is dropped
+ * without an answer, as when the host is unreachable; `*-500`: an error page; `*-garbage`: 200
+ * with a body that is not the expected JSON; `jwks-bad-keys`: a well-formed JWKS whose keys are
+ * not usable (an EC key with coordinates that are no point).
+ */
+export type OidcFault =
+  | 'discovery-reset' | 'discovery-500' | 'discovery-garbage' | 'discovery-wrong-issuer'
+  | 'jwks-reset' | 'jwks-500' | 'jwks-garbage' | 'jwks-bad-keys';
+
 const CLIENT = { id: 'dsr-test-client', secret: 'dsr-test-client-secret' };
 
 export async function startOidcProvider(audience: string, signingKeys: JWK[]): Promise<TestOidcProvider> {
   const providers = new Map<string, ReturnType<Provider['callback']>>();
   const hits: string[] = [];
-  const failing = new Set<string>();
+  const faults = new Map<string, OidcFault>();
   // The claims and algorithm of the token being issued (tests ask for one token at a time).
   let pending: { claims: Record<string, unknown>; alg: 'ES256' | 'RS256' } = { claims: {}, alg: 'ES256' };
   const server = http.createServer();
@@ -71,9 +81,10 @@ export async function startOidcProvider(audience: string, signingKeys: JWK[]): P
       res.end();
       return;
     }
-    if (failing.has(m[1]!) && m[2] === '/.well-known/openid-configuration') {
-      res.statusCode = 500;
-      res.end('{}');
+    const fault = faults.get(m[1]!);
+    const target = m[2] === '/.well-known/openid-configuration' ? 'discovery' : m[2] === '/jwks' ? 'jwks' : undefined;
+    if (fault && target && fault.startsWith(`${target}-`)) {
+      answerFault(fault, req, res, issuerOf(m[1]!));
       return;
     }
     // As when mounted under a path: the provider finds its mount point from originalUrl.
@@ -83,7 +94,7 @@ export async function startOidcProvider(audience: string, signingKeys: JWK[]): P
   });
 
   return {
-    base, hits, failing, issuerOf,
+    base, hits, faults, issuerOf,
     async token(tenant, claims, alg = 'ES256') {
       pending = { claims, alg };
       const res = await fetch(`${issuerOf(tenant)}/token`, {
@@ -100,4 +111,32 @@ export async function startOidcProvider(audience: string, signingKeys: JWK[]): P
     },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
+}
+
+function answerFault(fault: OidcFault, req: http.IncomingMessage, res: http.ServerResponse, issuer: string): void {
+  const json = (body: unknown) => {
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify(body));
+  };
+  switch (fault) {
+    case 'discovery-reset':
+    case 'jwks-reset':
+      req.socket.destroy();
+      return;
+    case 'discovery-500':
+    case 'jwks-500':
+      res.statusCode = 500;
+      res.end('{}');
+      return;
+    case 'discovery-garbage':
+    case 'jwks-garbage':
+      res.setHeader('content-type', 'application/json');
+      res.end('<html>Service temporarily unavailable</html>');
+      return;
+    case 'discovery-wrong-issuer':
+      json({ issuer: `${issuer}/elsewhere`, jwks_uri: `${issuer}/jwks` });
+      return;
+    case 'jwks-bad-keys':
+      json({ keys: [{ kty: 'EC', crv: 'P-256', kid: 'es-1', alg: 'ES256', use: 'sig', x: 'AAAA', y: 'AAAA' }, { kty: 'RSA', kid: 'rs-1', alg: 'RS256', use: 'sig', n: 'AQAB', e: 'AQAB' }] });
+  }
 }
