@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BLOB_SUFFIX_BY_CLOUD, loadConfig } from '../src/config.ts';
 import { isPrivateAddress } from '../src/domain/private-address.ts';
-import { checkStorageLocation, MAX_STORAGE_LOCATION_LENGTH, redactSasUrl, type StorageRules } from '../src/domain/storage-location.ts';
+import { checkStorageLocation, MAX_STORAGE_LOCATION_LENGTH, parseStorageLocation, redactSasUrl, type StorageRules } from '../src/domain/storage-location.ts';
 import { GraphError } from '../src/graph-error.ts';
 
 const NOW = new Date('2026-06-01T12:00:00Z');
@@ -181,6 +181,31 @@ describe('checkStorageLocation', () => {
       expect(refusal(url('https://acct.blob.core.windows.net/exports'), rules).message).toContain(BLOB_SUFFIX_BY_CLOUD[cloud]);
     }
     expect(() => loadConfig({ DSR_CLOUD: 'mars' })).toThrow(/DSR_CLOUD/);
+  });
+});
+
+describe('parseStorageLocation', () => {
+  it('splits what checkStorageLocation accepted the same way, container identity included', () => {
+    for (const raw of [
+      url('https://ACCT.blob.core.windows.net/exports'),
+      url('https://acct.blob.core.windows.net/exports/case%2017/a', sas({ sr: 'd' })),
+      url('http://127.0.0.1:10000/devstoreaccount1/exports'),
+    ]) {
+      expect(parseStorageLocation(raw, RULES.allowedOrigins), raw).toEqual(checkStorageLocation(raw, RULES, NOW));
+    }
+  });
+
+  it('reads /account/container on an allowed origin, an IP or localhost; /container elsewhere', () => {
+    const azure = parseStorageLocation(url('https://acct.blob.core.windows.net/exports/case-17/a', sas({ sr: 'd' })), []);
+    expect(azure).toMatchObject({ pathStyle: false, prefix: 'case-17/a/', hostname: 'acct.blob.core.windows.net' });
+    expect(azure.containerUrl).toBe(url('https://acct.blob.core.windows.net/exports', sas({ sr: 'd' })));
+    expect(azure.sas).toEqual({ permissions: 'racwl', expiresAt: new Date(iso(7200)) });
+    for (const base of ['http://127.0.0.1:10000', 'http://[::1]:10000', 'http://localhost:10000', 'http://azurite:10000']) {
+      const p = parseStorageLocation(url(`${base}/devstoreaccount1/exports/dir`, sas({ sr: 'd' })), ['http://azurite:10000']);
+      expect(p, base).toMatchObject({ pathStyle: true, prefix: 'dir/' });
+      expect(p.containerUrl, base).toBe(url(`${base}/devstoreaccount1/exports`, sas({ sr: 'd' })));
+    }
+    expect(parseStorageLocation(url('http://[::1]:10000/devstoreaccount1/exports'), []).hostname).toBe('::1');
   });
 });
 

@@ -1,5 +1,6 @@
 import net from 'node:net';
 import { GraphError } from '../graph-error.ts';
+import type { SasFacts } from './export-failure.ts';
 import { isPrivateAddress } from './private-address.ts';
 
 export interface StorageRules {
@@ -10,11 +11,27 @@ export interface StorageRules {
   readonly minValiditySeconds: number;
 }
 
-export interface StorageTarget {
+/**
+ * A storage location split by the one grammar of docs/architecture.md#storage-location-rules:
+ * `/container[/dir]` on Azure's `<account>.blob…` hosts, `/account/container[/dir]` on
+ * path-style endpoints (an allowed origin such as Azurite, or an IP or localhost host, where the
+ * account cannot be in the host name).
+ */
+export interface StorageLocation {
   /** The SAS URL exactly as submitted. */
   readonly url: string;
   /** Identifies the container (or SAS directory) whatever SAS names it: origin + path, no query. */
   readonly container: string;
+  /** Container URL with the SAS query, without a directory. */
+  readonly containerUrl: string;
+  /** "" for a container SAS; "dir/sub/" for a directory SAS (sr=d). */
+  readonly prefix: string;
+  readonly origin: string;
+  /** Without IPv6 brackets, as DNS and `net.isIP` take it. */
+  readonly hostname: string;
+  readonly protocol: string;
+  readonly pathStyle: boolean;
+  readonly sas: SasFacts;
 }
 
 export const MAX_STORAGE_LOCATION_LENGTH = 2048;
@@ -31,7 +48,7 @@ function refuse(message: string): GraphError {
  * The storageLocation rules (docs/architecture.md#storage-location-rules), checked before the 202 without any network access.
  * Throws InvalidStorageLocation with a message naming the first rule that failed.
  */
-export function checkStorageLocation(raw: unknown, rules: StorageRules, now: Date): StorageTarget {
+export function checkStorageLocation(raw: unknown, rules: StorageRules, now: Date): StorageLocation {
   if (raw === undefined || raw === null || raw === '') {
     throw refuse('storageLocation is required: the SAS URL of an Azure Blob Storage container.');
   }
@@ -61,23 +78,15 @@ export function checkStorageLocation(raw: unknown, rules: StorageRules, now: Dat
     }
   }
 
-  // Azure: /container[/dir]; allowed origins (Azurite-style emulators): /account/container[/dir].
-  const segments = url.pathname.split('/').filter(Boolean).map((s) => {
-    try {
-      return decodeURIComponent(s);
-    } catch {
-      throw refuse(`storageLocation path segment "${s}" is not correctly percent-encoded.`);
-    }
-  });
-  const containerIndex = allowedOrigin ? 1 : 0;
-  const containerName = segments[containerIndex];
+  const location = splitLocation(raw, url, allowedOrigin);
+  const containerName = location.containerName;
   if (!containerName) {
     throw refuse(`storageLocation must name a container: ${allowedOrigin ? '/<account>/<container>' : '/<container>'} followed by a SAS query.`);
   }
   if (!CONTAINER_NAME.test(containerName)) {
     throw refuse(`storageLocation container name "${containerName}" is not valid: 3-63 lowercase letters, digits and single hyphens.`);
   }
-  const directory = segments.slice(containerIndex + 1);
+  const directory = location.value.prefix;
 
   const q = url.searchParams;
   if (!q.get('sig')) throw refuse('storageLocation is not a shared access signature URL: the sig parameter is missing.');
@@ -85,8 +94,8 @@ export function checkStorageLocation(raw: unknown, rules: StorageRules, now: Dat
   if (sr !== 'c' && sr !== 'd') {
     throw refuse(`storageLocation must be a container SAS (sr=c) or a directory SAS (sr=d); got ${sr ? `sr=${sr}` : 'no sr parameter'}.`);
   }
-  if (sr === 'c' && directory.length > 0) throw refuse('storageLocation is a container SAS (sr=c) but names a path inside the container.');
-  if (sr === 'd' && directory.length === 0) throw refuse('storageLocation is a directory SAS (sr=d) but names no directory.');
+  if (sr === 'c' && directory !== '') throw refuse('storageLocation is a container SAS (sr=c) but names a path inside the container.');
+  if (sr === 'd' && directory === '') throw refuse('storageLocation is a directory SAS (sr=d) but names no directory.');
   const sp = q.get('sp') ?? '';
   const missing = ['c', 'w'].filter((p) => !sp.includes(p));
   if (missing.length > 0) {
@@ -106,8 +115,55 @@ export function checkStorageLocation(raw: unknown, rules: StorageRules, now: Dat
     if (Number.isNaN(start)) throw refuse(`storageLocation SAS start (st=${st}) is not a date.`);
     if (start > now.getTime() + START_SKEW_SECONDS * 1000) throw refuse('storageLocation SAS is not valid yet: its start time (st) is in the future.');
   }
-  const container = `${url.protocol}//${url.host.toLowerCase()}/${segments.slice(0, containerIndex + 1 + directory.length).join('/')}`;
-  return { url: raw, container };
+  return location.value;
+}
+
+/**
+ * Splits a storage location that passed checkStorageLocation (the worker's copy from the
+ * database, the verify command's argument). Throws InvalidStorageLocation on a URL it cannot split.
+ */
+export function parseStorageLocation(raw: string, allowedOrigins: readonly string[]): StorageLocation {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw refuse('storageLocation is not an absolute URL.');
+  }
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  const pathStyle = allowedOrigins.includes(url.origin) || net.isIP(host) !== 0 || host === 'localhost';
+  return splitLocation(raw, url, pathStyle).value;
+}
+
+function splitLocation(raw: string, url: URL, pathStyle: boolean): { value: StorageLocation; containerName: string | undefined } {
+  const rawSegments = url.pathname.split('/').filter(Boolean);
+  const segments = rawSegments.map((s) => {
+    try {
+      return decodeURIComponent(s);
+    } catch {
+      throw refuse(`storageLocation path segment "${s}" is not correctly percent-encoded.`);
+    }
+  });
+  const containerIndex = pathStyle ? 1 : 0;
+  const directory = segments.slice(containerIndex + 1);
+  const se = url.searchParams.get('se');
+  const expiry = se ? new Date(se) : undefined;
+  return {
+    containerName: segments[containerIndex],
+    value: {
+      url: raw,
+      container: `${url.protocol}//${url.host.toLowerCase()}/${segments.join('/')}`,
+      containerUrl: `${url.origin}/${rawSegments.slice(0, containerIndex + 1).join('/')}${url.search}`,
+      prefix: directory.length > 0 ? `${directory.join('/')}/` : '',
+      origin: url.origin,
+      hostname: url.hostname.replace(/^\[|\]$/g, ''),
+      protocol: url.protocol,
+      pathStyle,
+      sas: {
+        permissions: url.searchParams.get('sp') ?? '',
+        expiresAt: expiry && !Number.isNaN(expiry.getTime()) ? expiry : undefined,
+      },
+    },
+  };
 }
 
 /** The URL with the value of `sig` replaced, for responses and logs: the signature is a bearer secret. */

@@ -2,8 +2,8 @@ import { ContainerClient } from '@azure/storage-blob';
 import type { JSONWebKeySet } from 'jose';
 import { createHash } from 'node:crypto';
 import { PACKAGE_PATHS } from '../domain/package-plan.ts';
+import { parseStorageLocation } from '../domain/storage-location.ts';
 import { MANIFEST_SIGNATURE_PATH, verifyManifestSignature } from './package-signature.ts';
-import { isPathStyle, parseStorageLocation } from './package-target.ts';
 import type { PackageManifest } from './render-package.ts';
 
 export interface PackageDifference {
@@ -42,7 +42,7 @@ export interface VerifyOptions {
 export async function verifyPackage(
   sasUrl: string, onProgress?: (p: VerifyProgress) => void, opts: VerifyOptions = {},
 ): Promise<PackageDifference[]> {
-  const location = parseStorageLocation(sasUrl, isPathStyle(sasUrl, []));
+  const location = parseStorageLocation(sasUrl, []);
   const container = new ContainerClient(location.containerUrl);
   const blobPath = (name: string) => name.slice(location.prefix.length);
 

@@ -9,7 +9,8 @@ import { auditRecord } from '../domain/directory-audit.ts';
 import { classifyStorageError, exhaustedFailure, invalidStorageLocationFailure, type ExportFailure } from '../domain/export-failure.ts';
 import { attemptsExhausted, retryDelayMs } from '../domain/export-lease.ts';
 import type { OperationRow } from '../domain/operation.ts';
-import { isPathStyle, parseStorageLocation, type PackageTarget } from '../export/package-target.ts';
+import { parseStorageLocation } from '../domain/storage-location.ts';
+import type { PackageTarget } from '../export/package-target.ts';
 import { ContentIntegrityError, ContentReadError, storageErrorFacts } from '../export/upload-file.ts';
 import { redactSecrets } from '../logger.ts';
 import {
@@ -78,7 +79,7 @@ export function classifyExportError(
   // Storage first: its network errors carry the same codes (ECONNRESET …) as a lost database.
   const facts = storageErrorFacts(err);
   if ((err as { name?: string }).name === 'RestError') {
-    const location = target?.location ?? parseStorageLocation(op.storage_location, isPathStyle(op.storage_location, config.storageAllow));
+    const location = target?.location ?? parseStorageLocation(op.storage_location, config.storageAllow);
     return classifyStorageError(facts, 'write', location.sas, new Date());
   }
   if (isDatabaseUnavailable(err)) return { kind: 'transient', cause: 'database', message: 'The database was unreachable.' };

@@ -11,7 +11,8 @@ import { attemptsExhausted, progressPercent, shouldPersistProgress } from '../do
 import type { OperationRow } from '../domain/operation.ts';
 import { DRIVE_FILE_DISPOSITION, MAX_BLOB_NAME_LENGTH, PACKAGE_PATHS } from '../domain/package-plan.ts';
 import { isPrivateAddress } from '../domain/private-address.ts';
-import { isPathStyle, openPackageTarget, parseStorageLocation, type PackageTarget } from '../export/package-target.ts';
+import { parseStorageLocation } from '../domain/storage-location.ts';
+import { openPackageTarget, type PackageTarget } from '../export/package-target.ts';
 import { PinShortfall, renderPlan, SubjectMissing, type RenderedPlan } from '../export/render-plan.ts';
 import { SECTIONS } from '../export/sections/index.ts';
 import {
@@ -115,10 +116,10 @@ export class ExportRun implements EndingRun {
     if (attemptsExhausted(op.attempts, config.worker.maxAttempts)) {
       throw new FailureError(exhaustedFailure(op.attempts, op.error_message ?? 'the worker running it stopped without finishing'));
     }
-    const pathStyle = isPathStyle(op.storage_location, config.storageAllow);
-    const location = parseStorageLocation(op.storage_location, pathStyle);
+    const location = parseStorageLocation(op.storage_location, config.storageAllow);
+    const allowedOrigin = config.storageAllow.includes(location.origin);
     // Checked again here (also done at the POST): an IP literal never goes through DNS lookup.
-    if (!config.storageAllow.includes(location.origin) && isPrivateAddress(location.hostname)) {
+    if (!allowedOrigin && isPrivateAddress(location.hostname)) {
       throw new FailureError(invalidStorageLocationFailure('storageLocation points to a loopback, private, link-local or metadata address.'));
     }
     if (sasExpired(location.sas, new Date())) throw new FailureError(expiredFailure(location.sas));
@@ -132,7 +133,7 @@ export class ExportRun implements EndingRun {
     if (!requestInfo || !manifest || totals.files < 2) throw new Error(`plan of ${op.id} is incomplete`);
     this.checkSignal();
 
-    this.target = openPackageTarget(op.storage_location, { allowedOrigins: config.storageAllow, resolve: this.ctx.resolve });
+    this.target = openPackageTarget(location, { allowPrivate: allowedOrigin, resolve: this.ctx.resolve });
 
     // 1. RequestInfo.json, alone and first: it claims the container (If-None-Match: *).
     if (!requestInfo.done) await this.writeRequestInfo(requestInfo);
