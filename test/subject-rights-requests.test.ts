@@ -243,9 +243,44 @@ describe('list', () => {
     expect(await ids(`${BASE}?$filter=${encodeURIComponent('internalDueDateTime ge 2026-12-01T00:00:00Z and internalDueDateTime lt 2027-01-01T00:00:00Z')}`)).toEqual([soon.id]);
 
     for (const q of ["$filter=status eq 'open'", '$filter=displayName eq \'x\'', "$filter=status eq 'active' or type eq 'access'",
-      '$filter=internalDueDateTime lt yesterday', '$top=0', '$top=x', '$skiptoken=abc', '$orderby=displayName', '$expand=notes']) {
+      '$filter=internalDueDateTime lt yesterday', '$top=0', '$top=x', '$skiptoken=abc', '$orderby=displayName', '$expand=notes',
+      '$orderby=status sideways', '$search=adele', '$search=""', `$orderby=status&$skiptoken=${Buffer.from('["open","2026-01-01T00:00:00.000000Z","x"]').toString('base64url')}`]) {
       expectGraphError(await call('GET', `${BASE}?${q.replace(/ /g, '%20')}`, tok), 400, 'BadRequest');
     }
+  });
+
+  it('sorts by createdDateTime or status either way and pages in that order; $search finds text in the name or subject', async () => {
+    const tenant = randomUUID();
+    const tok = await t.appToken(tenant, ['SubjectRightsRequest.ReadWrite.All']);
+    const a = await create({ internalDueDateTime: '2027-03-01T00:00:00Z', displayName: 'Alpha', dataSubject: { email: 'zoe@contoso.com', lastName: 'Quist' } }, tok);
+    const b = await create({ internalDueDateTime: '2027-01-01T00:00:00Z', displayName: 'Beta' }, tok);
+    const c = await create({ internalDueDateTime: '2027-02-01T00:00:00Z', displayName: "Gamma 50% O'Neil" }, tok);
+    await call('PATCH', `${BASE}/${b.id}`, tok, { status: 'closed' });
+    const all = async (url: string) => {
+      const seen: string[] = [];
+      let next: string | undefined = url;
+      while (next) {
+        const res = await call('GET', next.replace(PUBLIC_URL, ''), tok);
+        expect(res.statusCode, res.body).toBe(200);
+        const page = json(res);
+        seen.push(...(page.value as any[]).map((r) => r.id));
+        next = page['@odata.nextLink'];
+      }
+      return seen;
+    };
+    expect(await all(`${BASE}?$top=1&$orderby=createdDateTime`)).toEqual([a.id, b.id, c.id]);
+    expect(await all(`${BASE}?$top=2&$orderby=createdDateTime%20desc`)).toEqual([c.id, b.id, a.id]);
+    expect(await all(`${BASE}?$top=1&$orderby=status`)).toEqual([c.id, a.id, b.id]);
+    expect(await all(`${BASE}?$top=2&$orderby=status%20desc`)).toEqual([b.id, a.id, c.id]);
+    expect(await all(`${BASE}?$top=1&$orderby=internalDueDateTime%20desc`)).toEqual([a.id, c.id, b.id]);
+    const search = (text: string) => all(`${BASE}?$search=${encodeURIComponent(`"${text}"`)}`);
+    expect(await search('ZOE@')).toEqual([a.id]);
+    expect(await search('quist')).toEqual([a.id]);
+    expect(await search('50%')).toEqual([c.id]);
+    expect(await search("o'neil")).toEqual([c.id]);
+    expect(await search('eta')).toEqual([b.id]);
+    expect(await search('_')).toEqual([]);
+    expect(await all(`${BASE}?$search=%22a%22&$filter=${encodeURIComponent("status eq 'active'")}&$orderby=createdDateTime%20desc`)).toEqual([c.id, a.id]);
   });
 });
 
@@ -280,5 +315,26 @@ describe('review, report and statement before there is a package', () => {
     const got = json(await call('GET', url, reader));
     expect(got).toMatchObject({ ...statement, lastModifiedBy: { application: { id: expect.any(String), displayName: null } } });
     expectGraphError(await call('GET', url, otherWriter), 404, 'Request_ResourceNotFound');
+  });
+
+  it('previews a draft statement as the package will show it, validated, without storing it', async () => {
+    const tenant = randomUUID();
+    const tok = await t.appToken(tenant, ['SubjectRightsRequest.Read.All']);
+    const draft = {
+      controller: { name: 'Contoso <script>', contact: 'privacy@contoso.com' }, purposes: [{ purpose: 'HR', legalBasis: 'Art. 6(1)(b)' }],
+      categories: ['Profile', 'Mail'], recipients: [], retention: [], source: 'The subject', automatedDecisionMaking: 'None', transfers: [],
+      rights: { rectification: 'r', erasure: 'e', restriction: 'x', objection: 'o', complaint: { authority: 'CNIL', contact: 'https://www.cnil.fr' } },
+      redactOtherActors: false,
+    };
+    const res = await call('POST', '/v1.0/security/privacyStatement/preview', tok, draft);
+    expect(res.statusCode, res.body).toBe(200);
+    const preview = json(res);
+    expect(preview.title).toBe('Privacy statement (GDPR Art. 15)');
+    expect(preview.lines).toContain('Controller: Contoso <script> (privacy@contoso.com)');
+    expect(preview.lines).toContain('Categories of personal data: Profile; Mail');
+    expect(preview.lines.at(-1)).toBe("Other people's IP addresses and user agents are included.");
+    expectGraphError(await call('POST', '/v1.0/security/privacyStatement/preview', tok, { ...draft, source: '' }), 400, 'BadRequest');
+    expectGraphError(await call('POST', '/v1.0/security/privacyStatement/preview', await t.appToken(tenant, ['User.Read.All']), draft), 403, 'Authorization_RequestDenied');
+    expectGraphError(await call('GET', '/v1.0/security/privacyStatement', tok), 404, 'Request_ResourceNotFound');
   });
 });

@@ -247,8 +247,32 @@ describe('GET /users', () => {
     const none = json(await call('GET', `/v1.0/users?$filter=${encodeURIComponent("userPrincipalName eq 'nobody@fabrikam.com'")}`, tok)) as { value: unknown[] };
     expect(none.value).toEqual([]);
     await call('DELETE', `/v1.0/users/${encodeURIComponent("o'brien@fabrikam.com")}`, tok);
-    for (const f of ["displayName eq 'U 1'", "userPrincipalName ne 'x'", 'userPrincipalName eq u1', "startswith(userPrincipalName,'u')"]) {
+    for (const f of ["displayName eq 'U 1'", "userPrincipalName ne 'x'", 'userPrincipalName eq u1']) {
       expectGraphError(await call('GET', `/v1.0/users?$filter=${encodeURIComponent(f)}`, tok), 400, 'BadRequest');
+    }
+  });
+
+  it('$filter=startswith(displayName, …) or startswith(mail, …): a look-up by name or partial address', async () => {
+    const upns = async (f: string) => {
+      const res = await call('GET', `/v1.0/users?$filter=${encodeURIComponent(f)}`, tok);
+      expect(res.statusCode, res.body).toBe(200);
+      return (json(res) as { value: { userPrincipalName: string }[] }).value.map((v) => v.userPrincipalName).sort();
+    };
+    const quoted = await create({ userPrincipalName: 'dee@fabrikam.com', displayName: "Dee O'Hara", mail: 'd.ohara@fabrikam.com' }, tok);
+    try {
+      expect(await upns("startswith(displayName,'dee o''h')")).toEqual(['dee@fabrikam.com']);
+      expect(await upns("startswith(displayName,'u 3') or startswith(mail,'D.OH')")).toEqual(['dee@fabrikam.com', 'u3@fabrikam.com']);
+      expect(await upns("startswith(userPrincipalName,'u') and startswith(displayName,'U 5')")).toEqual(['u5@fabrikam.com']);
+      // LIKE's wildcards are plain characters here.
+      expect(await upns("startswith(displayName,'%') or startswith(mail,'_')")).toEqual([]);
+      for (const f of [
+        "startswith(jobTitle,'x')", "startswith(displayName,'')", "startswith(displayName,'a') and startswith(mail,'b') or startswith(surname,'c')",
+        "startswith(displayName,'a'') or 1 eq 1", "userPrincipalName eq 'a' or startswith(mail,'b')", "startswith(displayName,'a'",
+      ]) {
+        expectGraphError(await call('GET', `/v1.0/users?$filter=${encodeURIComponent(f)}`, tok), 400, 'BadRequest');
+      }
+    } finally {
+      await call('DELETE', `/v1.0/users/${String(quoted.id)}`, tok);
     }
   });
 

@@ -30,6 +30,9 @@ export interface PrivacyStatement {
   redactOtherActors?: boolean;
 }
 
+/** The heading the statement has in a package's index.html. */
+export const PRIVACY_STATEMENT_TITLE = 'Privacy statement (GDPR Art. 15)';
+
 export const NO_STATEMENT_TEXT = 'No privacy statement has been set for this tenant: ask the controller for the information of GDPR Art. 15(1) and 15(2).';
 
 const MAX_TEXT = 2000;
@@ -112,4 +115,14 @@ export function privacyStatementLines(s: PrivacyStatement | undefined): string[]
     `Right to lodge a complaint with a supervisory authority: ${s.rights.complaint.authority} (${s.rights.complaint.contact})`,
   ];
   return lines;
+}
+
+/**
+ * The package's sentence on what Art. 15(4) left out; without counts (a preview, before any
+ * package) it says what will be counted.
+ */
+export function redactionLine(applied: boolean, counts?: { activities: number; audits: number }): string {
+  if (!applied) return "Other people's IP addresses and user agents are included.";
+  const what = counts ? `${counts.activities} drive activity and ${counts.audits} audit records` : 'the drive activity and audit records (counted in each package)';
+  return `Left out as other people's data (Art. 15(4)): ${what} without other people's IP address or user agent.`;
 }

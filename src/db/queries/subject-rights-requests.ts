@@ -7,6 +7,7 @@ const VIEW = `
   select r.*, o.status as op_status, o.error_code as op_error_code, o.error_message as op_error_message,
     o.completed_at as op_completed_at,
     to_char(r.internal_due_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as due_cursor,
+    to_char(r.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as created_cursor,
     coalesce(f.item_count, 0)::bigint as item_count, coalesce(f.total_size, 0)::bigint as total_size,
     (select count(*) from subject_rights_request_exclusions e where e.tenant_id = r.tenant_id and e.request_id = r.id)::bigint as excluded_count,
     (select coalesce(jsonb_agg(jsonb_build_object('event_at', h.event_at, 'type', h.type, 'stage', h.stage,
@@ -18,7 +19,7 @@ const VIEW = `
     select count(*) as item_count, sum(x.size) as total_size from export_files x where x.operation_id = r.operation_id
   ) f on true`;
 
-export type RequestListRow = RequestView & { due_cursor: string };
+export type RequestListRow = RequestView & { due_cursor: string; created_cursor: string };
 
 export interface NewRequestRow extends NewRequestInput {
   tenantId: string;
@@ -71,26 +72,52 @@ export interface RequestListFilter {
   type?: string;
   /** internalDueDateTime compared with a SQL operator (lt, le, gt, ge, eq are mapped by the caller). */
   due?: { op: '<' | '<=' | '>' | '>=' | '='; at: Date }[];
+  /** Case-insensitive text in the name or the data subject's mail, first or last name. */
+  text?: string;
 }
 
-/** One page in due-date order; `after` is the (due, id) of the previous page's last row. */
+/** The list's orders; each ends in the id, so a keyset cursor is exact. */
+export type RequestListOrder = 'due' | 'created' | 'status';
+
+const ORDER_KEYS: Record<RequestListOrder, { sql: string; type: string }[]> = {
+  due: [{ sql: 'r.internal_due_at', type: 'timestamptz' }, { sql: 'r.id', type: 'uuid' }],
+  created: [{ sql: 'r.created_at', type: 'timestamptz' }, { sql: 'r.id', type: 'uuid' }],
+  status: [{ sql: 'r.status', type: 'text' }, { sql: 'r.internal_due_at', type: 'timestamptz' }, { sql: 'r.id', type: 'uuid' }],
+};
+
+/**
+ * One page in the given order; `after` is the previous page's last row's keys in that order
+ * (e.g. [due, id], or [status, due, id]), as the caller read them from RequestListRow.
+ */
 export async function listRequestViews(
-  q: Queryable, tenantId: string, opts: { limit: number; after?: { due: string; id: string } } & RequestListFilter,
+  q: Queryable, tenantId: string,
+  opts: { limit: number; order?: RequestListOrder; descending?: boolean; after?: readonly string[] } & RequestListFilter,
 ): Promise<RequestListRow[]> {
-  const values: unknown[] = [tenantId, opts.after?.due ?? null, opts.after?.id ?? null, opts.status ?? null, opts.type ?? null, opts.limit];
-  // Operators come from a fixed set; only the instants are parameters.
+  const keys = ORDER_KEYS[opts.order ?? 'due'];
+  const direction = opts.descending ? 'desc' : 'asc';
+  const values: unknown[] = [tenantId, opts.status ?? null, opts.type ?? null, opts.text ?? null, opts.limit];
+  // Column names and operators come from fixed sets; only values are parameters.
   const due = (opts.due ?? []).map((d) => {
     values.push(d.at);
     return ` and r.internal_due_at ${d.op} $${values.length}`;
   }).join('');
+  let after = '';
+  if (opts.after) {
+    const params = keys.map((k, i) => {
+      values.push(opts.after![i]);
+      return `$${values.length}::${k.type}`;
+    });
+    after = ` and (${keys.map((k) => k.sql).join(', ')}) ${opts.descending ? '<' : '>'} (${params.join(', ')})`;
+  }
   const { rows } = await q.query<RequestListRow>(
     `${VIEW}
      where r.tenant_id = $1
-       and ($2::timestamptz is null or (r.internal_due_at, r.id) > ($2::timestamptz, $3::uuid))
-       and ($4::text is null or r.status = $4)
-       and ($5::text is null or r.type = $5)${due}
-     order by r.internal_due_at, r.id
-     limit $6`,
+       and ($2::text is null or r.status = $2)
+       and ($3::text is null or r.type = $3)
+       and ($4::text is null or strpos(lower(concat_ws(chr(10), r.display_name, r.data_subject->>'email',
+         r.data_subject->>'firstName', r.data_subject->>'lastName')), lower($4)) > 0)${due}${after}
+     order by ${keys.map((k) => `${k.sql} ${direction}`).join(', ')}
+     limit $5`,
     values,
   );
   return rows;

@@ -37,16 +37,33 @@ export async function findUserOrDeleted(q: Queryable, tenantId: string, idOrUpn:
   return rows[0];
 }
 
+export type UserMatchColumn = 'user_principal_name' | 'display_name' | 'mail' | 'given_name' | 'surname';
+
+export interface UserListFilter {
+  /** userPrincipalName, case-insensitive. */
+  upn?: string;
+  /** Case-insensitive prefixes of these columns; all must match, or with `anyPrefix` any one. */
+  prefixes?: { column: UserMatchColumn; prefix: string }[];
+  anyPrefix?: boolean;
+}
+
 /** One page ordered by id; `after` is the last id of the previous page. */
 export async function listUsers(
-  q: Queryable, tenantId: string, opts: { limit: number; after?: string; upn?: string },
+  q: Queryable, tenantId: string, opts: { limit: number; after?: string } & UserListFilter,
 ): Promise<UserRow[]> {
+  const values: unknown[] = [tenantId, opts.after ?? null, opts.upn ?? null, opts.limit];
+  // Column names come from a fixed union; only the prefixes are parameters (starts_with needs no LIKE escaping).
+  const prefixes = (opts.prefixes ?? []).map((p) => {
+    values.push(p.prefix);
+    return `starts_with(lower(coalesce(${p.column}, '')), lower($${values.length}))`;
+  });
+  const match = prefixes.length > 0 ? ` and (${prefixes.join(opts.anyPrefix ? ' or ' : ' and ')})` : '';
   const { rows } = await q.query<UserRow>(
     `select * from users
      where tenant_id = $1 and deleted_at is null
-       and ($2::uuid is null or id > $2) and ($3::text is null or lower(user_principal_name) = lower($3))
+       and ($2::uuid is null or id > $2) and ($3::text is null or lower(user_principal_name) = lower($3))${match}
      order by id limit $4`,
-    [tenantId, opts.after ?? null, opts.upn ?? null, opts.limit],
+    values,
   );
   return rows;
 }

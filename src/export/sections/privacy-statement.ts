@@ -1,12 +1,10 @@
-import { NO_STATEMENT_TEXT, privacyStatementLines } from '../../cases/privacy-statement.ts';
+import { NO_STATEMENT_TEXT, PRIVACY_STATEMENT_TITLE as TITLE, privacyStatementLines, redactionLine } from '../../cases/privacy-statement.ts';
 import { countOthersActivityDetails, countOthersAuditAddresses, findPrivacyStatement } from '../../db/queries/privacy-statements.ts';
 import { CONTENT_TYPES, PACKAGE_PATHS } from '../../domain/package-plan.ts';
 import { graphDateTime } from '../../domain/formats.ts';
 import { PRIVACY_STATEMENT_PATH } from '../data-dictionary.ts';
 import { REDACTION_REASON } from './redaction.ts';
 import type { Section } from './section.ts';
-
-const TITLE = 'Privacy statement (GDPR Art. 15)';
 
 /**
  * PrivacyStatement.json and its part of index.html: the tenant's Art. 15(1)–(2) statement (or a
@@ -37,9 +35,7 @@ export const privacyStatementSection: Section = {
     const file = await ctx.writeFile(PRIVACY_STATEMENT_PATH, CONTENT_TYPES.json, [`${JSON.stringify(body, null, 2)}\n`]);
     const lines = [
       ...privacyStatementLines(row?.statement),
-      applied
-        ? `Left out as other people's data (Art. 15(4)): ${activities} drive activity and ${audits} audit records without other people's IP address or user agent.`
-        : "Other people's IP addresses and user agents are included.",
+      redactionLine(applied, { activities, audits }),
     ];
     return {
       files: [{ path: file.path, title: TITLE, records: null, size: file.size }],

@@ -12,6 +12,7 @@ import { getSubjectRightsRequest } from './get-subject-rights-request.ts';
 import { listRequestNotes } from './list-notes.ts';
 import { listRequestPackageFiles } from './list-package-files.ts';
 import { listSubjectRightsRequests } from './list-subject-rights-requests.ts';
+import { previewPrivacyStatement } from './preview-privacy-statement.ts';
 import { privacyStatementRoutes } from './privacy-statement.ts';
 import type { CaseRoute } from './request-shared.ts';
 import { updateRequestPackageFile } from './update-package-file.ts';
@@ -21,6 +22,7 @@ const ROUTES: CaseRoute[] = [
   listSubjectRightsRequests, createSubjectRightsRequest, getSubjectRightsRequest, updateSubjectRightsRequest,
   listRequestNotes, createRequestNote, getFinalReport, getFinalAttachment,
   listRequestPackageFiles, updateRequestPackageFile, completeRequestReview, privacyStatementRoutes,
+  previewPrivacyStatement,
 ];
 
 /** Every /security/subjectRightsRequests route, sharing one case context. */

@@ -1,14 +1,16 @@
 import { parseDateTimeOffset } from '../../../cases/request-input.ts';
 import { REQUEST_PROPERTIES, REQUEST_STATUSES, REQUEST_TYPES, toGraphRequest, type RequestStatus } from '../../../cases/subject-rights-request.ts';
-import { listRequestViews, type RequestListFilter } from '../../../db/queries/subject-rights-requests.ts';
+import {
+  listRequestViews, type RequestListFilter, type RequestListOrder, type RequestListRow,
+} from '../../../db/queries/subject-rights-requests.ts';
 import { GraphError } from '../../../graph-error.ts';
 import { graphBase } from '../../app-deps.ts';
 import { sendGraphJson } from '../../graph-reply.ts';
 import {
-  encodeSkipToken, parseSelect, parseTop, rejectUnknownOptions, selectProperties,
+  decodeSkipToken, encodeSkipToken, GUID_PATTERN, parseSelect, parseTop, rejectUnknownOptions, selectProperties,
 } from '../../odata.ts';
 import { nextLink } from '../../paging.ts';
-import { collectionContext, COLLECTION, decodeTimeIdCursor, requireCaseRead, type CaseRoute } from './request-shared.ts';
+import { collectionContext, COLLECTION, requireCaseRead, type CaseRoute } from './request-shared.ts';
 
 const OPERATORS = { eq: '=', lt: '<', le: '<=', gt: '>', ge: '>=' } as const;
 const TERM = /^\s*(status|type)\s+eq\s+'([^']*)'\s*|^\s*internalDueDateTime\s+(eq|lt|le|gt|ge)\s+('?)([0-9T:.+Z-]+)\4\s*/;
@@ -43,21 +45,61 @@ export function parseRequestFilter(raw: string | undefined): RequestListFilter {
   }
 }
 
+const ORDERS: Record<string, RequestListOrder> = { internalDueDateTime: 'due', createdDateTime: 'created', status: 'status' };
+
+/** $orderby on one of internalDueDateTime (the default), createdDateTime or status, asc or desc. */
+export function parseRequestOrder(raw: string | undefined): { order: RequestListOrder; descending: boolean } {
+  if (raw === undefined) return { order: 'due', descending: false };
+  const m = /^\s*([A-Za-z]+)(?:\s+(asc|desc))?\s*$/i.exec(raw);
+  const order = m && Object.hasOwn(ORDERS, m[1]!) ? ORDERS[m[1]!] : undefined;
+  if (!m || !order) throw GraphError.badRequest(`Invalid $orderby: "${raw}". Supported: one of ${Object.keys(ORDERS).join(', ')}, with asc or desc.`);
+  return { order, descending: m[2]?.toLowerCase() === 'desc' };
+}
+
+/** $search="text": a case-insensitive part of the name or of the data subject's mail or name. */
+export function parseRequestSearch(raw: string | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  const m = /^"([^"]{1,200})"$/.exec(raw.trim());
+  if (!m || m[1]!.trim() === '') throw GraphError.badRequest('Invalid $search: use $search="text" with 1 to 200 characters and no double quote inside.');
+  return m[1]!.trim();
+}
+
+const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
+
+function cursorOf(row: RequestListRow, order: RequestListOrder): string[] {
+  if (order === 'status') return [row.status, row.due_cursor, row.id];
+  return [order === 'created' ? row.created_cursor : row.due_cursor, row.id];
+}
+
+/** The keyset of the previous page's last row in this order; a forged one is a 400, not a cast error. */
+function decodeCursor(raw: string | undefined, order: RequestListOrder): string[] | undefined {
+  const cursor = decodeSkipToken(raw, order === 'status' ? 3 : 2) as string[] | undefined;
+  if (!cursor) return undefined;
+  const [first, ...rest] = order === 'status' ? cursor : ['active', ...cursor];
+  const [at, id] = rest as [string, string];
+  if (!(REQUEST_STATUSES as readonly string[]).includes(first!) || !INSTANT.test(at) || Number.isNaN(Date.parse(at)) || !GUID_PATTERN.test(id)) {
+    throw GraphError.badRequest('Invalid $skiptoken: use the @odata.nextLink of the previous page as it is.');
+  }
+  return cursor;
+}
+
 /**
- * GET /{version}/security/subjectRightsRequests: the tenant's cases, earliest due first.
- * Overdue cases: $filter=status eq 'active' and internalDueDateTime lt <now>.
+ * GET /{version}/security/subjectRightsRequests: the tenant's cases, earliest due first unless
+ * $orderby says otherwise. Overdue cases: $filter=status eq 'active' and internalDueDateTime lt <now>.
  */
 export const listSubjectRightsRequests: CaseRoute = (app, deps) => {
   app.get<{ Querystring: Record<string, string> }>(COLLECTION, async (request, reply) => {
     requireCaseRead(request.caller);
     const query = request.query;
-    rejectUnknownOptions(query, ['$select', '$top', '$skiptoken', '$filter']);
+    rejectUnknownOptions(query, ['$select', '$top', '$skiptoken', '$filter', '$orderby', '$search']);
     const select = parseSelect(query.$select, REQUEST_PROPERTIES);
     const top = parseTop(query.$top, 100, 500);
     const filter = parseRequestFilter(query.$filter);
-    const cursor = decodeTimeIdCursor(query.$skiptoken);
+    const text = parseRequestSearch(query.$search);
+    const { order, descending } = parseRequestOrder(query.$orderby);
+    const after = decodeCursor(query.$skiptoken, order);
     const rows = await listRequestViews(deps.db, request.caller.tenantId, {
-      limit: top + 1, ...filter, ...(cursor ? { after: { due: cursor[0], id: cursor[1] } } : {}),
+      limit: top + 1, ...filter, ...(text ? { text } : {}), order, descending, ...(after ? { after } : {}),
     });
     const page = rows.slice(0, top);
     const last = page[page.length - 1];
@@ -65,7 +107,7 @@ export const listSubjectRightsRequests: CaseRoute = (app, deps) => {
     return sendGraphJson(reply, 200, {
       '@odata.context': collectionContext(deps, request.graphVersion, select),
       value: page.map((row) => selectProperties(toGraphRequest(row), select)),
-      ...(rows.length > top && last ? { '@odata.nextLink': nextLink(`${base}${COLLECTION}`, query, encodeSkipToken([last.due_cursor, last.id])) } : {}),
+      ...(rows.length > top && last ? { '@odata.nextLink': nextLink(`${base}${COLLECTION}`, query, encodeSkipToken(cursorOf(last, order))) } : {}),
     });
   });
 };

@@ -6,11 +6,15 @@ import { GraphError } from '../../../graph-error.ts';
 import { graphBase, type AppDeps } from '../../app-deps.ts';
 import { sendGraphJson } from '../../graph-reply.ts';
 import {
-  decodeSkipToken, encodeSkipToken, GUID_PATTERN, parseFilter, parseSelect, parseTop, rejectUnknownOptions, selectProperties,
+  decodeSkipToken, encodeSkipToken, GUID_PATTERN, parseSelect, parseTop, rejectUnknownOptions, selectProperties,
 } from '../../odata.ts';
 import { nextLink } from '../../paging.ts';
+import { parseUserFilter } from './user-filter.ts';
 
-/** GET /{version}/users: $filter=userPrincipalName eq '…', $select, $top (max 999, as Graph), paging. */
+/**
+ * GET /{version}/users: $filter (an exact userPrincipalName, or startswith terms on names and
+ * mail for a look-up), $select, $top (max 999, as Graph), paging.
+ */
 export function listUsersRoute(app: FastifyInstance, deps: AppDeps): void {
   app.get<{ Querystring: Record<string, string> }>('/users', async (request, reply) => {
     requirePermissions(request.caller, ['User.Read.All']);
@@ -18,11 +22,11 @@ export function listUsersRoute(app: FastifyInstance, deps: AppDeps): void {
     rejectUnknownOptions(query, ['$select', '$top', '$skiptoken', '$filter']);
     const select = parseSelect(query.$select, USER_PROPERTIES);
     const top = parseTop(query.$top, 100, 999);
-    const upn = parseFilter(query.$filter, ['userPrincipalName'])[0]?.value;
+    const filter = parseUserFilter(query.$filter);
     const cursor = decodeSkipToken(query.$skiptoken, 1) as [string] | undefined;
     // A forged cursor must be a 400, not a PostgreSQL cast error (500).
     if (cursor && !GUID_PATTERN.test(cursor[0])) throw GraphError.badRequest('Invalid $skiptoken: use the @odata.nextLink of the previous page as it is.');
-    const rows = await listUsers(deps.db, request.caller.tenantId, { limit: top + 1, after: cursor?.[0], upn });
+    const rows = await listUsers(deps.db, request.caller.tenantId, { limit: top + 1, after: cursor?.[0], ...filter });
     const page = rows.slice(0, top);
     const base = graphBase(deps, request.graphVersion);
     return sendGraphJson(reply, 200, {
