@@ -1,5 +1,4 @@
 import { ContainerClient } from '@azure/storage-blob';
-import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdir, open, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
@@ -15,6 +14,7 @@ import { verifyPackage } from '../src/export/verify-package.ts';
 import { createContainerSas, startAzurite, type Azurite } from '../src/embedded/azurite.ts';
 import { queueExport, seedUser, waitFor, type SeededUser } from './support/export-fixtures.ts';
 import { createTestApp, createTestDatabase, tempDir, type TestApp } from './support/harness.ts';
+import { mountSmallTmpfs } from './support/small-tmpfs.ts';
 import { killAllChildren, leaseOwnerOf, spawnDsr, startWorkerProcess, type ChildDsr } from './support/processes.ts';
 
 // Issue 7, item 2: faults injected while exports run. Each case queues several exports, injects
@@ -43,18 +43,8 @@ interface OpState {
   lease_owner: string | null;
 }
 
-/** A tmpfs for the disk-full case: only as root (or with CAP_SYS_ADMIN) on Linux. */
-async function mountSmallTmpfs(): Promise<{ dir: string; unmount(): void } | { reason: string }> {
-  const dir = await tempDir('dsr-diskfull-');
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', dir], { stdio: 'pipe' });
-    return { dir, unmount: () => execFileSync('umount', ['-l', dir], { stdio: 'pipe' }) };
-  } catch (err) {
-    await rm(dir, { recursive: true, force: true });
-    return { reason: `cannot mount a 2 MiB tmpfs here (${String((err as { stderr?: Buffer }).stderr ?? err).trim()})` };
-  }
-}
-const tmpfs = await mountSmallTmpfs();
+const tmpfs = await mountSmallTmpfs(2);
+if ('reason' in tmpfs) console.warn(`[faults d] skipped: ${tmpfs.reason}`);
 
 let db: Db;
 let dbUrl: string;
@@ -75,7 +65,7 @@ afterAll(async () => {
   for (const c of cleanups.reverse()) await Promise.resolve().then(c).catch(() => undefined);
   await azurite?.stop();
   await db?.end();
-  if ('unmount' in tmpfs) tmpfs.unmount();
+  if ('unmount' in tmpfs) await tmpfs.unmount();
 });
 
 function workerEnv(databaseUrl: string, storageOrigin: string, extra: Record<string, string> = {}): Record<string, string> {
@@ -327,7 +317,7 @@ describe('faults during exports', () => {
       expect(retry.statusCode, retry.body).toBe(201);
       worker.kill('SIGTERM');
       await worker.exited;
-      console.info(`[faults d] ${exports.length} exports with the content disk full: ${complete} complete; upload → ${upload.statusCode} ${(upload.json() as { error: { code: string } }).error.code}, after freeing space → ${retry.statusCode}; all settled ${since(tFault)} after the fault, ${since(t0)} in all`);
+      console.info(`[faults d] ${exports.length} exports with the content disk full (a 2 MiB tmpfs, ${(tmpfs as { how: string }).how}): ${complete} complete; upload → ${upload.statusCode} ${(upload.json() as { error: { code: string } }).error.code}, after freeing space → ${retry.statusCode}; all settled ${since(tFault)} after the fault, ${since(t0)} in all`);
     } finally {
       await t?.close();
     }
