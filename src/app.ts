@@ -28,6 +28,7 @@ import { uploadSessionRoutes } from './http/routes/drive/upload-session-routes.t
 import { getOperation } from './http/routes/data-policy-operations/get-operation.ts';
 import { listOperationsRoute } from './http/routes/data-policy-operations/list-operations.ts';
 import { subjectRightsRequestRoutes } from './http/routes/security/index.ts';
+import { downloadFinalFileRoute } from './http/routes/security/download-final-file.ts';
 import { healthz, readyz } from './http/routes/service/health.ts';
 import { metricsRoute } from './http/routes/service/metrics.ts';
 import { createMetrics } from './metrics.ts';
@@ -90,6 +91,7 @@ export async function buildApp(deps: AppDeps, extraGraphRoutes: typeof GRAPH_ROU
   // Outside the versions and the token hook: an uploadUrl is its own credential.
   uploadSessionRoutes(app, deps, quotas);
   downloadUrlRoute(app, deps);
+  downloadFinalFileRoute(app, deps);
   // Outside the versions too: the console's files, and the one call that gets it a token.
   consoleRoutes(app, deps);
   for (const version of GRAPH_VERSIONS) {

@@ -12,6 +12,8 @@ const SECRET_PATTERNS: [RegExp, string][] = [
   [/(AccountKey=)[^;"\s]+/gi, '$1REDACTED'],
   // An upload session's URL is its own credential (no Authorization header on chunk PUTs).
   [/(\/upload-sessions\/)[A-Za-z0-9_-]+/g, '$1REDACTED'],
+  // So is a download URL (a drive item's, or a case's final report or attachment).
+  [/(\/downloads\/(?:requests\/)?)[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+/g, '$1REDACTED'],
 ];
 
 export function redactSecrets(text: string): string {

@@ -206,6 +206,35 @@ describe('a case from creation to purge', () => {
     expect(manifest.files.map((f) => f.path).sort()).toEqual(planned.map((f) => f.path).filter((p) => p !== colleague.path && p !== 'manifest.json').sort());
     expectGraphError(await call('GET', `${BASE}/${id}/getFinalAttachment`, stranger), 404, 'Request_ResourceNotFound');
 
+    // Asked with Prefer: dsr.downloadUrl, the route answers a URL of that one file instead, which
+    // serves the same zip without Authorization and cannot be bent to another case, tenant or file.
+    const ask = (op: string, token: string) => t.app.inject({ method: 'GET', url: `${BASE}/${id}/${op}`, headers: { authorization: `Bearer ${token}`, prefer: 'odata.maxpagesize=5, dsr.downloadUrl' } });
+    const asked = await ask('getFinalAttachment', officer);
+    expect(asked.statusCode, asked.body).toBe(200);
+    expect(asked.headers['preference-applied']).toBe('dsr.downloadUrl');
+    expect(asked.headers['cache-control']).toBe('no-store');
+    const downloadUrl = new URL(json(asked)['@microsoft.graph.downloadUrl'] as string);
+    expect(downloadUrl.origin + downloadUrl.pathname).toMatch(new RegExp(`^${PUBLIC_URL}/downloads/requests/[\\w-]+\\.[\\w-]+$`));
+    expect(Date.parse(json(asked).expirationDateTime as string) - Date.now()).toBeLessThanOrEqual(120_000);
+    const viaUrl = await t.app.inject({ method: 'GET', url: downloadUrl.pathname });
+    expect(viaUrl.statusCode).toBe(200);
+    expect(viaUrl.headers['content-disposition']).toBe(`attachment; filename="subject-rights-request-${id}.zip"`);
+    const viaUrlEntries = await readZip(viaUrl.rawPayload);
+    expect([...viaUrlEntries.keys()].sort()).toEqual([...entries.keys()].sort());
+    for (const f of manifest.files) expect(sha(viaUrlEntries.get(f.path)!), f.path).toBe(f.sha256);
+    expectGraphError(await ask('getFinalAttachment', stranger), 404, 'Request_ResourceNotFound');
+    const [payload, mac] = downloadUrl.pathname.split('/').pop()!.split('.') as [string, string];
+    const grant = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Record<string, string | number>;
+    expect(grant).toMatchObject({ tenantId: tenant, requestId: id, file: 'attachment' });
+    for (const bent of [{ requestId: randomUUID() }, { tenantId: randomUUID() }, { file: 'report' }, { expires: Number(grant.expires) + 3600 }]) {
+      const forged = `${Buffer.from(JSON.stringify({ ...grant, ...bent })).toString('base64url')}.${mac}`;
+      expectGraphError(await t.app.inject({ method: 'GET', url: `/downloads/requests/${forged}` }), 401, 'InvalidAuthenticationToken');
+    }
+    // A drive download URL's key is another one: the token is no drive URL either.
+    expectGraphError(await t.app.inject({ method: 'GET', url: `/downloads/${payload}.${mac}` }), 401, 'InvalidAuthenticationToken');
+    const reportUrl = new URL(json(await ask('getFinalReport', officer))['@microsoft.graph.downloadUrl'] as string);
+    expect((await t.app.inject({ method: 'GET', url: reportUrl.pathname })).body).toBe(report.body);
+
     // A package file changed in storage after the export: the attachment stops instead of
     // delivering it (the zip has no central directory), and the service keeps serving.
     const tampered = manifest.files.find((f) => f.path.endsWith('me.jpg'))!;

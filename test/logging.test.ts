@@ -100,8 +100,10 @@ describe('redactSecrets', () => {
     expect(redactSecrets('/verify?url=https%3A%2F%2Fa%2Fc%3Fsv%3D1%26sig%3Dabc%252B%26sp%3Dcw')).not.toContain('abc');
   });
 
-  it('scrubs the secret of an upload session URL', () => {
+  it('scrubs the secret of an upload session URL and of a download URL', () => {
     expect(redactSecrets('PUT /upload-sessions/Zm9vYmFy-_x1 200')).toBe('PUT /upload-sessions/REDACTED 200');
+    expect(redactSecrets('GET /downloads/eyJ0ZW5h-_x.q1_-Zz 200')).toBe('GET /downloads/REDACTED 200');
+    expect(redactSecrets('"url":"/downloads/requests/eyJ0ZW5h.q1_-Zz?x"')).toBe('"url":"/downloads/requests/REDACTED?x"');
   });
 
   it('scrubs bearer tokens, bare JWTs and account keys', () => {

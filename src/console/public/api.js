@@ -57,18 +57,20 @@ export async function graph(method, path, body) {
   return response.status === 204 ? null : response.json();
 }
 
-/** Downloads a file through the token and hands it to the browser as a download. */
-export async function download(path, fallbackName) {
-  const response = await fetch(path, { headers: authorization() });
+/**
+ * Downloads a final report or attachment without holding it in memory: the route, asked with
+ * `Prefer: dsr.downloadUrl`, answers a short-lived URL of this origin for that one file, and the
+ * browser navigates to it, saving the response to disk as it arrives.
+ */
+export async function download(path) {
+  const response = await fetch(path, { headers: { ...authorization(), prefer: 'dsr.downloadUrl' } });
   if (!response.ok) throw await failure(response);
-  const disposition = response.headers.get('content-disposition') || '';
-  const name = /filename="?([^";]+)"?/.exec(disposition)?.[1] || fallbackName;
-  const blobUrl = URL.createObjectURL(await response.blob());
+  const url = new URL((await response.json())['@microsoft.graph.downloadUrl'], location.origin);
+  if (url.origin !== location.origin) throw new GraphRequestError(0, 'foreignLink', 'The service returned a download link to another origin; it was not followed.', null);
   const a = document.createElement('a');
-  a.href = blobUrl;
-  a.download = name;
+  a.href = url.href;
+  a.download = '';
   document.body.append(a);
   a.click();
   a.remove();
-  setTimeout(() => URL.revokeObjectURL(blobUrl), 60_000);
 }

@@ -1,8 +1,6 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import type { Db } from '../../../db/pool.ts';
 import { findDriveItem } from '../../../db/queries/drive-items.ts';
-import { ensureServiceKey } from '../../../db/queries/service-keys.ts';
+import { grantKey, signGrant, verifyGrant } from '../../../auth/signed-grant.ts';
 import type { IdentitySet } from '../../../domain/drive-item.ts';
 import { GraphError } from '../../../graph-error.ts';
 import type { AppDeps } from '../../app-deps.ts';
@@ -29,26 +27,13 @@ export interface DownloadGrant {
   appId: string | null;
 }
 
-const keys = new WeakMap<Db, Promise<Buffer>>();
-
-/** The deployment's signing key: made by the first process that needs it, shared through the database. */
+/** The deployment's signing key of drive download URLs. */
 export function downloadUrlKey(deps: AppDeps): Promise<Buffer> {
-  let key = keys.get(deps.db);
-  if (!key) {
-    key = ensureServiceKey(deps.db, KEY_NAME, randomBytes(32));
-    key.catch(() => keys.delete(deps.db));
-    keys.set(deps.db, key);
-  }
-  return key;
-}
-
-function mac(key: Buffer, payload: string): Buffer {
-  return createHmac('sha256', key).update(payload).digest();
+  return grantKey(deps.db, KEY_NAME);
 }
 
 export function signDownloadUrl(publicUrl: string, key: Buffer, grant: DownloadGrant): string {
-  const payload = Buffer.from(JSON.stringify(grant)).toString('base64url');
-  return `${publicUrl}/downloads/${payload}.${mac(key, payload).toString('base64url')}`;
+  return `${publicUrl}/downloads/${signGrant(key, grant)}`;
 }
 
 function invalidUrl(): GraphError {
@@ -56,13 +41,8 @@ function invalidUrl(): GraphError {
 }
 
 export function verifyDownloadToken(key: Buffer, token: string, now: Date): DownloadGrant {
-  const [payload, signature, extra] = token.split('.');
-  if (!payload || !signature || extra !== undefined || token.length > 4096) throw invalidUrl();
-  const expected = mac(key, payload);
-  const given = Buffer.from(signature, 'base64url');
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw invalidUrl();
-  const grant = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as DownloadGrant;
-  if (typeof grant.expires !== 'number' || grant.expires * 1000 <= now.getTime()) throw invalidUrl();
+  const grant = verifyGrant<DownloadGrant>(key, token, now);
+  if (!grant) throw invalidUrl();
   return grant;
 }
 
