@@ -1,11 +1,9 @@
 import { pino, type DestinationStream, type Logger } from 'pino';
+import { redactSasSignatures } from './domain/storage-location.ts';
 
 // SAS signatures and bearer tokens are secrets: they are scrubbed from every line at the logger
 // itself, whatever a call site passes in (a URL, an error message, a header object).
 const SECRET_PATTERNS: [RegExp, string][] = [
-  [/([?&](?:amp;)?(?:s|%73)(?:i|%69)(?:g|%67)=)[^&"'\s\\]+/gi, '$1REDACTED'],
-  // A SAS URL inside a URL-encoded value: ...%26sig%3D<value>%26...
-  [/((?:%3F|%26)sig%3D)(?:(?!%26)[^&"'\s\\])+/gi, '$1REDACTED'],
   [/(Bearer\s+)[A-Za-z0-9._~+/=-]+/gi, '$1REDACTED'],
   // A bare JWT (three base64url parts, header starting with {"): e.g. inside an error message.
   [/eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g, 'REDACTED.JWT'],
@@ -17,7 +15,7 @@ const SECRET_PATTERNS: [RegExp, string][] = [
 ];
 
 export function redactSecrets(text: string): string {
-  let out = text;
+  let out = redactSasSignatures(text);
   for (const [re, replacement] of SECRET_PATTERNS) out = out.replace(re, replacement);
   return out;
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BLOB_SUFFIX_BY_CLOUD, loadConfig } from '../src/config.ts';
 import { isPrivateAddress } from '../src/domain/private-address.ts';
-import { checkStorageLocation, MAX_STORAGE_LOCATION_LENGTH, parseStorageLocation, redactSasUrl, type StorageRules } from '../src/domain/storage-location.ts';
+import { checkStorageLocation, MAX_STORAGE_LOCATION_LENGTH, parseStorageLocation, redactSasSignatures, type StorageRules } from '../src/domain/storage-location.ts';
 import { GraphError } from '../src/graph-error.ts';
 
 const NOW = new Date('2026-06-01T12:00:00Z');
@@ -229,21 +229,21 @@ describe('isPrivateAddress', () => {
   );
 });
 
-describe('redactSasUrl', () => {
+describe('redactSasSignatures', () => {
   it('replaces the value of sig only', () => {
-    expect(redactSasUrl('https://a.blob.core.windows.net/c?sv=1&sig=abc%2Bdef%3D&sp=cw'))
+    expect(redactSasSignatures('https://a.blob.core.windows.net/c?sv=1&sig=abc%2Bdef%3D&sp=cw'))
       .toBe('https://a.blob.core.windows.net/c?sv=1&sig=REDACTED&sp=cw');
-    expect(redactSasUrl('https://a.blob.core.windows.net/c?sig=abc')).toBe('https://a.blob.core.windows.net/c?sig=REDACTED');
+    expect(redactSasSignatures('https://a.blob.core.windows.net/c?sig=abc')).toBe('https://a.blob.core.windows.net/c?sig=REDACTED');
   });
 
   it('redacts every sig, in any case and percent-encoded spelling', () => {
-    const out = redactSasUrl('https://a.blob.core.windows.net/c?SIG=one&sr=c&sig=two&%73ig=three&%53%49%47=four');
+    const out = redactSasSignatures('https://a.blob.core.windows.net/c?SIG=one&sr=c&sig=two&%73ig=three&%53%49%47=four');
     for (const secret of ['one', 'two', 'three', 'four']) expect(out).not.toContain(secret);
     expect(out).toContain('sr=c');
   });
 
   it('leaves a URL without sig unchanged, and does not touch similarly named parameters', () => {
-    expect(redactSasUrl('https://a.blob.core.windows.net/c?sv=1&sp=cw')).toBe('https://a.blob.core.windows.net/c?sv=1&sp=cw');
-    expect(redactSasUrl('https://a.blob.core.windows.net/c?xsig=keep&sig=drop')).toBe('https://a.blob.core.windows.net/c?xsig=keep&sig=REDACTED');
+    expect(redactSasSignatures('https://a.blob.core.windows.net/c?sv=1&sp=cw')).toBe('https://a.blob.core.windows.net/c?sv=1&sp=cw');
+    expect(redactSasSignatures('https://a.blob.core.windows.net/c?xsig=keep&sig=drop')).toBe('https://a.blob.core.windows.net/c?xsig=keep&sig=REDACTED');
   });
 });

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { tokenClaims } from '../auth/local-issuer.ts';
 import { loadConfig } from '../config.ts';
-import { redactSasUrl } from '../domain/storage-location.ts';
+import { redactSasSignatures } from '../domain/storage-location.ts';
 import type { PackageManifest } from '../export/render-package.ts';
 import { formatBytes } from '../export/render-package.ts';
 import { createLogger } from '../logger.ts';
@@ -94,7 +94,7 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     say('');
     say(`Export ${op.id} complete and verified in ${((Date.now() - started) / 1000).toFixed(1)} s:`);
     say(`  ${manifest.files.length} files, ${formatBytes(bytes)} (+ manifest.json, signed), every SHA-256 and the signature checked`);
-    say(`  package in the container: ${redactSasUrl(sas)}`);
+    say(`  package in the container: ${redactSasSignatures(sas)}`);
     say(`  a copy on disk: ${folder}`);
     say(`  open it: xdg-open ${path.join(folder, 'index.html')}   (or any browser: file://${path.join(folder, 'index.html')})`);
 

@@ -2,7 +2,7 @@ import { Presets, SingleBar } from 'cli-progress';
 import type { JSONWebKeySet } from 'jose';
 import { fetchServiceKeys, readKeyFile } from '../export/package-signature.ts';
 import { verifyPackage, type PackageDifference } from '../export/verify-package.ts';
-import { redactSasUrl } from '../domain/storage-location.ts';
+import { redactSasSignatures } from '../domain/storage-location.ts';
 import { CliError } from './fail.ts';
 
 export function describeDifference(d: PackageDifference): string {
@@ -59,7 +59,7 @@ export async function verifyWithProgress(sasUrl: string, opts: { json?: boolean 
     }, { keys: opts.keys, onSigned: opts.onSigned });
   } catch (err) {
     const status = (err as { statusCode?: number }).statusCode;
-    const where = redactSasUrl(sasUrl);
+    const where = redactSasSignatures(sasUrl);
     if (status === 403) throw new CliError(`storage refused access to ${where} (403)`, 'The SAS needs read (r) and list (l) permissions and must not have expired.');
     if (status === 404) throw new CliError(`no such container: ${where}`);
     const code = (err as { code?: string }).code;

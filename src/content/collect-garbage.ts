@@ -4,6 +4,7 @@ import {
 } from '../db/queries/content-blobs.ts';
 import { deleteStaleUploadSessions, uploadSessionsThatExist } from '../db/queries/upload-sessions.ts';
 import { purgeExpiredDeletedUsers } from '../db/queries/users.ts';
+import { GUID_SOURCE } from '../domain/formats.ts';
 import { deletedItemsSince } from '../domain/user.ts';
 import type { ContentStore } from './content-store.ts';
 import { startPeriodicTask } from '../runtime/periodic-task.ts';
@@ -14,7 +15,8 @@ export const DEFAULT_GRACE_SECONDS = 3600;
 const BATCH = 100;
 // The listing pass reads the whole store: every few hours is enough for what only a crash leaves.
 export const LISTING_INTERVAL_SECONDS = 6 * 3600;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+// Lowercase only: the names this service gives staging (session ids as it writes them).
+const SESSION_ID = new RegExp(`^${GUID_SOURCE}$`);
 
 export interface GarbageCollected {
   blobsDeleted: number;
@@ -93,7 +95,7 @@ async function collectUnlisted(db: Db, store: ContentStore, olderThan: Date): Pr
   let stagingRemoved = 0;
   const removeStaging = async (page: string[]) => {
     // Staging keys are session ids; a name that is not one was not made by this service.
-    const keys = page.filter((k) => UUID.test(k));
+    const keys = page.filter((k) => SESSION_ID.test(k));
     const live = await uploadSessionsThatExist(db, keys);
     for (const key of keys.filter((k) => !live.has(k))) {
       await store.discardStaged(key);

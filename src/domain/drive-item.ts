@@ -1,5 +1,5 @@
 import { GraphError } from '../graph-error.ts';
-import { graphDateTime } from './formats.ts';
+import { GUID_SOURCE, graphDateTime } from './formats.ts';
 import { bidiControlIn } from './unsafe-text.ts';
 
 /** A drive item as stored (002_tenant_data.sql). */
@@ -96,6 +96,8 @@ export interface DrivePath {
   anchorId?: string;
 }
 
+const DRIVE_PATH_MARKER = new RegExp(`/drive/(?:root|items/(${GUID_SOURCE}))(?::|%3A)`, 'i');
+
 /**
  * Parses the `root:/{path}[:[/content|/createUploadSession]]` and `items/{id}:/{path}…`
  * addressing from the raw request URL. It works on the still-encoded text so that an encoded '/'
@@ -104,7 +106,7 @@ export interface DrivePath {
  */
 export function parseDrivePath(rawUrl: string): DrivePath {
   const pathPart = rawUrl.split('?')[0]!;
-  const marker = /\/drive\/(?:root|items\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}))(?::|%3A)/i.exec(pathPart);
+  const marker = DRIVE_PATH_MARKER.exec(pathPart);
   if (!marker) throw GraphError.invalidRequest('Expected a path of the form root:/{path} or items/{id}:/{path}.');
   const anchor = marker[1] === undefined ? {} : { anchorId: marker[1].toLowerCase() };
   let rest = pathPart.slice(marker.index + marker[0].length);

@@ -7,5 +7,8 @@ export function graphDateTime(d: Date | null | undefined): string | null {
   return d.toISOString().replace(/\.000Z$/, 'Z');
 }
 
+/** A GUID's text, for patterns that embed one; lowercase, as this service writes ids. */
+export const GUID_SOURCE = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
+
 /** An object id as Graph writes it (case-insensitive, as Graph accepts it). */
-export const GUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const GUID_PATTERN = new RegExp(`^${GUID_SOURCE}$`, 'i');

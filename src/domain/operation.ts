@@ -1,5 +1,5 @@
 import { graphDateTime } from './formats.ts';
-import { redactSasUrl } from './storage-location.ts';
+import { redactSasSignatures } from './storage-location.ts';
 
 export type OperationStatus = 'notStarted' | 'running' | 'complete' | 'failed';
 export const OPERATION_STATUSES: readonly OperationStatus[] = ['notStarted', 'running', 'complete', 'failed'];
@@ -54,7 +54,7 @@ export function toGraphOperation(row: OperationRow): Record<string, unknown> {
     status: row.status,
     progress: Math.round(progress * 10) / 10,
     userId: row.user_id,
-    storageLocation: redactSasUrl(row.storage_location),
+    storageLocation: redactSasSignatures(row.storage_location),
     submittedDateTime: graphDateTime(row.submitted_at),
     completedDateTime: graphDateTime(row.completed_at),
     ...(row.status === 'failed' ? { error: { code: row.error_code ?? 'InternalServerError', message: row.error_message ?? '' } } : {}),

@@ -28,9 +28,14 @@ function unmapIPv4(address: string): string | undefined {
   return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
 }
 
+/** A URL's host name without the brackets of an IPv6 literal, as `net.isIP` and DNS take it. */
+export function bareHost(hostname: string): string {
+  return hostname.replace(/^\[|\]$/g, '');
+}
+
 /** True for an IP address (either family; brackets allowed) in a range storage must not reach. */
 export function isPrivateAddress(address: string): boolean {
-  const bare = address.replace(/^\[|\]$/g, '');
+  const bare = bareHost(address);
   const family = net.isIP(bare);
   if (family === 4) return blocked.check(bare, 'ipv4');
   if (family === 6) {

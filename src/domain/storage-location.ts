@@ -1,7 +1,7 @@
 import net from 'node:net';
 import { GraphError } from '../graph-error.ts';
 import type { SasFacts } from './export-failure.ts';
-import { isPrivateAddress } from './private-address.ts';
+import { bareHost, isPrivateAddress } from './private-address.ts';
 
 export interface StorageRules {
   /** The cloud's blob host suffix, e.g. `.blob.core.windows.net`. */
@@ -66,7 +66,7 @@ export function checkStorageLocation(raw: unknown, rules: StorageRules, now: Dat
   const allowedOrigin = rules.allowedOrigins.includes(url.origin);
   if (!allowedOrigin) {
     if (url.protocol !== 'https:') throw refuse(`storageLocation must use https (got ${url.protocol.replace(/:$/, '')}).`);
-    const host = url.hostname.replace(/^\[|\]$/g, '');
+    const host = bareHost(url.hostname);
     if (net.isIP(host) !== 0) {
       throw refuse(isPrivateAddress(host)
         ? 'storageLocation points to a loopback, private, link-local or metadata address.'
@@ -129,7 +129,7 @@ export function parseStorageLocation(raw: string, allowedOrigins: readonly strin
   } catch {
     throw refuse('storageLocation is not an absolute URL.');
   }
-  const host = url.hostname.replace(/^\[|\]$/g, '');
+  const host = bareHost(url.hostname);
   const pathStyle = allowedOrigins.includes(url.origin) || net.isIP(host) !== 0 || host === 'localhost';
   return splitLocation(raw, url, pathStyle).value;
 }
@@ -155,7 +155,7 @@ function splitLocation(raw: string, url: URL, pathStyle: boolean): { value: Stor
       containerUrl: `${url.origin}/${rawSegments.slice(0, containerIndex + 1).join('/')}${url.search}`,
       prefix: directory.length > 0 ? `${directory.join('/')}/` : '',
       origin: url.origin,
-      hostname: url.hostname.replace(/^\[|\]$/g, ''),
+      hostname: bareHost(url.hostname),
       protocol: url.protocol,
       pathStyle,
       sas: {
@@ -166,16 +166,23 @@ function splitLocation(raw: string, url: URL, pathStyle: boolean): { value: Stor
   };
 }
 
-/** The URL with the value of `sig` replaced, for responses and logs: the signature is a bearer secret. */
-export function redactSasUrl(raw: string): string {
-  // Match parameter names as URLSearchParams decodes them: `%73ig=` is a sig too.
-  return raw.replace(/([?&])([^&#=]*)=([^&#]*)/g, (whole, sep: string, name: string) => {
-    let decoded = name;
-    try {
-      decoded = decodeURIComponent(name.replace(/\+/g, ' '));
-    } catch {
-      // a malformed escape cannot spell sig
-    }
-    return decoded.toLowerCase() === 'sig' ? `${sep}${name}=REDACTED` : whole;
-  });
+/**
+ * Replaces the value of every `sig` parameter in `text`, a SAS URL or any line that contains one
+ * (a log line, an error message): the signature is a bearer secret. A name counts as URLSearchParams
+ * decodes it (`%73ig` is a sig too), after `?`, `&` or an HTML-escaped `&amp;`, and inside a
+ * URL-encoded URL (`%26sig%3D…`). A value ends where a parameter does, or at a quote, a space or
+ * a backslash, so that a URL inside JSON or a sentence keeps what surrounds it.
+ */
+export function redactSasSignatures(text: string): string {
+  return text
+    .replace(/([?&](?:amp;)?)([^&#=\s"'\\]*)=[^&#\s"'\\]*/g, (whole, sep: string, name: string) => (isSigName(name) ? `${sep}${name}=REDACTED` : whole))
+    .replace(/((?:%3F|%26)sig%3D)(?:(?!%26)[^&#"'\s\\])+/gi, '$1REDACTED');
+}
+
+function isSigName(name: string): boolean {
+  try {
+    return decodeURIComponent(name.replace(/\+/g, ' ')).toLowerCase() === 'sig';
+  } catch {
+    return false; // a malformed escape cannot spell sig
+  }
 }

@@ -1,5 +1,5 @@
 import net from 'node:net';
-import { isPrivateAddress } from '../domain/private-address.ts';
+import { bareHost, isPrivateAddress } from '../domain/private-address.ts';
 import { GraphError } from '../graph-error.ts';
 import { GUID_PATTERN, graphDateTime } from '../domain/formats.ts';
 
@@ -151,7 +151,7 @@ export function checkNotificationUrl(name: string, raw: unknown, allowedOrigins:
   if (url.hash !== '') throw invalidSubscription(`${name} must not contain a fragment.`);
   if (allowedOrigins.includes(url.origin)) return raw;
   if (url.protocol !== 'https:') throw invalidSubscription(`The ${name} must use the HTTPS protocol (got ${url.protocol.replace(/:$/, '')}).`);
-  const host = url.hostname.replace(/^\[|\]$/g, '');
+  const host = bareHost(url.hostname);
   if (net.isIP(host) !== 0 && isPrivateAddress(host)) {
     throw invalidSubscription(`${name} points to a loopback, private, link-local or metadata address.`);
   }

@@ -1,6 +1,6 @@
 import { auditRecord } from '../../domain/directory-audit.ts';
 import type { OperationRow, OperationStatus, Requester } from '../../domain/operation.ts';
-import { redactSasUrl } from '../../domain/storage-location.ts';
+import { redactSasSignatures } from '../../domain/storage-location.ts';
 import { SecretKeyError, secretKeys } from '../../secrets/secret-keys.ts';
 import type { Queryable } from '../pool.ts';
 
@@ -65,7 +65,7 @@ export async function insertOperationWithAudit(
        select $9, $2, $8, $10, $11, $12, $13, $14, op.id, $15, $16, $17, $18, $19 from op
      )
      select * from op`,
-    values: [op.id, op.tenantId, op.userId, op.userPrincipalName, redactSasUrl(op.storageLocation), op.storageContainer, op.requestedBy, op.submittedAt,
+    values: [op.id, op.tenantId, op.userId, op.userPrincipalName, redactSasSignatures(op.storageLocation), op.storageContainer, op.requestedBy, op.submittedAt,
       audit.id, audit.category, audit.activityDisplayName, audit.operationType, audit.result, audit.resultReason,
       audit.initiatedBy, JSON.stringify(audit.targetResources), audit.initiatorUserId, audit.targetUserId, JSON.stringify(audit.additionalDetails),
       secretKeys().seal(op.storageLocation, op.id)],
