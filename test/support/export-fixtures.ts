@@ -157,13 +157,22 @@ export interface RecordedRequest {
   headers: http.IncomingHttpHeaders;
 }
 
+/** Storage's refusal of a request, as its REST API answers one. */
+export interface StorageRefusal {
+  readonly status: number;
+  readonly code: string;
+}
+
 /**
  * An HTTP proxy in front of Azurite: records what storage was asked (method, blob path,
  * headers) and can fail requests to simulate an outage — `failNext(n)` resets the next n
  * connections' requests, `status` answers them with that status instead. Azurite behind it
- * stays the real thing.
+ * stays the real thing. `authorize`, if given, decides each request instead of Azurite's own
+ * check: a refusal, or the path and query to forward (for an authorization Azurite lacks).
  */
-export async function startStorageProxy(targetOrigin: string): Promise<{
+export async function startStorageProxy(targetOrigin: string, opts: {
+  authorize?: (method: string, url: URL) => StorageRefusal | string;
+} = {}): Promise<{
   origin: string;
   requests: RecordedRequest[];
   failNext(n: number, mode?: 'reset' | number): void;
@@ -188,10 +197,17 @@ export async function startStorageProxy(targetOrigin: string): Promise<{
     const url = new URL(req.url ?? '/', targetOrigin);
     const path = decodeURIComponent(url.pathname);
     requests.push({ method: req.method ?? '', path, headers: req.headers });
+    const decision = opts.authorize ? opts.authorize(req.method ?? '', url) : req.url ?? '/';
+    if (typeof decision !== 'string') {
+      req.resume();
+      res.writeHead(decision.status, { 'content-type': 'application/xml', 'x-ms-error-code': decision.code });
+      res.end(req.method === 'HEAD' ? undefined : `<?xml version="1.0" encoding="utf-8"?><Error><Code>${decision.code}</Code><Message>${decision.code}</Message></Error>`);
+      return;
+    }
     const lose = loseAnswer !== undefined && loseAnswer.method === req.method && loseAnswer.path.test(path);
     if (lose) loseAnswer = undefined;
     const upstream = http.request({
-      host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers, agent,
+      host: target.hostname, port: target.port, method: req.method, path: decision, headers: req.headers, agent,
     }, (up) => {
       if (lose) {
         up.resume();
