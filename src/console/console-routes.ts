@@ -20,6 +20,10 @@ const FILES: Record<string, string> = {
   'dom.js': 'text/javascript; charset=utf-8',
   'screens.js': 'text/javascript; charset=utf-8',
   'request-page.js': 'text/javascript; charset=utf-8',
+  'requests-list.js': 'text/javascript; charset=utf-8',
+  'directory-lookup.js': 'text/javascript; charset=utf-8',
+  'privacy-statement.js': 'text/javascript; charset=utf-8',
+  'live.js': 'text/javascript; charset=utf-8',
 };
 const PUBLIC = new URL('./public/', import.meta.url);
 

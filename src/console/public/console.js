@@ -1,7 +1,9 @@
 import { currentSession, signIn } from './api.js';
 import { errorBox, h, show } from './dom.js';
+import { renderPrivacyStatement } from './privacy-statement.js';
 import { renderRequest } from './request-page.js';
-import { renderExports, renderNewRequest, renderRequests } from './screens.js';
+import { renderRequests } from './requests-list.js';
+import { renderExports, renderNewRequest } from './screens.js';
 
 const main = document.getElementById('main');
 const who = document.getElementById('who');
@@ -22,6 +24,7 @@ function route() {
     if (link.hasAttribute('aria-current')) link.setAttribute('aria-current', 'page');
   }
   if (parts[0] === 'exports') renderExports(main);
+  else if (parts[0] === 'privacy-statement') renderPrivacyStatement(main);
   else if (parts[0] === 'requests' && parts[1] === 'new') renderNewRequest(main);
   else if (parts[0] === 'requests' && parts[1]) renderRequest(main, decodeURIComponent(parts[1]));
   else renderRequests(main, query);

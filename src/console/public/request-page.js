@@ -1,5 +1,6 @@
 import { download, graph } from './api.js';
 import { daysLeft, errorBox, formatBytes, formatDate, h, pagedRows, show } from './dom.js';
+import { poll } from './live.js';
 
 function stageList(request) {
   return h('ol', { class: 'stages', 'aria-label': 'Stages' }, (request.stages || []).map((s) =>
@@ -104,6 +105,17 @@ function historyList(request) {
     ` by ${(e.changedBy?.user ?? e.changedBy?.application)?.displayName ?? '—'}`)));
 }
 
+/** True while the worker retrieves the package: the only stage that moves without anyone. */
+function running(request) {
+  return request.status === 'active' && request.stages?.find((s) => s.stage === 'contentRetrieval')?.status === 'current';
+}
+
+// What decides which actions and forms the page shows; only a change of it rebuilds them, so a
+// live update never throws away a half-typed note or reason.
+function layoutOf(request) {
+  return JSON.stringify([request.status, (request.stages || []).map((s) => s.status), Boolean(request.insight?.itemCount)]);
+}
+
 export async function renderRequest(main, id) {
   const base = `/v1.0/security/subjectRightsRequests/${encodeURIComponent(id)}`;
   const errors = h('div', { 'aria-live': 'assertive' });
@@ -115,9 +127,17 @@ export async function renderRequest(main, id) {
     show(main, h('h1', {}, 'Request'), errorBox(err));
     return;
   }
-  const stage = (name) => request.stages.find((s) => s.stage === name)?.status;
-  const reviewing = request.status === 'active' && stage('contentReview') === 'current';
-  const reportReady = stage('generateReport') === 'completed';
+  const title = h('h1', {}, request.displayName);
+  const stagesBox = h('div');
+  const factsBox = h('div');
+  const actionsBox = h('div', { class: 'panel' });
+  const reviewBox = h('div');
+  const dueBox = h('div');
+  const historyBox = h('div');
+  const live = h('p', { class: 'live', role: 'status' });
+  let layout = null;
+  let stopLive = () => {};
+
   const act = (label, action) => {
     const button = h('button', { type: 'button' }, label);
     button.addEventListener('click', async () => {
@@ -129,24 +149,71 @@ export async function renderRequest(main, id) {
     });
     return button;
   };
-  const actions = h('div', { class: 'panel' },
-    act('Refresh', () => renderRequest(main, id)),
-    reviewing ? act('Complete review', async () => { await graph('POST', `${base}/completeReview`); await renderRequest(main, id); }) : null,
-    reportReady ? act('Download final report', () => download(`${base}/getFinalReport`, `request-${id}-report.csv`)) : null,
-    reportReady ? act('Download final attachment', () => download(`${base}/getFinalAttachment`, `request-${id}.zip`)) : null,
-    request.status === 'active' ? act('Close request', async () => { await graph('PATCH', base, { status: 'closed' }); await renderRequest(main, id); }) : null);
+  const paint = (next) => {
+    request = next;
+    title.textContent = request.displayName;
+    stagesBox.replaceChildren(stageList(request));
+    factsBox.replaceChildren(facts(request));
+    historyBox.replaceChildren(historyList(request));
+    if (layoutOf(request) === layout) return;
+    layout = layoutOf(request);
+    const hadFocus = main.contains(document.activeElement) && document.activeElement !== title;
+    const stage = (name) => request.stages.find((s) => s.stage === name)?.status;
+    const reviewing = request.status === 'active' && stage('contentReview') === 'current';
+    const reportReady = stage('generateReport') === 'completed';
+    actionsBox.replaceChildren(...[
+      act('Refresh', reload),
+      reviewing ? act('Complete review', async () => { await graph('POST', `${base}/completeReview`); await reload(); }) : null,
+      reportReady ? act('Download final report', () => download(`${base}/getFinalReport`, `request-${id}-report.csv`)) : null,
+      reportReady ? act('Download final attachment', () => download(`${base}/getFinalAttachment`, `request-${id}.zip`)) : null,
+      request.status === 'active' ? act('Close request', async () => { await graph('PATCH', base, { status: 'closed' }); await reload(); }) : null,
+    ].filter(Boolean));
+    reviewBox.replaceChildren(...(request.insight?.itemCount
+      ? reviewTable(base, reviewing, report)
+      : [h('p', {}, 'No package files yet: the retrieval has not finished.')]));
+    dueBox.replaceChildren(...(request.status === 'active' ? [h('h2', {}, 'Due date'), extendForm(base, request, report, reload)] : []));
+    // The control that had focus may be gone (e.g. Complete review): the heading takes it, not the page's top.
+    if (hadFocus && !main.contains(document.activeElement)) title.focus();
+  };
+  // While the retrieval runs, ask again (live.js); a browser cannot be sent change notifications.
+  const watch = () => {
+    stopLive();
+    if (!running(request)) {
+      live.textContent = '';
+      return;
+    }
+    live.textContent = 'The retrieval is running; this page updates by itself.';
+    stopLive = poll(live, async () => {
+      const before = JSON.stringify([request.stages, request.insight]);
+      paint(await graph('GET', base));
+      if (!running(request)) {
+        live.textContent = 'The retrieval has ended.';
+        return false;
+      }
+      return JSON.stringify([request.stages, request.insight]) === before ? 'same' : 'changed';
+    }, (why) => {
+      live.replaceChildren(why === 'deadline' ? 'Live updates stopped after 30 minutes; use Refresh.' : errorBox(why));
+    });
+  };
+  async function reload() {
+    errors.replaceChildren();
+    paint(await graph('GET', base));
+    watch();
+  }
+  paint(request);
   show(main,
     h('p', {}, h('a', { href: '#/requests' }, '← Requests')),
-    h('h1', {}, request.displayName),
+    title,
     errors,
-    h('h2', {}, 'Stages'), stageList(request),
-    facts(request),
-    actions,
+    h('h2', {}, 'Stages'), stagesBox, live,
+    factsBox,
+    actionsBox,
     h('h2', {}, 'Review'),
-    request.insight?.itemCount ? reviewTable(base, reviewing, report) : h('p', {}, 'No package files yet: the retrieval has not finished.'),
-    request.status === 'active' ? [h('h2', {}, 'Due date'), extendForm(base, request, report, () => renderRequest(main, id))] : null,
+    reviewBox,
+    dueBox,
     h('h2', {}, 'Notes'),
     notesSection(base, report),
     h('h2', {}, 'History'),
-    historyList(request));
+    historyBox);
+  watch();
 }
