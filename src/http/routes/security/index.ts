@@ -1,11 +1,10 @@
-import type { FastifyInstance } from 'fastify';
 import type { CaseContext } from '../../../cases/case-service.ts';
 import { createCaseStorage } from '../../../cases/case-storage.ts';
-import type { QuotaCounter } from '../../../quota/quota-counter.ts';
-import type { AppDeps } from '../../app-deps.ts';
+import type { RouteRegistration, ResourceRoutes } from '../../resource-routes.ts';
 import { completeRequestReview } from './complete-review.ts';
 import { createRequestNote } from './create-note.ts';
 import { createSubjectRightsRequest } from './create-subject-rights-request.ts';
+import { downloadFinalFileRoute } from './download-final-file.ts';
 import { getFinalAttachment } from './get-final-attachment.ts';
 import { getFinalReport } from './get-final-report.ts';
 import { getSubjectRightsRequest } from './get-subject-rights-request.ts';
@@ -26,10 +25,17 @@ const ROUTES: CaseRoute[] = [
 ];
 
 /** Every /security/subjectRightsRequests route, sharing one case context. */
-export function subjectRightsRequestRoutes(app: FastifyInstance, deps: AppDeps, quotas: QuotaCounter): void {
+const subjectRightsRequestRoutes: RouteRegistration = (app, deps, quotas) => {
   const ctx: CaseContext = {
     db: deps.db, storage: createCaseStorage(deps.config.cases.storage), purgeDays: deps.config.cases.purgeDays,
     quotas, quotaLimits: deps.config.quotas,
   };
   for (const route of ROUTES) route(app, deps, ctx);
-}
+};
+
+/** /security/subjectRightsRequests (cases), and the download URLs of their final files. */
+export const securityRoutes: ResourceRoutes = {
+  graph: subjectRightsRequestRoutes,
+  // A final file's download URL is its own credential.
+  root: downloadFinalFileRoute,
+};

@@ -1,10 +1,11 @@
+import { allRoutes, type ResourceRoutes } from '../../resource-routes.ts';
 import { createSubscriptionRoute } from './create-subscription.ts';
 import { deleteSubscriptionRoute } from './delete-subscription.ts';
 import { getSubscriptionRoute } from './get-subscription.ts';
 import { listSubscriptionsRoute } from './list-subscriptions.ts';
 import { updateSubscriptionRoute } from './update-subscription.ts';
 
-/** The subscription resource's routes, registered under each Graph version. */
-export const SUBSCRIPTION_ROUTES = [
-  createSubscriptionRoute, listSubscriptionsRoute, getSubscriptionRoute, updateSubscriptionRoute, deleteSubscriptionRoute,
-];
+/** /subscriptions: change notifications. */
+export const subscriptionRoutes: ResourceRoutes = {
+  graph: allRoutes(createSubscriptionRoute, listSubscriptionsRoute, getSubscriptionRoute, updateSubscriptionRoute, deleteSubscriptionRoute),
+};
