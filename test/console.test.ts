@@ -157,7 +157,11 @@ describe('the privacy console', () => {
     // The directory look-up by the start of the surname: the match's button fills in the address.
     const partial = subjectName.split(' ').at(-1)!.slice(0, 3).toLowerCase();
     await page.getByLabel('Find the data subject in the directory').fill(partial);
-    await page.getByRole('button', { name: `Use ${subjectName} <${subjectUpn}>` }).click();
+    // By keyboard: Tab from the search box to the match, Enter.
+    const match = page.getByRole('button', { name: `Use ${subjectName} <${subjectUpn}>` });
+    await match.waitFor();
+    for (let i = 0; i < 10 && !(await match.evaluate((el) => el === document.activeElement)); i++) await page.keyboard.press('Tab');
+    await page.keyboard.press('Enter');
     expect(await page.getByLabel('Data subject (mail or user principal name)').inputValue()).toBe(subjectUpn);
     await page.getByText(`Directory: ${subjectName}`).waitFor();
     expect(await accessibilityProblems(page)).toEqual([]);
@@ -167,11 +171,24 @@ describe('the privacy console', () => {
     await page.locator('ol.stages li', { hasText: 'contentRetrieval' }).getByText('current').waitFor();
     await page.getByText('this page updates by itself').waitFor();
     expect(await page.locator('dl.facts dd').nth(5).innerText()).toMatch(/^0 /);
-    await page.evaluate('window.sameDocument = true');
+    // Exports, in a second tab, shows the waiting export and follows it too.
+    const exportsTab = await openPage();
+    await exportsTab.page.goto(await link(officerUpn, true));
+    await heading(exportsTab.page, 'Requests');
+    await exportsTab.page.getByRole('link', { name: 'Exports' }).click();
+    const waiting = exportsTab.page.locator('tbody tr', { hasText: 'notStarted' });
+    await waiting.first().waitFor();
+    const operationId = await waiting.first().locator('td').first().innerText();
+    await exportsTab.page.getByText('their rows update by themselves').waitFor();
+    for (const p of [page, exportsTab.page]) await p.evaluate('window.sameDocument = true');
     extraWorker = await startWorker({ config, db: server.db, contentStore: server.contentStore, logger: createLogger('warn') });
     await page.getByRole('button', { name: 'Complete review' }).waitFor({ timeout: 30_000 });
     await page.getByText('The retrieval has ended.').waitFor();
-    expect(await page.evaluate('window.sameDocument')).toBe(true);
+    await exportsTab.page.locator('tbody tr', { hasText: operationId }).getByText('complete', { exact: true }).waitFor({ timeout: 30_000 });
+    expect(await exportsTab.page.locator('tbody tr', { hasText: operationId }).locator('progress').getAttribute('value')).toBe('100');
+    for (const p of [page, exportsTab.page]) expect(await p.evaluate('window.sameDocument')).toBe(true);
+    expect(exportsTab.problems).toEqual([]);
+    await exportsTab.page.close();
     expect(await page.locator('dl.facts dd').nth(5).innerText()).not.toMatch(/^0 /);
     await page.locator('tbody tr').first().waitFor({ timeout: 5000 }).catch(async () => { throw new Error(await page.locator('main').innerText()); });
     const firstRow = page.locator('tbody tr').first();
