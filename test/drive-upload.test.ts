@@ -1,34 +1,24 @@
-import { randomUUID } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { createTestApp, PUBLIC_URL, type TestApp } from './support/harness.ts';
-import { createDriveUser, DIRECT_CONTENT, pathUrl, sha256Hex, testBytes } from './support/drive-helpers.ts';
+import type { TestApp } from './support/harness.ts';
+import { DIRECT_CONTENT, pathUrl, putFragment, sha256Hex, startDriveServer, testBytes, type DriveServer } from './support/drive-helpers.ts';
 
+let drive: DriveServer;
 let t: TestApp;
 let origin: string;
 let token: string;
 let user: string;
-const tenant = randomUUID();
 
 beforeAll(async () => {
-  t = await createTestApp();
-  await t.app.listen({ host: '127.0.0.1', port: 0 });
-  const addr = t.app.server.address() as net.AddressInfo;
-  origin = `http://127.0.0.1:${addr.port}`;
-  token = await t.appToken(tenant, ['Files.ReadWrite.All']);
-  user = await createDriveUser(t, tenant);
+  drive = await startDriveServer();
+  ({ t, origin, token, user } = drive);
 });
-afterAll(async () => { await t.close(); });
+afterAll(async () => { await drive?.close(); });
 
 const auth = () => ({ authorization: `Bearer ${token}` });
 
-/** The uploadUrl is under the public URL; the test server listens elsewhere. */
-function local(uploadUrl: string): string {
-  expect(uploadUrl.startsWith(`${PUBLIC_URL}/upload-sessions/`)).toBe(true);
-  return origin + uploadUrl.slice(PUBLIC_URL.length);
-}
 
 async function download(url: string): Promise<{ status: number; body: Buffer; headers: Headers }> {
   const res = await fetch(origin + url, { headers: { ...auth(), ...DIRECT_CONTENT } });
@@ -45,15 +35,7 @@ async function createSession(path: string, body: unknown = {}): Promise<string> 
   const ttl = Date.parse(json.expirationDateTime) - Date.now();
   expect(ttl).toBeGreaterThan(23.9 * 3600e3);
   expect(ttl).toBeLessThanOrEqual(24 * 3600e3);
-  return local(json.uploadUrl);
-}
-
-function putFragment(url: string, data: Buffer, first: number, total: number, headers: Record<string, string> = {}) {
-  return fetch(url, {
-    method: 'PUT',
-    headers: { 'content-range': `bytes ${first}-${first + data.length - 1}/${total}`, ...headers },
-    body: data,
-  });
+  return drive.local(json.uploadUrl);
 }
 
 describe('simple upload', () => {

@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type { TestApp } from './harness.ts';
+import type { AddressInfo } from 'node:net';
+import { createTestApp, PUBLIC_URL, type TestApp } from './harness.ts';
 
 export function sha256Hex(buf: Buffer): string {
   return createHash('sha256').update(buf).digest('hex');
@@ -35,3 +36,42 @@ export function pathUrl(user: string, path: string, suffix = ''): string {
 
 /** Asks `/content` for the bytes in its own response instead of OneDrive's 302 (for clients that do not follow redirects). */
 export const DIRECT_CONTENT = { prefer: 'return=representation' } as const;
+
+/** A drive served over real HTTP: the test app listening on a free port, one user, a Files.ReadWrite.All token. */
+export interface DriveServer {
+  readonly t: TestApp;
+  /** `http://127.0.0.1:<port>` */
+  readonly origin: string;
+  readonly tenant: string;
+  readonly user: string;
+  readonly token: string;
+  /** An upload session's uploadUrl (under the public URL) as a URL of this listening server. */
+  local(uploadUrl: string): string;
+  close(): Promise<void>;
+}
+
+export async function startDriveServer(): Promise<DriveServer> {
+  const t = await createTestApp();
+  await t.app.listen({ host: '127.0.0.1', port: 0 });
+  const origin = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
+  const tenant = randomUUID();
+  return {
+    t, origin, tenant,
+    user: await createDriveUser(t, tenant),
+    token: await t.appToken(tenant, ['Files.ReadWrite.All']),
+    local: (uploadUrl) => {
+      if (!uploadUrl.startsWith(`${PUBLIC_URL}/upload-sessions/`)) throw new Error(`not an upload session URL: ${uploadUrl}`);
+      return origin + uploadUrl.slice(PUBLIC_URL.length);
+    },
+    close: () => t.close(),
+  };
+}
+
+/** PUTs one fragment of an upload session, with its Content-Range. */
+export function putFragment(url: string, data: Buffer, first: number, total: number, headers: Record<string, string> = {}): Promise<Response> {
+  return fetch(url, {
+    method: 'PUT',
+    headers: { 'content-range': `bytes ${first}-${first + data.length - 1}/${total}`, ...headers },
+    body: data,
+  });
+}
