@@ -160,7 +160,7 @@ describe('the privacy console', () => {
     // By keyboard: Tab from the search box to the match, Enter.
     const match = page.getByRole('button', { name: `Use ${subjectName} <${subjectUpn}>` });
     await match.waitFor();
-    for (let i = 0; i < 10 && !(await match.evaluate((el) => el === document.activeElement)); i++) await page.keyboard.press('Tab');
+    for (let i = 0; i < 10 && !(await match.evaluate((el) => el === el.ownerDocument.activeElement)); i++) await page.keyboard.press('Tab');
     await page.keyboard.press('Enter');
     expect(await page.getByLabel('Data subject (mail or user principal name)').inputValue()).toBe(subjectUpn);
     await page.getByText(`Directory: ${subjectName}`).waitFor();
