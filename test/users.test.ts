@@ -276,6 +276,34 @@ describe('GET /users', () => {
     }
   });
 
+  it('$search="prop:text" with ConsistencyLevel: eventual matches the start of any word, OR or AND', async () => {
+    const search = (q: string, consistency: string | null = 'eventual') => t.app.inject({
+      method: 'GET', url: `/v1.0/users?$search=${encodeURIComponent(q)}`,
+      headers: { authorization: `Bearer ${tok}`, ...(consistency ? { consistencylevel: consistency } : {}) },
+    });
+    const upns = async (q: string) => {
+      const res = await search(q);
+      expect(res.statusCode, res.body).toBe(200);
+      return (json(res) as { value: { userPrincipalName: string }[] }).value.map((v) => v.userPrincipalName).sort();
+    };
+    const grace = await create({ userPrincipalName: 'grace.ivanova@fabrikam.com', displayName: 'Grace Ivanova-Smith', mail: 'g.ivanova@fabrikam.com' }, tok);
+    try {
+      expect(await upns('"displayName:IVA"')).toEqual(['grace.ivanova@fabrikam.com']);
+      expect(await upns('"displayName:smi"')).toEqual(['grace.ivanova@fabrikam.com']);
+      expect(await upns('"displayName:vanova"')).toEqual([]);
+      expect(await upns('"mail:g.iva" OR "displayName:u 4"')).toEqual(['grace.ivanova@fabrikam.com', 'u4@fabrikam.com']);
+      expect(await upns('"userPrincipalName:grace" AND "displayName:smith"')).toEqual(['grace.ivanova@fabrikam.com']);
+      const missing = await search('"displayName:grace"', null);
+      expectGraphError(missing, 400, 'Request_UnsupportedQuery');
+      expect(missing.body).toContain('ConsistencyLevel: eventual');
+      for (const q of ['grace', '"jobTitle:x"', '"displayName:a" OR "mail:b" AND "surname:c"', '"displayName:..."', '"displayName:a" or "mail:b"']) {
+        expectGraphError(await search(q), 400, 'BadRequest');
+      }
+    } finally {
+      await call('DELETE', `/v1.0/users/${String(grace.id)}`, tok);
+    }
+  });
+
   it('$select on the list, kept in the nextLink', async () => {
     const body = json(await call('GET', '/v1.0/users?$select=userPrincipalName,id&$top=3', tok)) as { '@odata.context': string; value: Record<string, unknown>[]; '@odata.nextLink': string };
     expect(body['@odata.context']).toBe(`${PUBLIC_URL}/v1.0/$metadata#users(id,userPrincipalName)`);

@@ -45,6 +45,9 @@ export interface UserListFilter {
   /** Case-insensitive prefixes of these columns; all must match, or with `anyPrefix` any one. */
   prefixes?: { column: UserMatchColumn; prefix: string }[];
   anyPrefix?: boolean;
+  /** Text that must start a word of these columns (words split at anything not a letter or digit); all, or with `anyWord` any one. */
+  words?: { column: UserMatchColumn; word: string }[];
+  anyWord?: boolean;
 }
 
 /** One page ordered by id; `after` is the last id of the previous page. */
@@ -57,7 +60,14 @@ export async function listUsers(
     values.push(p.prefix);
     return `starts_with(lower(coalesce(${p.column}, '')), lower($${values.length}))`;
   });
-  const match = prefixes.length > 0 ? ` and (${prefixes.join(opts.anyPrefix ? ' or ' : ' and ')})` : '';
+  // Both sides are reduced to words between single spaces, so a word start is " " + the words searched.
+  const words = (opts.words ?? []).map((w) => {
+    values.push(w.word);
+    return `strpos(' ' || regexp_replace(lower(coalesce(${w.column}, '')), '[^[:alnum:]]+', ' ', 'g'),
+      ' ' || trim(regexp_replace(lower($${values.length}), '[^[:alnum:]]+', ' ', 'g'))) > 0`;
+  });
+  const match = (prefixes.length > 0 ? ` and (${prefixes.join(opts.anyPrefix ? ' or ' : ' and ')})` : '')
+    + (words.length > 0 ? ` and (${words.join(opts.anyWord ? ' or ' : ' and ')})` : '');
   const { rows } = await q.query<UserRow>(
     `select * from users
      where tenant_id = $1 and deleted_at is null

@@ -9,20 +9,21 @@ import {
   decodeSkipToken, encodeSkipToken, GUID_PATTERN, parseSelect, parseTop, rejectUnknownOptions, selectProperties,
 } from '../../odata.ts';
 import { nextLink } from '../../paging.ts';
-import { parseUserFilter } from './user-filter.ts';
+import { parseUserFilter, parseUserSearch } from './user-filter.ts';
 
 /**
  * GET /{version}/users: $filter (an exact userPrincipalName, or startswith terms on names and
- * mail for a look-up), $select, $top (max 999, as Graph), paging.
+ * mail for a look-up), $search with ConsistencyLevel: eventual (word starts), $select, $top
+ * (max 999, as Graph), paging.
  */
 export function listUsersRoute(app: FastifyInstance, deps: AppDeps): void {
   app.get<{ Querystring: Record<string, string> }>('/users', async (request, reply) => {
     requirePermissions(request.caller, ['User.Read.All']);
     const query = request.query;
-    rejectUnknownOptions(query, ['$select', '$top', '$skiptoken', '$filter']);
+    rejectUnknownOptions(query, ['$select', '$top', '$skiptoken', '$filter', '$search']);
     const select = parseSelect(query.$select, USER_PROPERTIES);
     const top = parseTop(query.$top, 100, 999);
-    const filter = parseUserFilter(query.$filter);
+    const filter = { ...parseUserFilter(query.$filter), ...parseUserSearch(query.$search, request.headers.consistencylevel) };
     const cursor = decodeSkipToken(query.$skiptoken, 1) as [string] | undefined;
     // A forged cursor must be a 400, not a PostgreSQL cast error (500).
     if (cursor && !GUID_PATTERN.test(cursor[0])) throw GraphError.badRequest('Invalid $skiptoken: use the @odata.nextLink of the previous page as it is.');

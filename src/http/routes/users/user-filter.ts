@@ -51,3 +51,40 @@ export function parseUserFilter(raw: string | undefined): UserListFilter {
   if (prefixes.length > 10) throw bad('at most 10 startswith terms');
   return { ...(upn !== undefined ? { upn } : {}), ...(prefixes.length > 0 ? { prefixes, anyPrefix: joiner !== 'and' } : {}) };
 }
+
+const SEARCH_CLAUSE = /^\s*"([A-Za-z]+):([^"]*)"\s*/;
+
+/**
+ * The users list's $search, Graph's advanced query: `"property:text"` clauses joined all by OR or
+ * all by AND, over the same properties as startswith. Like Entra ID it needs the
+ * `ConsistencyLevel: eventual` header, and it matches the start of any word of the value (words
+ * split at anything not a letter or digit), case-insensitively: "displayName:iva" finds
+ * "Grace Ivanova", "mail:grace.iv" finds grace.ivanova@….
+ */
+export function parseUserSearch(raw: string | undefined, consistencyLevel: unknown): Pick<UserListFilter, 'words' | 'anyWord'> {
+  if (raw === undefined) return {};
+  if (typeof consistencyLevel !== 'string' || consistencyLevel.toLowerCase() !== 'eventual') {
+    throw new GraphError(400, 'Request_UnsupportedQuery', "Request with $search query parameter only works through MSGraph with a special request header: 'ConsistencyLevel: eventual'");
+  }
+  const bad = (why: string) => GraphError.badRequest(`Invalid $search: ${why}. Supported: "property:text" clauses joined by OR (or all by AND), property one of ${NAMES}.`);
+  const words: { column: UserMatchColumn; word: string }[] = [];
+  let joiner: 'AND' | 'OR' | undefined;
+  let rest = raw;
+  for (;;) {
+    const clause = SEARCH_CLAUSE.exec(rest);
+    if (!clause) throw bad(`"${raw}" is not understood`);
+    const column = Object.hasOwn(COLUMNS, clause[1]!) ? COLUMNS[clause[1]!] : undefined;
+    if (!column) throw bad(`"${clause[1]}" cannot be searched`);
+    if (!/[\p{L}\p{N}]/u.test(clause[2]!)) throw bad(`"${clause[2]}" has no letter or digit to search for`);
+    words.push({ column, word: clause[2]! });
+    rest = rest.slice(clause[0].length);
+    if (rest === '') break;
+    const join = /^(AND|OR)\s+/.exec(rest);
+    if (!join) throw bad(`unexpected "${rest}"`);
+    if (joiner && joiner !== join[1]) throw bad('AND and OR cannot be mixed');
+    joiner = join[1] as 'AND' | 'OR';
+    rest = rest.slice(join[0].length);
+  }
+  if (words.length > 10) throw bad('at most 10 clauses');
+  return { words, anyWord: joiner !== 'AND' };
+}
