@@ -18,13 +18,16 @@ import { openDatabase, type OpenDatabase } from '../src/runtime/open-database.ts
 import { createContainerSas, startAzurite, type Azurite } from '../src/embedded/azurite.ts';
 import { BIN, startChild, tempDir } from './lib.ts';
 import { installSecretKeys, loadSecretKeys } from '../src/secrets/secret-keys.ts';
+import { mapConcurrent } from '../src/seed/map-concurrent.ts';
+
+export { mapConcurrent };
 import path from 'node:path';
 
 export const REQUESTER: Requester = { kind: 'application', appId: 'b0000000-0000-4000-8000-00000000be0c', oid: 'b0000000-0000-4000-8000-0000000000be' };
 
 /** Undo actions, run last-in first-out; also on SIGINT/SIGTERM so a Ctrl-C leaves nothing behind. */
 export class Cleanup {
-  private readonly steps: (() => Promise<unknown> | unknown)[] = [];
+  private readonly steps: (() => unknown)[] = [];
   private running: Promise<void> | undefined;
 
   constructor() {
@@ -37,7 +40,7 @@ export class Cleanup {
     process.once('SIGTERM', onSignal);
   }
 
-  add(step: () => Promise<unknown> | unknown): void {
+  add(step: () => unknown): void {
     this.steps.push(step);
   }
 
@@ -275,19 +278,6 @@ export function assertComplete(what: string, state: OperationState): void {
 
 export async function containerSas(azurite: Azurite, name: string): Promise<string> {
   return createContainerSas(azurite, name, { permissions: 'racwl' });
-}
-
-export async function mapConcurrent<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const lane = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i]!, i);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
-  return results;
 }
 
 export function median(xs: readonly number[]): number {

@@ -48,9 +48,9 @@ export function markdownTable(rows: BenchRow[]): string {
 export async function startChild(cmd: string, args: string[], env: Record<string, string>, ready: RegExp): Promise<{ child: ChildProcess; match: RegExpMatchArray; output: () => string }> {
   const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
   let output = '';
-  child.stderr!.on('data', (d) => { output += String(d); });
+  child.stderr.on('data', (d) => { output += String(d); });
   const match = await new Promise<RegExpMatchArray>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).on('line', (line) => {
+    createInterface({ input: child.stdout }).on('line', (line) => {
       output += `${line}\n`;
       const m = ready.exec(line);
       if (m) resolve(m);

@@ -69,7 +69,7 @@ function check(value: unknown, shape: Shape, at: string): void {
   }
   if ('list' in shape && Object.keys(shape).length === 1) {
     if (!Array.isArray(value) || value.length > MAX_ITEMS) throw GraphError.badRequest(`${at} must be an array of at most ${MAX_ITEMS} entries.`);
-    value.forEach((v, i) => check(v, shape.list as Shape, `${at}[${i}]`));
+    value.forEach((v, i) => check(v, shape.list, `${at}[${i}]`));
     return;
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw GraphError.badRequest(`${at} must be an object.`);

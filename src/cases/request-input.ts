@@ -54,7 +54,7 @@ function text(body: Record<string, unknown>, name: string, max: number, required
   const v = body[name];
   if (v === undefined || v === null) {
     if (required) throw GraphError.badRequest(`${name} is required.`);
-    return v as null | undefined;
+    return v;
   }
   if (typeof v !== 'string') throw GraphError.badRequest(`${name} must be a string.`);
   if (required && v.trim() === '') throw GraphError.badRequest(`${name} must not be empty.`);

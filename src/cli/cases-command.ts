@@ -157,7 +157,7 @@ export async function downloadCaseFile(
   });
   const partial = `${file}.partial`;
   try {
-    await pipeline(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), count, createWriteStream(partial));
+    await pipeline(Readable.fromWeb(res.body), count, createWriteStream(partial));
     await rename(partial, file);
   } catch (err) {
     await rm(partial, { force: true });

@@ -49,6 +49,7 @@ const MAX_NAME_LENGTH = 255;
 // OneDrive for Business limits the decoded path below the root to 400 characters.
 const MAX_PATH_LENGTH = 400;
 
+// eslint-disable-next-line no-control-regex -- control characters are what this pattern refuses
 const FORBIDDEN_CHARACTERS = /["*:<>?/\\|\u0000-\u001f]/;
 const RESERVED_NAMES = new Set([
   'con', 'prn', 'aux', 'nul', '.lock', 'desktop.ini',

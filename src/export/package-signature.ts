@@ -84,7 +84,7 @@ export async function registeredPackageSigner(db: Queryable, dataDir: string): P
 
 function publicHalf(jwk: JWK): JWK {
   const { kty, crv, x, y, n, e, kid, alg } = jwk;
-  return Object.fromEntries(Object.entries({ kty, crv, x, y, n, e, kid, alg, use: 'sig' }).filter(([, v]) => v !== undefined)) as JWK;
+  return Object.fromEntries(Object.entries({ kty, crv, x, y, n, e, kid, alg, use: 'sig' }).filter(([, v]) => v !== undefined));
 }
 
 export type SignatureCheck =

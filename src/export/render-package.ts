@@ -43,7 +43,7 @@ const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '
 const INERT = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
 
 /** Text for HTML: markup escaped, invisible controls made visible. */
-export function esc(s: unknown): string {
+export function esc(s: string | number | boolean | null | undefined): string {
   return String(s ?? '')
     .replace(INERT, (c) => `[U+${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}]`)
     .replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]!);

@@ -176,14 +176,15 @@ export async function uploadContentVerified(
     const pool: Buffer[] = [];
     const ids: string[] = [];
     let size = 0;
-    let failure: unknown;
+    // The first rejection of a staged block; a list, so that a falsy reason still counts.
+    const failures: unknown[] = [];
     const stage = (buf: Buffer, n: number) => {
       const id = blockId(ids.length);
       ids.push(id);
       const block = n === buf.length ? buf : buf.subarray(0, n);
       // The buffer goes back to the pool only once its request has settled, retries included.
       const p = withRequestRetry(() => blob.stageBlock(id, block, n, { abortSignal: signal }), opts.retry, signal)
-        .then(() => opts.onBytes?.(n), (err: unknown) => { failure ??= err; })
+        .then(() => opts.onBytes?.(n), (err: unknown) => { failures.push(err); })
         .finally(() => {
           inFlight.delete(p);
           pool.push(buf);
@@ -191,7 +192,7 @@ export async function uploadContentVerified(
       inFlight.add(p);
     };
     for (;;) {
-      if (failure) throw failure;
+      if (failures.length > 0) throw failures[0];
       const buf = pool.pop() ?? Buffer.allocUnsafe(opts.blockSize);
       const n = await fill(reader, buf, signal);
       hash.update(n === buf.length ? buf : buf.subarray(0, n));
@@ -210,7 +211,7 @@ export async function uploadContentVerified(
       // waits here for a slot (the pool's extra buffer); reading only after a slot freed would
       // leave the storage with one request while a block is read and hashed.
       while (inFlight.size >= opts.parallelBlocks) await Promise.race(inFlight);
-      if (failure) throw failure;
+      if (failures.length > 0) throw failures[0];
       stage(buf, n);
       if (n < buf.length) break;
     }
@@ -220,7 +221,7 @@ export async function uploadContentVerified(
       throw new ContentIntegrityError(expected.path, expected, actual);
     }
     await Promise.all(inFlight);
-    if (failure) throw failure;
+    if (failures.length > 0) throw failures[0];
     await withRequestRetry(() => blob.commitBlockList(ids, {
       blobHTTPHeaders: blobHeaders(opts), abortSignal: signal,
     }), opts.retry, signal);

@@ -4,7 +4,8 @@
  * loop calls `reset()` when it starts looking for work, because that look covers earlier wakes.
  */
 export interface WakeSignal {
-  wake(): void;
+  /** A plain function (the state lives in a closure, not on `this`): callers pass it around unbound. */
+  readonly wake: () => void;
   wait(ms: number): Promise<void>;
   reset(): void;
 }

@@ -92,7 +92,7 @@ export async function settleExportError(run: EndingRun, thrown: unknown): Promis
   const err = lease.signal.aborted ? lease.signal.reason as unknown : thrown;
   const classify = () => classifyExportError(err, op, run.target, ctx.config);
   const emit = (e: DistributiveOmit<WorkerEvent, 'operationId' | 'workerId'>) =>
-    ctx.onEvent({ ...e, operationId: op.id, workerId: ctx.workerId } as WorkerEvent);
+    ctx.onEvent({ ...e, operationId: op.id, workerId: ctx.workerId });
   if (err instanceof AbandonedError) return { kind: 'abandoned' };
   if (err instanceof LeaseLostError) {
     ctx.metrics.leaseLosses.inc();

@@ -130,7 +130,7 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
       if (stopping) return;
       logger.warn({ err: String(err) }, 'LISTEN connection lost; reconnecting');
       // Notifications sent while disconnected are gone: look at the queue once we are back.
-      const retry = () => listen().then(wake, () => later(1000, retry));
+      const retry = (): void => void listen().then(wake, () => later(1000, retry));
       later(1000, retry);
     };
     client.on('notification', onNotification);

@@ -22,7 +22,8 @@ export function activityJson(a: DriveActivityRow): Record<string, unknown> {
 
 function actorName(actor: Record<string, unknown>): string {
   const who = (actor.user ?? actor.application ?? actor) as Record<string, unknown>;
-  return String(who.displayName ?? who.userPrincipalName ?? who.id ?? '');
+  const name = who.displayName ?? who.userPrincipalName ?? who.id;
+  return typeof name === 'string' ? name : '';
 }
 
 export function activityCsvRow(a: DriveActivityRow): (string | null)[] {

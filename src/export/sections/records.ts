@@ -36,7 +36,7 @@ export async function* csvFile<R>(columns: readonly string[], rows: AsyncIterabl
 /** A value as a short preview cell. */
 export function cell(v: unknown): string {
   if (v === null || v === undefined) return '';
-  const s = typeof v === 'object' ? JSON.stringify(v) : String(v);
+  const s = typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint' ? String(v) : (JSON.stringify(v) ?? '');
   return s.length > 120 ? `${s.slice(0, 119)}…` : s;
 }
 

@@ -51,8 +51,8 @@ function parseSessionBody(body: unknown): SessionOptions {
     validateItemName(name);
   }
   options.conflictBehavior = parseConflictBehavior(props['@microsoft.graph.conflictBehavior']);
-  options.fileSize = (fileSize as number | undefined) ?? null;
-  options.name = name as string | undefined;
+  options.fileSize = fileSize ?? null;
+  options.name = name;
   return options;
 }
 

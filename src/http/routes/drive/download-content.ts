@@ -35,7 +35,7 @@ export async function sendItemContent(
   const tags = [contentETag(item.content_sha256), itemETag(item), itemCTag(item) ?? ''];
   if (noneMatchHits(request.headers['if-none-match'], tags)) return reply.code(304).header('etag', tags[0]!).send();
   const links = await itemLinks(deps, request.graphVersion, by, appId);
-  return reply.code(302).header('location', renderDriveItem(links, item)['@microsoft.graph.downloadUrl'] as string).send();
+  return reply.code(302).header('location', renderDriveItem(links, item)['@microsoft.graph.downloadUrl']).send();
 }
 
 /** GET /{version}/users/{id | upn}/drive/items/{itemId}/content */

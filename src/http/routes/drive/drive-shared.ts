@@ -212,7 +212,8 @@ export function parseItemSelect(raw: string | undefined): string[] | undefined {
 export function parseConflictBehavior(raw: unknown): ConflictBehavior {
   if (raw === undefined || raw === 'replace') return 'replace';
   if (raw === 'fail' || raw === 'rename') return raw;
-  throw GraphError.invalidRequest(`@microsoft.graph.conflictBehavior '${String(raw)}' is not valid; use replace, fail or rename.`);
+  // JSON text, so an object or array in the body reads as itself rather than "[object Object]".
+  throw GraphError.invalidRequest(`@microsoft.graph.conflictBehavior ${JSON.stringify(raw)} is not valid; use replace, fail or rename.`);
 }
 
 /**
