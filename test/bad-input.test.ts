@@ -73,7 +73,7 @@ describe('forged $skiptoken on children', () => {
   it('a cursor with a non-GUID id, a NUL, the wrong arity or not base64 JSON is 400', async () => {
     const file = await call('PUT', pathUrl(userId, 'docs/a.txt', ':/content'), 'a', { 'content-type': 'text/plain' });
     expect(file.statusCode).toBe(201);
-    const folderId = (file.json() as { parentReference: { id: string } }).parentReference.id;
+    const folderId = file.json<{ parentReference: { id: string } }>().parentReference.id;
     const forged = (cursor: unknown) => Buffer.from(JSON.stringify(cursor)).toString('base64url');
     for (const skiptoken of [forged(['a.txt', 'not-a-guid']), forged(['a\u0000', randomUUID()]), forged(['a', randomUUID(), 'x']), forged([1, 2]), '%%%', 'e30']) {
       for (const url of [`/v1.0/users/${userId}/drive/root/children`, `/v1.0/users/${userId}/drive/items/${folderId}/children`]) {

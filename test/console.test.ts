@@ -108,13 +108,13 @@ async function accessibilityProblems(page: Page): Promise<string[]> {
   const problems: string[] = [];
   for (const colorScheme of ['light', 'dark'] as const) {
     await page.emulateMedia({ colorScheme });
-    const found = await page.evaluate(`(async () => {
+    const found = await page.evaluate<string[]>(`(async () => {
       if (!window.axe) { ${await AXE_SOURCE} }
       const result = await window.axe.run(document, { resultTypes: ['violations'] });
       if (result.passes.length === 0) return ['axe checked nothing'];
       return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
         .map((v) => v.id + ': ' + v.nodes.map((n) => n.target.join(' ')).join(', '));
-    })()`) as string[];
+    })()`);
     problems.push(...found.map((f) => `${colorScheme}: ${f}`));
   }
   await page.emulateMedia({ colorScheme: null });

@@ -24,7 +24,7 @@ afterAll(async () => { await t.close(); });
 async function upload(user: string, itemPath: string, body: string) {
   const res = await t.app.inject({ method: 'PUT', url: pathUrl(user, itemPath, ':/content'), headers: { authorization: `Bearer ${token}` }, payload: body });
   expect(res.statusCode).toBeLessThan(300);
-  return res.json() as { id: string };
+  return res.json<{ id: string }>();
 }
 
 const rowExists = async (sha: string) => (await t.db.query('select 1 from content_blobs where sha256 = $1', [sha])).rowCount === 1;
@@ -91,7 +91,7 @@ test('expired upload sessions and sessions of deleted users are removed with the
   const user = await createDriveUser(t, tenant);
   const mk = async (itemPath: string) => {
     const res = await t.app.inject({ method: 'POST', url: pathUrl(user, itemPath, ':/createUploadSession'), headers: { authorization: `Bearer ${token}` }, payload: {} });
-    const uploadUrl = new URL((res.json() as { uploadUrl: string }).uploadUrl);
+    const uploadUrl = new URL(res.json<{ uploadUrl: string }>().uploadUrl);
     const put = await t.app.inject({ method: 'PUT', url: uploadUrl.pathname, headers: { 'content-range': 'bytes 0-2/10' }, payload: 'abc' });
     expect(put.statusCode).toBe(202);
   };

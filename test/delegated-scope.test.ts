@@ -48,7 +48,7 @@ beforeAll(async () => {
   const app = await t.appToken(TENANT, ['Files.ReadWrite.All']);
   const salary = await call('PUT', pathUrl(bob, 'private/salary.txt', ':/content'), app, 'secret');
   expect(salary.statusCode).toBe(201);
-  bobFolder = (salary.json() as { parentReference: { id: string } }).parentReference.id;
+  bobFolder = salary.json<{ parentReference: { id: string } }>().parentReference.id;
 });
 afterAll(async () => {
   await t?.close();
@@ -115,7 +115,7 @@ describe('a delegated user without an administrator role, holding every .All sco
     expect((await call('PUT', pathUrl(alice, 'notes/mine.txt', ':/content'), aliceToken, 'mine')).statusCode).toBe(201);
     const children = await call('GET', `/v1.0/users/${alice}/drive/root/children`, aliceToken);
     expect(children.statusCode, children.body).toBe(200);
-    expect((children.json() as { value: { name: string }[] }).value.map((i) => i.name)).toEqual(['notes']);
+    expect(children.json<{ value: { name: string }[] }>().value.map((i) => i.name)).toEqual(['notes']);
     // Content answers 302 to a short-lived download URL, as OneDrive does.
     expect((await call('GET', pathUrl(alice, 'notes/mine.txt', ':/content'), aliceToken)).statusCode).toBe(302);
     const me = await call('GET', `/v1.0/users/${alice}`, aliceToken);
@@ -145,11 +145,11 @@ describe('a delegated administrator (wids names a DSR_ADMIN_ROLE_IDS role)', () 
   it("reads and writes a colleague's drive and manages users", async () => {
     const children = await call('GET', `/v1.0/users/${bob}/drive/root/children`, adminToken);
     expect(children.statusCode, children.body).toBe(200);
-    expect((children.json() as { value: { name: string }[] }).value.map((i) => i.name)).toContain('private');
+    expect(children.json<{ value: { name: string }[] }>().value.map((i) => i.name)).toContain('private');
     expect((await call('PUT', pathUrl(bob, 'from-admin.txt', ':/content'), adminToken, 'hi')).statusCode).toBe(201);
     const created = await call('POST', '/v1.0/users', adminToken, { userPrincipalName: `temp-${randomUUID().slice(0, 6)}@contoso.test`, displayName: 'Temp' });
     expect(created.statusCode, created.body).toBe(201);
-    const id = (created.json() as { id: string }).id;
+    const id = created.json<{ id: string }>().id;
     expect((await call('PATCH', `/v1.0/users/${id}`, adminToken, { accountEnabled: false })).statusCode).toBe(204);
     expect((await call('GET', '/v1.0/users', adminToken)).statusCode).toBe(200);
     expect((await call('GET', '/v1.0/auditLogs/directoryAudits', adminToken)).statusCode).toBe(200);

@@ -40,7 +40,7 @@ describe('listing and reading', () => {
     while (url) {
       const res = await t.app.inject({ method: 'GET', url, headers: auth() });
       expect(res.statusCode).toBe(200);
-      const body = res.json() as { value: { name: string; parentReference: { path: string } }[]; '@odata.nextLink'?: string };
+      const body: { value: { name: string; parentReference: { path: string } }[]; '@odata.nextLink'?: string } = res.json();
       expect(body.value.length).toBeLessThanOrEqual(2);
       for (const v of body.value) {
         seen.push(v.name);

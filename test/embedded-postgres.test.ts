@@ -28,7 +28,7 @@ beforeAll(async () => {
   const fake = path.join(bin, 'postgres');
   await symlink('/bin/sleep', fake);
   const child = spawn('/bin/sh', ['-c', `"${fake}" 0.2 & echo $!; exec sleep 120`], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const [line] = await createInterface({ input: child.stdout! })[Symbol.asyncIterator]().next().then((r) => [r.value as string]);
+  const [line] = await createInterface({ input: child.stdout })[Symbol.asyncIterator]().next().then((r) => [r.value as string]);
   const zombie = Number(line);
   holder = { pid: child.pid!, zombie, kill: () => child.kill('SIGKILL') };
   await waitFor(async () => /^\d+ \(postgres\) Z /.test(await readFile(`/proc/${zombie}/stat`, 'utf8').catch(() => '')), { what: 'the zombie' });

@@ -51,7 +51,7 @@ let dbUrl: string;
 let dataDir: string;
 let store: ContentStore;
 let azurite: Azurite;
-const cleanups: (() => Promise<unknown> | unknown)[] = [];
+const cleanups: (() => unknown)[] = [];
 
 beforeAll(async () => {
   ({ db, url: dbUrl } = await createTestDatabase());
@@ -298,7 +298,7 @@ describe('faults during exports', () => {
       });
       // 507 as OneDrive answers a full drive, Graph-shaped, and no partial item.
       expect(upload.statusCode, upload.body).toBe(507);
-      expect((upload.json() as { error: { code: string } }).error.code).toBe('insufficientStorage');
+      expect(upload.json<{ error: { code: string } }>().error.code).toBe('insufficientStorage');
       expect((await readdir(path.join(fullDir, 'content', 'tmp')).catch(() => [])).length).toBe(0);
       const item = await t.db.query("select 1 from drive_items where tenant_id = $1 and name = 'new.bin'", [exports[0]!.user.tenantId]);
       expect(item.rowCount).toBe(0);
@@ -317,7 +317,7 @@ describe('faults during exports', () => {
       expect(retry.statusCode, retry.body).toBe(201);
       worker.kill('SIGTERM');
       await worker.exited;
-      console.info(`[faults d] ${exports.length} exports with the content disk full (a 2 MiB tmpfs, ${(tmpfs as { how: string }).how}): ${complete} complete; upload → ${upload.statusCode} ${(upload.json() as { error: { code: string } }).error.code}, after freeing space → ${retry.statusCode}; all settled ${since(tFault)} after the fault, ${since(t0)} in all`);
+      console.info(`[faults d] ${exports.length} exports with the content disk full (a 2 MiB tmpfs, ${(tmpfs as { how: string }).how}): ${complete} complete; upload → ${upload.statusCode} ${upload.json<{ error: { code: string } }>().error.code}, after freeing space → ${retry.statusCode}; all settled ${since(tFault)} after the fault, ${since(t0)} in all`);
     } finally {
       await t?.close();
     }

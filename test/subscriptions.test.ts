@@ -52,7 +52,7 @@ async function createSubscription(tenant: string, overrides: Record<string, unkn
   const token = await t.appToken(tenant, EXPORT_ROLES);
   const res = await call('POST', '/v1.0/subscriptions', token, body(overrides));
   expect(res.statusCode, res.body).toBe(201);
-  return { token, subscription: res.json() as Record<string, unknown> & { id: string } };
+  return { token, subscription: res.json<Record<string, unknown> & { id: string }>() };
 }
 
 describe('the subscription resource', () => {

@@ -49,10 +49,10 @@ beforeAll(async () => {
   // B's user through the API (with its audits), its drive through the upload route (with activity).
   const created = await call('POST', '/v1.0/users', bAdmin, { userPrincipalName: 'victim@fabrikam.test', displayName: 'Victim', jobTitle: 'CFO' });
   expect(created.statusCode, created.body).toBe(201);
-  const userId = (created.json() as { id: string }).id;
+  const userId = created.json<{ id: string }>().id;
   const file = await call('PUT', `/v1.0/users/${userId}/drive/root:/Secret/plans.txt:/content`, bAdmin, 'B confidential', { 'content-type': 'text/plain' });
   expect(file.statusCode, file.body).toBe(201);
-  const fileItem = file.json() as { id: string; parentReference: { id: string } };
+  const fileItem = file.json<{ id: string; parentReference: { id: string } }>();
   const session = await call('POST', `/v1.0/users/${userId}/drive/root:/Secret/big.bin:/createUploadSession`, bAdmin, {});
   expect(session.statusCode, session.body).toBe(200);
   // Sign-ins and more activity straight into the tables (the import path is another test's).
@@ -69,7 +69,7 @@ beforeAll(async () => {
   const aAdmin = await t.appToken(A, ALL_ROLES);
   const aUser = await call('POST', '/v1.0/users', aAdmin, { userPrincipalName: 'adele@contoso.test', displayName: 'Adele' });
   expect(aUser.statusCode, aUser.body).toBe(201);
-  aUserId = (aUser.json() as { id: string }).id;
+  aUserId = aUser.json<{ id: string }>().id;
   expect((await call('POST', `/v1.0/users/${aUserId}/exportPersonalData`, aAdmin, { storageLocation: fakeSasUrl() })).statusCode).toBe(202);
   tokensOfA = [
     { name: 'application with every role', token: aAdmin },
@@ -102,13 +102,13 @@ describe('a token of tenant A against the data of tenant B', () => {
         expectGraphError(await call('GET', `/${v}/dataPolicyOperations/${b.operationId.toUpperCase()}?$select=status`, token), 404, 'Request_ResourceNotFound');
         const list = await call('GET', `/${v}/dataPolicyOperations?$top=1000`, token);
         expect(list.statusCode, `${name}: ${list.body}`).toBe(200);
-        const ids = (list.json() as { value: { id: string; userId: string }[] }).value;
+        const ids = list.json<{ value: { id: string; userId: string }[] }>().value;
         expect(ids.length, name).toBeGreaterThan(0);
         expect(ids.map((o) => o.id)).not.toContain(b.operationId);
         expect(ids.map((o) => o.userId)).not.toContain(b.userId);
         const filtered = await call('GET', `/${v}/dataPolicyOperations?$filter=${encodeURIComponent(`userId eq '${b.userId}'`)}`, token);
         expect(filtered.statusCode).toBe(200);
-        expect((filtered.json() as { value: unknown[] }).value).toEqual([]);
+        expect(filtered.json<{ value: unknown[] }>().value).toEqual([]);
         for (const who of [b.userId, b.upn, encodeURIComponent(b.upn.toUpperCase())]) {
           // B's own container SAS, too: the 409 "already used" would reveal B's export.
           for (const storageLocation of [fakeSasUrl(), b.sas]) {
@@ -130,17 +130,17 @@ describe('a token of tenant A against the data of tenant B', () => {
         }
         const list = await call('GET', `/${v}/users?$top=999`, token);
         expect(list.statusCode, `${name}: ${list.body}`).toBe(200);
-        const users = (list.json() as { value: { id: string }[] }).value;
+        const users = list.json<{ value: { id: string }[] }>().value;
         expect(users.map((u) => u.id)).toEqual([aUserId]);
         const byUpn = await call('GET', `/${v}/users?$filter=${encodeURIComponent(`userPrincipalName eq '${b.upn}'`)}`, token);
         expect(byUpn.statusCode).toBe(200);
-        expect((byUpn.json() as { value: unknown[] }).value).toEqual([]);
+        expect(byUpn.json<{ value: unknown[] }>().value).toEqual([]);
       }
     }
     // Creating a user with B's UPN in A is A's business: it must work (a 400 "duplicate" would leak B's UPN).
     const dup = await call('POST', '/v1.0/users', tokensOfA[0]!.token, { userPrincipalName: b.upn, displayName: 'Same UPN, other tenant' });
     expect(dup.statusCode, dup.body).toBe(201);
-    expect(await call('DELETE', `/v1.0/users/${(dup.json() as { id: string }).id}`, tokensOfA[0]!.token).then((r) => r.statusCode)).toBe(204);
+    expect(await call('DELETE', `/v1.0/users/${dup.json<{ id: string }>().id}`, tokensOfA[0]!.token).then((r) => r.statusCode)).toBe(204);
   });
 
   it('drive: list, get, download, upload, createUploadSession and delete on B\'s user are 404', async () => {
@@ -167,7 +167,7 @@ describe('a token of tenant A against the data of tenant B', () => {
           for (const [method, url] of [['GET', u], ['GET', `${u}/content`], ['GET', `${u}/children`], ['DELETE', u]] as const) {
             const res = await call(method, url, tokensOfA[0]!.token);
             expect(res.statusCode, `${method} ${url}: ${res.body}`).toBe(404);
-            expect((res.json() as { error: { code: string } }).error.code).toBe('itemNotFound');
+            expect(res.json<{ error: { code: string } }>().error.code).toBe('itemNotFound');
           }
         }
       }
@@ -182,19 +182,19 @@ describe('a token of tenant A against the data of tenant B', () => {
         expect(signIns.body).not.toContain(b.userId);
         const mine = await call('GET', `/${v}/auditLogs/signIns?$filter=${encodeURIComponent(`userId eq '${b.userId}'`)}`, token);
         expect(mine.statusCode).toBe(200);
-        expect((mine.json() as { value: unknown[] }).value).toEqual([]);
+        expect(mine.json<{ value: unknown[] }>().value).toEqual([]);
         const byUpn = await call('GET', `/${v}/auditLogs/signIns?$filter=${encodeURIComponent(`userPrincipalName eq '${b.upn}'`)}`, token);
-        expect((byUpn.json() as { value: unknown[] }).value).toEqual([]);
+        expect(byUpn.json<{ value: unknown[] }>().value).toEqual([]);
 
         const audits = await call('GET', `/${v}/auditLogs/directoryAudits?$top=1000`, token);
         expect(audits.statusCode, audits.body).toBe(200);
-        const values = (audits.json() as { value: unknown[] }).value;
+        const values = audits.json<{ value: unknown[] }>().value;
         expect(values.length).toBeGreaterThan(0);
         expect(audits.body).not.toContain(b.userId);
         expect(audits.body).not.toContain(b.operationId);
         const targeted = await call('GET', `/${v}/auditLogs/directoryAudits?$filter=${encodeURIComponent(`targetResources/any(t: t/id eq '${b.userId}')`)}`, token);
         expect(targeted.statusCode).toBe(200);
-        expect((targeted.json() as { value: unknown[] }).value).toEqual([]);
+        expect(targeted.json<{ value: unknown[] }>().value).toEqual([]);
       }
     }
   });
@@ -205,7 +205,7 @@ describe('a token of tenant A against the data of tenant B', () => {
     expect((await call('GET', `/v1.0/dataPolicyOperations/${b.operationId}`, bReader)).statusCode).toBe(200);
     const user = await call('GET', `/v1.0/users/${b.userId}`, bReader);
     expect(user.statusCode).toBe(200);
-    expect((user.json() as { jobTitle: string }).jobTitle).toBe('CFO');
+    expect(user.json<{ jobTitle: string }>().jobTitle).toBe('CFO');
     const content = await call('GET', `/v1.0/users/${b.userId}/drive/items/${b.fileId}/content`, bReader, undefined, DIRECT_CONTENT);
     expect(content.statusCode).toBe(200);
     expect(content.body).toBe('B confidential');

@@ -42,7 +42,7 @@ beforeAll(async () => {
     payload: { userPrincipalName: 'target@contoso.test', displayName: 'Target' },
   });
   expect(created.statusCode, created.body).toBe(201);
-  userId = (created.json() as { id: string }).id;
+  userId = created.json<{ id: string }>().id;
 });
 
 afterAll(async () => {

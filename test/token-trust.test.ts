@@ -44,7 +44,7 @@ describe('the local issuer beside an external one', () => {
       });
       expect(expectGraphError(res, 401, 'InvalidAuthenticationToken').message).toMatch(/issuer/);
       expect(await countRows(ext.db, 'users')).toBe(before);
-      const served = (await ext.app.inject({ method: 'GET', url: '/.well-known/jwks.json' })).json() as { keys: { kid: string }[] };
+      const served = (await ext.app.inject({ method: 'GET', url: '/.well-known/jwks.json' })).json<{ keys: { kid: string }[] }>();
       expect(served.keys.map((k) => k.kid)).not.toContain(ext.issuer.jwks.keys[0]!.kid);
     } finally {
       await ext.close();

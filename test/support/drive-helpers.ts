@@ -26,7 +26,7 @@ export async function createDriveUser(t: TestApp, tenant: string, upnPrefix = 'u
     payload: { userPrincipalName: upn, displayName: `User ${upnPrefix}`, accountEnabled: true },
   });
   if (res.statusCode !== 201) throw new Error(`user not created: ${res.statusCode} ${res.body}`);
-  return (res.json() as { id: string }).id;
+  return res.json<{ id: string }>().id;
 }
 
 /** `/v1.0/users/{user}/drive/root:/{path}:{suffix}` with every segment encoded. */

@@ -13,7 +13,7 @@ export class FixedAuth implements Middleware {
   constructor(private readonly token: string) {}
   async execute(ctx: Context): Promise<void> {
     const options = (ctx.options ??= {});
-    const headers = new Headers(options.headers as ConstructorParameters<typeof Headers>[0]);
+    const headers = new Headers(options.headers);
     headers.set('Authorization', `Bearer ${this.token}`);
     options.headers = Object.fromEntries(headers);
     return this.next!.execute(ctx);

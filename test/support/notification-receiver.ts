@@ -52,11 +52,11 @@ export class NotificationReceiver {
   }
 
   static async start(): Promise<NotificationReceiver> {
-    let receiver: NotificationReceiver | undefined;
-    const server = http.createServer((req, res) => receiver!.handle(req, res));
+    // The server answers only after start() returns, so `receiver` is set by the first request.
+    const server = http.createServer((req, res) => receiver.handle(req, res));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as { port: number };
-    receiver = new NotificationReceiver(server, `http://127.0.0.1:${port}`);
+    const receiver = new NotificationReceiver(server, `http://127.0.0.1:${port}`);
     return receiver;
   }
 

@@ -35,8 +35,8 @@ export function spawnDsr(args: string[], env: Record<string, string>, opts: { de
     lines.push(line);
     for (const w of watchers) w(line);
   };
-  createInterface({ input: child.stdout! }).on('line', onLine);
-  createInterface({ input: child.stderr! }).on('line', onLine);
+  createInterface({ input: child.stdout }).on('line', onLine);
+  createInterface({ input: child.stderr }).on('line', onLine);
   const exited = once(child, 'exit').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null }));
   const proc: ChildDsr = {
     child, pid: child.pid!, lines, exited,
