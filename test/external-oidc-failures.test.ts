@@ -32,7 +32,7 @@ function list(token: string) {
 }
 
 /** A verifier whose clock the test moves, so that back-offs pass without waiting. */
-function steppedVerifier(env: Record<string, string>): { verifier: TokenVerifier; advance(ms: number): void } {
+function steppedVerifier(env: Record<string, string>): { verifier: TokenVerifier; advance: (ms: number) => void } {
   let now = Date.now();
   return { verifier: createTokenVerifier(loadConfig(env), undefined, fetch, () => new Date(now)), advance: (ms) => { now += ms; } };
 }
