@@ -294,6 +294,9 @@ describe('the privacy console', () => {
     await page.getByLabel('Sort by').selectOption({ label: 'Status (active first), then due date' });
     await expect.poll(names).toEqual(['Sorted beta', 'Sorted alpha', 'Sorted gamma']);
     await screenshots(page, 'requests');
+    await page.setViewportSize({ width: 390, height: 844 });
+    expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
+    await page.setViewportSize({ width: 1100, height: 800 });
     await page.getByLabel('Status').selectOption({ label: 'Overdue' });
     await expect.poll(names).toEqual(['Sorted beta']);
     expect(await page.locator('tbody tr').first().innerText()).toContain('Overdue by');
@@ -343,6 +346,9 @@ describe('the privacy console', () => {
     expect(await page.evaluate('window.ran')).toBeUndefined();
     expect(await accessibilityProblems(page)).toEqual([]);
     await screenshots(page, 'privacy-statement');
+    await page.setViewportSize({ width: 390, height: 844 });
+    expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
+    await page.setViewportSize({ width: 1100, height: 800 });
 
     // A field the service refuses: its 400 shows with the request id, nothing is stored.
     await page.getByLabel('Source of the data', { exact: true }).fill('');
