@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { collectGarbage } from '../src/content/collect-garbage.ts';
 import { pinContent, unpinContent } from '../src/db/queries/content-blobs.ts';
-import { recordStoredContent } from '../src/http/routes/drive/drive-shared.ts';
+import { recordStoredContent } from '../src/drive/commit-file.ts';
 import { createTestApp, type TestApp } from './support/harness.ts';
 import { createDriveUser, DIRECT_CONTENT, pathUrl, sha256Hex } from './support/drive-helpers.ts';
 

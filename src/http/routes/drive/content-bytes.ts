@@ -4,7 +4,8 @@ import { noneMatchHits, parseRange } from '../../../domain/byte-range.ts';
 import { contentETag, itemCTag, itemETag, type DriveItemView, type IdentitySet } from '../../../domain/drive-item.ts';
 import { GraphError } from '../../../graph-error.ts';
 import type { AppDeps } from '../../app-deps.ts';
-import { activity, activityContext } from './drive-shared.ts';
+import { activity } from '../../../drive/drive-activity.ts';
+import { activityContext } from './drive-shared.ts';
 
 /**
  * A file's bytes: `304` when If-None-Match names its content ETag, eTag or cTag (as OneDrive),

@@ -4,7 +4,8 @@ import { insertDriveActivities } from '../../../db/queries/drive-activities.ts';
 import { deleteDriveItem, listDriveSubtree, lockDriveItem } from '../../../db/queries/drive-items.ts';
 import { GraphError } from '../../../graph-error.ts';
 import type { AppDeps } from '../../app-deps.ts';
-import { activity, activityContext, actorOf, itemNotFound, loadItem, resolveDriveOwner } from './drive-shared.ts';
+import { activity } from '../../../drive/drive-activity.ts';
+import { activityContext, actorOf, itemNotFound, loadItem, resolveDriveOwner } from './drive-shared.ts';
 
 /**
  * DELETE /{version}/users/{id | upn}/drive/items/{itemId}: 204. A folder goes with its subtree;

@@ -4,7 +4,8 @@ import { parseDrivePath } from '../../../domain/drive-item.ts';
 import { GraphError } from '../../../graph-error.ts';
 import type { AppDeps } from '../../app-deps.ts';
 import { sendItemContent } from './download-content.ts';
-import { ensureDriveRoot, itemNotFound, loadItem, resolveDriveOwner } from './drive-shared.ts';
+import { ensureDriveRoot } from '../../../drive/commit-file.ts';
+import { itemNotFound, loadItem, resolveDriveOwner } from './drive-shared.ts';
 import { sendItemMetadata } from './get-item.ts';
 
 /**

@@ -5,8 +5,9 @@ import type { DriveItemView } from '../../../domain/drive-item.ts';
 import type { UserRow } from '../../../domain/user.ts';
 import type { AppDeps } from '../../app-deps.ts';
 import { rejectUnknownOptions } from '../../odata.ts';
+import { activity } from '../../../drive/drive-activity.ts';
 import {
-  activity, activityContext, actorOf, driveItemContext, loadItem, parseItemSelect, resolveDriveOwner, sendDriveItem,
+  activityContext, actorOf, driveItemContext, loadItem, parseItemSelect, resolveDriveOwner, sendDriveItem,
 } from './drive-shared.ts';
 import { itemLinks } from './item-rendering.ts';
 

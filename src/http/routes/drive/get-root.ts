@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from '../../app-deps.ts';
-import { ensureDriveRoot, resolveDriveOwner } from './drive-shared.ts';
+import { ensureDriveRoot } from '../../../drive/commit-file.ts';
+import { resolveDriveOwner } from './drive-shared.ts';
 import { sendItemMetadata } from './get-item.ts';
 
 /** GET /{version}/users/{id | upn}/drive/root */

@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from '../../app-deps.ts';
 import { sendChildrenPage } from './children-page.ts';
-import { ensureDriveRoot, resolveDriveOwner } from './drive-shared.ts';
+import { ensureDriveRoot } from '../../../drive/commit-file.ts';
+import { resolveDriveOwner } from './drive-shared.ts';
 
 /** GET /{version}/users/{id | upn}/drive/root/children: $top, $skiptoken, $select. */
 export function listRootChildrenRoute(app: FastifyInstance, deps: AppDeps): void {

@@ -6,9 +6,9 @@ import { parseDrivePath, SIMPLE_UPLOAD_MAX_BYTES } from '../../../domain/drive-i
 import { GraphError } from '../../../graph-error.ts';
 import { checkTenantStorage } from '../../../quota/upload-quotas.ts';
 import type { AppDeps } from '../../app-deps.ts';
+import { commitFileToDrive, recordStoredContent } from '../../../drive/commit-file.ts';
 import {
-  activityContext, actorOf, commitFileToDrive, driveItemContext, recordStoredContent, parseConflictBehavior,
-  resolveDriveOwner, sendDriveItem, withRawBody,
+  activityContext, actorOf, driveItemContext, parseConflictBehavior, resolveDriveOwner, sendDriveItem, withRawBody,
 } from './drive-shared.ts';
 import { itemLinks } from './item-rendering.ts';
 

@@ -10,7 +10,8 @@ import type { QuotaCounter } from '../../../quota/quota-counter.ts';
 import { checkUploadSessionSize, takeRequestQuota } from '../../../quota/upload-quotas.ts';
 import { graphBase, type AppDeps } from '../../app-deps.ts';
 import { userNotFound } from '../users/get-user.ts';
-import { activityContext, commitFileToDrive, recordStoredContent, sendDriveItem } from './drive-shared.ts';
+import { commitFileToDrive, recordStoredContent } from '../../../drive/commit-file.ts';
+import { activityContext, sendDriveItem } from './drive-shared.ts';
 import { itemLinks } from './item-rendering.ts';
 import { dropSession, loadLiveSession, sendSessionState, sessionNotFound, UPLOAD_SESSION_PATH } from './upload-session-shared.ts';
 
