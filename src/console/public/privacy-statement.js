@@ -5,7 +5,7 @@ import { errorBox, formatDate, h, show } from './dom.js';
 // rendered by the service (POST …/preview) into the very lines a package's index.html shows the
 // data subject. The preview is text nodes in a table, never HTML: whatever the statement says,
 // nothing in it can run or load.
-const URL_ = '/v1.0/security/privacyStatement';
+const STATEMENT = '/v1.0/security/privacyStatement';
 
 // Lists of pairs are edited one entry a line, the two parts split by " | ".
 const PAIRS = {
@@ -96,7 +96,7 @@ export async function renderPrivacyStatement(main) {
   const saved = h('p', { 'aria-live': 'polite' });
   let current = null;
   try {
-    current = await graph('GET', URL_);
+    current = await graph('GET', STATEMENT);
   } catch (err) {
     if (err.status !== 404) {
       show(main, h('h1', {}, 'Privacy statement'), errorBox(err));
@@ -114,7 +114,7 @@ export async function renderPrivacyStatement(main) {
   const showPreview = async () => {
     errors.replaceChildren();
     try {
-      preview.replaceChildren(previewOf(await graph('POST', `${URL_}/preview`, statementOf(form))));
+      preview.replaceChildren(previewOf(await graph('POST', `${STATEMENT}/preview`, statementOf(form))));
     } catch (err) {
       errors.replaceChildren(errorBox(err));
     }
@@ -124,7 +124,7 @@ export async function renderPrivacyStatement(main) {
     event.preventDefault();
     errors.replaceChildren();
     try {
-      const row = await graph('PUT', URL_, statementOf(form));
+      const row = await graph('PUT', STATEMENT, statementOf(form));
       saved.textContent = `Saved ${formatDate(row.lastModifiedDateTime)}: every report and package from now on carries it.`;
       await showPreview();
     } catch (err) {

@@ -57,7 +57,7 @@ export function renderNewRequest(main) {
 const ACTIVE = ['notStarted', 'running'];
 
 function operationRow(op) {
-  return h('tr', { 'data-id': op.id },
+  return h('tr', {},
     h('td', {}, h('code', {}, op.id)),
     h('td', {}, op.userId ?? '—'),
     h('td', {}, h('span', { class: `badge ${op.status}` }, op.status)),
