@@ -10,7 +10,7 @@ import {
 } from '../db/queries/subscriptions.ts';
 import type { HostResolver } from '../export/guarded-agent.ts';
 import { createMetrics, type Metrics } from '../metrics.ts';
-import { listenChannel } from './listen-channel.ts';
+import { listenChannel } from '../runtime/listen-channel.ts';
 import { notificationMetrics } from './notification-metrics.ts';
 import { loadValidationTokenSigner, notificationBody, type ValidationTokenSigner } from './notification-payload.ts';
 import { VALIDATION_TIMEOUT_MS } from './validate-endpoint.ts';

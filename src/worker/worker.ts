@@ -1,12 +1,12 @@
 import { createWakeSignal } from '../runtime/wake-signal.ts';
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
-import type pg from 'pg';
 import { pino, type Logger } from 'pino';
 import type { Config } from '../config.ts';
 import type { ContentStore } from '../content/content-store.ts';
 import type { Db } from '../db/pool.ts';
 import { OPERATIONS_CHANNEL } from '../db/queries/operations.ts';
+import { listenChannel } from '../runtime/listen-channel.ts';
 import { claimOperations } from '../db/queries/worker-operations.ts';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../domain/export-lease.ts';
 import type { OperationRow } from '../domain/operation.ts';
@@ -106,7 +106,6 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
   let claiming = true;
   const signal = createWakeSignal();
   const wake = signal.wake;
-  let listener: { client: pg.PoolClient; close(): void } | undefined;
 
   const later = (ms: number, fn: () => void) => {
     const t = setTimeout(() => {
@@ -115,35 +114,6 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
     }, ms);
     t.unref();
     timers.add(t);
-  };
-
-  const listen = async (): Promise<void> => {
-    const client = await db.connect();
-    let lost = false;
-    const onNotification = () => wake();
-    const onLost = (err?: unknown) => {
-      if (lost) return;
-      lost = true;
-      if (listener?.client === client) listener = undefined;
-      client.removeListener('notification', onNotification);
-      client.release(true);
-      if (stopping) return;
-      logger.warn({ err: String(err) }, 'LISTEN connection lost; reconnecting');
-      // Notifications sent while disconnected are gone: look at the queue once we are back.
-      const retry = (): void => void listen().then(wake, () => later(1000, retry));
-      later(1000, retry);
-    };
-    client.on('notification', onNotification);
-    client.on('error', onLost);
-    client.on('end', () => onLost());
-    try {
-      await client.query(`listen ${OPERATIONS_CHANNEL}`);
-    } catch (err) {
-      onLost(err);
-      throw err;
-    }
-    // Closing for shutdown: mark lost first so the 'end' of our own release is not a reconnect.
-    listener = { client, close: () => { lost = true; client.removeListener('notification', onNotification); client.release(true); } };
   };
 
   const start = (row: OperationRow) => {
@@ -179,17 +149,14 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
     }
   };
 
-  await listen().catch((err: unknown) => {
-    // Without LISTEN the poll still finds work; the reconnect loop keeps trying.
-    logger.warn({ err: String(err) }, 'LISTEN failed; polling only for now');
-  });
+  const listener = await listenChannel(db, OPERATIONS_CHANNEL, wake, logger);
   // Before the claim loop: if delivery cannot start, nothing is running that the caller would
   // have to stop before it closes the pool.
   const notifications = await startNotificationDelivery({ config, db, workerId: id, logger, metrics: ctx.metrics, ...opts.notifications })
     .catch((err: unknown) => {
       // The LISTEN connection is checked out of the pool: the caller could not close it otherwise.
       stopping = true;
-      listener?.close();
+      listener.close();
       throw err;
     });
   const looping = loop();
@@ -201,9 +168,7 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
     await looping;
     for (const t of timers) clearTimeout(t);
     timers.clear();
-    const current = listener;
-    listener = undefined;
-    current?.close();
+    listener.close();
     await notifications.stop();
   };
 

@@ -5,7 +5,9 @@ import type { Db } from '../db/pool.ts';
 /**
  * Holds one pooled connection in LISTEN on `channel` and calls `onWake` for each NOTIFY, and once
  * more after a reconnect (notifications sent while disconnected are lost, so the caller looks
- * again). The caller's slow poll covers the time without a connection.
+ * again). The caller's slow poll covers the time without a connection: a failed first LISTEN is
+ * logged, not thrown, and retried every second like a lost one until `close`. The connection is
+ * checked out of the pool, so the caller must `close` before it ends the pool.
  */
 export async function listenChannel(db: Db, channel: string, onWake: () => void, logger: Logger): Promise<{ close(): void }> {
   let closed = false;
@@ -41,8 +43,9 @@ export async function listenChannel(db: Db, channel: string, onWake: () => void,
     current = { client: c, close: () => { lost = true; c.removeListener('notification', onWake); c.release(true); } };
   };
   const scheduleReconnect = () => {
+    if (closed) return;
     retry = setTimeout(() => {
-      connect().then(onWake, scheduleReconnect);
+      connect().then(() => { if (current) onWake(); }, scheduleReconnect);
     }, 1000);
     retry.unref();
   };
