@@ -45,7 +45,7 @@ export async function listenChannel(db: Db, channel: string, onWake: () => void,
   const scheduleReconnect = () => {
     if (closed) return;
     retry = setTimeout(() => {
-      connect().then(() => { if (current) onWake(); }, scheduleReconnect);
+      void connect().then(() => { if (current) onWake(); }, scheduleReconnect);
     }, 1000);
     retry.unref();
   };
