@@ -86,6 +86,15 @@ export interface Config {
   };
   /** DSR_METRICS_TOKEN: bearer token for /metrics; unset, the API port does not serve /metrics. */
   readonly metricsToken: string | undefined;
+  /** The console's sign-in through the external issuer (docs/console.md); undefined: links of the local issuer only. */
+  readonly console: {
+    /** The issuer the console signs in with: DSR_AUTH_ISSUER, its `{tenantid}` replaced by DSR_CONSOLE_TENANT. */
+    readonly issuer: string;
+    /** DSR_CONSOLE_CLIENT_ID: the console's public client (SPA) registered at the issuer. */
+    readonly clientId: string;
+    /** DSR_CONSOLE_SCOPE: what it asks for; default `openid profile {DSR_AUTH_AUDIENCE}/.default` (Entra ID). */
+    readonly scope: string;
+  } | undefined;
 }
 
 /** Every variable the service reads, with its default; `.env.example` and the README mirror this list. */
@@ -100,6 +109,7 @@ export const ENV_VARIABLES = [
   'DSR_CASES_STORAGE', 'DSR_CASES_DUE_PERIODS', 'DSR_CASES_PURGE_DAYS', 'DSR_METRICS_TOKEN',
   'DSR_QUOTA_UPLOAD_SESSIONS_PER_USER', 'DSR_QUOTA_UPLOAD_SESSION_BYTES_PER_USER', 'DSR_QUOTA_STORAGE_BYTES_PER_TENANT',
   'DSR_NOTIFICATION_ALLOW', 'DSR_SUBSCRIPTION_MAX_EXPIRATION', 'DSR_NOTIFICATION_RETRY_BASE', 'DSR_NOTIFICATION_RETRY_WINDOW',
+  'DSR_CONSOLE_CLIENT_ID', 'DSR_CONSOLE_SCOPE', 'DSR_CONSOLE_TENANT',
 ] as const;
 
 export class ConfigError extends Error {}
@@ -222,8 +232,34 @@ export function loadConfig(
       purgeDays: integer(e, 'DSR_CASES_PURGE_DAYS', 30, 1),
     },
     metricsToken: e.DSR_METRICS_TOKEN || undefined,
+    console: consoleSignIn(e, externalIssuer, externalAudience, allowedTenants),
   };
   return deepFreeze(config);
+}
+
+/**
+ * The console signs in with one issuer: a multi-tenant one (`{tenantid}`) needs the tenant whose
+ * users use this console (DSR_CONSOLE_TENANT), one the service accepts.
+ */
+function consoleSignIn(
+  e: Record<string, string | undefined>, issuer: string | undefined, audience: string | undefined, allowedTenants: readonly string[] | '*',
+): Config['console'] {
+  const clientId = e.DSR_CONSOLE_CLIENT_ID || undefined;
+  if (!clientId) {
+    if (e.DSR_CONSOLE_SCOPE || e.DSR_CONSOLE_TENANT) throw new ConfigError('DSR_CONSOLE_SCOPE and DSR_CONSOLE_TENANT need DSR_CONSOLE_CLIENT_ID');
+    return undefined;
+  }
+  if (!issuer || !audience) throw new ConfigError('DSR_CONSOLE_CLIENT_ID needs DSR_AUTH_ISSUER (the console signs in with the external issuer)');
+  let consoleIssuer = issuer;
+  if (issuer.includes('{tenantid}')) {
+    const tenant = (e.DSR_CONSOLE_TENANT ?? '').toLowerCase();
+    if (!GUID_PATTERN.test(tenant)) throw new ConfigError('DSR_CONSOLE_TENANT (a tenant id) is required with {tenantid} in DSR_AUTH_ISSUER: the tenant whose users sign in to the console');
+    if (allowedTenants !== '*' && !allowedTenants.includes(tenant)) throw new ConfigError('DSR_CONSOLE_TENANT must be one of DSR_AUTH_ALLOWED_TENANTS');
+    consoleIssuer = issuer.replace('{tenantid}', tenant);
+  } else if (e.DSR_CONSOLE_TENANT) {
+    throw new ConfigError('DSR_CONSOLE_TENANT is only for an issuer with {tenantid}');
+  }
+  return { issuer: consoleIssuer, clientId, scope: e.DSR_CONSOLE_SCOPE || `openid profile ${audience.replace(/\/+$/, '')}/.default` };
 }
 
 function duePeriods(raw: string): ReadonlyMap<string, DuePeriod> {

@@ -16,6 +16,11 @@ export function currentSession() {
   return session;
 }
 
+/** Keeps the token of a sign-in through the external issuer (sign-in.js), in memory only. */
+export function setSession(value) {
+  session = value;
+}
+
 async function failure(response) {
   let code = `http${response.status}`;
   let message = response.statusText || 'The request failed.';
@@ -42,7 +47,7 @@ export async function signIn(link) {
 }
 
 function authorization() {
-  if (!session) throw new GraphRequestError(401, 'notSignedIn', 'You are not signed in. Open a new sign-in link (dsr-export console-link --user <upn>).', null);
+  if (!session) throw new GraphRequestError(401, 'notSignedIn', 'You are not signed in. Reload the console to sign in again.', null);
   return { authorization: `Bearer ${session.accessToken}` };
 }
 

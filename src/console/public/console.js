@@ -4,16 +4,15 @@ import { renderPrivacyStatement } from './privacy-statement.js';
 import { renderRequest } from './request-page.js';
 import { renderRequests } from './requests-list.js';
 import { renderExports, renderNewRequest } from './screens.js';
+import { completeSignIn, isSignInResponse, loadSignInConfig, renderSignIn } from './sign-in.js';
 
 const main = document.getElementById('main');
 const who = document.getElementById('who');
+let signInConfig = null;
 
 function route() {
   if (!currentSession()) {
-    show(main, h('h1', {}, 'Sign in'),
-      h('p', {}, 'Open a one-time sign-in link to use the console. Ask for one on the server with:'),
-      h('pre', {}, h('code', {}, 'dsr-export console-link --user <your user principal name>')),
-      h('p', {}, 'The link works once and for a few minutes; reloading this page signs you out.'));
+    renderSignIn(main, signInConfig);
     return;
   }
   const [path, search] = location.hash.replace(/^#/, '').split('?');
@@ -32,16 +31,20 @@ function route() {
 
 async function start() {
   const link = /^#link=([A-Za-z0-9_-]+)$/.exec(location.hash)?.[1];
-  if (link) {
-    // Out of the address bar and history at once: the link is spent either way.
-    history.replaceState(null, '', `${location.pathname}#/requests`);
-    try {
-      const session = await signIn(link);
-      who.textContent = `Signed in as ${session.displayName ?? session.userPrincipalName}`;
-    } catch (err) {
-      show(main, h('h1', {}, 'Sign-in failed'), errorBox(err));
-      return;
+  // Out of the address bar and history at once: the link is spent either way.
+  if (link) history.replaceState(null, '', `${location.pathname}#/requests`);
+  try {
+    signInConfig = await loadSignInConfig();
+    let session = null;
+    if (link) {
+      session = await signIn(link);
+    } else if (signInConfig.oidc && isSignInResponse(location.hash)) {
+      session = await completeSignIn(signInConfig.oidc);
     }
+    if (session) who.textContent = `Signed in as ${session.displayName ?? session.userPrincipalName}`;
+  } catch (err) {
+    show(main, h('h1', {}, 'Sign-in failed'), errorBox(err));
+    return;
   }
   window.addEventListener('hashchange', route);
   route();
