@@ -140,11 +140,15 @@ export function encodeSkipToken(cursor: readonly unknown[]): string {
   return Buffer.from(JSON.stringify(cursor)).toString('base64url');
 }
 
-export function decodeSkipToken(raw: string | undefined, arity: number): unknown[] | undefined {
+/**
+ * The keyset a $skiptoken carries: `arity` strings that `valid` accepts. A forged one is a 400,
+ * never a database error (a non-uuid id, a NUL in text, a bad timestamp would be a 500 there).
+ */
+export function decodeSkipToken(raw: string | undefined, arity: number, valid: (cursor: string[]) => boolean = () => true): string[] | undefined {
   if (raw === undefined) return undefined;
   try {
     const cursor = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as unknown;
-    if (Array.isArray(cursor) && cursor.length === arity && cursor.every((c) => typeof c === 'string')) return cursor;
+    if (Array.isArray(cursor) && cursor.length === arity && cursor.every((c) => typeof c === 'string') && valid(cursor)) return cursor;
   } catch {
     // fall through to the 400
   }

@@ -1,4 +1,3 @@
-import { GraphError } from '../../../graph-error.ts';
 import { decodeSkipToken, encodeSkipToken, GUID_PATTERN } from '../../odata.ts';
 
 // PostgreSQL's text form of a timestamptz ("2026-11-28 12:00:00.123456+00"): microseconds kept,
@@ -11,10 +10,6 @@ export function encodeAuditCursor(last: { cursor_at: string; id: string }): stri
 }
 
 export function decodeAuditCursor(raw: string | undefined): { at: string; id: string } | undefined {
-  const cursor = decodeSkipToken(raw, 2) as [string, string] | undefined;
-  if (!cursor) return undefined;
-  if (!PG_TIMESTAMPTZ.test(cursor[0]) || !GUID_PATTERN.test(cursor[1])) {
-    throw GraphError.badRequest('Invalid $skiptoken: use the @odata.nextLink of the previous page as it is.');
-  }
-  return { at: cursor[0], id: cursor[1] };
+  const cursor = decodeSkipToken(raw, 2, ([at, id]) => PG_TIMESTAMPTZ.test(at!) && GUID_PATTERN.test(id!));
+  return cursor && { at: cursor[0]!, id: cursor[1]! };
 }

@@ -3,12 +3,8 @@ import { requirePermissions } from '../../../auth/permissions.ts';
 import { listDirectoryAudits, type DirectoryAuditQuery } from '../../../db/queries/directory-audits.ts';
 import { toGraphDirectoryAudit } from '../../../domain/directory-audit.ts';
 import { graphBase, type AppDeps } from '../../app-deps.ts';
-import { sendGraphJson } from '../../graph-reply.ts';
-import {
-  ANY_TARGET_ID, dateBounds, GUID_PATTERN, guidFilterValue, parseDateOrderBy, parseFilter, parseSelect, parseTop, rejectUnknownOptions,
-  selectProperties,
-} from '../../odata.ts';
-import { nextLink } from '../../paging.ts';
+import { ANY_TARGET_ID, dateBounds, GUID_PATTERN, guidFilterValue, parseDateOrderBy, parseFilter, selectProperties } from '../../odata.ts';
+import { readListQuery, sendPage } from '../../paging.ts';
 import { decodeAuditCursor, encodeAuditCursor } from './audit-log-cursor.ts';
 
 /** Graph's directoryAudit properties, in the order toGraphDirectoryAudit writes them. */
@@ -28,9 +24,9 @@ export function listDirectoryAuditsRoute(app: FastifyInstance, deps: AppDeps): v
     const caller = request.caller;
     requirePermissions(caller, ['AuditLog.Read.All']);
     const query = request.query;
-    rejectUnknownOptions(query, ['$select', '$top', '$skiptoken', '$filter', '$orderby']);
-    const select = parseSelect(query.$select, DIRECTORY_AUDIT_PROPERTIES);
-    const top = parseTop(query.$top, 100, 1000);
+    const { top, select } = readListQuery(query, {
+      options: ['$select', '$top', '$skiptoken', '$filter', '$orderby'], top: [100, 1000], properties: DIRECTORY_AUDIT_PROPERTIES,
+    });
     const terms = parseFilter(query.$filter, ['initiatedBy/user/id', 'activityDisplayName', 'category'], { anyTarget: true, dates: ['activityDateTime'] });
     const filter: Omit<DirectoryAuditQuery, 'limit'> = {
       activity: dateBounds(terms, 'activityDateTime'), order: parseDateOrderBy(query.$orderby, 'activityDateTime'),
@@ -47,13 +43,10 @@ export function listDirectoryAuditsRoute(app: FastifyInstance, deps: AppDeps): v
     }
     const after = decodeAuditCursor(query.$skiptoken);
     const rows = await listDirectoryAudits(deps.db, caller.tenantId, { limit: top + 1, ...filter, after });
-    const page = rows.slice(0, top);
-    const last = page[page.length - 1];
     const base = graphBase(deps, request.graphVersion);
-    return sendGraphJson(reply, 200, {
-      '@odata.context': `${base}/$metadata#auditLogs/directoryAudits${select ? `(${select.join(',')})` : ''}`,
-      value: page.map((row) => selectProperties(toGraphDirectoryAudit(row), select)),
-      ...(rows.length > top && last ? { '@odata.nextLink': nextLink(`${base}/auditLogs/directoryAudits`, query, encodeAuditCursor(last)) } : {}),
+    return sendPage(reply, rows, {
+      top, query, url: `${base}/auditLogs/directoryAudits`, context: `${base}/$metadata#auditLogs/directoryAudits${select ? `(${select.join(',')})` : ''}`,
+      render: (row) => selectProperties(toGraphDirectoryAudit(row), select), skipToken: encodeAuditCursor,
     });
   });
 }

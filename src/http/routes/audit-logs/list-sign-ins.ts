@@ -3,11 +3,8 @@ import { SIGN_IN_PROPERTIES, toGraphSignIn } from '../../../domain/sign-in.ts';
 import { requirePermissions } from '../../../auth/permissions.ts';
 import { listSignIns, type SignInQuery } from '../../../db/queries/sign-ins.ts';
 import { graphBase, type AppDeps } from '../../app-deps.ts';
-import { sendGraphJson } from '../../graph-reply.ts';
-import {
-  dateBounds, guidFilterValue, parseDateOrderBy, parseFilter, parseSelect, parseTop, rejectUnknownOptions, selectProperties,
-} from '../../odata.ts';
-import { nextLink } from '../../paging.ts';
+import { dateBounds, guidFilterValue, parseDateOrderBy, parseFilter, selectProperties } from '../../odata.ts';
+import { readListQuery, sendPage } from '../../paging.ts';
 import { decodeAuditCursor, encodeAuditCursor } from './audit-log-cursor.ts';
 
 // Graph's page size for sign-ins: 1,000 by default and at most.
@@ -24,9 +21,9 @@ export function listSignInsRoute(app: FastifyInstance, deps: AppDeps): void {
     const caller = request.caller;
     requirePermissions(caller, ['AuditLog.Read.All']);
     const query = request.query;
-    rejectUnknownOptions(query, ['$select', '$top', '$skiptoken', '$filter', '$orderby']);
-    const select = parseSelect(query.$select, SIGN_IN_PROPERTIES);
-    const top = parseTop(query.$top, SIGN_IN_PAGE, SIGN_IN_PAGE);
+    const { top, select } = readListQuery(query, {
+      options: ['$select', '$top', '$skiptoken', '$filter', '$orderby'], top: [SIGN_IN_PAGE, SIGN_IN_PAGE], properties: SIGN_IN_PROPERTIES,
+    });
     const terms = parseFilter(query.$filter, ['userId', 'userPrincipalName', 'appDisplayName'], {
       dates: ['createdDateTime'], startsWith: ['userPrincipalName', 'appDisplayName'],
     });
@@ -39,13 +36,10 @@ export function listSignInsRoute(app: FastifyInstance, deps: AppDeps): void {
     }
     const after = decodeAuditCursor(query.$skiptoken);
     const rows = await listSignIns(deps.db, caller.tenantId, { limit: top + 1, ...filter, after });
-    const page = rows.slice(0, top);
-    const last = page[page.length - 1];
     const base = graphBase(deps, request.graphVersion);
-    return sendGraphJson(reply, 200, {
-      '@odata.context': `${base}/$metadata#auditLogs/signIns${select ? `(${select.join(',')})` : ''}`,
-      value: page.map((row) => selectProperties(toGraphSignIn(row), select)),
-      ...(rows.length > top && last ? { '@odata.nextLink': nextLink(`${base}/auditLogs/signIns`, query, encodeAuditCursor(last)) } : {}),
+    return sendPage(reply, rows, {
+      top, query, url: `${base}/auditLogs/signIns`, context: `${base}/$metadata#auditLogs/signIns${select ? `(${select.join(',')})` : ''}`,
+      render: (row) => selectProperties(toGraphSignIn(row), select), skipToken: encodeAuditCursor,
     });
   });
 }

@@ -5,11 +5,8 @@ import {
 } from '../../../db/queries/subject-rights-requests.ts';
 import { GraphError } from '../../../graph-error.ts';
 import { graphBase } from '../../app-deps.ts';
-import { sendGraphJson } from '../../graph-reply.ts';
-import {
-  decodeSkipToken, encodeSkipToken, GUID_PATTERN, parseSelect, parseTop, rejectUnknownOptions, selectProperties,
-} from '../../odata.ts';
-import { nextLink } from '../../paging.ts';
+import { decodeSkipToken, encodeSkipToken, GUID_PATTERN, selectProperties } from '../../odata.ts';
+import { readListQuery, sendPage } from '../../paging.ts';
 import { collectionContext, COLLECTION, requireCaseRead, type CaseRoute } from './request-shared.ts';
 
 const OPERATORS = { eq: '=', lt: '<', le: '<=', gt: '>', ge: '>=' } as const;
@@ -73,14 +70,10 @@ function cursorOf(row: RequestListRow, order: RequestListOrder): string[] {
 
 /** The keyset of the previous page's last row in this order; a forged one is a 400, not a cast error. */
 function decodeCursor(raw: string | undefined, order: RequestListOrder): string[] | undefined {
-  const cursor = decodeSkipToken(raw, order === 'status' ? 3 : 2) as string[] | undefined;
-  if (!cursor) return undefined;
-  const [first, ...rest] = order === 'status' ? cursor : ['active', ...cursor];
-  const [at, id] = rest as [string, string];
-  if (!(REQUEST_STATUSES as readonly string[]).includes(first!) || !INSTANT.test(at) || Number.isNaN(Date.parse(at)) || !GUID_PATTERN.test(id)) {
-    throw GraphError.badRequest('Invalid $skiptoken: use the @odata.nextLink of the previous page as it is.');
-  }
-  return cursor;
+  return decodeSkipToken(raw, order === 'status' ? 3 : 2, (cursor) => {
+    const [first, at, id] = (order === 'status' ? cursor : ['active', ...cursor]) as [string, string, string];
+    return (REQUEST_STATUSES as readonly string[]).includes(first) && INSTANT.test(at) && !Number.isNaN(Date.parse(at)) && GUID_PATTERN.test(id);
+  });
 }
 
 /**
@@ -91,9 +84,9 @@ export const listSubjectRightsRequests: CaseRoute = (app, deps) => {
   app.get<{ Querystring: Record<string, string> }>(COLLECTION, async (request, reply) => {
     requireCaseRead(request.caller);
     const query = request.query;
-    rejectUnknownOptions(query, ['$select', '$top', '$skiptoken', '$filter', '$orderby', '$search']);
-    const select = parseSelect(query.$select, REQUEST_PROPERTIES);
-    const top = parseTop(query.$top, 100, 500);
+    const { top, select } = readListQuery(query, {
+      options: ['$select', '$top', '$skiptoken', '$filter', '$orderby', '$search'], top: [100, 500], properties: REQUEST_PROPERTIES,
+    });
     const filter = parseRequestFilter(query.$filter);
     const text = parseRequestSearch(query.$search);
     const { order, descending } = parseRequestOrder(query.$orderby);
@@ -101,13 +94,9 @@ export const listSubjectRightsRequests: CaseRoute = (app, deps) => {
     const rows = await listRequestViews(deps.db, request.caller.tenantId, {
       limit: top + 1, ...filter, ...(text ? { text } : {}), order, descending, ...(after ? { after } : {}),
     });
-    const page = rows.slice(0, top);
-    const last = page[page.length - 1];
-    const base = graphBase(deps, request.graphVersion);
-    return sendGraphJson(reply, 200, {
-      '@odata.context': collectionContext(deps, request.graphVersion, select),
-      value: page.map((row) => selectProperties(toGraphRequest(row), select)),
-      ...(rows.length > top && last ? { '@odata.nextLink': nextLink(`${base}${COLLECTION}`, query, encodeSkipToken(cursorOf(last, order))) } : {}),
+    return sendPage(reply, rows, {
+      top, query, url: `${graphBase(deps, request.graphVersion)}${COLLECTION}`, context: collectionContext(deps, request.graphVersion, select),
+      render: (row) => selectProperties(toGraphRequest(row), select), skipToken: (last) => encodeSkipToken(cursorOf(last, order)),
     });
   });
 };

@@ -4,7 +4,6 @@ import type { Caller } from '../../../auth/verify-token.ts';
 import type { CaseContext } from '../../../cases/case-service.ts';
 import type { AppDeps } from '../../app-deps.ts';
 import { graphBase } from '../../app-deps.ts';
-import { GraphError } from '../../../graph-error.ts';
 import { decodeSkipToken, GUID_PATTERN } from '../../odata.ts';
 
 /** A route operation on subject rights requests. */
@@ -30,9 +29,6 @@ export function collectionContext(deps: AppDeps, version: string, select?: reado
 
 /** A keyset cursor of (instant to the microsecond, id); a forged one is a 400, not a cast error. */
 export function decodeTimeIdCursor(raw: string | undefined): [string, string] | undefined {
-  const cursor = decodeSkipToken(raw, 2) as [string, string] | undefined;
-  if (cursor && (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/.test(cursor[0]) || Number.isNaN(Date.parse(cursor[0])) || !GUID_PATTERN.test(cursor[1]))) {
-    throw GraphError.badRequest('Invalid $skiptoken: use the @odata.nextLink of the previous page as it is.');
-  }
-  return cursor;
+  return decodeSkipToken(raw, 2, ([at, id]) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/.test(at!) && !Number.isNaN(Date.parse(at!)) && GUID_PATTERN.test(id!)) as
+    [string, string] | undefined;
 }

@@ -2,11 +2,9 @@ import type { FastifyInstance } from 'fastify';
 import { listSubscriptions } from '../../../db/queries/subscriptions.ts';
 import { watchableKinds } from '../../../subscriptions/subscription-service.ts';
 import { toGraphSubscription } from '../../../subscriptions/subscription.ts';
-import { GraphError } from '../../../graph-error.ts';
 import { graphBase, type AppDeps } from '../../app-deps.ts';
-import { sendGraphJson } from '../../graph-reply.ts';
-import { decodeSkipToken, encodeSkipToken, GUID_PATTERN, parseTop, rejectUnknownOptions } from '../../odata.ts';
-import { nextLink } from '../../paging.ts';
+import { decodeSkipToken, encodeSkipToken, GUID_PATTERN } from '../../odata.ts';
+import { readListQuery, sendPage } from '../../paging.ts';
 
 /** GET /{version}/subscriptions: the tenant's active subscriptions the caller may read, oldest first, in keyset pages. */
 export function listSubscriptionsRoute(app: FastifyInstance, deps: AppDeps): void {
@@ -15,24 +13,15 @@ export function listSubscriptionsRoute(app: FastifyInstance, deps: AppDeps): voi
     // Only the subscriptions of resources the caller may read; none at all is a 403.
     const kinds = watchableKinds(caller);
     const query = request.query;
-    rejectUnknownOptions(query, ['$top', '$skiptoken']);
-    const top = parseTop(query.$top, 100, 1000);
-    const cursor = decodeSkipToken(query.$skiptoken, 2) as [string, string] | undefined;
-    if (cursor && (Number.isNaN(Date.parse(cursor[0])) || !GUID_PATTERN.test(cursor[1]))) {
-      throw GraphError.badRequest('Invalid $skiptoken: use the @odata.nextLink of the previous page as it is.');
-    }
+    const { top } = readListQuery(query, { options: ['$top', '$skiptoken'], top: [100, 1000] });
+    const cursor = decodeSkipToken(query.$skiptoken, 2, ([at, id]) => !Number.isNaN(Date.parse(at!)) && GUID_PATTERN.test(id!));
     const rows = await listSubscriptions(deps.db, caller.tenantId, {
-      kinds, limit: top + 1, ...(cursor ? { after: { createdAt: cursor[0], id: cursor[1] } } : {}),
+      kinds, limit: top + 1, ...(cursor ? { after: { createdAt: cursor[0]!, id: cursor[1]! } } : {}),
     });
-    const page = rows.slice(0, top);
-    const last = page[page.length - 1];
     const base = graphBase(deps, request.graphVersion);
-    return sendGraphJson(reply, 200, {
-      '@odata.context': `${base}/$metadata#subscriptions`,
-      value: page.map(toGraphSubscription),
-      ...(rows.length > top && last
-        ? { '@odata.nextLink': nextLink(`${base}/subscriptions`, query, encodeSkipToken([last.created_cursor, last.id])) }
-        : {}),
+    return sendPage(reply, rows, {
+      top, query, url: `${base}/subscriptions`, context: `${base}/$metadata#subscriptions`,
+      render: toGraphSubscription, skipToken: (last) => encodeSkipToken([last.created_cursor, last.id]),
     });
   });
 }
