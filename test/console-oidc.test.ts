@@ -10,6 +10,7 @@ import { AZURITE_ACCOUNT, AZURITE_KEY, startAzurite, type Azurite } from '../src
 import { createLogger } from '../src/logger.ts';
 import { seedTenant } from '../src/seed/seed-tenant.ts';
 import { startServer, type RunningServer } from '../src/start/start-server.ts';
+import { expectRoleRefusal } from './support/console-page.ts';
 import { startTestBrowser, type TestBrowser } from './support/chromium.ts';
 import { waitFor } from './support/export-fixtures.ts';
 import { createTestDatabase, tempDir } from './support/harness.ts';
@@ -173,12 +174,7 @@ describe('console sign-in through an external OpenID Connect issuer', () => {
     await browser.context.clearCookies();
     const { page } = await browser.newPage();
     await signInAs(page, 'colleague');
-    const alert = page.getByRole('alert');
-    await alert.waitFor();
-    const text = await alert.innerText();
-    expect(text).toContain('Not allowed');
-    expect(text).toContain('administrator');
-    expect(text).toMatch(/request id: [0-9a-f-]{36}/);
+    await expectRoleRefusal(page);
     expect(await page.evaluate('localStorage.length + sessionStorage.length')).toBe(0);
     await page.close();
   }, 30_000);
