@@ -77,9 +77,12 @@ export async function openBenchEnvironment(cleanup: Cleanup, prefix: string): Pr
   return { dataDir, database, db: database.db, contentStore: createLocalContentStore(path.join(dataDir, 'content')) };
 }
 
-/** An empty in-memory Azurite; `port` to reuse the origin a running worker already allows. */
-export async function freshAzurite(cleanup: Cleanup, port = 0): Promise<Azurite> {
-  const azurite = await startAzurite(port);
+/**
+ * An empty Azurite, in memory, or on disk under `dir` (`--location`, closer to a real account);
+ * `port` to reuse the origin a running worker already allows.
+ */
+export async function freshAzurite(cleanup: Cleanup, port = 0, dir?: string): Promise<Azurite> {
+  const azurite = await startAzurite(port, dir);
   cleanup.add(() => azurite.stop());
   return azurite;
 }
