@@ -20,6 +20,8 @@ export interface BenchRow {
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const BIN = path.join(ROOT, 'bin', 'dsr-export.js');
+/** The API benchmark's fair baseline writes and reads this table (shaped like data_policy_operations). */
+export const BASELINE_TABLE = 'bench_baseline_operations';
 
 export function tempDir(prefix: string): Promise<string> {
   return mkdtemp(path.join(os.tmpdir(), prefix));

@@ -34,6 +34,30 @@ export interface NewOperation {
   submittedAt: Date;
 }
 
+function exportRequestedAudit(op: NewOperation, context: { ipAddress: string | null; userDisplayName?: string | null }) {
+  return auditRecord({
+    tenantId: op.tenantId, now: op.submittedAt, activity: 'Export personal data requested', operationType: 'Other',
+    requester: op.requestedBy, ipAddress: context.ipAddress,
+    target: { id: op.userId, userPrincipalName: op.userPrincipalName, displayName: context.userDisplayName ?? null },
+    correlationId: op.id, details: { operationId: op.id },
+  });
+}
+
+/** $1–$20 of both insert statements below: the operation's columns, then its audit's. */
+function operationValues(op: NewOperation, audit: ReturnType<typeof auditRecord>): unknown[] {
+  return [op.id, op.tenantId, op.userId, op.userPrincipalName, redactSasSignatures(op.storageLocation), op.storageContainer, op.requestedBy, op.submittedAt,
+    audit.id, audit.category, audit.activityDisplayName, audit.operationType, audit.result, audit.resultReason,
+    audit.initiatedBy, JSON.stringify(audit.targetResources), audit.initiatorUserId, audit.targetUserId, JSON.stringify(audit.additionalDetails),
+    secretKeys().seal(op.storageLocation, op.id)];
+}
+
+const INSERT_OPERATION = `insert into data_policy_operations
+  (id, tenant_id, user_id, user_principal_name, storage_location, storage_location_sealed, storage_container, status, requested_by, submitted_at, next_attempt_at)`;
+const CLAIM_CONFLICT = `on conflict (tenant_id, storage_container) where status in ('notStarted', 'running') do nothing returning *`;
+const INSERT_AUDIT = `insert into directory_audits
+  (id, tenant_id, activity_at, category, activity_display_name, operation_type, result, result_reason,
+   correlation_id, initiated_by, target_resources, initiator_user_id, target_user_id, additional_details)`;
+
 /**
  * Inserts the operation and its "export requested" audit in one statement (one round trip, one
  * commit: the POST's cost is mostly round trips). Returns undefined, and writes nothing, when
@@ -43,34 +67,58 @@ export interface NewOperation {
 export async function insertOperationWithAudit(
   q: Queryable, op: NewOperation, context: { ipAddress: string | null; userDisplayName?: string | null },
 ): Promise<OperationRow | undefined> {
-  const audit = auditRecord({
-    tenantId: op.tenantId, now: op.submittedAt, activity: 'Export personal data requested', operationType: 'Other',
-    requester: op.requestedBy, ipAddress: context.ipAddress,
-    target: { id: op.userId, userPrincipalName: op.userPrincipalName, displayName: context.userDisplayName ?? null },
-    correlationId: op.id, details: { operationId: op.id },
-  });
   const { rows } = await q.query<OperationRow>({
     // Named: PostgreSQL parses and plans this 20-parameter statement once per connection.
     name: 'insert-operation-with-audit',
     text: `with op as (
-       insert into data_policy_operations
-         (id, tenant_id, user_id, user_principal_name, storage_location, storage_location_sealed, storage_container, status, requested_by, submitted_at, next_attempt_at)
-       values ($1, $2, $3, $4, $5, $20, $6, 'notStarted', $7, $8, $8)
-       on conflict (tenant_id, storage_container) where status in ('notStarted', 'running') do nothing
-       returning *
+       ${INSERT_OPERATION} values ($1, $2, $3, $4, $5, $20, $6, 'notStarted', $7, $8, $8) ${CLAIM_CONFLICT}
      ), audit as (
-       insert into directory_audits
-         (id, tenant_id, activity_at, category, activity_display_name, operation_type, result, result_reason,
-          correlation_id, initiated_by, target_resources, initiator_user_id, target_user_id, additional_details)
-       select $9, $2, $8, $10, $11, $12, $13, $14, op.id, $15, $16, $17, $18, $19 from op
+       ${INSERT_AUDIT} select $9, $2, $8, $10, $11, $12, $13, $14, op.id, $15, $16, $17, $18, $19 from op
      )
      select * from op`,
-    values: [op.id, op.tenantId, op.userId, op.userPrincipalName, redactSasSignatures(op.storageLocation), op.storageContainer, op.requestedBy, op.submittedAt,
-      audit.id, audit.category, audit.activityDisplayName, audit.operationType, audit.result, audit.resultReason,
-      audit.initiatedBy, JSON.stringify(audit.targetResources), audit.initiatorUserId, audit.targetUserId, JSON.stringify(audit.additionalDetails),
-      secretKeys().seal(op.storageLocation, op.id)],
+    values: operationValues(op, exportRequestedAudit(op, context)),
   });
   return rows[0] && { ...rows[0], storage_location: op.storageLocation };
+}
+
+export type ExportRequestInsert =
+  | { outcome: 'inserted'; operation: OperationRow }
+  | { outcome: 'noUser' }
+  | { outcome: 'containerClaimed' };
+
+/**
+ * The export POST's statement: looks the user up by id (soft-deleted ones until `deletedSince`
+ * count, the package carries deletedDateTime), and inserts the operation and its audit with the
+ * user's UPN and display name, in one round trip. Nothing is written for an unknown user or a
+ * container another operation of the tenant claims.
+ */
+export async function insertExportRequest(
+  q: Queryable, op: Omit<NewOperation, 'userPrincipalName'>, context: { ipAddress: string | null; deletedSince: Date },
+): Promise<ExportRequestInsert> {
+  const full = { ...op, userPrincipalName: '' };
+  const values = operationValues(full, exportRequestedAudit(full, { ipAddress: context.ipAddress }));
+  // $4 (the UPN) comes from the users row here: its place carries the deletion cut-off instead.
+  values[3] = context.deletedSince;
+  const { rows } = await q.query<OperationRow & { user_found: boolean }>({
+    name: 'insert-export-request',
+    text: `with u as (
+       select id, user_principal_name, display_name from users
+       where tenant_id = $2 and id = $3 and (deleted_at is null or deleted_at > $4)
+     ), op as (
+       ${INSERT_OPERATION} select $1, $2, u.id, u.user_principal_name, $5, $20, $6, 'notStarted', $7, $8, $8 from u ${CLAIM_CONFLICT}
+     ), audit as (
+       ${INSERT_AUDIT} select $9, $2, $8, $10, $11, $12, $13, $14, op.id, $15,
+         jsonb_set(jsonb_set($16::jsonb, '{0,userPrincipalName}', to_jsonb(u.user_principal_name)), '{0,displayName}', coalesce(to_jsonb(u.display_name), 'null')),
+         $17, $18, $19
+       from op, u
+     )
+     select exists (select from u) as user_found, op.* from (values (1)) as one left join op on true`,
+    values,
+  });
+  const { user_found: userFound, ...row } = rows[0]!;
+  if (!userFound) return { outcome: 'noUser' };
+  if (row.id === null) return { outcome: 'containerClaimed' };
+  return { outcome: 'inserted', operation: { ...row, storage_location: op.storageLocation } };
 }
 
 /** The tenant's operation that claims this container (see the unique index), if any, with its full storageLocation. */

@@ -4,12 +4,13 @@ import { findOperation } from '../../../db/queries/operations.ts';
 import { OPERATION_PROPERTIES, toGraphOperation } from '../../../domain/operation.ts';
 import { GraphError } from '../../../graph-error.ts';
 import { graphBase, type AppDeps } from '../../app-deps.ts';
-import { sendGraphJson } from '../../graph-reply.ts';
+import { sendGraphObject } from '../../graph-reply.ts';
 import { GUID_PATTERN, parseSelect, rejectUnknownOptions, selectProperties } from '../../odata.ts';
+import { OPERATION_RESPONSE } from './operation-schema.ts';
 
 /** GET /{version}/dataPolicyOperations/{id} (docs/architecture.md#the-operation-resource). */
 export function getOperation(app: FastifyInstance, deps: AppDeps): void {
-  app.get<{ Params: { id: string }; Querystring: Record<string, string> }>('/dataPolicyOperations/:id', async (request, reply) => {
+  app.get<{ Params: { id: string }; Querystring: Record<string, string> }>('/dataPolicyOperations/:id', { schema: { response: OPERATION_RESPONSE } }, async (request, reply) => {
     const caller = request.caller;
     requirePermissions(caller, ['User.Export.All', 'User.Read.All']);
     rejectUnknownOptions(request.query, ['$select']);
@@ -18,6 +19,6 @@ export function getOperation(app: FastifyInstance, deps: AppDeps): void {
     const row = GUID_PATTERN.test(id) ? await findOperation(deps.db, caller.tenantId, id.toLowerCase()) : undefined;
     if (!row) throw GraphError.notFound(`Resource '${id}' does not exist or one of its queried reference-property objects are not present.`);
     const context = `${graphBase(deps, request.graphVersion)}/$metadata#dataPolicyOperations${select ? `(${select.join(',')})` : ''}/$entity`;
-    return sendGraphJson(reply, 200, { '@odata.context': context, ...selectProperties(toGraphOperation(row), select) });
+    return sendGraphObject(reply, 200, { '@odata.context': context, ...selectProperties(toGraphOperation(row), select) });
   });
 }

@@ -4,11 +4,12 @@ import { listOperations } from '../../../db/queries/operations.ts';
 import { GRAPH_OPERATION_STATUSES, OPERATION_PROPERTIES, toGraphOperation, type OperationStatus } from '../../../domain/operation.ts';
 import { GraphError } from '../../../graph-error.ts';
 import { graphBase, type AppDeps } from '../../app-deps.ts';
-import { sendGraphJson } from '../../graph-reply.ts';
+import { sendGraphObject } from '../../graph-reply.ts';
 import {
   decodeSkipToken, encodeSkipToken, GUID_PATTERN, parseFilter, parseSelect, parseTop, rejectUnknownOptions, selectProperties,
 } from '../../odata.ts';
 import { nextLink } from '../../paging.ts';
+import { OPERATION_PAGE_RESPONSE } from './operation-schema.ts';
 
 /** A real UTC instant to the microsecond (no 30 February, no year 0), as listOperations writes it. */
 function isCursorTime(s: string): boolean {
@@ -19,7 +20,7 @@ function isCursorTime(s: string): boolean {
 
 /** GET /{version}/dataPolicyOperations: the caller's tenant, newest first (docs/architecture.md#the-operation-resource). */
 export function listOperationsRoute(app: FastifyInstance, deps: AppDeps): void {
-  app.get<{ Querystring: Record<string, string> }>('/dataPolicyOperations', async (request, reply) => {
+  app.get<{ Querystring: Record<string, string> }>('/dataPolicyOperations', { schema: { response: OPERATION_PAGE_RESPONSE } }, async (request, reply) => {
     const caller = request.caller;
     requirePermissions(caller, ['User.Export.All', 'User.Read.All']);
     const query = request.query;
@@ -50,7 +51,7 @@ export function listOperationsRoute(app: FastifyInstance, deps: AppDeps): void {
     const page = rows.slice(0, top);
     const last = page[page.length - 1];
     const base = graphBase(deps, request.graphVersion);
-    return sendGraphJson(reply, 200, {
+    return sendGraphObject(reply, 200, {
       '@odata.context': `${base}/$metadata#dataPolicyOperations${select ? `(${select.join(',')})` : ''}`,
       value: page.map((row) => selectProperties(toGraphOperation(row), select)),
       ...(rows.length > top && last

@@ -1,4 +1,3 @@
-import type { FastifyBaseLogger } from 'fastify';
 import { notifyOperationsQueued } from '../db/queries/operations.ts';
 import type { Db } from '../db/pool.ts';
 
@@ -11,7 +10,7 @@ import type { Db } from '../db/pool.ts';
 export class OperationWakeUp {
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly db: Db, private readonly log: FastifyBaseLogger | undefined, private readonly delayMs = 20) {}
+  constructor(private readonly db: Db, private readonly log: { warn(obj: object, msg: string): void } | undefined, private readonly delayMs = 20) {}
 
   schedule(): void {
     this.timer ??= setTimeout(() => {
