@@ -7,7 +7,7 @@ import { findUserOrDeleted } from '../db/queries/users.ts';
 import { GUID_PATTERN } from '../domain/formats.ts';
 import type { OperationRow, Requester } from '../domain/operation.ts';
 import { exportQuotaBuckets } from '../domain/quota.ts';
-import { checkStorageLocation, type StorageTarget } from '../domain/storage-location.ts';
+import { checkStorageLocation, type StorageLocation } from '../domain/storage-location.ts';
 import { deletedItemsSince } from '../domain/user.ts';
 import { GraphError } from '../graph-error.ts';
 import type { QuotaCounter } from '../quota/quota-counter.ts';
@@ -87,7 +87,7 @@ export async function requestExport(ctx: ExportRequestContext, req: ExportReques
 }
 
 /** The queued or running operation this same request (user and full SAS URL) already started, if any. */
-async function earlierSameRequest(ctx: ExportRequestContext, tenantId: string, userId: string, target: StorageTarget): Promise<OperationRow | undefined> {
+async function earlierSameRequest(ctx: ExportRequestContext, tenantId: string, userId: string, target: StorageLocation): Promise<OperationRow | undefined> {
   const claim = await findContainerClaim(ctx.db, tenantId, target.container);
   return claim && claim.user_id === userId && claim.storage_location === target.url
     && (claim.status === 'notStarted' || claim.status === 'running') ? claim : undefined;
