@@ -8,12 +8,13 @@ import { verifyPackage } from '../src/export/verify-package.ts';
 import { createMetrics } from '../src/metrics.ts';
 import { createContainerSas, startAzurite, type Azurite } from '../src/embedded/azurite.ts';
 import { startWorker, type Worker } from '../src/worker/worker.ts';
-import { queueExport, seedUser, waitForStatus } from './support/export-fixtures.ts';
+import { queueExport, waitForStatus } from './support/export-fixtures.ts';
 import { createTestDatabase, tempDir } from './support/harness.ts';
-import { loadHeavySubject } from './support/heavy-subject.ts';
+import { seedHeavySubject } from './support/heavy-seed.ts';
 
-// A subject with 200,000 records (sign-ins and drive activity, on their own drive and on a
-// colleague's) exports completely: the package verifies, and every section holds exactly the
+// A subject with 200,000 records (sign-ins and drive activity, loaded as `dsr-export seed
+// --sign-ins --drive-events` loads them, over three years) and a colleague whose files the
+// subject sometimes opens exports completely: the package verifies, and every section holds exactly the
 // records the database holds for the subject. Memory and speed at this size and beyond are the
 // benchmark's (bench/heavy-subject.ts); this proves the streamed sections are complete and exact.
 
@@ -45,9 +46,7 @@ async function count(sql: string, params: unknown[]): Promise<number> {
 
 test('a subject with 200,000 records exports, verifies, and every section count equals the database count', async () => {
   const now = new Date();
-  const user = await seedUser(db, store, { files: [{ path: 'Docs/a.txt', body: Buffer.from('a\n'), mimeType: 'text/plain' }], signIns: 2, activities: 3 });
-  const colleague = await seedUser(db, store, { tenantId: user.tenantId });
-  await loadHeavySubject(db, user, colleague.userId, { signIns: 100_000, activities: 90_000, activitiesElsewhere: 10_000 }, now);
+  const { subject: user } = await seedHeavySubject(db, store, { signIns: 100_000, driveEvents: 100_000, files: 3, users: 2, now, seed: randomUUID() });
 
   const sas = await createContainerSas(azurite, `heavy-${randomUUID().slice(0, 8)}`);
   const op = await queueExport(db, user, sas, [azurite.origin]);
@@ -91,7 +90,7 @@ test('a subject with 200,000 records exports, verifies, and every section count 
   const usage = (await text(container, 'OneDrive/UsageReport.csv')).trimEnd().split('\r\n').slice(1);
   expect(usage.reduce((a, line) => a + Number(line.split(',').pop()), 0)).toBe(expected.activities);
 
-  // index.html stays small: totals, a timeline by week for this half-year history, first rows.
+  // index.html stays small: totals, a timeline by week for this three-year history, first rows.
   const index = await text(container, 'index.html');
   expect(Buffer.byteLength(index)).toBeLessThan(256 * 1024);
   expect(index).toContain('per week');

@@ -9,9 +9,9 @@ import { createPool, type Db } from '../src/db/pool.ts';
 import { verifyPackage } from '../src/export/verify-package.ts';
 import { createContainerSas, startAzurite, type Azurite } from '../src/embedded/azurite.ts';
 import { startWorker, type Worker } from '../src/worker/worker.ts';
-import { operationRow, queueExport, seedUser, waitFor, waitForStatus } from './support/export-fixtures.ts';
+import { operationRow, queueExport, waitFor, waitForStatus } from './support/export-fixtures.ts';
 import { createTestDatabase, tempDir } from './support/harness.ts';
-import { loadHeavySubject } from './support/heavy-subject.ts';
+import { seedHeavySubject } from './support/heavy-seed.ts';
 
 // A worker killed in the middle of a large section (20,000 sign-ins: Directory/SignIns.json is
 // ~5 MiB, streamed into the content store and uploaded in 1 MiB blocks), once while the section
@@ -49,12 +49,12 @@ async function worker(): Promise<Worker> {
 }
 
 async function heavyExport() {
-  const user = await seedUser(db, store, { files: [{ path: 'a.txt', body: Buffer.from('a') }], signIns: 1, activities: 1 });
-  const colleague = await seedUser(db, store, { tenantId: user.tenantId });
-  await loadHeavySubject(db, user, colleague.userId, { signIns: 20_000, activities: 2_000, activitiesElsewhere: 100 }, new Date());
+  const { user: seeded, subject: user } = await seedHeavySubject(db, store, { signIns: 20_000, driveEvents: 2_000, files: 1, seed: randomUUID() });
   const sas = await createContainerSas(azurite, `big-${randomUUID().slice(0, 8)}`);
   const op = await queueExport(db, user, sas, [azurite.origin]);
-  return { user, sas, op };
+  // The 20,000 heavy sign-ins and the ordinary ones of a seeded user.
+  expect(seeded.signIns).toBeGreaterThan(20_000);
+  return { user, sas, op, signIns: seeded.signIns };
 }
 
 async function signInsInPackage(sas: string): Promise<number> {
@@ -63,7 +63,7 @@ async function signInsInPackage(sas: string): Promise<number> {
 }
 
 test('killed while a large section is being rendered: the next worker renders a fresh snapshot and completes', async () => {
-  const { sas, op } = await heavyExport();
+  const { sas, op, signIns } = await heavyExport();
   const a = await worker();
   a.wake();
   // A section larger than a plan row streams into the content store's tmp/ while it is rendered.
@@ -82,7 +82,7 @@ test('killed while a large section is being rendered: the next worker renders a 
   expect(done.status).toBe('complete');
   expect(done.attempts).toBe(1);
   expect(await verifyPackage(sas)).toEqual([]);
-  expect(await signInsInPackage(sas)).toBe(20_001);
+  expect(await signInsInPackage(sas)).toBe(signIns);
   // One plan, not the crashed attempt's rows plus the new ones.
   const { rows } = await db.query<{ n: number }>(`select count(*)::int as n from export_files where operation_id = $1 and path = 'Directory/SignIns.json'`, [op.id]);
   expect(rows[0]!.n).toBe(1);
@@ -90,7 +90,7 @@ test('killed while a large section is being rendered: the next worker renders a 
 }, 180_000);
 
 test('killed while a large section is being uploaded: the next worker uploads the rendered bytes, renders nothing again', async () => {
-  const { sas, op } = await heavyExport();
+  const { sas, op, signIns } = await heavyExport();
   const a = await worker();
   a.wake();
   const blob = new ContainerClient(sas).getBlockBlobClient('Directory/SignIns.json');
@@ -116,6 +116,6 @@ test('killed while a large section is being uploaded: the next worker uploads th
   expect(planAfter).toEqual(planBefore);
   expect(done.bytes_planned).toBe(afterCrash.bytes_planned);
   expect(await verifyPackage(sas)).toEqual([]);
-  expect(await signInsInPackage(sas)).toBe(20_001);
+  expect(await signInsInPackage(sas)).toBe(signIns);
   await b.stop(500);
 }, 180_000);
