@@ -30,6 +30,9 @@ export default tseslint.config(
       // Rethrowing a caught `unknown` (a stored failure of a parallel step) is right; throwing a
       // string or a plain object is still refused.
       '@typescript-eslint/only-throw-error': ['error', { allowThrowingUnknown: true }],
+      // Inside try, `return promise` without await skips the catch and finally blocks when it
+      // rejects; elsewhere the await is noise.
+      '@typescript-eslint/return-await': ['error', 'in-try-catch'],
     },
   },
   {

@@ -183,7 +183,7 @@ export async function setPrivacyStatement(api: ApiClient, file: string): Promise
     // What `get` prints can be edited and set again: the read-only properties are dropped.
     for (const key of ['@odata.context', 'lastModifiedBy', 'lastModifiedDateTime']) delete (body as Record<string, unknown>)[key];
   }
-  return (await (await ok(await api.request('PUT', '/v1.0/security/privacyStatement', body), 'privacy statement')).json());
+  return (await ok(await api.request('PUT', '/v1.0/security/privacyStatement', body), 'privacy statement')).json();
 }
 
 export interface PackageFileJson {

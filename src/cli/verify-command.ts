@@ -25,13 +25,13 @@ export function describeDifference(d: PackageDifference): string {
 export async function loadVerifyKeys(opts: { server?: string | undefined; key?: string | undefined }): Promise<JSONWebKeySet | undefined> {
   if (opts.server && opts.key) throw new CliError('pass either --server or --key, not both');
   if (opts.key) {
-    return await readKeyFile(opts.key).catch((err: unknown) => {
+    return readKeyFile(opts.key).catch((err: unknown) => {
       throw new CliError(`cannot read keys from ${opts.key}: ${(err as Error).message}`, 'Pass a JWKS ({"keys": […]}) or a single JWK, for example a saved copy of the service\'s /.well-known/jwks.json.');
     });
   }
   if (opts.server) {
     const server = opts.server;
-    return await fetchServiceKeys(server).catch((err: unknown) => {
+    return fetchServiceKeys(server).catch((err: unknown) => {
       throw new CliError(`cannot get the service's keys from ${server}: ${(err as Error).message}`, 'Check the URL of the dsr-export API, or pass a saved JWKS with --key.');
     });
   }
