@@ -4,7 +4,7 @@ import type { ContentStore } from '../content/content-store.ts';
 import type { Db } from '../db/pool.ts';
 import { touchContentBlob } from '../db/queries/content-blobs.ts';
 import {
-  deleteUnfixedExportFiles, insertContentPins, insertExportFiles, selectExportFilesPage, type NewExportFile,
+  deleteSetAsideExportFiles, deleteUnfinishedExportFiles, insertContentPins, setAsideFinishedExportFiles, insertExportFiles, selectExportFilesPage, type NewExportFile,
 } from '../db/queries/export-files.ts';
 import { createDrivePlacementTable, dropDrivePlacementTable, selectExportUser } from '../db/queries/worker-sources.ts';
 import type { UserRow } from '../domain/user.ts';
@@ -48,6 +48,10 @@ export interface RenderDeps {
   /** The error a fenced write that found the lease gone throws. */
   readonly leaseLost: () => Error;
   readonly signer: PackageSigner;
+  /** Rows up to this seq, of `bytes` planned so far, are committed (after every batch and every section): lanes may read them. */
+  readonly onFlush?: (lastSeq: number, bytes: number) => void;
+  /** Where the small files' bytes go as they are rendered (the caller uploads from it meanwhile). */
+  readonly inline?: Map<string, Buffer>;
 }
 
 export interface RenderedPlan {
@@ -82,16 +86,21 @@ async function* chunked(pieces: AsyncIterable<string> | Iterable<string>, signal
  * Renders the whole plan of a package: runs every section inside one REPEATABLE READ snapshot
  * (one connection, read only), streams each rendered file into the content store (hashed as it
  * is written, pinned for the export), and appends the plan to export_files in batches, fenced by
- * the lease. Memory holds a batch of plan rows and a chunk of output, never a section. What a
- * crashed attempt left of an unfixed plan is deleted first; the caller fixes the plan
- * (bytes_planned) once this returns, and from then on nothing is rendered again.
+ * the lease, committed after every batch and every section (`onFlush` says how far, so the drive's
+ * files can be uploaded meanwhile). Memory holds a batch of plan rows and a chunk of output, never
+ * a section. Of what a crashed attempt left of an unfixed plan, the files it had uploaded are set
+ * aside (the rows this render plans again with the same bytes stay done) and the rest deleted;
+ * `instant` then gives the snapshot's instant as the package states it. The caller fixes the
+ * plan (bytes_planned) once this returns, and from then on nothing is rendered again.
  */
 export async function renderPlan(
-  deps: RenderDeps, operation: SnapshotOperation, sections: readonly Section[], now: Date, maxPathLength: number,
+  deps: RenderDeps, operation: SnapshotOperation, sections: readonly Section[], instant: () => Promise<Date>, maxPathLength: number,
 ): Promise<RenderedPlan> {
   const { db, store, token, signal } = deps;
   const opId = operation.id;
-  await deleteUnfixedExportFiles(db, opId, token);
+  await deleteUnfinishedExportFiles(db, opId, token);
+  await setAsideFinishedExportFiles(db, opId, token);
+  const now = await instant();
 
   let seq = 0;
   let pending: NewExportFile[] = [];
@@ -113,9 +122,10 @@ export async function renderPlan(
     pending = [];
     pendingInlineBytes = 0;
     fenced(await insertExportFiles(db, opId, token, batch));
+    deps.onFlush?.(batch[batch.length - 1]!.seq, totals.bytes);
   };
-  // Small bodies stay in memory for the upload that follows (a dozen files of at most 1 MiB).
-  const inline = new Map<string, Buffer>();
+  // Small bodies stay in memory for the upload (a dozen files of at most 1 MiB).
+  const inline = deps.inline ?? new Map<string, Buffer>();
   let inlineBytes = 0;
   let pendingInlineBytes = 0;
   const append = async (entry: PlanEntry, body: Buffer | null = null) => {
@@ -197,8 +207,10 @@ export async function renderPlan(
     for (const section of sections) {
       signal.throwIfAborted();
       earlier.push(await section.render(ctx));
+      await flushPlan();
     }
     await flushPlan();
+    fenced(await deleteSetAsideExportFiles(db, opId, token));
     await client.query('commit');
     return { ...totals, inline, inlineBytes };
   } catch (err) {

@@ -1,9 +1,60 @@
 import type { Queryable } from '../db/pool.ts';
 import { selectExportFilesPage, type ExportFileRow } from '../db/queries/export-files.ts';
 
+const PAGE = 500;
+
 /**
- * The files still to upload after RequestInfo.json, except manifest.json (written last), read
- * from the plan one keyset page at a time as the lanes ask for them.
+ * How far a plan that is still being rendered has been committed: rows up to `flushedSeq` can be
+ * read, and `done` says the render has ended (well or not). Lanes upload drive files while the
+ * sections after them render.
+ */
+export class PlanFeed {
+  private last = -1;
+  private ended = false;
+  private halted = false;
+  private waiters: (() => void)[] = [];
+
+  get flushedSeq(): number {
+    return this.last;
+  }
+
+  get done(): boolean {
+    return this.ended;
+  }
+
+  /** The render failed: what it planned will be rendered again or not at all. */
+  get failed(): boolean {
+    return this.halted;
+  }
+
+  flushed(seq: number): void {
+    this.last = Math.max(this.last, seq);
+    this.wakeAll();
+  }
+
+  end(failed: boolean): void {
+    this.ended = true;
+    this.halted = failed;
+    this.wakeAll();
+  }
+
+  /** Resolves once rows after `seq` are committed, or the render has ended. */
+  async beyond(seq: number): Promise<void> {
+    while (!this.ended && this.last <= seq) await new Promise<void>((resolve) => this.waiters.push(resolve));
+  }
+
+  private wakeAll(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w();
+  }
+}
+
+/**
+ * The files still to upload after `firstSeq`, except those `skip` names (manifest.json is written
+ * last, alone), read from the plan one keyset page at a time as the lanes ask for them. Given a
+ * feed, the plan is still growing: a short page waits for the next committed rows until the
+ * render ends.
  */
 export class PendingFiles {
   private buffer: ExportFileRow[] = [];
@@ -11,7 +62,13 @@ export class PendingFiles {
   private fetching: Promise<void> | undefined;
   private end = false;
 
-  constructor(private readonly db: Queryable, private readonly operationId: string, firstSeq: number, private readonly manifestSeq: number) {
+  constructor(
+    private readonly db: Queryable,
+    private readonly operationId: string,
+    firstSeq: number,
+    private readonly skip: (file: ExportFileRow) => boolean,
+    private readonly feed?: PlanFeed,
+  ) {
     this.after = firstSeq;
   }
 
@@ -22,6 +79,7 @@ export class PendingFiles {
 
   async next(): Promise<ExportFileRow | undefined> {
     for (;;) {
+      if (this.feed?.failed) return undefined;
       const file = this.buffer.shift();
       if (file) return file;
       if (this.end) return undefined;
@@ -31,9 +89,18 @@ export class PendingFiles {
   }
 
   private async fetch(): Promise<void> {
-    const page = await selectExportFilesPage(this.db, this.operationId, this.after, 500, true);
-    if (page.length > 0) this.after = page[page.length - 1]!.seq;
-    if (page.length < 500) this.end = true;
-    this.buffer.push(...page.filter((f) => f.seq !== this.manifestSeq));
+    for (;;) {
+      // Read before the query: a render that ended before it has committed every row it will.
+      const ended = this.feed?.done ?? true;
+      const page = await selectExportFilesPage(this.db, this.operationId, this.after, PAGE, true);
+      if (page.length > 0) this.after = page[page.length - 1]!.seq;
+      for (const f of page) if (!this.skip(f)) this.buffer.push(f);
+      if (page.length === PAGE || this.buffer.length > 0) return;
+      if (ended) {
+        this.end = true;
+        return;
+      }
+      await this.feed!.beyond(this.after);
+    }
   }
 }

@@ -1,3 +1,4 @@
+import type { BlockBlobClient } from '@azure/storage-blob';
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import {
@@ -24,7 +25,11 @@ import {
 } from './export-context.ts';
 import { ExportLeaseKeeper, fenced } from './export-lease-keeper.ts';
 import { endExport, isContentNotFound, settleExportError, type EndingRun } from './export-outcome.ts';
-import { PendingFiles } from './pending-files.ts';
+import { PendingFiles, PlanFeed } from './pending-files.ts';
+import { UploadSlots } from './upload-slots.ts';
+
+/** The most progress (%) an export shows before its plan is fixed. */
+const RENDER_PROGRESS_CAP = 10;
 
 export { AbandonedError, LeaseLostError, ReleasedError, type ExportContext, type RunOutcome, type WorkerEvent };
 
@@ -46,11 +51,17 @@ export class ExportRun implements EndingRun {
   /** Small files this run rendered, uploaded from memory; after a resume they are read from their rows. */
   private inlineBodies: ReadonlyMap<string, Buffer> = new Map();
   private readonly checkpoints: CheckpointBatcher<ExportFileRow>;
+  /** RequestInfo.json of this operation is in the container (it claimed it): rewriting it is ours to do. */
+  private claimed: boolean;
+  private readonly largeUploads = new UploadSlots(2);
+  private planFixed: boolean;
 
   constructor(readonly ctx: ExportContext, readonly op: OperationRow) {
     this.token = op.lease_token!;
     this.log = ctx.logger.child({ operationId: op.id, tenantId: op.tenant_id });
     this.lease = new ExportLeaseKeeper(ctx, op.id, this.token, this.log);
+    this.claimed = op.request_info_written;
+    this.planFixed = op.bytes_planned !== null;
     this.checkpoints = new CheckpointBatcher<ExportFileRow>(
       (paths) => {
         // After a crash (abandoned) or a lost lease nothing more is written; a release still
@@ -124,7 +135,9 @@ export class ExportRun implements EndingRun {
     }
     if (sasExpired(location.sas, new Date())) throw new FailureError(expiredFailure(location.sas));
 
-    if (op.bytes_planned === null) this.inlineBodies = await this.fixPlan(MAX_BLOB_NAME_LENGTH - location.prefix.length);
+    this.target = openPackageTarget(location, { allowPrivate: allowedOrigin, resolve: this.ctx.resolve });
+    if (op.bytes_planned === null) await this.fixPlan(MAX_BLOB_NAME_LENGTH - location.prefix.length);
+    this.planFixed = true;
     const totals = await selectExportPlanTotals(this.ctx.db, op.id);
     this.bytesPlanned = totals.bytes;
     this.bytesWritten = totals.bytesDone;
@@ -133,32 +146,14 @@ export class ExportRun implements EndingRun {
     if (!requestInfo || !manifest || totals.files < 2) throw new Error(`plan of ${op.id} is incomplete`);
     this.checkSignal();
 
-    this.target = openPackageTarget(location, { allowPrivate: allowedOrigin, resolve: this.ctx.resolve });
-
     // 1. RequestInfo.json, alone and first: it claims the container (If-None-Match: *).
     if (!requestInfo.done) await this.writeRequestInfo(requestInfo);
-    else if (!op.request_info_written) fenced(await markRequestInfoWritten(this.ctx.db, op.id, this.token));
+    else if (!this.claimed) fenced(await markRequestInfoWritten(this.ctx.db, op.id, this.token));
 
     // 2. The data, index.html included, a bounded number of files at once, read from the plan in
     // pages (a drive of 100,000 files is not one array).
-    const pending = new PendingFiles(this.ctx.db, op.id, requestInfo.seq, manifest.seq);
-    let stopped = false;
-    const lanes = Array.from({ length: config.worker.uploadConcurrency }, async () => {
-      while (!this.draining && !stopped) {
-        this.checkSignal();
-        this.checkpoints.throwIfFailed();
-        const file = await pending.next();
-        if (!file) return;
-        await this.writeFile(file).catch((err: unknown) => {
-          stopped = true;
-          throw err;
-        });
-      }
-    });
-    // One failing lane stops the others at their next file; the first error is the one reported.
-    const results = await Promise.allSettled(lanes);
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed) throw failed.reason;
+    const pending = new PendingFiles(this.ctx.db, op.id, requestInfo.seq, (f) => f.seq === manifest.seq);
+    await this.uploadLanes(pending);
     this.checkSignal();
     if (!pending.exhausted) throw new ReleasedError();
     // Every data file checkpointed before the manifest exists.
@@ -175,10 +170,12 @@ export class ExportRun implements EndingRun {
 
   /**
    * Renders the package (every section, in one snapshot) into the content store and fixes the
-   * plan, unless another attempt already did. From then on the package is only uploaded: a crash
-   * resumes from the checkpoints without rendering anything again.
+   * plan, unless another attempt already did; the drive's files are uploaded meanwhile (see
+   * uploadWhileRendering). From then on the package is only uploaded: a crash resumes from the
+   * checkpoints without rendering anything again. A crash before the plan is fixed renders a
+   * fresh snapshot, and every file is uploaded again from it.
    */
-  private async fixPlan(maxPathLength: number): Promise<ReadonlyMap<string, Buffer>> {
+  private async fixPlan(maxPathLength: number): Promise<void> {
     const { db } = this.ctx;
     const op = this.op;
     const started = performance.now();
@@ -186,31 +183,101 @@ export class ExportRun implements EndingRun {
       id: op.id, tenantId: op.tenant_id, userId: op.user_id, userPrincipalName: op.user_principal_name,
       requestedBy: op.requested_by, submittedAt: op.submitted_at, storageContainer: op.storage_container,
     };
-    const deps = {
-      db, store: this.ctx.contentStore, token: this.token, signal: this.signal, leaseLost: () => new LeaseLostError(),
-      signer: await this.ctx.packageSigner(),
-    };
+    const signer = await this.ctx.packageSigner();
     // Content deleted between the snapshot and the pins (a drive item removed meanwhile) makes
     // the pin count short: render a fresh snapshot. Three tries is plenty for a race of milliseconds.
     for (let attempt = 1; ; attempt++) {
-      let planned: RenderedPlan;
-      try {
-        planned = await renderPlan(deps, snapshotOp, SECTIONS, new Date(), maxPathLength);
-      } catch (err) {
-        if (this.signal.aborted) throw this.signal.reason as Error;
+      const feed = new PlanFeed();
+      // A failed upload stops the render; a failed render stops the uploads at their next file.
+      const stop = new AbortController();
+      const inline = new Map<string, Buffer>();
+      this.inlineBodies = inline;
+      const deps = {
+        db, store: this.ctx.contentStore, token: this.token, signal: AbortSignal.any([this.signal, stop.signal]),
+        leaseLost: () => new LeaseLostError(), signer, inline,
+        onFlush: (seq: number, bytes: number) => {
+          this.bytesPlanned = bytes;
+          feed.flushed(seq);
+        },
+      };
+      const rendering = renderPlan(deps, snapshotOp, SECTIONS, () => this.snapshotInstant(), maxPathLength);
+      rendering.then(() => feed.end(false), () => feed.end(true));
+      const uploading = this.uploadWhileRendering(feed).catch((err: unknown) => {
+        stop.abort(err);
+        throw err;
+      });
+      const [render, upload] = await Promise.allSettled([rendering, uploading]);
+      if (this.signal.aborted) throw this.signal.reason as Error;
+      if (upload.status === 'rejected') throw upload.reason;
+      // What was uploaded meanwhile is checkpointed before the plan is fixed or rendered again.
+      await this.checkpoints.flush();
+      if (render.status === 'rejected') {
+        const err: unknown = render.reason;
         if (err instanceof SubjectMissing) throw new FailureError(userNotFoundFailure(op.user_id));
         if (err instanceof PinShortfall && attempt < 3) continue;
         if (err instanceof PinShortfall) throw new Error('drive content kept disappearing while the export plan was fixed');
         throw err;
       }
+      const planned: RenderedPlan = render.value;
       if (!(await fixBytesPlanned(db, op.id, this.token, planned.bytes))) {
         const row = await lockLeasedOperation(db, op.id, this.token);
         if (!row) throw new LeaseLostError();
-        return new Map();
+        this.inlineBodies = new Map();
+        return;
       }
       this.log.info({ files: planned.files, bytes: planned.bytes, ms: Math.round(performance.now() - started) }, 'export plan fixed');
-      return planned.inline;
+      return;
     }
+  }
+
+  /**
+   * The instant the package states: now, unless an attempt that died while rendering already
+   * wrote RequestInfo.json, which states its instant in the container. The package keeps that
+   * one (its RequestInfo.json is then the same file and is not written again), though the rows
+   * come from the fresh snapshot, a crash's delay later.
+   */
+  private async snapshotInstant(): Promise<Date> {
+    const written = await selectExportFileBody(this.ctx.db, this.op.id, PACKAGE_PATHS.requestInfo);
+    const stated = written ? (JSON.parse(written.toString('utf8')) as { snapshotDateTime?: unknown }).snapshotDateTime : undefined;
+    const at = typeof stated === 'string' ? new Date(stated) : undefined;
+    return at && !Number.isNaN(at.getTime()) ? at : new Date();
+  }
+
+  /**
+   * While the plan renders: RequestInfo.json as soon as it is planned (it claims the container),
+   * then the drive's files as their rows are committed. Only drive files go meanwhile: they are
+   * many and small, bound by the storage's cost per request, while the render is bound by this
+   * process and PostgreSQL, so the two overlap. The rendered sections, a few large files, follow
+   * once the plan is fixed, so that a crash while they upload resumes from the fixed plan.
+   */
+  private async uploadWhileRendering(feed: PlanFeed): Promise<void> {
+    await feed.beyond(-1);
+    if (feed.failed) return;
+    const requestInfo = await selectExportFileByPath(this.ctx.db, this.op.id, PACKAGE_PATHS.requestInfo);
+    if (!requestInfo) return;
+    if (!requestInfo.done) await this.writeRequestInfo(requestInfo);
+    await this.uploadLanes(new PendingFiles(this.ctx.db, this.op.id, requestInfo.seq, (f) => f.source !== 'content', feed));
+  }
+
+  /** `uploadConcurrency` lanes take files from `pending` until it is exhausted, the run drains or a lane fails. */
+  private async uploadLanes(pending: PendingFiles): Promise<void> {
+    let stopped = false;
+    const lanes = Array.from({ length: this.ctx.config.worker.uploadConcurrency }, async () => {
+      while (!this.draining && !stopped) {
+        this.checkSignal();
+        this.checkpoints.throwIfFailed();
+        const file = await pending.next();
+        if (!file) return;
+        await this.writeFile(file).catch((err: unknown) => {
+          stopped = true;
+          throw err;
+        });
+      }
+    });
+    // One failing lane stops the others at their next file; the first error is the one reported.
+    const results = await Promise.allSettled(lanes);
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 
   private requestRetry(): RequestRetry {
@@ -236,33 +303,39 @@ export class ExportRun implements EndingRun {
 
   private async writeRequestInfo(file: ExportFileRow): Promise<void> {
     const target = this.target!;
+    const blob = target.container.getBlockBlobClient(target.blobName(file.path));
     const body = await this.smallBody(file);
+    const upload = (ifNoneMatch: boolean) => uploadBuffer(blob, body, {
+      contentType: file.content_type, retry: this.requestRetry(), signal: this.signal, ifNoneMatch, onBytes: (n) => this.addBytes(n),
+    });
+    // Once this operation has claimed the container, RequestInfo.json is rewritten unconditionally:
+    // a snapshot rendered again after a crash states its own instant.
     try {
-      await uploadBuffer(target.container.getBlockBlobClient(target.blobName(file.path)), body, {
-        contentType: file.content_type, retry: this.requestRetry(), signal: this.signal, ifNoneMatch: true,
-        onBytes: (n) => this.addBytes(n),
-      });
+      await upload(!this.claimed);
     } catch (err) {
       const facts = storageErrorFacts(err);
       const conflict = facts.statusCode === 409 && facts.errorCode === 'BlobAlreadyExists' || facts.statusCode === 412;
       if (!conflict) throw err;
       // Ours from an attempt that died between the upload and its checkpoint? Then it's a resume.
-      if (!this.op.request_info_written && !(await this.isOurRequestInfo(file))) throw new FailureError(alreadyUsedFailure());
-      this.addBytes(body.length);
+      if (!(await this.isOurRequestInfo(blob, file))) throw new FailureError(alreadyUsedFailure());
       this.log.info('RequestInfo.json already written by an earlier attempt; resuming');
+      await upload(false);
     }
     fenced(await markRequestInfoWritten(this.ctx.db, this.op.id, this.token));
+    this.claimed = true;
     fenced(await markExportFileDone(this.ctx.db, this.op.id, this.token, file.path));
     this.fileDone(file);
   }
 
-  /** Needs read (r) on the SAS; without it a conflict cannot be proven ours and counts as "used". */
-  private async isOurRequestInfo(file: ExportFileRow): Promise<boolean> {
-    const target = this.target!;
+  /**
+   * The same bytes, or a RequestInfo.json of this operation (an earlier attempt's snapshot). Needs
+   * read (r) on the SAS; without it a conflict cannot be proven ours and counts as "used".
+   */
+  private async isOurRequestInfo(blob: BlockBlobClient, file: ExportFileRow): Promise<boolean> {
     try {
-      const existing = await target.container.getBlockBlobClient(target.blobName(file.path))
-        .downloadToBuffer(0, undefined, { abortSignal: this.signal });
-      return createHash('sha256').update(existing).digest('hex') === file.sha256;
+      const existing = await blob.downloadToBuffer(0, undefined, { abortSignal: this.signal });
+      if (createHash('sha256').update(existing).digest('hex') === file.sha256) return true;
+      return (JSON.parse(existing.toString('utf8')) as { operationId?: unknown }).operationId === this.op.id;
     } catch {
       return false;
     }
@@ -278,13 +351,16 @@ export class ExportRun implements EndingRun {
     if (file.source === 'inline') {
       await uploadBuffer(blob, await this.smallBody(file), base);
     } else {
-      const store = this.ctx.contentStore;
-      const reader = await (store.open ? store.open(file.sha256) : store.get(file.sha256).then(readerFromStream)).catch((err: unknown) => {
-        throw isContentNotFound(err) ? err : new ContentReadError(err);
-      });
-      await uploadContentVerified(blob, reader, { path: file.path, size: file.size, sha256: file.sha256 }, {
-        ...base, ...(file.source === 'content' ? { contentDisposition: DRIVE_FILE_DISPOSITION } : {}), blockSize: this.ctx.blockSize, parallelBlocks: this.ctx.parallelBlocks,
-      });
+      const upload = async () => {
+        const store = this.ctx.contentStore;
+        const reader = await (store.open ? store.open(file.sha256) : store.get(file.sha256).then(readerFromStream)).catch((err: unknown) => {
+          throw isContentNotFound(err) ? err : new ContentReadError(err);
+        });
+        await uploadContentVerified(blob, reader, { path: file.path, size: file.size, sha256: file.sha256 }, {
+          ...base, ...(file.source === 'content' ? { contentDisposition: DRIVE_FILE_DISPOSITION } : {}), blockSize: this.ctx.blockSize, parallelBlocks: this.ctx.parallelBlocks,
+        });
+      };
+      await (file.size > this.ctx.blockSize ? this.largeUploads.use(upload) : upload());
     }
     await this.checkpoints.add(file);
   }
@@ -301,7 +377,10 @@ export class ExportRun implements EndingRun {
     if (this.progressWrite || !shouldPersistProgress(now, this.lastProgressMs)) return;
     this.lastProgressMs = now;
     const written = Math.min(this.bytesWritten, this.bytesPlanned);
-    this.progressWrite = updateProgress(this.ctx.db, this.op.id, this.token, written, progressPercent(written, this.bytesPlanned))
+    // Before the plan is fixed only a part of it is known: the share of that part stays below
+    // RENDER_PROGRESS_CAP, so that the figure (which never goes back) does not run ahead.
+    const percent = progressPercent(written, this.bytesPlanned);
+    this.progressWrite = updateProgress(this.ctx.db, this.op.id, this.token, written, this.planFixed ? percent : Math.min(RENDER_PROGRESS_CAP, percent))
       .then((ok) => { if (!ok) this.abort(new LeaseLostError()); }, () => undefined)
       .finally(() => { this.progressWrite = undefined; });
   }

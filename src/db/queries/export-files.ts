@@ -33,7 +33,9 @@ export interface ExportFileRow {
 /**
  * Appends a batch of planned files while the plan is being rendered, fenced: only while the lease
  * is ours and the plan not fixed yet. The rows go as one JSON document (one statement for a
- * batch of hundreds). False means the lease is no longer ours.
+ * batch of hundreds). A file an earlier render of this operation already uploaded (set aside by
+ * setAsideFinishedExportFiles) takes its row back, still done when its bytes are the same. False
+ * means the lease is no longer ours.
  */
 export async function insertExportFiles(q: Queryable, operationId: string, token: string, files: readonly NewExportFile[]): Promise<boolean> {
   if (files.length === 0) return true;
@@ -49,7 +51,13 @@ export async function insertExportFiles(q: Queryable, operationId: string, token
      from jsonb_to_recordset($3::jsonb) as f (seq int, path text, size bigint, sha256 text, content_type text, source text)
      left join (${bodies}) as b (path, body) on b.path = f.path
      where exists (select 1 from data_policy_operations o
-                   where o.id = $1 and o.lease_token = $2 and o.status = 'running' and o.bytes_planned is null)`,
+                   where o.id = $1 and o.lease_token = $2 and o.status = 'running' and o.bytes_planned is null)
+     on conflict (operation_id, path) do update
+       set seq = excluded.seq, size = excluded.size, sha256 = excluded.sha256, content_type = excluded.content_type,
+           source = excluded.source, body = excluded.body,
+           done = export_files.sha256 = excluded.sha256 and export_files.size = excluded.size,
+           done_at = case when export_files.sha256 = excluded.sha256 and export_files.size = excluded.size then export_files.done_at end
+       where export_files.seq < 0`,
     [operationId, token, JSON.stringify(files.map((f) => ({
       seq: f.seq, path: f.path, size: f.size, sha256: f.sha256, content_type: f.contentType, source: f.source,
     }))), ...inline.flatMap((f) => [f.path, f.body])],
@@ -57,13 +65,46 @@ export async function insertExportFiles(q: Queryable, operationId: string, token
   return rowCount === files.length;
 }
 
-/** What an attempt that died while rendering left of an unfixed plan (fenced like the inserts). */
-export async function deleteUnfixedExportFiles(q: Queryable, operationId: string, token: string): Promise<void> {
+/**
+ * What an attempt that died while rendering left of an unfixed plan and did not upload (fenced
+ * like the inserts).
+ */
+export async function deleteUnfinishedExportFiles(q: Queryable, operationId: string, token: string): Promise<void> {
   await q.query(
     `delete from export_files f using data_policy_operations o
-     where f.operation_id = $1 and o.id = $1 and o.lease_token = $2 and o.status = 'running' and o.bytes_planned is null`,
+     where f.operation_id = $1 and not f.done
+       and o.id = $1 and o.lease_token = $2 and o.status = 'running' and o.bytes_planned is null`,
     [operationId, token],
   );
+}
+
+/**
+ * The files an attempt that died while rendering had already uploaded (drive files go while the
+ * plan renders) move out of the plan's order, to negative seqs: the next render takes each row
+ * back when it plans the same path (insertExportFiles), still done if the bytes are the same.
+ */
+export async function setAsideFinishedExportFiles(q: Queryable, operationId: string, token: string): Promise<void> {
+  await q.query(
+    `with lowest as (select least(coalesce(min(seq), 0), 0) as m from export_files where operation_id = $1),
+          kept as (select path, row_number() over (order by seq) as n from export_files where operation_id = $1 and seq >= 0)
+     update export_files f set seq = lowest.m - kept.n
+     from lowest, kept, data_policy_operations o
+     where f.operation_id = $1 and f.path = kept.path
+       and o.id = $1 and o.lease_token = $2 and o.status = 'running' and o.bytes_planned is null`,
+    [operationId, token],
+  );
+}
+
+/** Once a render is complete: what it did not plan again is no part of the package. */
+export async function deleteSetAsideExportFiles(q: Queryable, operationId: string, token: string): Promise<boolean> {
+  const { rowCount } = await q.query(
+    `with ours as (select 1 from data_policy_operations o
+                   where o.id = $1 and o.lease_token = $2 and o.status = 'running' and o.bytes_planned is null),
+          gone as (delete from export_files f where f.operation_id = $1 and f.seq < 0 and exists (select 1 from ours) returning 1)
+     select 1 from ours`,
+    [operationId, token],
+  );
+  return rowCount === 1;
 }
 
 /** One keyset page of the plan in upload order, after `afterSeq`; `pendingOnly` skips finished files. */

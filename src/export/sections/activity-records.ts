@@ -1,5 +1,7 @@
 import type { DriveActivityRow } from '../../db/queries/worker-sources.ts';
 import { graphDateTime } from '../../domain/formats.ts';
+import { odataContext, recordSection } from './records.ts';
+import type { RenderContext, Section } from './section.ts';
 
 // Drive activity as the package writes it, shared by the subject's own drive (Activity) and
 // what the subject did on other drives (ActivityOnOtherDrives).
@@ -36,3 +38,26 @@ export const ACTIVITY_PREVIEW = {
   columns: ['Date', 'Activity', 'By', 'Item'],
   cells: (a: Record<string, unknown>) => [a.activityDateTime, a.activityType, actorName(a.actor as Record<string, unknown>), a.itemPath],
 };
+
+/**
+ * A section of drive activity records (OneDrive/…json and .csv in Graph's driveActivity shape):
+ * the same records, columns and preview, only the rows and the files differ.
+ */
+export function driveActivitySection(spec: {
+  readonly name: string;
+  readonly totalKey: string;
+  readonly title: string;
+  readonly rows: (ctx: RenderContext) => AsyncIterable<DriveActivityRow>;
+  readonly paths: { readonly json: string; readonly csv: string };
+}): Section {
+  return recordSection({
+    name: spec.name,
+    tables: ['drive_activities'],
+    totalKey: spec.totalKey,
+    title: spec.title,
+    rows: spec.rows,
+    json: { path: spec.paths.json, context: odataContext('driveActivities'), toJson: activityJson },
+    csv: { path: spec.paths.csv, columns: ACTIVITY_CSV_COLUMNS, toRow: activityCsvRow },
+    preview: ACTIVITY_PREVIEW,
+  });
+}

@@ -1,8 +1,8 @@
 import { directoryAuditsOfUser } from '../../db/queries/worker-sources.ts';
 import { toGraphDirectoryAudit } from '../../domain/directory-audit.ts';
 import { PACKAGE_PATHS } from '../../domain/package-plan.ts';
-import { odataContext, recordSection } from './records.ts';
-import { redactAudit, redacted } from './redaction.ts';
+import { odataContext, recordSection, subjectRows } from './records.ts';
+import { redactAudit } from './redaction.ts';
 
 /** Directory/AuditLogs.json: directory audits where the subject is initiator or target. */
 export const auditLogsSection = recordSection({
@@ -10,8 +10,7 @@ export const auditLogsSection = recordSection({
   tables: ['directory_audits'],
   totalKey: 'directoryAudits',
   title: 'Directory audits about or by the user',
-  rows: (ctx) => redacted(ctx.q, ctx.operation.tenantId, ctx.operation.userId,
-    directoryAuditsOfUser(ctx.q, ctx.operation.tenantId, ctx.operation.userId), redactAudit),
+  rows: subjectRows(directoryAuditsOfUser, redactAudit),
   json: { path: PACKAGE_PATHS.auditLogs, context: odataContext('auditLogs/directoryAudits'), toJson: toGraphDirectoryAudit },
   preview: {
     columns: ['Date', 'Activity', 'Result'],

@@ -1,19 +1,20 @@
 import { exportRequestsOfUser } from '../../db/queries/worker-sources.ts';
 import { PACKAGE_PATHS } from '../../domain/package-plan.ts';
 import { graphDateTime } from '../../domain/formats.ts';
-import { odataContext, recordSection } from './records.ts';
+import type { OperationRow } from '../../domain/operation.ts';
+import { odataContext, recordSection, subjectRows } from './records.ts';
 
 /**
  * Directory/ExportRequests.json: every export of the subject's data, this one included (as it
  * stood at the snapshot), in Graph's dataPolicyOperation shape. The storage location is the
  * container URL without its query: no SAS signature, whatever state the request is in.
  */
-export const exportRequestsSection = recordSection({
+export const exportRequestsSection = recordSection<OperationRow>({
   name: 'ExportRequests',
   tables: ['data_policy_operations'],
   totalKey: 'exportRequests',
   title: 'Export requests for this user',
-  rows: (ctx) => exportRequestsOfUser(ctx.q, ctx.operation.tenantId, ctx.operation.userId),
+  rows: subjectRows(exportRequestsOfUser),
   json: {
     path: PACKAGE_PATHS.exportRequests,
     context: odataContext('dataPolicyOperations'),

@@ -17,11 +17,13 @@ import { userSection } from './user.ts';
 /**
  * The package, in upload order: RequestInfo.json first (it claims the container), the data,
  * index.html, manifest.json last (its presence means the package is complete). A new section is
- * a file in this folder and one line here.
+ * a file in this folder and one line here. The drive's files come early: they are uploaded
+ * while the sections after them render.
  */
 export const SECTIONS: readonly Section[] = [
   requestInfoSection,
   userSection,
+  filesSection,
   signInsSection,
   auditLogsSection,
   exportRequestsSection,
@@ -29,7 +31,6 @@ export const SECTIONS: readonly Section[] = [
   activitySection,
   usageReportSection,
   activityOnOtherDrivesSection,
-  filesSection,
   privacyStatementSection,
   dataDictionarySection,
   indexHtmlSection,

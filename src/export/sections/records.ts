@@ -1,4 +1,6 @@
+import type { Queryable } from '../../db/pool.ts';
 import { CONTENT_TYPES, csvLine } from '../../domain/package-plan.ts';
+import { redacted } from './redaction.ts';
 import type { RenderContext, Section, SectionFile, SectionResult } from './section.ts';
 
 type CsvValue = string | number | boolean | null | undefined;
@@ -46,6 +48,21 @@ export function pick(o: Record<string, unknown>, path: string): string | number 
   for (const key of path.split('.')) v = v && typeof v === 'object' ? (v as Record<string, unknown>)[key] : undefined;
   if (v === undefined || v === null) return null;
   return typeof v === 'object' ? JSON.stringify(v) : (v as string | number | boolean);
+}
+
+/** A query of worker-sources.ts: the subject's rows through a cursor in the snapshot. */
+export type SubjectQuery<R> = (q: Queryable, tenantId: string, userId: string) => AsyncIterable<R>;
+
+/**
+ * A section's rows: `query` for the export's subject in the snapshot; given `redact`, other
+ * actors' details are left out as the tenant's privacy statement says (see redaction.ts).
+ */
+export function subjectRows<R>(query: SubjectQuery<R>, redact?: (row: R, subjectId: string) => R): (ctx: RenderContext) => AsyncIterable<R> {
+  return (ctx) => {
+    const { tenantId, userId } = ctx.operation;
+    const rows = query(ctx.q, tenantId, userId);
+    return redact ? redacted(ctx.q, tenantId, userId, rows, redact) : rows;
+  };
 }
 
 /**

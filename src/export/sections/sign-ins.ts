@@ -1,7 +1,7 @@
 import { toGraphSignIn } from '../../domain/sign-in.ts';
 import { signInsOfUser } from '../../db/queries/worker-sources.ts';
 import { PACKAGE_PATHS } from '../../domain/package-plan.ts';
-import { odataContext, pick, recordSection } from './records.ts';
+import { odataContext, pick, recordSection, subjectRows } from './records.ts';
 
 const COLUMNS = [
   'id', 'createdDateTime', 'userPrincipalName', 'userDisplayName', 'appId', 'appDisplayName', 'ipAddress', 'clientAppUsed',
@@ -15,7 +15,7 @@ export const signInsSection = recordSection({
   tables: ['sign_ins'],
   totalKey: 'signIns',
   title: 'Sign-ins',
-  rows: (ctx) => signInsOfUser(ctx.q, ctx.operation.tenantId, ctx.operation.userId),
+  rows: subjectRows(signInsOfUser),
   json: { path: PACKAGE_PATHS.signInsJson, context: odataContext('auditLogs/signIns'), toJson: toGraphSignIn },
   csv: {
     path: PACKAGE_PATHS.signInsCsv,
