@@ -52,6 +52,11 @@ export interface RenderDeps {
   readonly onFlush?: (lastSeq: number, bytes: number) => void;
   /** Where the small files' bytes go as they are rendered (the caller uploads from it meanwhile). */
   readonly inline?: Map<string, Buffer>;
+  /**
+   * An earlier render of this operation may have uploaded files (it claimed the container): they
+   * are set aside and taken back, not deleted. Without it, what an earlier render left is deleted.
+   */
+  readonly uploadedBefore?: boolean;
 }
 
 export interface RenderedPlan {
@@ -86,8 +91,8 @@ async function* chunked(pieces: AsyncIterable<string> | Iterable<string>, signal
  * Renders the whole plan of a package: runs every section inside one REPEATABLE READ snapshot
  * (one connection, read only), streams each rendered file into the content store (hashed as it
  * is written, pinned for the export), and appends the plan to export_files in batches, fenced by
- * the lease, committed after every batch and every section (`onFlush` says how far, so the drive's
- * files can be uploaded meanwhile). Memory holds a batch of plan rows and a chunk of output, never
+ * the lease, committed after every batch and after the first section and the drive's files (`onFlush`
+ * says how far, so those can be uploaded meanwhile). Memory holds a batch of plan rows and a chunk of output, never
  * a section. Of what a crashed attempt left of an unfixed plan, the files it had uploaded are set
  * aside (the rows this render plans again with the same bytes stay done) and the rest deleted;
  * `instant` then gives the snapshot's instant as the package states it. The caller fixes the
@@ -99,7 +104,7 @@ export async function renderPlan(
   const { db, store, token, signal } = deps;
   const opId = operation.id;
   await deleteUnfinishedExportFiles(db, opId, token);
-  await setAsideFinishedExportFiles(db, opId, token);
+  if (deps.uploadedBefore) await setAsideFinishedExportFiles(db, opId, token);
   const now = await instant();
 
   let seq = 0;
@@ -207,10 +212,12 @@ export async function renderPlan(
     for (const section of sections) {
       signal.throwIfAborted();
       earlier.push(await section.render(ctx));
-      await flushPlan();
+      // Committed now what the lanes upload meanwhile (RequestInfo.json, the drive's files); the
+      // rest waits for a full batch, a commit each being a cost every small export pays.
+      if (seq === pending.length || pending.some((f) => f.source === 'content')) await flushPlan();
     }
     await flushPlan();
-    fenced(await deleteSetAsideExportFiles(db, opId, token));
+    if (deps.uploadedBefore) fenced(await deleteSetAsideExportFiles(db, opId, token));
     await client.query('commit');
     return { ...totals, inline, inlineBytes };
   } catch (err) {

@@ -1,10 +1,11 @@
 import { ContainerClient } from '@azure/storage-blob';
 import type { JSONWebKeySet } from 'jose';
 import { createHash } from 'node:crypto';
+import type { Readable } from 'node:stream';
 import { PACKAGE_PATHS } from '../domain/package-plan.ts';
 import { parseStorageLocation } from '../domain/storage-location.ts';
 import { MANIFEST_SIGNATURE_PATH, verifyManifestSignature } from './package-signature.ts';
-import type { PackageManifest } from './render-package.ts';
+import { ManifestFormatError, readManifest } from './manifest-reader.ts';
 
 export interface PackageDifference {
   readonly path: string;
@@ -36,8 +37,8 @@ export interface VerifyOptions {
  * `dsr-export verify <sas-url>`: re-reads every file of a package and checks it against
  * manifest.json — every listed file present with the same size and SHA-256, and no file the
  * manifest does not list — and, given keys, the manifest's signature. Needs read (r) and list
- * (l) on the SAS. Returns the differences; an empty list means the package is intact. Bodies are
- * streamed and hashed, never buffered.
+ * (l) on the SAS. Returns the differences; an empty list means the package is intact. Bodies and
+ * manifest.json are streamed, never buffered (readManifest).
  */
 export async function verifyPackage(
   sasUrl: string, onProgress?: (p: VerifyProgress) => void, opts: VerifyOptions = {},
@@ -46,12 +47,10 @@ export async function verifyPackage(
   const container = new ContainerClient(location.containerUrl);
   const blobPath = (name: string) => name.slice(location.prefix.length);
 
-  let manifest: PackageManifest;
-  let manifestBytes: Buffer;
+  const manifestBlob = container.getBlockBlobClient(location.prefix + PACKAGE_PATHS.manifest);
+  let manifest: Awaited<ReturnType<typeof readManifest>>;
   try {
-    manifestBytes = await container.getBlockBlobClient(location.prefix + PACKAGE_PATHS.manifest).downloadToBuffer();
-    manifest = JSON.parse(manifestBytes.toString('utf8')) as PackageManifest;
-    if (!Array.isArray(manifest.files)) throw new Error('no files list');
+    manifest = await readManifest((await manifestBlob.download()).readableStreamBody as Readable);
   } catch (err) {
     const status = (err as { statusCode?: number }).statusCode;
     if (status === 404) return [{ path: PACKAGE_PATHS.manifest, kind: 'manifestMissing' }];
@@ -61,49 +60,58 @@ export async function verifyPackage(
 
   const differences: PackageDifference[] = [];
   if (opts.keys) {
-    const signature = await checkSignature(container, location.prefix, manifestBytes, opts.keys);
+    // A second read of the manifest: neither pass holds it whole.
+    const bytes = (await manifestBlob.download()).readableStreamBody as AsyncIterable<Buffer>;
+    const signature = await checkSignature(container, location.prefix, bytes, opts.keys);
     if (typeof signature === 'string') opts.onSigned?.(signature);
     else differences.push(signature);
   }
 
+  // Every blob's size; what is left once the manifest's files are checked is not in the package.
   const present = new Map<string, number>();
   for await (const blob of container.listBlobsFlat(location.prefix ? { prefix: location.prefix } : {})) {
     present.set(blobPath(blob.name), blob.properties.contentLength ?? 0);
   }
+  present.delete(PACKAGE_PATHS.manifest);
+  present.delete(MANIFEST_SIGNATURE_PATH);
 
-  const listed = new Set(manifest.files.map((f) => f.path));
-  const filesTotal = manifest.files.length;
-  const bytesTotal = manifest.files.reduce((a, f) => a + f.size, 0);
+  // The worker's manifest counts its files and bytes in its totals.
+  const filesTotal = manifest.head.totals?.files ?? 0;
+  const bytesTotal = manifest.head.totals?.bytes ?? 0;
   let filesChecked = 0;
   let bytesChecked = 0;
-  for (const file of manifest.files) {
-    const size = present.get(file.path);
-    if (size === undefined) {
-      differences.push({ path: file.path, kind: 'missing' });
-    } else if (size !== file.size) {
-      differences.push({ path: file.path, kind: 'size', expected: file.size, actual: size });
-    } else {
-      const response = await container.getBlockBlobClient(location.prefix + file.path).download();
-      const hash = createHash('sha256');
-      for await (const chunk of response.readableStreamBody as AsyncIterable<Buffer>) {
-        hash.update(chunk);
-        bytesChecked += chunk.length;
+  try {
+    for await (const file of manifest.entries) {
+      const size = present.get(file.path);
+      present.delete(file.path);
+      if (size === undefined) {
+        differences.push({ path: file.path, kind: 'missing' });
+      } else if (size !== file.size) {
+        differences.push({ path: file.path, kind: 'size', expected: file.size, actual: size });
+      } else {
+        const response = await container.getBlockBlobClient(location.prefix + file.path).download();
+        const hash = createHash('sha256');
+        for await (const chunk of response.readableStreamBody as AsyncIterable<Buffer>) {
+          hash.update(chunk);
+          bytesChecked += chunk.length;
+        }
+        const sha256 = hash.digest('hex');
+        if (sha256 !== file.sha256) differences.push({ path: file.path, kind: 'sha256', expected: file.sha256, actual: sha256 });
       }
-      const sha256 = hash.digest('hex');
-      if (sha256 !== file.sha256) differences.push({ path: file.path, kind: 'sha256', expected: file.sha256, actual: sha256 });
+      filesChecked++;
+      onProgress?.({ filesChecked, filesTotal, bytesChecked, bytesTotal, path: file.path });
     }
-    filesChecked++;
-    onProgress?.({ filesChecked, filesTotal, bytesChecked, bytesTotal, path: file.path });
+  } catch (err) {
+    if (!(err instanceof ManifestFormatError)) throw err;
+    return [{ path: PACKAGE_PATHS.manifest, kind: 'manifestInvalid', actual: err.message }];
   }
-  for (const path of [...present.keys()].sort()) {
-    if (path !== PACKAGE_PATHS.manifest && path !== MANIFEST_SIGNATURE_PATH && !listed.has(path)) differences.push({ path, kind: 'extra', actual: present.get(path)! });
-  }
+  for (const path of [...present.keys()].sort()) differences.push({ path, kind: 'extra', actual: present.get(path)! });
   return differences;
 }
 
 /** The signing key's kid, or the difference that makes the signature fail. */
 async function checkSignature(
-  container: ContainerClient, prefix: string, manifest: Buffer, keys: JSONWebKeySet,
+  container: ContainerClient, prefix: string, manifest: AsyncIterable<Buffer>, keys: JSONWebKeySet,
 ): Promise<string | PackageDifference> {
   let jws: string;
   try {

@@ -194,7 +194,7 @@ export class ExportRun implements EndingRun {
       this.inlineBodies = inline;
       const deps = {
         db, store: this.ctx.contentStore, token: this.token, signal: AbortSignal.any([this.signal, stop.signal]),
-        leaseLost: () => new LeaseLostError(), signer, inline,
+        leaseLost: () => new LeaseLostError(), signer, inline, uploadedBefore: this.claimed,
         onFlush: (seq: number, bytes: number) => {
           this.bytesPlanned = bytes;
           feed.flushed(seq);
@@ -237,6 +237,7 @@ export class ExportRun implements EndingRun {
    * come from the fresh snapshot, a crash's delay later.
    */
   private async snapshotInstant(): Promise<Date> {
+    if (!this.claimed) return new Date();
     const written = await selectExportFileBody(this.ctx.db, this.op.id, PACKAGE_PATHS.requestInfo);
     const stated = written ? (JSON.parse(written.toString('utf8')) as { snapshotDateTime?: unknown }).snapshotDateTime : undefined;
     const at = typeof stated === 'string' ? new Date(stated) : undefined;
