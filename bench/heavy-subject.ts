@@ -9,12 +9,14 @@
 //   npx tsx bench/heavy-subject.ts            (BENCH_HEAVY_SIZES=10000,100000,1000000 for all three)
 import { ContainerClient } from '@azure/storage-blob';
 import { randomUUID } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import type pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import { seedTenant } from '../src/seed/seed-tenant.ts';
 import type { Azurite } from '../src/embedded/azurite.ts';
+import { launchChromium } from '../test/support/chromium.ts';
 import { emit, memoryOf, type BenchRow } from './lib.ts';
 import {
   assertComplete, childEnv, Cleanup, contentPath, containerSas, freshAzurite, mapConcurrent, openBenchEnvironment, pollOperation, queueAndNotify,
@@ -63,8 +65,30 @@ async function firstUpload(env: BenchEnvironment, id: string): Promise<number> {
   }
 }
 
+/**
+ * index.html of a package: its size, and the time a headless Chromium takes from navigating to it
+ * through the container SAS to its load event (the second of two opens, the browser warm).
+ */
+async function openIndex(sas: string): Promise<{ bytes: number; ms: number }> {
+  const url = new URL(sas);
+  url.pathname += '/index.html';
+  const bytes = (await new ContainerClient(sas).getBlockBlobClient('index.html').getProperties()).contentLength ?? 0;
+  const profile = await mkdtemp(path.join(os.tmpdir(), 'dsr-bench-chromium-'));
+  const context = await launchChromium(profile);
+  try {
+    const page = await context.newPage();
+    await page.goto(url.toString(), { waitUntil: 'load' });
+    const started = performance.now();
+    await page.goto(url.toString(), { waitUntil: 'load' });
+    return { bytes, ms: performance.now() - started };
+  } finally {
+    await context.close();
+    await rm(profile, { recursive: true, force: true });
+  }
+}
+
 /** One export by a fresh worker: seconds from the claim to completed_at, to the first upload, and the worker's peak RSS. */
-async function exportSubject(env: BenchEnvironment, azurite: Azurite, subject: Subject, label: string): Promise<{ seconds: number; firstUploadSeconds: number; hwmMiB: number }> {
+async function exportSubject(env: BenchEnvironment, azurite: Azurite, subject: Subject, label: string): Promise<{ seconds: number; firstUploadSeconds: number; hwmMiB: number; sas: string }> {
   const worker = await startWorkerProcess(cleanup, childEnv(env, azurite));
   try {
     const sas = await containerSas(azurite, `dsr-heavy-${label}-${randomUUID().slice(0, 8)}`);
@@ -75,7 +99,7 @@ async function exportSubject(env: BenchEnvironment, azurite: Azurite, subject: S
     const hwmMiB = (await memoryOf(worker.pid)).hwmMiB;
     assertComplete(label, done.state);
     const claimedMs = performance.timeOrigin + claimed.at;
-    return { seconds: (done.state.completed_ms! - claimedMs) / 1000, firstUploadSeconds: (first - claimed.at) / 1000, hwmMiB };
+    return { seconds: (done.state.completed_ms! - claimedMs) / 1000, firstUploadSeconds: (first - claimed.at) / 1000, hwmMiB, sas };
   } finally {
     await worker.stop();
   }
@@ -139,6 +163,8 @@ try {
       const run = await exportSubject(env, azurite, subject, label);
       log(`${label}: export ${run.seconds.toFixed(2)} s, first upload ${run.firstUploadSeconds.toFixed(2)} s after the claim, peak RSS ${run.hwmMiB.toFixed(0)} MiB`);
       peaks.push(run.hwmMiB);
+      const index = await openIndex(run.sas);
+      log(`${label}: index.html ${(index.bytes / 1024).toFixed(0)} KiB, opened in Chromium in ${index.ms.toFixed(0)} ms`);
       const dsrRate = subject.records / run.seconds;
       const baseRate = base.rows / base.seconds;
       rows.push(
@@ -155,6 +181,10 @@ try {
           baseline: subject.records / (base.seconds + files.seconds), ratio: dsrRate * (base.seconds + files.seconds) / subject.records,
         },
         { figure: `heavy subject ${label} records: claim → first upload`, value: run.firstUploadSeconds, unit: 's' },
+        {
+          figure: `heavy subject ${label} records: index.html (${(index.bytes / 1024).toFixed(0)} KiB) opened in Chromium`, value: index.ms / 1000, unit: 's',
+          target: '< 2 s', met: index.ms < 2000,
+        },
       );
     } finally {
       await azurite.stop();

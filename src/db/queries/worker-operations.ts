@@ -57,11 +57,11 @@ export async function claimOperations(q: Queryable, owner: string, limit: number
   return rows.map(openStorageLocation);
 }
 
-/** Heartbeat: pushes the lease out again. False when the lease is no longer ours. */
+/** Heartbeat: pushes the lease out again. False when the lease is no longer ours (taken, or handed back: a heartbeat in flight during a release must not extend it). */
 export async function renewLease(q: Queryable, id: string, token: string, leaseSeconds: number): Promise<boolean> {
   const { rowCount } = await q.query(
     `update data_policy_operations set lease_expires_at = now() + make_interval(secs => $3)
-     where id = $1 and lease_token = $2 and status = 'running'`,
+     where id = $1 and lease_token = $2 and status = 'running' and lease_owner is not null`,
     [id, token, leaseSeconds],
   );
   return rowCount === 1;
