@@ -2,7 +2,7 @@ import type { Config } from '../config.ts';
 import { createSignInLink, LINK_LIFETIME_SECONDS, signInUrl } from '../console/sign-in-links.ts';
 import { findUsersByUpnInAnyTenant } from '../db/queries/console-sign-in-links.ts';
 import { findUser } from '../db/queries/users.ts';
-import { GUID_PATTERN } from '../http/odata.ts';
+import { GUID_PATTERN } from '../domain/formats.ts';
 import { openDatabase } from '../runtime/open-database.ts';
 import { CliError } from './fail.ts';
 
@@ -40,4 +40,11 @@ export async function createConsoleLink(config: Config, opts: ConsoleLinkOptions
   } finally {
     await database.close();
   }
+}
+
+/** `dsr-export console-link`: the link alone on stdout, how long it works on stderr. */
+export async function runConsoleLink(config: Config, opts: ConsoleLinkOptions): Promise<void> {
+  const { url, expiresInSeconds } = await createConsoleLink(config, opts);
+  process.stdout.write(`${url}\n`);
+  process.stderr.write(`works once, for ${expiresInSeconds / 60} minutes\n`);
 }

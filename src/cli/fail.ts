@@ -1,3 +1,5 @@
+import { GUID_PATTERN } from '../domain/formats.ts';
+
 /** An error the CLI reports as one line: what went wrong and what to do. */
 export class CliError extends Error {
   constructor(message: string, readonly hint?: string) {
@@ -14,4 +16,9 @@ export function reportFailure(err: unknown, verbose: boolean, write: (line: stri
   if (verbose && err instanceof Error && err.stack) write(err.stack);
   else if (!(err instanceof CliError)) write('  (run again with --verbose for details)');
   return 1;
+}
+
+/** A flag that must hold a GUID (a tenant id), checked before any work. */
+export function requireGuid(flag: string, value: string): void {
+  if (!GUID_PATTERN.test(value)) throw new CliError(`${flag} must be a GUID, got "${value}"`);
 }

@@ -1,10 +1,17 @@
+import { constants } from 'node:fs';
+import { access } from 'node:fs/promises';
 import { importActivity } from '../activity/import-activity.ts';
 import type { Config } from '../config.ts';
 import { openDatabase } from '../runtime/open-database.ts';
-import { CliError } from './fail.ts';
+import { CliError, requireGuid } from './fail.ts';
 
 /** `dsr-export import-activity`: sign-ins from a file of JSON lines; any bad line loads nothing unless skipInvalid. */
 export async function importActivityCommand(config: Config, file: string, opts: { tenant: string; skipInvalid: boolean; json: boolean }): Promise<void> {
+  requireGuid('--tenant', opts.tenant);
+  // Checked before anything else: a missing file would otherwise surface as a stream error.
+  await access(file, constants.R_OK).catch((err: NodeJS.ErrnoException) => {
+    throw new CliError(`cannot read ${file} (${err.code ?? err.message})`, 'Pass a file of Graph signIn records, one JSON object per line.');
+  });
   const db = await openDatabase(config);
   try {
     const summary = await importActivity(db.db, opts.tenant, file, { skipInvalid: opts.skipInvalid });

@@ -3,6 +3,7 @@ import { createContentStore } from '../content/create-content-store.ts';
 import { formatBytes } from '../export/render-package.ts';
 import { openDatabase } from '../runtime/open-database.ts';
 import { seedTenant } from '../seed/seed-tenant.ts';
+import { CliError, requireGuid } from './fail.ts';
 
 export interface SeedOptions {
   users: number;
@@ -12,6 +13,32 @@ export interface SeedOptions {
   seed: string;
   tenant: string | undefined;
   json: boolean;
+}
+
+/** The command line's flags, as commander gives them. */
+export interface SeedFlags {
+  users: string;
+  files: string;
+  signIns: string;
+  driveEvents: string;
+  driveItems: string;
+  seed: string;
+  tenant?: string;
+  json?: boolean;
+}
+
+/** Checks the flags before any work: each count a whole number, the tenant a GUID. */
+export function seedOptions(flags: SeedFlags): SeedOptions {
+  const users = Number(flags.users);
+  const files = Number(flags.files);
+  if (!Number.isInteger(users) || users < 1) throw new CliError('--users must be a positive integer');
+  if (!Number.isInteger(files) || files < 0) throw new CliError('--files must be a whole number');
+  const heavy = { signIns: Number(flags.signIns), driveEvents: Number(flags.driveEvents), driveItems: Number(flags.driveItems) };
+  for (const [flag, n] of [['--sign-ins', heavy.signIns], ['--drive-events', heavy.driveEvents], ['--drive-items', heavy.driveItems]] as const) {
+    if (!Number.isInteger(n) || n < 0) throw new CliError(`${flag} must be a whole number`);
+  }
+  if (flags.tenant !== undefined) requireGuid('--tenant', flags.tenant);
+  return { users, files, heavy, seed: flags.seed, tenant: flags.tenant, json: Boolean(flags.json) };
 }
 
 /** `dsr-export seed`: a deterministic synthetic tenant, summarised on stdout. */

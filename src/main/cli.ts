@@ -1,22 +1,17 @@
 import { Command, Option } from 'commander';
-import { randomUUID } from 'node:crypto';
-import { constants } from 'node:fs';
-import { access } from 'node:fs/promises';
 import { loadConfig, type Config } from '../config.ts';
-import { CliError, reportFailure } from '../cli/fail.ts';
 import type { ApiClient } from '../cli/api-client.ts';
-import { GUID_PATTERN } from '../domain/formats.ts';
+import type { ApiOptions } from '../cli/connect-api.ts';
+import { CliError, reportFailure } from '../cli/fail.ts';
 import { registerCaseCommands } from '../cli/register-cases.ts';
 import { registerSubscriptionCommands } from '../cli/subscriptions-command.ts';
+import { untilSignal } from '../cli/until-signal.ts';
 
-// Command modules are imported when their command runs: the storage SDK, Fastify and the
-// database driver together take seconds to load, which `--help`, `token` or `status` need not pay.
-const startServerModule = () => import('../start/start-server.ts');
-const runWorkerModule = () => import('../start/run-worker.ts');
+// Only the wiring: each command's body is its own src/cli/<name>-command.ts, imported when the
+// command runs. The storage SDK, Fastify and the database driver together take seconds to load,
+// which `--help`, `token` or `status` need not pay.
 const exportCommand = () => import('../cli/export-command.ts');
-const verifyCommand = () => import('../cli/verify-command.ts');
 const tokenCommand = () => import('../cli/token-command.ts');
-const database = () => import('../runtime/open-database.ts');
 
 const program = new Command();
 program
@@ -33,10 +28,6 @@ function config(extra: Record<string, string | undefined> = {}): Config {
     DSR_DATA_DIR: g.dataDir, DSR_DATABASE_URL: g.databaseUrl, ...extra,
   }).filter(([, v]) => v !== undefined)) as Record<string, string>;
   return loadConfig(process.env, overrides);
-}
-
-function requireGuid(flag: string, value: string): void {
-  if (!GUID_PATTERN.test(value)) throw new CliError(`${flag} must be a GUID, got "${value}"`);
 }
 
 /** Runs an action; any failure becomes one line on stderr and exit code 1. */
@@ -56,12 +47,8 @@ program.command('serve')
   .option('--host <host>', 'listen address (DSR_HOST)')
   .option('--port <port>', 'listen port, 0 = a free one (DSR_PORT)')
   .action(run(async (opts: { worker: boolean; host?: string; port?: string }) => {
-    const { startServer } = await startServerModule();
-    const server = await startServer(config({ DSR_HOST: opts.host, DSR_PORT: opts.port }), { withWorker: opts.worker });
-    process.stdout.write(`dsr-export listening on ${server.url}${server.worker ? ' (with a worker)' : ''}\n`);
-    await untilSignal();
-    process.stdout.write('dsr-export: shutting down\n');
-    await server.stop();
+    const { runServe } = await import('../cli/serve-command.ts');
+    await runServe(config({ DSR_HOST: opts.host, DSR_PORT: opts.port }), { withWorker: opts.worker });
   }));
 
 program.command('worker')
@@ -69,11 +56,8 @@ program.command('worker')
   .option('--port <port>', 'serve /healthz, /readyz and /metrics on this port, 0 = a free one (DSR_WORKER_PORT)')
   .option('--host <host>', 'listen address for those (DSR_HOST)')
   .action(run(async (opts: { host?: string; port?: string }) => {
-    const { runWorker } = await runWorkerModule();
-    process.stdout.write('dsr-export worker started\n');
-    await runWorker(config({ DSR_HOST: opts.host, DSR_WORKER_PORT: opts.port }), untilSignal(), (url) => {
-      process.stdout.write(`dsr-export worker endpoints on ${url}\n`);
-    });
+    const { runWorkerCommand } = await import('../cli/worker-command.ts');
+    await runWorkerCommand(config({ DSR_HOST: opts.host, DSR_WORKER_PORT: opts.port }));
   }));
 
 program.command('seed')
@@ -86,18 +70,10 @@ program.command('seed')
   .option('--seed <s>', 'the same seed gives the same data', '1')
   .option('--tenant <guid>', 'tenant id (default: derived from the seed)')
   .option('--json', 'print the summary as JSON')
-  .action(run(async (opts: { users: string; files: string; signIns: string; driveEvents: string; driveItems: string; seed: string; tenant?: string; json?: boolean }) => {
-    const users = Number(opts.users);
-    const files = Number(opts.files);
-    if (!Number.isInteger(users) || users < 1) throw new CliError('--users must be a positive integer');
-    if (!Number.isInteger(files) || files < 0) throw new CliError('--files must be a whole number');
-    const heavy = { signIns: Number(opts.signIns), driveEvents: Number(opts.driveEvents), driveItems: Number(opts.driveItems) };
-    for (const [flag, n] of [['--sign-ins', heavy.signIns], ['--drive-events', heavy.driveEvents], ['--drive-items', heavy.driveItems]] as const) {
-      if (!Number.isInteger(n) || n < 0) throw new CliError(`${flag} must be a whole number`);
-    }
-    if (opts.tenant !== undefined) requireGuid('--tenant', opts.tenant);
-    const { seedCommand } = await import('../cli/seed-command.ts');
-    await seedCommand(config(), { users, files, heavy, seed: opts.seed, tenant: opts.tenant, json: Boolean(opts.json) });
+  .action(run(async (flags: import('../cli/seed-command.ts').SeedFlags) => {
+    const { seedCommand, seedOptions } = await import('../cli/seed-command.ts');
+    const opts = seedOptions(flags);
+    await seedCommand(config(), opts);
   }));
 
 program.command('import-activity <file>')
@@ -106,11 +82,6 @@ program.command('import-activity <file>')
   .option('--skip-invalid', 'load the good lines and report the bad ones')
   .option('--json', 'print the summary as JSON')
   .action(run(async (file: string, opts: { tenant: string; skipInvalid?: boolean; json?: boolean }) => {
-    requireGuid('--tenant', opts.tenant);
-    // Checked before anything else: a missing file would otherwise surface as a stream error.
-    await access(file, constants.R_OK).catch((err: NodeJS.ErrnoException) => {
-      throw new CliError(`cannot read ${file} (${err.code ?? err.message})`, 'Pass a file of Graph signIn records, one JSON object per line.');
-    });
     const { importActivityCommand } = await import('../cli/import-activity-command.ts');
     await importActivityCommand(config(), file, { tenant: opts.tenant, skipInvalid: Boolean(opts.skipInvalid), json: Boolean(opts.json) });
   }));
@@ -121,20 +92,15 @@ program.command('verify <sas-url>')
   .option('--key <file>', 'check manifest.json.jws against a JWKS or JWK file')
   .option('--json', 'print the differences as JSON')
   .action(run(async (sasUrl: string, opts: { json?: boolean; server?: string; key?: string }) => {
-    const { runVerify } = await verifyCommand();
+    const { runVerify } = await import('../cli/verify-command.ts');
     await runVerify(sasUrl, opts);
   }));
 
 program.command('migrate')
   .description('apply database migrations (serve and worker also do this at start)')
   .action(run(async () => {
-    const { openDatabase } = await database();
-    const db = await openDatabase(config());
-    try {
-      process.stdout.write(db.applied.length > 0 ? `applied: ${db.applied.join(', ')}\n` : 'database is up to date\n');
-    } finally {
-      await db.close();
-    }
+    const { runMigrate } = await import('../cli/migrate-command.ts');
+    await runMigrate(config());
   }));
 
 program.command('token')
@@ -158,40 +124,14 @@ program.command('console-link')
   .option('--admin', 'sign in with the administrator role (needed for the tenant-wide case routes)')
   .option('--server <url>', 'the service\'s address in the link (default DSR_PUBLIC_URL or http://DSR_HOST:DSR_PORT)')
   .action(run(async (opts: import('../cli/console-link-command.ts').ConsoleLinkOptions) => {
-    const { url, expiresInSeconds } = await (await import('../cli/console-link-command.ts')).createConsoleLink(config(), opts);
-    process.stdout.write(`${url}\n`);
-    process.stderr.write(`works once, for ${expiresInSeconds / 60} minutes\n`);
+    const { runConsoleLink } = await import('../cli/console-link-command.ts');
+    await runConsoleLink(config(), opts);
   }));
 
-/** Resolves on the first SIGTERM or SIGINT; the caller's graceful stop follows. */
-function untilSignal(): Promise<void> {
-  return new Promise((resolve) => {
-    process.once('SIGTERM', () => resolve());
-    process.once('SIGINT', () => resolve());
-  });
-}
-
-interface ApiOptions {
-  server?: string;
-  token?: string;
-  tenant?: string;
-}
-
-/**
- * The server and token a client command talks with: --server, else the configured public URL;
- * --token (or DSR_TOKEN), else with --tenant a fresh local-issuer application token.
- */
+/** The client for a command that talks to a running server (src/cli/connect-api.ts). */
 async function apiFor(opts: ApiOptions, roles = 'User.Export.All,User.Read.All'): Promise<ApiClient> {
-  const cfg = config();
-  const server = opts.server ?? cfg.publicUrl ?? `http://${cfg.host}:${cfg.port}`;
-  let token = opts.token ?? process.env.DSR_TOKEN;
-  if (!token) {
-    if (!opts.tenant) throw new CliError('no token: pass --token <jwt> (or set DSR_TOKEN), or --tenant <guid> to mint a local one');
-    const { mintToken } = await tokenCommand();
-    token = await mintToken(cfg, { tenant: opts.tenant, app: randomUUID(), roles });
-  }
-  const { ApiClient } = await import('../cli/api-client.ts');
-  return new ApiClient(server, token);
+  const { connectApi } = await import('../cli/connect-api.ts');
+  return connectApi(config(), opts, roles);
 }
 
 function clientOptions(cmd: Command): Command {
