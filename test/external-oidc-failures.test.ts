@@ -37,6 +37,14 @@ function steppedVerifier(env: Record<string, string>): { verifier: TokenVerifier
   return { verifier: createTokenVerifier(loadConfig(env), undefined, fetch, () => new Date(now)), advance: (ms) => { now += ms; } };
 }
 
+/** A tenant allowed alone, whose IdP fails with `fault`, a token it issued, and a stepped verifier. */
+async function failingTenant(fault: OidcFault) {
+  const tid = randomUUID();
+  const stepped = steppedVerifier({ DSR_AUTH_ISSUER: `${idp.base}/{tenantid}/v2.0`, DSR_AUTH_AUDIENCE: audience, DSR_AUTH_ALLOWED_TENANTS: tid });
+  idp.faults.set(tid, fault);
+  return { tid, ...stepped, token: await idp.token(tid, appClaims(tid)) };
+}
+
 /** What a verification ends in: the caller's tenant, or the status and Retry-After of the refusal. */
 async function outcome(verifier: TokenVerifier, token: string): Promise<{ status: number; retryAfter?: number; message?: string } | { tenantId: string }> {
   try {
@@ -82,10 +90,7 @@ describe('external OIDC issuer failures', () => {
   });
 
   it('an unreachable discovery backs off 5 s, then 10 s, asks nothing meanwhile, and recovers when the IdP is back', async () => {
-    const tid = randomUUID();
-    const { verifier, advance } = steppedVerifier({ DSR_AUTH_ISSUER: `${idp.base}/{tenantid}/v2.0`, DSR_AUTH_AUDIENCE: audience, DSR_AUTH_ALLOWED_TENANTS: tid });
-    idp.faults.set(tid, 'discovery-reset');
-    const token = await idp.token(tid, appClaims(tid));
+    const { tid, verifier, advance, token } = await failingTenant('discovery-reset');
     expect(await outcome(verifier, token)).toMatchObject({ status: 503, retryAfter: 5 });
     advance(4_000);
     expect(await outcome(verifier, token)).toMatchObject({ status: 503, retryAfter: 1 });
@@ -103,10 +108,7 @@ describe('external OIDC issuer failures', () => {
   });
 
   it('an unreachable key set backs off the same way, then recovers; discovery is not repeated for it', async () => {
-    const tid = randomUUID();
-    const { verifier, advance } = steppedVerifier({ DSR_AUTH_ISSUER: `${idp.base}/{tenantid}/v2.0`, DSR_AUTH_AUDIENCE: audience, DSR_AUTH_ALLOWED_TENANTS: tid });
-    idp.faults.set(tid, 'jwks-reset');
-    const token = await idp.token(tid, appClaims(tid));
+    const { tid, verifier, advance, token } = await failingTenant('jwks-reset');
     expect(await outcome(verifier, token)).toMatchObject({ status: 503, retryAfter: 5 });
     advance(2_000);
     expect(await outcome(verifier, token)).toMatchObject({ status: 503, retryAfter: 3 });
