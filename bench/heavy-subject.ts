@@ -16,7 +16,7 @@ import type pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import { seedTenant } from '../src/seed/seed-tenant.ts';
 import type { Azurite } from '../src/embedded/azurite.ts';
-import { launchChromium } from '../test/support/chromium.ts';
+import { launchChromium } from './support/chromium.ts';
 import { emit, memoryOf, type BenchRow } from './lib.ts';
 import {
   assertComplete, childEnv, Cleanup, contentPath, containerSas, freshAzurite, mapConcurrent, openBenchEnvironment, pollOperation, queueAndNotify,

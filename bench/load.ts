@@ -15,8 +15,8 @@ import { createPool } from '../src/db/pool.ts';
 import { startAzurite } from '../src/embedded/azurite.ts';
 import {
   exportToken, linesWithSecrets, loadRequests, percentile, runLoad, seedTinyUsers, startCluster, verifySample, waitForOperations,
-} from '../test/support/load.ts';
-import { killAllChildren } from '../test/support/processes.ts';
+} from './support/load.ts';
+import { killAllChildren } from './support/processes.ts';
 
 const { values: args } = parseArgs({
   options: {

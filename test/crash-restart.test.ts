@@ -6,8 +6,8 @@ import { createContainerSas, startAzurite, type Azurite } from '../src/embedded/
 import { runCli } from './support/cli.ts';
 import { waitFor } from './support/export-fixtures.ts';
 import { tempDir } from './support/harness.ts';
-import { exportToken } from './support/load.ts';
-import { spawnDsr, type ChildDsr } from './support/processes.ts';
+import { exportToken } from '../bench/support/load.ts';
+import { spawnDsr, type ChildDsr } from '../bench/support/processes.ts';
 
 // `kill -9` of the whole `serve` process group, its embedded PostgreSQL included, then a restart
 // 100 ms later, as a supervisor would do. The killed postmaster lingers as a zombie until its new

@@ -15,7 +15,7 @@ import { createContainerSas, startAzurite, type Azurite } from '../src/embedded/
 import { queueExport, seedUser, waitFor, type SeededUser } from './support/export-fixtures.ts';
 import { createTestApp, createTestDatabase, tempDir, type TestApp } from './support/harness.ts';
 import { mountSmallTmpfs } from './support/small-tmpfs.ts';
-import { killAllChildren, leaseOwnerOf, spawnDsr, startWorkerProcess, type ChildDsr } from './support/processes.ts';
+import { killAllChildren, leaseOwnerOf, spawnDsr, startWorkerProcess, type ChildDsr } from '../bench/support/processes.ts';
 
 // Issue 7, item 2: faults injected while exports run. Each case queues several exports, injects
 // the fault, then polls (with a deadline) until every operation is complete — its package

@@ -10,8 +10,8 @@ import { queueExport, seedUser, waitFor } from './support/export-fixtures.ts';
 import { createTestDatabase, tempDir } from './support/harness.ts';
 import {
   exportToken, linesWithSecrets, loadRequests, runLoad, seedTinyUsers, startCluster, verifySample, waitForOperations, type Cluster,
-} from './support/load.ts';
-import { killAllChildren, leaseOwnerOf } from './support/processes.ts';
+} from '../bench/support/load.ts';
+import { killAllChildren, leaseOwnerOf } from '../bench/support/processes.ts';
 
 // Graceful shutdown. SIGTERM to an API process during load: the request it is serving finishes,
 // and no accepted request is lost. SIGTERM to a worker in the middle of an export: it lets its

@@ -5,8 +5,8 @@ import { startAzurite, type Azurite } from '../src/embedded/azurite.ts';
 import { createTestDatabase, tempDir } from './support/harness.ts';
 import {
   exportToken, linesWithSecrets, loadRequests, percentile, runLoad, seedTinyUsers, startCluster, verifySample, waitForOperations, type Cluster,
-} from './support/load.ts';
-import { killAllChildren } from './support/processes.ts';
+} from '../bench/support/load.ts';
+import { killAllChildren } from '../bench/support/processes.ts';
 
 // Issue 7, item 3 (short form, for CI): 2 API processes and 2 worker processes on one PostgreSQL
 // and one Azurite; 300 export requests spread over both APIs. Every 202 has an operation, every

@@ -17,7 +17,7 @@ import { startWorker } from '../src/worker/worker.ts';
 import { REQUESTER, seedUser, waitFor } from './support/export-fixtures.ts';
 import { createTestApp, fakeSasUrl, tempDir, type TestApp } from './support/harness.ts';
 import { NotificationReceiver } from './support/notification-receiver.ts';
-import { killAllChildren, startWorkerProcess } from './support/processes.ts';
+import { killAllChildren, startWorkerProcess } from '../bench/support/processes.ts';
 
 let t: TestApp;
 let receiver: NotificationReceiver;

@@ -9,7 +9,7 @@ import { createMetrics } from '../src/metrics.ts';
 import { createContainerSas, startAzurite, type Azurite } from '../src/embedded/azurite.ts';
 import { queueExport, seedUser, waitFor, waitForStatus } from './support/export-fixtures.ts';
 import { createTestDatabase, tempDir } from './support/harness.ts';
-import { killAllChildren, spawnDsr } from './support/processes.ts';
+import { killAllChildren, spawnDsr } from '../bench/support/processes.ts';
 import { sample } from './support/prometheus.ts';
 
 let db: Db;

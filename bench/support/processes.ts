@@ -1,10 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
-import { BIN } from './cli.ts';
+import { BIN } from '../lib.ts';
 
 /**
- * dsr-export child processes for the reliability suites (issue 7): every line they print is
+ * dsr-export child processes for the reliability tests and the load benchmark: every line they print is
  * kept (to scan logs for secrets), and every child is registered so that `killAllChildren()`
  * in afterAll/finally leaves nothing behind even when a test fails half-way.
  */

@@ -5,7 +5,7 @@ import { verifyPackage } from '../../src/export/verify-package.ts';
 import { createContainerSas, type Azurite } from '../../src/embedded/azurite.ts';
 import { startApiProcess, startWorkerProcess, type ChildDsr } from './processes.ts';
 
-// The load driver of issue 7 (test/load.test.ts, test/graceful-shutdown.test.ts and the long form
+// The load driver (test/load.test.ts, test/graceful-shutdown.test.ts and the long form
 // bench/load.ts): several `serve --no-worker` and `worker` processes on one PostgreSQL and one
 // Azurite, export POSTs spread over the APIs as an SDK would send them (retrying the same body on
 // another API after a network error, 429 or 503), then a ledger of what was accepted.
