@@ -5,18 +5,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import yauzl from 'yauzl';
 import { createCaseStorage } from '../src/cases/case-storage.ts';
 import { purgeCasePackages } from '../src/cases/purge-packages.ts';
-import { createPool, type Db } from '../src/db/pool.ts';
 import { AZURITE_ACCOUNT, AZURITE_KEY, startAzurite, type Azurite } from '../src/embedded/azurite.ts';
-import { startWorker, type Worker, type WorkerEvent } from '../src/worker/worker.ts';
+import type { Worker, WorkerEvent } from '../src/worker/worker.ts';
 import { seedUser, waitFor } from './support/export-fixtures.ts';
 import { expectGraphError } from './support/graph-assert.ts';
+import { workerFleet } from './support/workers.ts';
 import { createTestApp, PUBLIC_URL, tempDir, type TestApp } from './support/harness.ts';
 
 // The whole case path over HTTP with real workers, Azurite and an independent zip reader.
 let azurite: Azurite;
 let t: TestApp;
-const pools: Db[] = [];
-const workers: Worker[] = [];
+const fleet = workerFleet();
 const BASE = '/v1.0/security/subjectRightsRequests';
 
 type Res = Awaited<ReturnType<TestApp['app']['inject']>>;
@@ -27,12 +26,8 @@ function call(method: 'GET' | 'POST' | 'PATCH' | 'PUT', url: string, token: stri
   return t.app.inject({ method, url, headers: { authorization: `Bearer ${token}` }, ...(payload !== undefined ? { payload: payload as object } : {}) });
 }
 
-async function worker(onEvent?: (e: WorkerEvent) => void): Promise<Worker> {
-  const pool = createPool(t.dbUrl, 4);
-  pools.push(pool);
-  const w = await startWorker({ config: t.config, db: pool, contentStore: t.deps.contentStore, pollIntervalMs: 100, onEvent });
-  workers.push(w);
-  return w;
+function worker(onEvent?: (e: WorkerEvent) => void): Promise<Worker> {
+  return fleet.start(t.dbUrl, { config: t.config, contentStore: t.deps.contentStore, pollIntervalMs: 100, onEvent });
 }
 
 /** Every entry of a zip, read by yauzl (not the library that wrote it). */
@@ -87,8 +82,7 @@ beforeAll(async () => {
   });
 });
 afterAll(async () => {
-  for (const w of workers) await w.stop(500).catch(() => undefined);
-  for (const p of pools) await p.end();
+  await fleet.stopAll();
   await t?.close();
   await azurite?.stop();
 });
@@ -261,7 +255,7 @@ describe('a case from creation to purge', () => {
 
 describe('a restart mid-stage', () => {
   it('a worker crash during contentRetrieval leaves the case current; another worker finishes it', async () => {
-    for (const w of workers.splice(0)) await w.stop(500);
+    await fleet.stopAll();
     const tenant = randomUUID();
     const officer = await t.appToken(tenant, ['SubjectRightsRequest.ReadWrite.All']);
     const subject = await seedUser(t.db, t.deps.contentStore, {
@@ -297,7 +291,7 @@ describe('a restart mid-stage', () => {
 
 describe('the cases and privacy-statement commands', () => {
   it('create, list (days left, overdue in red on a terminal), show, report and attachment downloads, close; statement set and get', async () => {
-    if (workers.length === 0) await worker();
+    if (fleet.running.length === 0) await worker();
     const cli = await import('../src/cli/cases-command.ts');
     const { ApiClient } = await import('../src/cli/api-client.ts');
     const server = await t.app.listen({ host: '127.0.0.1', port: 0 });

@@ -5,9 +5,9 @@ import { createPool, type Db } from '../src/db/pool.ts';
 import { createLocalContentStore } from '../src/content/local-content-store.ts';
 import { createContainerSas, startAzurite, type Azurite } from '../src/embedded/azurite.ts';
 import { listenChannel } from '../src/runtime/listen-channel.ts';
-import { startWorker } from '../src/worker/worker.ts';
 import { seedUser, waitFor } from './support/export-fixtures.ts';
 import { createTestApp, tempDir, type TestApp } from './support/harness.ts';
+import { workerFleet } from './support/workers.ts';
 
 // The one LISTEN connection of the worker and of notification delivery (src/runtime/listen-channel.ts)
 // against a real PostgreSQL whose server ends the connection (pg_terminate_backend, as a restart
@@ -16,6 +16,7 @@ import { createTestApp, tempDir, type TestApp } from './support/harness.ts';
 let t: TestApp;
 let azurite: Azurite;
 const pools: Db[] = [];
+const fleet = workerFleet();
 const logger = pino({ level: 'silent' });
 
 beforeAll(async () => {
@@ -23,6 +24,7 @@ beforeAll(async () => {
   t = await createTestApp({ DSR_STORAGE_ALLOW: azurite.origin });
 });
 afterAll(async () => {
+  await fleet.stopAll();
   for (const p of pools) await p.end().catch(() => undefined);
   await t?.close();
   await azurite?.stop();
@@ -75,30 +77,26 @@ test('a NOTIFY wakes; a connection the server ends is replaced, with one wake to
 test('an idle worker whose LISTEN connection the server ended is woken by the next POST', async () => {
   const claimed: string[] = [];
   // No poll within the test: a claim can only come from a NOTIFY.
-  const w = await startWorker({
-    config: t.config, db: pool(), contentStore: t.deps.contentStore, pollIntervalMs: 3_600_000,
+  await fleet.start(t.dbUrl, {
+    config: t.config, contentStore: t.deps.contentStore, pollIntervalMs: 3_600_000,
     onEvent: (e) => { if (e.type === 'claimed') claimed.push(e.operationId); },
   });
-  try {
-    const [first] = await listeners('dsr_operations');
-    expect(first).toBeDefined();
-    await t.db.query('select pg_terminate_backend($1)', [first]);
-    await waitFor(async () => {
-      const now = await listeners('dsr_operations');
-      return now.length === 1 && now[0] !== first;
-    }, { timeoutMs: 20_000, what: 'the worker to LISTEN again' });
+  const [first] = await listeners('dsr_operations');
+  expect(first).toBeDefined();
+  await t.db.query('select pg_terminate_backend($1)', [first]);
+  await waitFor(async () => {
+    const now = await listeners('dsr_operations');
+    return now.length === 1 && now[0] !== first;
+  }, { timeoutMs: 20_000, what: 'the worker to LISTEN again' });
 
-    const tenant = randomUUID();
-    const user = await seedUser(t.db, createLocalContentStore(await tempDir('dsr-listen-content-')), { tenantId: tenant, files: [] });
-    const post = await t.app.inject({
-      method: 'POST', url: `/v1.0/users/${user.userId}/exportPersonalData`,
-      headers: { authorization: `Bearer ${await t.appToken(tenant, ['User.Export.All', 'User.Read.All'])}` },
-      payload: { storageLocation: await createContainerSas(azurite, `listen-${randomUUID().slice(0, 8)}`) },
-    });
-    expect(post.statusCode, post.body).toBe(202);
-    const id = post.headers.location!.split('/').pop()!;
-    await waitFor(() => claimed.includes(id), { timeoutMs: 30_000, what: 'the NOTIFY to wake the worker' });
-  } finally {
-    await w.stop(2000);
-  }
+  const tenant = randomUUID();
+  const user = await seedUser(t.db, createLocalContentStore(await tempDir('dsr-listen-content-')), { tenantId: tenant, files: [] });
+  const post = await t.app.inject({
+    method: 'POST', url: `/v1.0/users/${user.userId}/exportPersonalData`,
+    headers: { authorization: `Bearer ${await t.appToken(tenant, ['User.Export.All', 'User.Read.All'])}` },
+    payload: { storageLocation: await createContainerSas(azurite, `listen-${randomUUID().slice(0, 8)}`) },
+  });
+  expect(post.statusCode, post.body).toBe(202);
+  const id = post.headers.location!.split('/').pop()!;
+  await waitFor(() => claimed.includes(id), { timeoutMs: 30_000, what: 'the NOTIFY to wake the worker' });
 });

@@ -1,18 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { createPool, type Db } from '../src/db/pool.ts';
 import { verifyPackage } from '../src/export/verify-package.ts';
 import { createMetrics } from '../src/metrics.ts';
 import { createContainerSas, startAzurite, type Azurite } from '../src/embedded/azurite.ts';
-import { startWorker, type Worker, type WorkerEvent } from '../src/worker/worker.ts';
+import type { Worker, WorkerEvent } from '../src/worker/worker.ts';
 import { createLocalContentStore } from '../src/content/local-content-store.ts';
 import { queueExport, seedUser, waitFor, waitForStatus } from './support/export-fixtures.ts';
+import { workerFleet } from './support/workers.ts';
 import { createTestApp, tempDir, type TestApp } from './support/harness.ts';
 
 let t: TestApp;
 let azurite: Azurite;
-const pools: Db[] = [];
-const workers: Worker[] = [];
+const fleet = workerFleet();
 const store = createLocalContentStore(await tempDir('dsr-queue-content-'));
 
 beforeAll(async () => {
@@ -21,18 +20,13 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const w of workers) await w.stop(1000).catch(() => undefined);
-  for (const p of pools) await p.end();
+  await fleet.stopAll(1000);
   await t?.close();
   await azurite?.stop();
 });
 
-async function worker(opts: { onEvent?: (e: WorkerEvent) => void; pollIntervalMs?: number; metrics?: ReturnType<typeof createMetrics> } = {}): Promise<Worker> {
-  const pool = createPool(t.dbUrl, 12);
-  pools.push(pool);
-  const w = await startWorker({ config: t.config, db: pool, contentStore: store, onEvent: opts.onEvent, pollIntervalMs: opts.pollIntervalMs ?? 250, metrics: opts.metrics });
-  workers.push(w);
-  return w;
+function worker(opts: { onEvent?: (e: WorkerEvent) => void; pollIntervalMs?: number; metrics?: ReturnType<typeof createMetrics> } = {}): Promise<Worker> {
+  return fleet.start(t.dbUrl, { config: t.config, contentStore: store, onEvent: opts.onEvent, pollIntervalMs: opts.pollIntervalMs ?? 250, metrics: opts.metrics }, 12);
 }
 
 test('an idle worker is woken by the POST (LISTEN/NOTIFY), and GET and /metrics show the result', async () => {

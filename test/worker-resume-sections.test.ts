@@ -5,11 +5,12 @@ import path from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { loadConfig, type Config } from '../src/config.ts';
 import { createLocalContentStore } from '../src/content/local-content-store.ts';
-import { createPool, type Db } from '../src/db/pool.ts';
+import type { Db } from '../src/db/pool.ts';
 import { verifyPackage } from '../src/export/verify-package.ts';
 import { createContainerSas, startAzurite, type Azurite } from '../src/embedded/azurite.ts';
-import { startWorker, type Worker } from '../src/worker/worker.ts';
+import type { Worker } from '../src/worker/worker.ts';
 import { operationRow, queueExport, waitFor, waitForStatus } from './support/export-fixtures.ts';
+import { workerFleet } from './support/workers.ts';
 import { createTestDatabase, tempDir } from './support/harness.ts';
 import { seedHeavySubject } from './support/heavy-seed.ts';
 
@@ -22,8 +23,7 @@ let db: Db;
 let dbUrl: string;
 let azurite: Azurite;
 let config: Config;
-const pools: Db[] = [];
-const workers: Worker[] = [];
+const fleet = workerFleet();
 const contentRoot = await tempDir('dsr-resume-sections-');
 const store = createLocalContentStore(contentRoot);
 
@@ -34,18 +34,13 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const w of workers) await w.stop(500).catch(() => undefined);
-  for (const p of pools) await p.end();
+  await fleet.stopAll();
   await azurite?.stop();
   await db?.end();
 });
 
-async function worker(): Promise<Worker> {
-  const pool = createPool(dbUrl, 4);
-  pools.push(pool);
-  const w = await startWorker({ config, db: pool, contentStore: store, pollIntervalMs: 100, blockSize: 1024 * 1024 });
-  workers.push(w);
-  return w;
+function worker(): Promise<Worker> {
+  return fleet.start(dbUrl, { config, contentStore: store, pollIntervalMs: 100, blockSize: 1024 * 1024 });
 }
 
 async function heavyExport() {

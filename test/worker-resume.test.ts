@@ -2,21 +2,21 @@ import { ContainerClient } from '@azure/storage-blob';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { loadConfig, type Config } from '../src/config.ts';
-import { createPool, type Db } from '../src/db/pool.ts';
+import type { Db } from '../src/db/pool.ts';
 import { verifyPackage } from '../src/export/verify-package.ts';
 import { createMetrics, type Metrics } from '../src/metrics.ts';
 import { createContainerSas, startAzurite, type Azurite } from '../src/embedded/azurite.ts';
-import { startWorker, type Worker, type WorkerEvent } from '../src/worker/worker.ts';
+import type { Worker, WorkerEvent } from '../src/worker/worker.ts';
 import { createLocalContentStore } from '../src/content/local-content-store.ts';
 import { operationRow, queueExport, seedUser, waitFor, waitForStatus } from './support/export-fixtures.ts';
+import { workerFleet } from './support/workers.ts';
 import { createTestDatabase, tempDir } from './support/harness.ts';
 
 let db: Db;
 let dbUrl: string;
 let azurite: Azurite;
 let config: Config;
-const pools: Db[] = [];
-const workers: Worker[] = [];
+const fleet = workerFleet();
 const store = createLocalContentStore(await tempDir('dsr-resume-content-'));
 
 beforeAll(async () => {
@@ -27,19 +27,14 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const w of workers) await w.stop(500).catch(() => undefined);
-  for (const p of pools) await p.end();
+  await fleet.stopAll();
   await azurite?.stop();
   await db?.end();
 });
 
 /** A worker with its own pool, as a separate process would have. */
-async function worker(opts: { onEvent?: (e: WorkerEvent) => void; pollIntervalMs?: number; metrics?: Metrics } = {}): Promise<Worker> {
-  const pool = createPool(dbUrl, 4);
-  pools.push(pool);
-  const w = await startWorker({ config, db: pool, contentStore: store, pollIntervalMs: opts.pollIntervalMs ?? 100, onEvent: opts.onEvent, metrics: opts.metrics });
-  workers.push(w);
-  return w;
+function worker(opts: { onEvent?: (e: WorkerEvent) => void; pollIntervalMs?: number; metrics?: Metrics } = {}): Promise<Worker> {
+  return fleet.start(dbUrl, { config, contentStore: store, pollIntervalMs: opts.pollIntervalMs ?? 100, onEvent: opts.onEvent, metrics: opts.metrics });
 }
 
 async function userWithFiles(n: number) {
