@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Caller } from '../auth/verify-token.ts';
 import { BLOB_SUFFIX_BY_CLOUD, type Config } from '../config.ts';
 import type { Db } from '../db/pool.ts';
-import { findContainerClaim, insertExportRequest, type ExportRequestInsert } from '../db/queries/operations.ts';
+import { findContainerClaim, type ExportRequestInsert } from '../db/queries/operations.ts';
 import { findUserOrDeleted } from '../db/queries/users.ts';
 import { GUID_PATTERN } from '../domain/formats.ts';
 import type { OperationRow, Requester } from '../domain/operation.ts';
@@ -11,6 +11,7 @@ import { checkStorageLocation, type StorageLocation } from '../domain/storage-lo
 import { deletedItemsSince } from '../domain/user.ts';
 import { GraphError } from '../graph-error.ts';
 import type { QuotaCounter } from '../quota/quota-counter.ts';
+import type { GroupedExportInserts } from './grouped-export-inserts.ts';
 import type { OperationWakeUp } from './operation-wake-up.ts';
 
 export interface ExportRequestContext {
@@ -18,6 +19,7 @@ export interface ExportRequestContext {
   readonly config: Config;
   readonly quotas: QuotaCounter;
   readonly wakeUp: OperationWakeUp;
+  readonly inserts: GroupedExportInserts;
 }
 
 export interface ExportRequest {
@@ -67,10 +69,10 @@ export async function requestExport(ctx: ExportRequestContext, req: ExportReques
   }
   let inserted: ExportRequestInsert;
   try {
-    inserted = await insertExportRequest(ctx.db, {
+    inserted = await ctx.inserts.insert({
       id: randomUUID(), tenantId: caller.tenantId, userId, storageLocation: target.url, storageContainer: target.container,
-      requestedBy: req.requester, submittedAt: now,
-    }, { ipAddress: req.ipAddress, deletedSince });
+      requestedBy: req.requester, submittedAt: now, ipAddress: req.ipAddress, deletedSince,
+    });
   } catch (err) {
     ctx.quotas.giveBack(caller.tenantId, buckets, 'day', now);
     throw err;

@@ -86,39 +86,59 @@ export type ExportRequestInsert =
   | { outcome: 'noUser' }
   | { outcome: 'containerClaimed' };
 
+/** One export POST's row: the operation with its user given by id, not yet looked up. */
+export type NewExportRequest = Omit<NewOperation, 'userPrincipalName'> & { ipAddress: string | null; deletedSince: Date };
+
 /**
- * The export POST's statement: looks the user up by id (soft-deleted ones until `deletedSince`
- * count, the package carries deletedDateTime), and inserts the operation and its audit with the
- * user's UPN and display name, in one round trip. Nothing is written for an unknown user or a
- * container another operation of the tenant claims.
+ * The export POSTs' statement, for one request or a group of them: looks each user up by id
+ * (soft-deleted ones until `deletedSince` count, the package carries deletedDateTime) and inserts
+ * each operation and its audit with the user's UPN and display name, in one round trip and one
+ * commit. Nothing is written for an unknown user or a container another operation of the
+ * tenant claims (also one claimed by an earlier request of the same group). Outcomes in the
+ * order given.
  */
-export async function insertExportRequest(
-  q: Queryable, op: Omit<NewOperation, 'userPrincipalName'>, context: { ipAddress: string | null; deletedSince: Date },
-): Promise<ExportRequestInsert> {
-  const full = { ...op, userPrincipalName: '' };
-  const values = operationValues(full, exportRequestedAudit(full, { ipAddress: context.ipAddress }));
-  // $4 (the UPN) comes from the users row here: its place carries the deletion cut-off instead.
-  values[3] = context.deletedSince;
+export async function insertExportRequests(q: Queryable, requests: readonly NewExportRequest[]): Promise<ExportRequestInsert[]> {
+  const values: unknown[][] = Array.from({ length: 20 }, () => []);
+  for (const r of requests) {
+    const op = { ...r, userPrincipalName: '' };
+    const row = operationValues(op, exportRequestedAudit(op, { ipAddress: r.ipAddress }));
+    // The UPN comes from the users row: its place carries the deletion cut-off instead.
+    row[3] = r.deletedSince;
+    row.forEach((v, i) => values[i]!.push(v !== null && typeof v === 'object' && !(v instanceof Date) ? JSON.stringify(v) : v));
+  }
   const { rows } = await q.query<OperationRow & { user_found: boolean }>({
-    name: 'insert-export-request',
-    text: `with u as (
-       select id, user_principal_name, display_name from users
-       where tenant_id = $2 and id = $3 and (deleted_at is null or deleted_at > $4)
+    name: 'insert-export-requests',
+    text: `with req as (
+       select * from unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::timestamptz[], $5::text[], $6::text[], $7::jsonb[], $8::timestamptz[],
+         $9::uuid[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::jsonb[], $16::jsonb[], $17::uuid[], $18::uuid[],
+         $19::jsonb[], $20::text[])
+       with ordinality as r (id, tenant_id, user_id, deleted_since, storage_location, storage_container, requested_by, submitted_at,
+         audit_id, category, activity, operation_type, result, result_reason, initiated_by, target_resources, initiator_user_id,
+         target_user_id, additional_details, sealed, ord)
+     ), u as (
+       select r.ord, users.user_principal_name, users.display_name from req r
+       join users on users.tenant_id = r.tenant_id and users.id = r.user_id and (users.deleted_at is null or users.deleted_at > r.deleted_since)
      ), op as (
-       ${INSERT_OPERATION} select $1, $2, u.id, u.user_principal_name, $5, $20, $6, 'notStarted', $7, $8, $8 from u ${CLAIM_CONFLICT}
+       ${INSERT_OPERATION}
+       select r.id, r.tenant_id, r.user_id, u.user_principal_name, r.storage_location, r.sealed, r.storage_container, 'notStarted',
+         r.requested_by, r.submitted_at, r.submitted_at
+       from req r join u using (ord) order by r.ord
+       ${CLAIM_CONFLICT}
      ), audit as (
-       ${INSERT_AUDIT} select $9, $2, $8, $10, $11, $12, $13, $14, op.id, $15,
-         jsonb_set(jsonb_set($16::jsonb, '{0,userPrincipalName}', to_jsonb(u.user_principal_name)), '{0,displayName}', coalesce(to_jsonb(u.display_name), 'null')),
-         $17, $18, $19
-       from op, u
+       ${INSERT_AUDIT}
+       select r.audit_id, r.tenant_id, r.submitted_at, r.category, r.activity, r.operation_type, r.result, r.result_reason, op.id, r.initiated_by,
+         jsonb_set(jsonb_set(r.target_resources, '{0,userPrincipalName}', to_jsonb(u.user_principal_name)), '{0,displayName}', coalesce(to_jsonb(u.display_name), 'null')),
+         r.initiator_user_id, r.target_user_id, r.additional_details
+       from op join req r on r.id = op.id join u on u.ord = r.ord
      )
-     select exists (select from u) as user_found, op.* from (values (1)) as one left join op on true`,
+     select u.ord is not null as user_found, op.* from req r left join u on u.ord = r.ord left join op on op.id = r.id order by r.ord`,
     values,
   });
-  const { user_found: userFound, ...row } = rows[0]!;
-  if (!userFound) return { outcome: 'noUser' };
-  if (row.id === null) return { outcome: 'containerClaimed' };
-  return { outcome: 'inserted', operation: { ...row, storage_location: op.storageLocation } };
+  return rows.map(({ user_found: userFound, ...row }, i): ExportRequestInsert => {
+    if (!userFound) return { outcome: 'noUser' };
+    if (row.id === null) return { outcome: 'containerClaimed' };
+    return { outcome: 'inserted', operation: { ...row, storage_location: requests[i]!.storageLocation } };
+  });
 }
 
 /** The tenant's operation that claims this container (see the unique index), if any, with its full storageLocation. */

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { requirePermissions } from '../../../auth/permissions.ts';
 import { requestExport } from '../../../operations/export-request-service.ts';
+import { GroupedExportInserts } from '../../../operations/grouped-export-inserts.ts';
 import { OperationWakeUp } from '../../../operations/operation-wake-up.ts';
 import type { QuotaCounter } from '../../../quota/quota-counter.ts';
 import { GraphError } from '../../../graph-error.ts';
@@ -11,7 +12,7 @@ import { requesterOf } from '../../requester.ts';
 export function exportPersonalData(app: FastifyInstance, deps: AppDeps, quotas: QuotaCounter): void {
   const wakeUp = new OperationWakeUp(deps.db, deps.logger);
   app.addHook('onClose', async () => wakeUp.close());
-  const ctx = { db: deps.db, config: deps.config, quotas, wakeUp };
+  const ctx = { db: deps.db, config: deps.config, quotas, wakeUp, inserts: new GroupedExportInserts(deps.db) };
   app.post<{ Params: { user: string } }>('/users/:user/exportPersonalData', { config: { quota: 'export' } }, async (request, reply) => {
     const caller = request.caller;
     requirePermissions(caller, ['User.Export.All']);
