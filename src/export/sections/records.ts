@@ -92,7 +92,10 @@ export function recordSection<R>(spec: RecordSectionSpec<R>): Section {
       const rows: string[][] = [];
       const kept: R[] = [];
       const json = await ctx.writeFile(spec.json.path, CONTENT_TYPES.json, graphCollection(spec.json.context, spec.rows(ctx), (row) => {
+        // Past REUSE_ROWS the CSV reads the snapshot again: the rows kept so far are dropped at
+        // once instead of staying alive (and growing the heap) through the rest of the pass.
         if (spec.csv && count < REUSE_ROWS) kept.push(row);
+        else if (count === REUSE_ROWS) kept.length = 0;
         const record = spec.json.toJson(row);
         if (count < PREVIEW_ROWS) rows.push(spec.preview.cells(record).map(cell));
         count++;
