@@ -40,8 +40,8 @@ describe('export POSTs grouped into shared statements', () => {
     const ids = responses.slice(0, 40).map((r) => String(r.headers.location).split('/').pop()!);
     expect(responses.slice(0, 42).map((r) => r.statusCode)).toEqual(Array(42).fill(202));
     expect(new Set(ids).size).toBe(40);
-    expect(responses[40].headers.location).toBe(responses[0].headers.location);
-    expect(responses[41].headers.location).toBe(responses[1].headers.location);
+    expect(responses[40]!.headers.location).toBe(responses[0].headers.location);
+    expect(responses[41]!.headers.location).toBe(responses[1].headers.location);
     expect(responses[42]!.statusCode).toBe(404);
 
     const { rows: ops } = await t.db.query<{ id: string; user_id: string; user_principal_name: string; xmin: string }>(
