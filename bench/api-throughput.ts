@@ -11,10 +11,11 @@
 // process and of PostgreSQL (every backend, from /proc).
 import autocannon from 'autocannon';
 import { randomUUID } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { loadLocalIssuer, tokenClaims } from '../src/auth/local-issuer.ts';
-import { childEnv, Cleanup, cpuSeconds, insertUsers, median, openBenchEnvironment, startServerProcess, stopProcess, type BenchEnvironment } from './export-support.ts';
+import {
+  childEnv, Cleanup, cpuSeconds, insertUsers, median, openBenchEnvironment, postgresCpuSeconds, startServerProcess, stopProcess, type BenchEnvironment,
+} from './export-support.ts';
 import { BASELINE_TABLE, emit, ROOT, startChild, type BenchRow } from './lib.ts';
 
 const DURATION = Number(process.env.BENCH_API_SECONDS ?? 5);
@@ -26,21 +27,8 @@ const cleanup = new Cleanup();
 
 interface Measured { rps: number; p99: number; non2xx: number; serverMs: number; pgMs: number }
 
-/** The postmaster and every backend it forked (the pid is line 1 of postmaster.pid). */
-async function postgresCpu(env: BenchEnvironment): Promise<number> {
-  const postmaster = Number((await readFile(path.join(env.dataDir, 'postgres', 'postmaster.pid'), 'utf8')).split('\n')[0]);
-  let total = 0;
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
-    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-    if (Number(entry) === postmaster || ppid === postmaster) total += await cpuSeconds(Number(entry)).catch(() => 0);
-  }
-  return total;
-}
-
 async function measure(env: BenchEnvironment, server: { url: string; pid: number }, token: string, method: 'POST' | 'GET', pathFor: () => string, bodyFor?: () => string): Promise<Measured> {
-  const [server0, pg0] = [await cpuSeconds(server.pid), await postgresCpu(env)];
+  const [server0, pg0] = [await cpuSeconds(server.pid), await postgresCpuSeconds(env)];
   const result = await autocannon({
     url: server.url, connections: CONNECTIONS, duration: DURATION,
     requests: [{
@@ -52,7 +40,7 @@ async function measure(env: BenchEnvironment, server: { url: string; pid: number
       }),
     }],
   });
-  const [server1, pg1] = [await cpuSeconds(server.pid), await postgresCpu(env)];
+  const [server1, pg1] = [await cpuSeconds(server.pid), await postgresCpuSeconds(env)];
   const total = Math.max(1, result.requests.total);
   return { rps: result.requests.average, p99: result.latency.p99, non2xx: result.non2xx, serverMs: (server1 - server0) * 1000 / total, pgMs: (pg1 - pg0) * 1000 / total };
 }

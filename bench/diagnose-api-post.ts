@@ -6,34 +6,16 @@
 // the per-request WAL flush costs. `npx tsx bench/diagnose-api-post.ts`.
 import autocannon from 'autocannon';
 import { randomUUID } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { loadLocalIssuer, tokenClaims } from '../src/auth/local-issuer.ts';
 import { createPool } from '../src/db/pool.ts';
-import { childEnv, Cleanup, insertUsers, openBenchEnvironment, startServerProcess, stopProcess, type BenchEnvironment } from './export-support.ts';
+import {
+  childEnv, Cleanup, cpuSeconds, insertUsers, openBenchEnvironment, postgresCpuSeconds, startServerProcess, stopProcess, type BenchEnvironment,
+} from './export-support.ts';
 import { ROOT, startChild } from './lib.ts';
 
 const SECONDS = Number(process.env.BENCH_API_SECONDS ?? 8);
 const cleanup = new Cleanup();
-
-/** CPU seconds (user + system) of a process. */
-async function cpuOf(pid: number): Promise<number> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11] ?? 0) + Number(f[12] ?? 0)) / 100;
-}
-
-/** The postmaster and every backend it forked (the pid is line 1 of postmaster.pid). */
-async function postgresPids(env: BenchEnvironment): Promise<number[]> {
-  const postmaster = Number((await readFile(path.join(env.dataDir, 'postgres', 'postmaster.pid'), 'utf8')).split('\n')[0]);
-  const pids = [postmaster];
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
-    if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === postmaster) pids.push(Number(entry));
-  }
-  return pids;
-}
 
 async function run(env: BenchEnvironment, label: string): Promise<void> {
   const issuer = await loadLocalIssuer(env.dataDir);
@@ -50,9 +32,8 @@ async function run(env: BenchEnvironment, label: string): Promise<void> {
     let n = 0;
     const body = () => JSON.stringify({ storageLocation: `https://acct.blob.core.windows.net/d${label.endsWith('on') ? 'a' : 'b'}${(n++).toString(36).padStart(7, '0')}?sr=c&sp=cw&se=${se}&sig=x` });
     // Backends started during the run count from zero; every pool keeps its connections, so none is lost.
-    const pgCpu = async () => new Map(await Promise.all((await postgresPids(env)).map(async (pid) => [pid, await cpuOf(pid)] as const)));
-    const pg0 = await pgCpu();
-    const server0 = await cpuOf(server.pid);
+    const pg0 = await postgresCpuSeconds(env);
+    const server0 = await cpuSeconds(server.pid);
     const waits = new Map<string, number>();
     let samples = 0;
     let sampling = true;
@@ -77,8 +58,8 @@ async function run(env: BenchEnvironment, label: string): Promise<void> {
     const loadTo = process.hrtime.bigint() / 1000n;
     sampling = false;
     await sampling$;
-    const server1 = await cpuOf(server.pid);
-    const pgSeconds = [...(await pgCpu())].reduce((a, [pid, c]) => a + c - (pg0.get(pid) ?? 0), 0);
+    const server1 = await cpuSeconds(server.pid);
+    const pgSeconds = await postgresCpuSeconds(env) - pg0;
     const secs = SECONDS;
     process.stdout.write(`\n## ${label}\n${result.requests.average.toFixed(0)} req/s, p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms, non-2xx ${result.non2xx}\n`);
     process.stdout.write(`CPU over ${secs} s: server ${((server1 - server0) / secs * 100).toFixed(0)} % of a core (${((server1 - server0) * 1000 / result.requests.total).toFixed(2)} CPU-ms per request), `
@@ -99,12 +80,12 @@ async function runBare(env: BenchEnvironment): Promise<void> {
   const { child, match } = await startChild(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench', 'bare-jwt-server.ts'), env.dataDir], {}, /listening on (http:\/\/\S+)/);
   cleanup.add(() => stopProcess(child));
   try {
-    const cpu0 = await cpuOf(child.pid!);
+    const cpu0 = await cpuSeconds(child.pid!);
     const result = await autocannon({
       url: match[1]!, connections: Number(process.env.BENCH_API_CONNECTIONS ?? 50), duration: SECONDS,
       requests: [{ method: 'POST', setupRequest: (req) => ({ ...req, path: `/v1.0/users/${randomUUID()}/exportPersonalData`, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: '{"storageLocation":"x"}' }) }],
     });
-    const cpu = await cpuOf(child.pid!) - cpu0;
+    const cpu = await cpuSeconds(child.pid!) - cpu0;
     process.stdout.write(`\n## bare JWT route (no database)\n${result.requests.average.toFixed(0)} req/s, p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms; `
       + `server ${(cpu / SECONDS * 100).toFixed(0)} % of a core, ${(cpu * 1000 / result.requests.total).toFixed(2)} CPU-ms per request\n`);
   } finally {

@@ -335,3 +335,18 @@ export async function cpuSeconds(pid: number): Promise<number> {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
+
+/** CPU seconds of the bench's PostgreSQL so far: the postmaster and every process it forked (from /proc). */
+export async function postgresCpuSeconds(env: BenchEnvironment): Promise<number> {
+  const { readdir, readFile } = await import('node:fs/promises');
+  const postmaster = Number((await readFile(path.join(env.dataDir, 'postgres', 'postmaster.pid'), 'utf8')).split('\n')[0]);
+  let total = 0;
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    // A backend that ended between two readings takes its CPU with it: every pool here keeps its connections.
+    if (Number(entry) === postmaster || ppid === postmaster) total += await cpuSeconds(Number(entry)).catch(() => 0);
+  }
+  return total;
+}

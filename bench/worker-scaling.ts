@@ -23,7 +23,7 @@ import { notifyOperationsQueued } from '../src/db/queries/operations.ts';
 import { emit, tempDir, type BenchRow } from './lib.ts';
 import {
   childEnv, Cleanup, cpuSeconds, containerSas, deterministicBytes, freshAzurite, insertFiles, insertUsers, mapConcurrent,
-  openBenchEnvironment, queueOperation, sampleWaits, startWorkerProcess, type BenchEnvironment, type BenchUser,
+  openBenchEnvironment, postgresCpuSeconds, queueOperation, sampleWaits, startWorkerProcess, type BenchEnvironment, type BenchUser,
 } from './export-support.ts';
 
 const EXPORTS = Number(process.env.BENCH_SCALING_EXPORTS ?? 500);
@@ -34,9 +34,15 @@ const workerConfig = loadConfig(process.env).worker;
 const log = (line: string) => process.stderr.write(`worker-scaling: ${line}\n`);
 const cleanup = new Cleanup();
 
-interface Drain { seconds: number; perStep: number[]; cpu: { writer: number; azurite: number } }
+interface Drain { seconds: number; perStep: number[]; cpu: { writer: number; azurite: number; postgres: number } }
 interface Round extends Drain { complete: number; failed: number; errors: string[]; packages: PackageBlobs[] }
 interface PackageBlobs { blobs: { name: string; size: number }[] }
+
+/** This process's CPU seconds: the baseline uploads from here. */
+function selfCpu(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+}
 
 async function azuriteOfKind(): Promise<Azurite> {
   if (!ON_DISK) return freshAzurite(cleanup);
@@ -64,7 +70,9 @@ async function round(env: BenchEnvironment, users: readonly BenchUser[], workers
     const names = users.map(() => `scale-${randomUUID().slice(0, 13)}`);
     const sas = await mapConcurrent(names, 16, (name) => containerSas(azurite, name));
     for (let i = 0; i < workers; i++) procs.push(await startWorkerProcess(cleanup, childEnv(env, azurite)));
-    const cpuNow = async () => ({ writer: (await Promise.all(procs.map((p) => cpuSeconds(p.pid)))).reduce((a, b) => a + b, 0), azurite: await cpuSeconds(azurite.pid) });
+    const cpuNow = async () => ({
+      writer: (await Promise.all(procs.map((p) => cpuSeconds(p.pid)))).reduce((a, b) => a + b, 0), azurite: await cpuSeconds(azurite.pid), postgres: await postgresCpuSeconds(env),
+    });
     const ids = await inTransaction(env.db, async (tx) => {
       const out: string[] = [];
       for (let i = 0; i < users.length; i++) out.push(await queueOperation(tx, users[i]!, sas[i]!, azurite.origin));
@@ -103,7 +111,7 @@ async function round(env: BenchEnvironment, users: readonly BenchUser[], workers
       return { blobs };
     });
     return {
-      seconds, perStep: ratesPerStep(crossings, ids.length), cpu: { writer: cpu1.writer - cpu0.writer, azurite: cpu1.azurite - cpu0.azurite },
+      seconds, perStep: ratesPerStep(crossings, ids.length), cpu: { writer: cpu1.writer - cpu0.writer, azurite: cpu1.azurite - cpu0.azurite, postgres: cpu1.postgres - cpu0.postgres },
       complete: count('complete'), failed: count('failed'), errors: rows.filter((r) => r.status === 'failed').map((r) => `${r.error_code} × ${r.n}`), packages,
     };
   } finally {
@@ -123,6 +131,7 @@ async function baseline(packages: readonly PackageBlobs[], workers: number): Pro
       container.getBlockBlobClient(blob.name).upload(bytes.subarray(0, blob.size), blob.size, { conditions });
     const started = performance.now();
     const cpu0 = await cpuSeconds(azurite.pid);
+    const self0 = selfCpu();
     const crossings: number[] = [];
     let done = 0;
     await mapConcurrent(packages, workers * workerConfig.concurrency, async (pkg, i) => {
@@ -136,7 +145,7 @@ async function baseline(packages: readonly PackageBlobs[], workers: number): Pro
       if (done % STEP === 0 || done === packages.length) crossings.push((performance.now() - started) / 1000);
     });
     const seconds = (performance.now() - started) / 1000;
-    return { seconds, perStep: ratesPerStep(crossings, packages.length), cpu: { writer: 0, azurite: await cpuSeconds(azurite.pid) - cpu0 } };
+    return { seconds, perStep: ratesPerStep(crossings, packages.length), cpu: { writer: selfCpu() - self0, azurite: await cpuSeconds(azurite.pid) - cpu0, postgres: 0 } };
   } finally {
     await azurite.stop();
   }
@@ -161,7 +170,8 @@ try {
     const rawRate = EXPORTS / raw.seconds;
     const steps = (d: Drain) => d.perStep.map((r) => r.toFixed(1)).join(' / ');
     log(`${workers} worker(s): ${ours.seconds.toFixed(1)} s, ${ours.complete} complete, ${ours.failed} failed ${ours.errors.join(', ')}; `
-      + `CPU-s: workers ${ours.cpu.writer.toFixed(1)}, Azurite ${ours.cpu.azurite.toFixed(1)}; baseline ${raw.seconds.toFixed(1)} s, Azurite ${raw.cpu.azurite.toFixed(1)} CPU-s; ${blobs} blobs`);
+      + `CPU-s: workers ${ours.cpu.writer.toFixed(1)}, Azurite ${ours.cpu.azurite.toFixed(1)}, PostgreSQL ${ours.cpu.postgres.toFixed(1)}; `
+      + `baseline ${raw.seconds.toFixed(1)} s, CPU-s: uploader ${raw.cpu.writer.toFixed(1)}, Azurite ${raw.cpu.azurite.toFixed(1)}; ${blobs} blobs`);
     log(`${workers} worker(s): exports/s per ${STEP}: ours ${steps(ours)}; baseline ${steps(raw)}`);
     failed += ours.failed;
     const failures = ours.failed > 0 ? `; ${ours.failed} FAILED: ${ours.errors.join(', ')}` : '';
