@@ -174,6 +174,9 @@ function splitLocation(raw: string, url: URL, pathStyle: boolean): { value: Stor
  * a backslash, so that a URL inside JSON or a sentence keeps what surrounds it.
  */
 export function redactSasSignatures(text: string): string {
+  // Both patterns need an '=' or a '%3D': most log lines have neither and go through untouched
+  // (this runs on every line the service logs).
+  if (!text.includes('=') && !/%3d/i.test(text)) return text;
   return text
     .replace(/([?&](?:amp;)?)([^&#=\s"'\\]*)=[^&#\s"'\\]*/g, (whole, sep: string, name: string) => (isSigName(name) ? `${sep}${name}=REDACTED` : whole))
     .replace(/((?:%3F|%26)sig%3D)(?:(?!%26)[^&#"'\s\\])+/gi, '$1REDACTED');

@@ -13,7 +13,7 @@ export class GroupedExportInserts {
   private waiting: Waiting[] = [];
   private inFlight = 0;
 
-  constructor(private readonly db: Db, private readonly maxInFlight = 4, private readonly maxGroup = 64) {}
+  constructor(private readonly db: Db, private readonly maxInFlight = 8, private readonly maxGroup = 64) {}
 
   insert(request: NewExportRequest): Promise<ExportRequestInsert> {
     return new Promise((resolve, reject) => {
