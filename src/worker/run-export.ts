@@ -26,6 +26,7 @@ import {
 import { ExportLeaseKeeper, fenced } from './export-lease-keeper.ts';
 import { endExport, isContentNotFound, settleExportError, type EndingRun } from './export-outcome.ts';
 import { PendingFiles, PlanFeed } from './pending-files.ts';
+import { renderingBegins, renderingEnds } from './render-heap.ts';
 import { UploadSlots } from './upload-slots.ts';
 
 /** The most progress (%) an export shows before its plan is fixed. */
@@ -200,7 +201,9 @@ export class ExportRun implements EndingRun {
           feed.flushed(seq);
         },
       };
-      const rendering = renderPlan(deps, snapshotOp, SECTIONS, () => this.snapshotInstant(), maxPathLength);
+      renderingBegins();
+      const rendering = renderPlan(deps, snapshotOp, SECTIONS, () => this.snapshotInstant(), maxPathLength)
+        .finally(renderingEnds);
       rendering.then(() => feed.end(false), () => feed.end(true));
       const uploading = this.uploadWhileRendering(feed).catch((err: unknown) => {
         stop.abort(err);
@@ -231,10 +234,9 @@ export class ExportRun implements EndingRun {
   }
 
   /**
-   * The instant the package states: now, unless an attempt that died while rendering already
-   * wrote RequestInfo.json, which states its instant in the container. The package keeps that
-   * one (its RequestInfo.json is then the same file and is not written again), though the rows
-   * come from the fresh snapshot, a crash's delay later.
+   * The instant the package states: now, unless an attempt that died while rendering already wrote
+   * RequestInfo.json, which states its instant in the container. The package keeps that one (its
+   * RequestInfo.json is the same file, not written again), the rows coming from a fresh snapshot.
    */
   private async snapshotInstant(): Promise<Date> {
     if (!this.claimed) return new Date();
