@@ -142,6 +142,14 @@ export async function renderPlan(
   };
 
   const client = await db.connect();
+  // The snapshot client sits checked out while files upload between its queries; a server
+  // that goes away then must fail the next query (a retryable outage), not emit an 'error'
+  // nobody listens to, which would end the worker process.
+  let lost: Error | undefined;
+  const onClientError = (err: Error) => {
+    lost = err;
+  };
+  client.on('error', onClientError);
   try {
     await createDrivePlacementTable(client);
     await client.query('begin isolation level repeatable read read only');
@@ -225,6 +233,8 @@ export async function renderPlan(
     throw err;
   } finally {
     await dropDrivePlacementTable(client).catch(() => undefined);
-    client.release();
+    client.removeListener('error', onClientError);
+    // A client whose server went away is destroyed rather than handed to the next query.
+    client.release(lost);
   }
 }
