@@ -227,12 +227,18 @@ describe('dsr-export commands', { timeout: 120_000 }, () => {
     // What a script in the package (or any SAS holder) can do: rewrite a file, then the manifest.
     const forged = Buffer.from(JSON.stringify({ id: upns[1]!.id, displayName: 'Someone Else' }));
     await pkg.getBlockBlobClient('Directory/User.json').upload(forged, forged.length);
+    // The forger keeps the worker's layout (one file's entry per line), so every checksum passes.
     const manifestBlob = pkg.getBlockBlobClient('manifest.json');
-    const manifest = JSON.parse((await manifestBlob.downloadToBuffer()).toString('utf8')) as { files: { path: string; size: number; sha256: string }[] };
-    const entry = manifest.files.find((f) => f.path === 'Directory/User.json')!;
-    entry.size = forged.length;
-    entry.sha256 = createHash('sha256').update(forged).digest('hex');
-    const rewritten = Buffer.from(JSON.stringify(manifest));
+    const original = (await manifestBlob.downloadToBuffer()).toString('utf8');
+    const lines = original.split('\n').map((line) => {
+      if (!line.includes('"path":"Directory/User.json"')) return line;
+      const entry = JSON.parse(line.trim().replace(/,$/, '')) as { size: number; sha256: string };
+      entry.size = forged.length;
+      entry.sha256 = createHash('sha256').update(forged).digest('hex');
+      return `    ${JSON.stringify(entry)}${line.trimEnd().endsWith(',') ? ',' : ''}`;
+    });
+    const rewritten = Buffer.from(lines.join('\n'));
+    expect(rewritten.equals(Buffer.from(original))).toBe(false);
     await manifestBlob.upload(rewritten, rewritten.length);
 
     const [unchecked, viaServer, viaKey, json] = await Promise.all([
@@ -254,6 +260,13 @@ describe('dsr-export commands', { timeout: 120_000 }, () => {
     expectCleanFailure(missing, /1 difference/);
     expect(missing.stdout).toMatch(/manifest\.json\.jws: missing, so manifest\.json is not signed/);
     expectCleanFailure(await cli('verify', sas, '--key', path.join(dataDir, 'no-such-file.json')), /cannot read keys from/, /Pass a JWKS/);
+
+    // The same manifest in another JSON layout is refused as invalid and still named as unsigned.
+    await pkg.getBlockBlobClient('manifest.json.jws').upload(Buffer.from('x.y.z'), 5);
+    const relaid = Buffer.from(JSON.stringify(JSON.parse(rewritten.toString('utf8'))));
+    await manifestBlob.upload(relaid, relaid.length);
+    const relaidJson = await cli('verify', sas, '--server', server, '--json');
+    expect(JSON.parse(relaidJson.stdout)).toMatchObject({ ok: false, differences: [{ kind: 'manifestInvalid' }, { kind: 'signatureInvalid' }] });
   });
 
   it('import-activity loads a good file; a file with bad lines loads nothing and names them, unless --skip-invalid', async () => {

@@ -48,6 +48,16 @@ export async function verifyPackage(
   const blobPath = (name: string) => name.slice(location.prefix.length);
 
   const manifestBlob = container.getBlockBlobClient(location.prefix + PACKAGE_PATHS.manifest);
+  const differences: PackageDifference[] = [];
+  // The signature is checked first, on its own read of the manifest (neither pass holds it whole),
+  // so that a manifest rewritten in another layout is still named as unsigned, not only as invalid.
+  const checkSigned = async () => {
+    if (!opts.keys) return;
+    const bytes = (await manifestBlob.download()).readableStreamBody as AsyncIterable<Buffer>;
+    const signature = await checkSignature(container, location.prefix, bytes, opts.keys);
+    if (typeof signature === 'string') opts.onSigned?.(signature);
+    else differences.push(signature);
+  };
   let manifest: Awaited<ReturnType<typeof readManifest>>;
   try {
     manifest = await readManifest((await manifestBlob.download()).readableStreamBody as Readable);
@@ -55,17 +65,10 @@ export async function verifyPackage(
     const status = (err as { statusCode?: number }).statusCode;
     if (status === 404) return [{ path: PACKAGE_PATHS.manifest, kind: 'manifestMissing' }];
     if (status !== undefined) throw err;
-    return [{ path: PACKAGE_PATHS.manifest, kind: 'manifestInvalid', actual: String((err as Error).message) }];
+    await checkSigned();
+    return [{ path: PACKAGE_PATHS.manifest, kind: 'manifestInvalid', actual: String((err as Error).message) }, ...differences];
   }
-
-  const differences: PackageDifference[] = [];
-  if (opts.keys) {
-    // A second read of the manifest: neither pass holds it whole.
-    const bytes = (await manifestBlob.download()).readableStreamBody as AsyncIterable<Buffer>;
-    const signature = await checkSignature(container, location.prefix, bytes, opts.keys);
-    if (typeof signature === 'string') opts.onSigned?.(signature);
-    else differences.push(signature);
-  }
+  await checkSigned();
 
   // Every blob's size; what is left once the manifest's files are checked is not in the package.
   const present = new Map<string, number>();
@@ -103,7 +106,7 @@ export async function verifyPackage(
     }
   } catch (err) {
     if (!(err instanceof ManifestFormatError)) throw err;
-    return [{ path: PACKAGE_PATHS.manifest, kind: 'manifestInvalid', actual: err.message }];
+    return [{ path: PACKAGE_PATHS.manifest, kind: 'manifestInvalid', actual: err.message }, ...differences.filter((d) => d.path === MANIFEST_SIGNATURE_PATH)];
   }
   for (const path of [...present.keys()].sort()) differences.push({ path, kind: 'extra', actual: present.get(path)! });
   return differences;
