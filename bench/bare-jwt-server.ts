@@ -38,8 +38,17 @@ app.post<{ Params: { id: string }; Body: { storageLocation: string } }>('/v1.0/u
       text: `insert into ${BASELINE_TABLE}
          (id, tenant_id, user_id, user_principal_name, storage_location, storage_location_sealed, storage_container, status, requested_by, submitted_at, next_attempt_at)
          values ($1, $2, $3, $4, $5, $6, $7, 'notStarted', $8, $9, $9) returning *`,
-      values: [randomUUID(), randomUUID(), request.params.id, 'bench@contoso.com', request.body.storageLocation, sealedStandIn,
-        url.pathname.split('/')[1], { kind: 'application', appId: randomUUID(), oid: randomUUID() }, new Date()],
+      values: [
+        randomUUID(),
+        randomUUID(),
+        request.params.id,
+        'bench@contoso.com',
+        request.body.storageLocation,
+        sealedStandIn,
+        url.pathname.split('/')[1],
+        { kind: 'application', appId: randomUUID(), oid: randomUUID() },
+        new Date(),
+      ],
     });
     id = rows[0]!.id;
   }
@@ -53,4 +62,11 @@ app.get<{ Params: { id: string } }>('/v1.0/dataPolicyOperations/:id', async (req
 await app.listen({ host: '127.0.0.1', port: 0 });
 const address = app.server.address();
 process.stdout.write(`listening on http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}\n`);
-process.once('SIGTERM', () => void app.close().then(() => db?.end()).then(() => process.exit(0)));
+process.once(
+  'SIGTERM',
+  () =>
+    void app
+      .close()
+      .then(() => db?.end())
+      .then(() => process.exit(0)),
+);

@@ -6,8 +6,19 @@ import { randomUUID } from 'node:crypto';
 import { loadLocalIssuer, tokenClaims } from '../src/auth/local-issuer.ts';
 import { emit, type BenchRow } from './lib.ts';
 import {
-  assertComplete, childEnv, Cleanup, containerSas, deterministicBytes, freshAzurite, insertFiles, insertUsers, median,
-  openBenchEnvironment, percentile, pollOperation, startServerProcess,
+  assertComplete,
+  childEnv,
+  Cleanup,
+  containerSas,
+  deterministicBytes,
+  freshAzurite,
+  insertFiles,
+  insertUsers,
+  median,
+  openBenchEnvironment,
+  percentile,
+  pollOperation,
+  startServerProcess,
 } from './export-support.ts';
 
 const RUNNING_SAMPLES = Number(process.env.BENCH_LATENCY_POSTS ?? 20);
@@ -27,14 +38,20 @@ try {
   // Created before the server starts, so that both processes read the same key file.
   const issuer = await loadLocalIssuer(env.dataDir);
   const token = await issuer.sign(tokenClaims({ tenant: tenantId, app: { id: randomUUID(), roles: ['User.Export.All', 'User.Read.All'] } }), 3600);
-  const server = await startServerProcess(cleanup, childEnv(env, azurite, {
-    DSR_QUOTA_EXPORTS_PER_TENANT_PER_DAY: '1000000', DSR_QUOTA_EXPORTS_PER_USER_PER_DAY: '1000000',
-  }));
+  const server = await startServerProcess(
+    cleanup,
+    childEnv(env, azurite, {
+      DSR_QUOTA_EXPORTS_PER_TENANT_PER_DAY: '1000000',
+      DSR_QUOTA_EXPORTS_PER_USER_PER_DAY: '1000000',
+    }),
+  );
 
   const post = async (userId: string): Promise<{ id: string; at: number }> => {
     const sas = await containerSas(azurite, `lat-${randomUUID().slice(0, 13)}`);
     const res = await fetch(`${server.url}/v1.0/users/${userId}/exportPersonalData`, {
-      method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ storageLocation: sas }),
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ storageLocation: sas }),
     });
     const at = performance.now();
     if (res.status !== 202) throw new Error(`POST exportPersonalData answered ${res.status}: ${(await res.text()).slice(0, 300)}`);
@@ -66,8 +83,20 @@ try {
 
   const p50Running = median(toRunning);
   const rows: BenchRow[] = [
-    { figure: `202 → running, idle worker, p50 of ${RUNNING_SAMPLES}`, value: p50Running, unit: 'ms', target: '< 200 ms', met: p50Running < 200, note: `p90 ${percentile(toRunning, 90).toFixed(0)} ms, max ${Math.max(...toRunning).toFixed(0)} ms` },
-    { figure: `202 → complete, 10-file user, p50 of ${COMPLETE_SAMPLES}`, value: median(toComplete), unit: 'ms', note: `min ${Math.min(...toComplete).toFixed(0)} ms, max ${Math.max(...toComplete).toFixed(0)} ms; 21 blobs per package` },
+    {
+      figure: `202 → running, idle worker, p50 of ${RUNNING_SAMPLES}`,
+      value: p50Running,
+      unit: 'ms',
+      target: '< 200 ms',
+      met: p50Running < 200,
+      note: `p90 ${percentile(toRunning, 90).toFixed(0)} ms, max ${Math.max(...toRunning).toFixed(0)} ms`,
+    },
+    {
+      figure: `202 → complete, 10-file user, p50 of ${COMPLETE_SAMPLES}`,
+      value: median(toComplete),
+      unit: 'ms',
+      note: `min ${Math.min(...toComplete).toFixed(0)} ms, max ${Math.max(...toComplete).toFixed(0)} ms; 21 blobs per package`,
+    },
   ];
   emit(rows);
 } finally {

@@ -15,8 +15,23 @@ import { randomUUID } from 'node:crypto';
 import { emit, memoryOf, type BenchRow } from './lib.ts';
 import type { Azurite } from '../src/embedded/azurite.ts';
 import {
-  assertComplete, childEnv, Cleanup, containerSas, deterministicBytes, freshAzurite, insertFiles, insertUsers, mapConcurrent,
-  cpuSeconds, openBenchEnvironment, pollOperation, queueAndNotify, sampleWaits, startWorkerProcess, type BenchEnvironment, type BenchUser,
+  assertComplete,
+  childEnv,
+  Cleanup,
+  containerSas,
+  deterministicBytes,
+  freshAzurite,
+  insertFiles,
+  insertUsers,
+  mapConcurrent,
+  cpuSeconds,
+  openBenchEnvironment,
+  pollOperation,
+  queueAndNotify,
+  sampleWaits,
+  startWorkerProcess,
+  type BenchEnvironment,
+  type BenchUser,
 } from './export-support.ts';
 
 const BIG_MIB = Number(process.env.BENCH_BIG_MIB ?? 1024);
@@ -38,7 +53,14 @@ const logCpu = (label: string, cpu0: { self: NodeJS.CpuUsage; azurite: number },
 const cleanup = new Cleanup();
 
 /** Queues one export of `user` into `sas` for the running worker; seconds from `running` to completed_at. */
-async function timeExport(env: BenchEnvironment, worker: { pid: number }, azurite: Azurite, user: BenchUser, sas: string, label: string): Promise<{ seconds: number; bytes: number }> {
+async function timeExport(
+  env: BenchEnvironment,
+  worker: { pid: number },
+  azurite: Azurite,
+  user: BenchUser,
+  sas: string,
+  label: string,
+): Promise<{ seconds: number; bytes: number }> {
   const cpu0 = { worker: await cpuSeconds(worker.pid), azurite: await cpuSeconds(azurite.pid) };
   const id = await queueAndNotify(env.db, user, sas, azurite.origin);
   const running = await pollOperation(env.db, id, (s) => s !== 'notStarted', { intervalMs: 2 });
@@ -47,7 +69,9 @@ async function timeExport(env: BenchEnvironment, worker: { pid: number }, azurit
   const done = await pollOperation(env.db, id, (s) => s === 'complete' || s === 'failed', { intervalMs: 100, timeoutMs: 300_000 });
   const histogram = await waits.stop();
   if (histogram) log(`${label}: PostgreSQL backends during the export: ${histogram}`);
-  log(`${label}: CPU seconds from queue to complete: worker ${(await cpuSeconds(worker.pid) - cpu0.worker).toFixed(2)}, Azurite ${(await cpuSeconds(azurite.pid) - cpu0.azurite).toFixed(2)}`);
+  log(
+    `${label}: CPU seconds from queue to complete: worker ${((await cpuSeconds(worker.pid)) - cpu0.worker).toFixed(2)}, Azurite ${((await cpuSeconds(azurite.pid)) - cpu0.azurite).toFixed(2)}`,
+  );
   assertComplete(label, done.state);
   return { seconds: (done.state.completed_ms! - runningMs) / 1000, bytes: done.state.bytes_written };
 }
@@ -76,7 +100,9 @@ async function baselineBig(env: BenchEnvironment, file: string): Promise<number>
     const container = new ContainerClient(await containerSas(azurite, `base-big-${randomUUID().slice(0, 8)}`));
     const cpu0 = { self: process.cpuUsage(), azurite: await cpuSeconds(azurite.pid) };
     const started = performance.now();
-    await container.getBlockBlobClient('OneDrive/Files/big.bin').uploadStream(createReadStream(path.join(env.dataDir, 'content', file)), BLOCK_SIZE, PARALLEL_BLOCKS);
+    await container
+      .getBlockBlobClient('OneDrive/Files/big.bin')
+      .uploadStream(createReadStream(path.join(env.dataDir, 'content', file)), BLOCK_SIZE, PARALLEL_BLOCKS);
     const seconds = (performance.now() - started) / 1000;
     logCpu('baseline big', cpu0, await cpuSeconds(azurite.pid));
     return seconds;
@@ -120,7 +146,8 @@ async function smallFilesRounds(env: BenchEnvironment, user: BenchUser, files: r
   };
   const worker = await startWorkerProcess(cleanup, childEnv(env, azurite));
   try {
-    const cold = (await timeExport(env, worker, azurite, user, await containerSas(azurite, `dsr-warm-up-${randomUUID().slice(0, 8)}`), 'small, first export')).seconds;
+    const cold = (await timeExport(env, worker, azurite, user, await containerSas(azurite, `dsr-warm-up-${randomUUID().slice(0, 8)}`), 'small, first export'))
+      .seconds;
     log(`dsr-export ${SMALL_FILES} small files, first export of the worker: ${cold.toFixed(2)} s`);
     await uploadSmall(await fresh(), env, files, 'baseline small, warm-up');
     const base: number[] = [];
@@ -149,9 +176,17 @@ try {
   log(`wrote ${BIG_MIB} MiB + ${MID_MIB} MiB into the content store in ${((performance.now() - t) / 1000).toFixed(1)} s`);
   t = performance.now();
   // 1–8 KiB each, sizes spread evenly, every body distinct.
-  const small = await insertFiles(env.db, env.contentStore, Array.from({ length: SMALL_FILES }, (_, i) => ({
-    user: smallUser!, name: `file-${String(i).padStart(5, '0')}.bin`, body: () => deterministicBytes(1024 + ((i * 7919) % 7169), `s${i}`),
-  })), 16, { root: path.join(env.dataDir, 'content') });
+  const small = await insertFiles(
+    env.db,
+    env.contentStore,
+    Array.from({ length: SMALL_FILES }, (_, i) => ({
+      user: smallUser!,
+      name: `file-${String(i).padStart(5, '0')}.bin`,
+      body: () => deterministicBytes(1024 + ((i * 7919) % 7169), `s${i}`),
+    })),
+    16,
+    { root: path.join(env.dataDir, 'content') },
+  );
   log(`wrote ${SMALL_FILES} small files (${(small.bytes / 1024 / 1024).toFixed(1)} MiB) in ${((performance.now() - t) / 1000).toFixed(1)} s`);
 
   const baseBigS = await baselineBig(env, big.paths[0]!);
@@ -172,23 +207,41 @@ try {
   const baseSmallRate = SMALL_FILES / baseSmallS;
   const rows: BenchRow[] = [
     {
-      figure: `export 1 user × ${BIG_MIB} MiB file, throughput`, value: bigMBs, unit: 'MB/s', baseline: baseBigMBs, ratio: bigMBs / baseBigMBs,
-      target: '≥ 0.95×', met: bigMBs / baseBigMBs >= 0.95, note: `running→complete ${dsrBig.seconds.toFixed(1)} s; baseline uploadStream 4 MiB × 2`,
+      figure: `export 1 user × ${BIG_MIB} MiB file, throughput`,
+      value: bigMBs,
+      unit: 'MB/s',
+      baseline: baseBigMBs,
+      ratio: bigMBs / baseBigMBs,
+      target: '≥ 0.95×',
+      met: bigMBs / baseBigMBs >= 0.95,
+      note: `running→complete ${dsrBig.seconds.toFixed(1)} s; baseline uploadStream 4 MiB × 2`,
     },
     {
-      figure: `export 1 user × ${SMALL_FILES} files of 1–8 KiB, files/s`, value: smallRate, unit: 'files/s', baseline: baseSmallRate, ratio: smallRate / baseSmallRate,
-      target: '≥ 0.95×', met: smallRate / baseSmallRate >= 0.95,
+      figure: `export 1 user × ${SMALL_FILES} files of 1–8 KiB, files/s`,
+      value: smallRate,
+      unit: 'files/s',
+      baseline: baseSmallRate,
+      ratio: smallRate / baseSmallRate,
+      target: '≥ 0.95×',
+      met: smallRate / baseSmallRate >= 0.95,
       note: `medians of ${ROUNDS} alternating rounds, both sides warm: running→complete ${secondsList(rounds.dsr)} s incl. 11 metadata files; baseline upload() × 8 ${secondsList(rounds.base)} s`,
     },
     {
-      figure: `export 1 user × ${SMALL_FILES} files, first export of a fresh worker`, value: coldRate, unit: 'files/s', baseline: baseSmallRate, ratio: coldRate / baseSmallRate,
+      figure: `export 1 user × ${SMALL_FILES} files, first export of a fresh worker`,
+      value: coldRate,
+      unit: 'files/s',
+      baseline: baseSmallRate,
+      ratio: coldRate / baseSmallRate,
       note: `running→complete ${rounds.cold.toFixed(1)} s; includes the JIT warm-up of a new process`,
     },
     { figure: `worker peak RSS, ${BIG_MIB} MiB export`, value: dsrBig.hwmMiB, unit: 'MiB', target: '< 256 MiB', met: dsrBig.hwmMiB < 256 },
     { figure: `worker peak RSS, ${MID_MIB} MiB export`, value: dsrMid.hwmMiB, unit: 'MiB' },
     {
-      figure: `worker peak RSS difference, ${BIG_MIB} vs ${MID_MIB} MiB`, value: Math.abs(dsrBig.hwmMiB - dsrMid.hwmMiB), unit: 'MiB',
-      target: '< 64 MiB', met: Math.abs(dsrBig.hwmMiB - dsrMid.hwmMiB) < 64,
+      figure: `worker peak RSS difference, ${BIG_MIB} vs ${MID_MIB} MiB`,
+      value: Math.abs(dsrBig.hwmMiB - dsrMid.hwmMiB),
+      unit: 'MiB',
+      target: '< 64 MiB',
+      met: Math.abs(dsrBig.hwmMiB - dsrMid.hwmMiB) < 64,
     },
   ];
   emit(rows);

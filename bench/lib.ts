@@ -41,16 +41,25 @@ function fmt(n: number | undefined): string {
 export function markdownTable(rows: BenchRow[]): string {
   const lines = ['| figure | value | baseline (same run) | ratio | target | met |', '|---|---|---|---|---|---|'];
   for (const r of rows) {
-    lines.push(`| ${r.figure} | ${fmt(r.value)} ${r.unit} | ${r.baseline !== undefined ? `${fmt(r.baseline)} ${r.unit}` : ''} | ${r.ratio !== undefined ? `${r.ratio.toFixed(2)}×` : ''} | ${r.target ?? ''} | ${r.met === undefined ? '' : r.met ? 'yes' : '**no**'}${r.note ? ` (${r.note})` : ''} |`);
+    lines.push(
+      `| ${r.figure} | ${fmt(r.value)} ${r.unit} | ${r.baseline !== undefined ? `${fmt(r.baseline)} ${r.unit}` : ''} | ${r.ratio !== undefined ? `${r.ratio.toFixed(2)}×` : ''} | ${r.target ?? ''} | ${r.met === undefined ? '' : r.met ? 'yes' : '**no**'}${r.note ? ` (${r.note})` : ''} |`,
+    );
   }
   return lines.join('\n');
 }
 
 /** Starts a child process and resolves with the first stdout match of `ready`; output() is all it printed. */
-export async function startChild(cmd: string, args: string[], env: Record<string, string>, ready: RegExp): Promise<{ child: ChildProcess; match: RegExpMatchArray; output: () => string }> {
+export async function startChild(
+  cmd: string,
+  args: string[],
+  env: Record<string, string>,
+  ready: RegExp,
+): Promise<{ child: ChildProcess; match: RegExpMatchArray; output: () => string }> {
   const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
   let output = '';
-  child.stderr.on('data', (d) => { output += String(d); });
+  child.stderr.on('data', (d) => {
+    output += String(d);
+  });
   const match = await new Promise<RegExpMatchArray>((resolve, reject) => {
     createInterface({ input: child.stdout }).on('line', (line) => {
       output += `${line}\n`;

@@ -14,7 +14,15 @@ import { migrate } from '../src/db/migrate.ts';
 import { createPool } from '../src/db/pool.ts';
 import { startAzurite } from '../src/embedded/azurite.ts';
 import {
-  exportToken, linesWithSecrets, loadRequests, percentile, runLoad, seedTinyUsers, startCluster, verifySample, waitForOperations,
+  exportToken,
+  linesWithSecrets,
+  loadRequests,
+  percentile,
+  runLoad,
+  seedTinyUsers,
+  startCluster,
+  verifySample,
+  waitForOperations,
 } from './support/load.ts';
 import { killAllChildren } from './support/processes.ts';
 
@@ -49,18 +57,27 @@ try {
   const tenant = randomUUID();
   const t0 = Date.now();
   const cluster = await startCluster({
-    databaseUrl: dbUrl, dataDir, azurite, apis: n('apis'), workers: n('workers'),
+    databaseUrl: dbUrl,
+    dataDir,
+    azurite,
+    apis: n('apis'),
+    workers: n('workers'),
     workerEnv: { DSR_WORKER_CONCURRENCY: String(n('worker-concurrency')) },
   });
   const users = await seedTinyUsers(db, tenant, n('users'));
   const token = await exportToken(dataDir, tenant);
   const requests = await loadRequests(azurite, users, n('requests'), 'bench');
-  console.log(`setup: ${n('apis')} APIs, ${n('workers')} workers, ${users.length} users, ${requests.length} containers in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  console.log(
+    `setup: ${n('apis')} APIs, ${n('workers')} workers, ${users.length} users, ${requests.length} containers in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+  );
 
   const tLoad = Date.now();
   let lastPrint = 0;
   const load = await runLoad({
-    apis: () => cluster.apis.filter((a) => a.alive()).map((a) => a.url), token, requests, concurrency: n('concurrency'),
+    apis: () => cluster.apis.filter((a) => a.alive()).map((a) => a.url),
+    token,
+    requests,
+    concurrency: n('concurrency'),
     onProgress: (done) => {
       if (Date.now() - lastPrint > 5000) {
         lastPrint = Date.now();
@@ -69,18 +86,25 @@ try {
     },
   });
   const ids = [...new Set(load.accepted.values())];
-  console.log(`POSTs: ${requests.length} in ${(load.durationMs / 1000).toFixed(1)} s = ${(requests.length / (load.durationMs / 1000)).toFixed(0)} req/s; `
-    + `latency p50 ${percentile(load.latenciesMs, 50).toFixed(0)} ms, p99 ${percentile(load.latenciesMs, 99).toFixed(0)} ms, max ${percentile(load.latenciesMs, 100).toFixed(0)} ms; `
-    + `statuses ${JSON.stringify(Object.fromEntries(load.statuses))}; network errors ${load.networkErrors}; 5xx ${load.serverErrors.length}; unaccepted ${load.unaccepted.length}`);
+  console.log(
+    `POSTs: ${requests.length} in ${(load.durationMs / 1000).toFixed(1)} s = ${(requests.length / (load.durationMs / 1000)).toFixed(0)} req/s; ` +
+      `latency p50 ${percentile(load.latenciesMs, 50).toFixed(0)} ms, p99 ${percentile(load.latenciesMs, 99).toFixed(0)} ms, max ${percentile(load.latenciesMs, 100).toFixed(0)} ms; ` +
+      `statuses ${JSON.stringify(Object.fromEntries(load.statuses))}; network errors ${load.networkErrors}; 5xx ${load.serverErrors.length}; unaccepted ${load.unaccepted.length}`,
+  );
 
   const settled = await waitForOperations(db, ids, n('drain-minutes') * 60_000);
   const drainedS = (Date.now() - tLoad) / 1000;
-  console.log(`operations: ${JSON.stringify(settled.byStatus)} ${drainedS.toFixed(1)} s after the first POST = ${(settled.ended.size / drainedS).toFixed(1)} exports/s; missing ${settled.missing.length}`);
+  console.log(
+    `operations: ${JSON.stringify(settled.byStatus)} ${drainedS.toFixed(1)} s after the first POST = ${(settled.ended.size / drainedS).toFixed(1)} exports/s; missing ${settled.missing.length}`,
+  );
   const perWorker = cluster.workers.map((w) => w.lines.filter((l) => l.includes('"msg":"export complete"')).length);
   console.log(`exports per worker: ${perWorker.join(' / ')}`);
 
   // Only packages whose export has ended: when the drain window closed early, the rest are unfinished by design.
-  const verified = await verifySample(requests.filter((_, i) => settled.ended.has(load.accepted.get(i) ?? '')), n('verify'));
+  const verified = await verifySample(
+    requests.filter((_, i) => settled.ended.has(load.accepted.get(i) ?? '')),
+    n('verify'),
+  );
   console.log(`verified ${verified.checked} packages: ${verified.bad.length} bad`);
   const leaks = linesWithSecrets([...cluster.apis, ...cluster.workers], requests, token);
   console.log(`log lines scanned: ${[...cluster.apis, ...cluster.workers].reduce((a, p) => a + p.lines.length, 0)}; with a secret: ${leaks.length}`);
@@ -88,7 +112,16 @@ try {
   const lost = load.unaccepted.length + settled.missing.length + (settled.byStatus.notStarted ?? 0) + (settled.byStatus.running ?? 0);
   if (lost > 0 || load.serverErrors.length > 0 || settled.failed.length > 0 || verified.bad.length > 0 || leaks.length > 0 || ids.length !== requests.length) {
     exitCode = 1;
-    console.log('FAILED', JSON.stringify({ unaccepted: load.unaccepted.slice(0, 5), serverErrors: load.serverErrors.slice(0, 5), failed: settled.failed.slice(0, 5), bad: verified.bad.slice(0, 3), leaks: leaks.slice(0, 3) }));
+    console.log(
+      'FAILED',
+      JSON.stringify({
+        unaccepted: load.unaccepted.slice(0, 5),
+        serverErrors: load.serverErrors.slice(0, 5),
+        failed: settled.failed.slice(0, 5),
+        bad: verified.bad.slice(0, 3),
+        leaks: leaks.slice(0, 3),
+      }),
+    );
   } else {
     console.log('OK: every request accepted once, every operation complete, sampled packages verify, no secret in any log');
   }

@@ -8,8 +8,19 @@ import http from 'node:http';
 import { loadLocalIssuer, tokenClaims } from '../src/auth/local-issuer.ts';
 import { emit, type BenchRow } from './lib.ts';
 import {
-  assertComplete, childEnv, Cleanup, containerSas, deterministicBytes, freshAzurite, insertFiles, insertUsers, median,
-  openBenchEnvironment, percentile, pollOperation, startServerProcess,
+  assertComplete,
+  childEnv,
+  Cleanup,
+  containerSas,
+  deterministicBytes,
+  freshAzurite,
+  insertFiles,
+  insertUsers,
+  median,
+  openBenchEnvironment,
+  percentile,
+  pollOperation,
+  startServerProcess,
 } from './export-support.ts';
 
 const SAMPLES = Number(process.env.BENCH_NOTIFY_SAMPLES ?? 20);
@@ -32,7 +43,7 @@ const receiver = http.createServer((req, res) => {
     res.writeHead(202).end();
     const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { value: { changeType: string; resourceData: { id: string } }[] };
     for (const n of body.value) {
-      if (n.changeType === 'updated') arrivals.set(n.resourceData.id, [...arrivals.get(n.resourceData.id) ?? [], at]);
+      if (n.changeType === 'updated') arrivals.set(n.resourceData.id, [...(arrivals.get(n.resourceData.id) ?? []), at]);
     }
     for (const w of waiters) w();
   });
@@ -46,8 +57,14 @@ function arrivalOf(id: string, count: number, timeoutMs = 30_000): Promise<numbe
       done();
       resolve(seen[count - 1]!);
     };
-    const timer = setTimeout(() => { done(); reject(new Error(`no notification for ${id} within ${timeoutMs} ms`)); }, timeoutMs);
-    const done = () => { clearTimeout(timer); waiters.delete(check); };
+    const timer = setTimeout(() => {
+      done();
+      reject(new Error(`no notification for ${id} within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const done = () => {
+      clearTimeout(timer);
+      waiters.delete(check);
+    };
     waiters.add(check);
     check();
   });
@@ -64,14 +81,24 @@ try {
   await insertFiles(env.db, env.contentStore, [{ user: user!, name: 'note.txt', body: () => deterministicBytes(2048, 'note') }]);
   const issuer = await loadLocalIssuer(env.dataDir);
   const token = await issuer.sign(tokenClaims({ tenant: tenantId, app: { id: randomUUID(), roles: ['User.Export.All', 'User.Read.All'] } }), 3600);
-  const server = await startServerProcess(cleanup, childEnv(env, azurite, {
-    DSR_NOTIFICATION_ALLOW: origin, DSR_QUOTA_EXPORTS_PER_TENANT_PER_DAY: '1000000', DSR_QUOTA_EXPORTS_PER_USER_PER_DAY: '1000000',
-  }));
-  const api = (method: string, url: string, body: unknown) => fetch(`${server.url}${url}`, {
-    method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body),
-  });
+  const server = await startServerProcess(
+    cleanup,
+    childEnv(env, azurite, {
+      DSR_NOTIFICATION_ALLOW: origin,
+      DSR_QUOTA_EXPORTS_PER_TENANT_PER_DAY: '1000000',
+      DSR_QUOTA_EXPORTS_PER_USER_PER_DAY: '1000000',
+    }),
+  );
+  const api = (method: string, url: string, body: unknown) =>
+    fetch(`${server.url}${url}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
   const subscribed = await api('POST', '/v1.0/subscriptions', {
-    changeType: 'updated', resource: 'dataPolicyOperations', notificationUrl: `${origin}/hook`,
+    changeType: 'updated',
+    resource: 'dataPolicyOperations',
+    notificationUrl: `${origin}/hook`,
     expirationDateTime: new Date(Date.now() + 3_600_000).toISOString(),
   });
   if (subscribed.status !== 201) throw new Error(`POST subscriptions answered ${subscribed.status}: ${(await subscribed.text()).slice(0, 300)}`);
@@ -98,10 +125,16 @@ try {
   }
   log(`complete → notification (ms): ${latencies.map((x) => x.toFixed(0)).join(' ')}`);
   const p50 = median(latencies);
-  const rows: BenchRow[] = [{
-    figure: `export complete → notification arrival, idle worker, p50 of ${SAMPLES}`, value: p50, unit: 'ms', target: '< 200 ms', met: p50 < 200,
-    note: `p90 ${percentile(latencies, 90).toFixed(0)} ms, max ${Math.max(...latencies).toFixed(0)} ms; completion as a 2 ms database poll sees it`,
-  }];
+  const rows: BenchRow[] = [
+    {
+      figure: `export complete → notification arrival, idle worker, p50 of ${SAMPLES}`,
+      value: p50,
+      unit: 'ms',
+      target: '< 200 ms',
+      met: p50 < 200,
+      note: `p90 ${percentile(latencies, 90).toFixed(0)} ms, max ${Math.max(...latencies).toFixed(0)} ms; completion as a 2 ms database poll sees it`,
+    },
+  ];
   emit(rows);
 } finally {
   await cleanup.run();

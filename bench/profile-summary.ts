@@ -11,7 +11,13 @@ interface ProfileNode {
   callFrame: { functionName: string; url: string; lineNumber: number };
   children?: number[];
 }
-interface CpuProfile { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[]; startTime: number; endTime: number }
+interface CpuProfile {
+  nodes: ProfileNode[];
+  samples: number[];
+  timeDeltas: number[];
+  startTime: number;
+  endTime: number;
+}
 
 const [file, topArg, fromArg, toArg] = process.argv.slice(2);
 if (!file) {
@@ -40,9 +46,14 @@ for (const [id, us] of selfUs) {
   byFunction.set(key, (byFunction.get(key) ?? 0) + us);
 }
 const idle = byFunction.get('(idle)') ?? 0;
-process.stdout.write(`${(total / 1e6).toFixed(1)} s profiled; idle ${(100 * idle / total).toFixed(0)} %, `
-  + `program ${(100 * (byFunction.get('(program)') ?? 0) / total).toFixed(0)} %, GC ${(100 * (byFunction.get('(garbage collector)') ?? 0) / total).toFixed(0)} %\n`);
+process.stdout.write(
+  `${(total / 1e6).toFixed(1)} s profiled; idle ${((100 * idle) / total).toFixed(0)} %, ` +
+    `program ${((100 * (byFunction.get('(program)') ?? 0)) / total).toFixed(0)} %, GC ${((100 * (byFunction.get('(garbage collector)') ?? 0)) / total).toFixed(0)} %\n`,
+);
 process.stdout.write('| self ms | % of run | function |\n|---|---|---|\n');
-for (const [name, us] of [...byFunction].filter(([k]) => k !== '(idle)').sort((a, b) => b[1] - a[1]).slice(0, Number(topArg ?? 25))) {
-  process.stdout.write(`| ${(us / 1000).toFixed(0)} | ${(100 * us / total).toFixed(1)} | \`${name}\` |\n`);
+for (const [name, us] of [...byFunction]
+  .filter(([k]) => k !== '(idle)')
+  .sort((a, b) => b[1] - a[1])
+  .slice(0, Number(topArg ?? 25))) {
+  process.stdout.write(`| ${(us / 1000).toFixed(0)} | ${((100 * us) / total).toFixed(1)} | \`${name}\` |\n`);
 }

@@ -20,14 +20,23 @@ export const BENCHMARKS = [
 async function runOne(file: string): Promise<{ rows: BenchRow[]; error?: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench', file)], {
-      env: { ...process.env, BENCH_QUIET: '1' }, stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, BENCH_QUIET: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
     let err = '';
-    child.stdout.on('data', (d) => { out += String(d); process.stderr.write(`.`); });
-    child.stderr.on('data', (d) => { err += String(d); });
+    child.stdout.on('data', (d) => {
+      out += String(d);
+      process.stderr.write(`.`);
+    });
+    child.stderr.on('data', (d) => {
+      err += String(d);
+    });
     child.on('exit', (code) => {
-      const rows = out.split('\n').filter((l) => l.startsWith('BENCH_ROWS ')).flatMap((l) => JSON.parse(l.slice(11)) as BenchRow[]);
+      const rows = out
+        .split('\n')
+        .filter((l) => l.startsWith('BENCH_ROWS '))
+        .flatMap((l) => JSON.parse(l.slice(11)) as BenchRow[]);
       resolve(code === 0 ? { rows } : { rows, error: `${file} exited with ${code}: ${err.trim().split('\n').slice(-3).join(' ')}` });
     });
   });
@@ -45,9 +54,10 @@ for (const file of BENCHMARKS.filter((f) => only.length === 0 || only.some((o) =
   if (result.error) errors.push(result.error);
 }
 const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
-const facts = `Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC on ${os.cpus().length} cores (${cpu}), `
-  + `${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM, Node ${process.version}, ${os.platform()} ${os.release()}; `
-  + `${((Date.now() - started) / 1000).toFixed(0)} s in all.`;
+const facts =
+  `Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC on ${os.cpus().length} cores (${cpu}), ` +
+  `${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM, Node ${process.version}, ${os.platform()} ${os.release()}; ` +
+  `${((Date.now() - started) / 1000).toFixed(0)} s in all.`;
 const table = `${facts}\n\n${markdownTable(rows)}\n${errors.length > 0 ? `\nFailed: ${errors.map((e) => `\n- ${e}`).join('')}\n` : ''}`;
 process.stdout.write(`${table}\n`);
 if (process.argv.includes('--write')) {

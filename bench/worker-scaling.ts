@@ -22,8 +22,22 @@ import { inTransaction } from '../src/db/pool.ts';
 import { notifyOperationsQueued } from '../src/db/queries/operations.ts';
 import { emit, tempDir, type BenchRow } from './lib.ts';
 import {
-  childEnv, Cleanup, cpuSeconds, containerSas, deterministicBytes, freshAzurite, insertFiles, insertUsers, mapConcurrent,
-  openBenchEnvironment, postgresCpuSeconds, queueOperation, sampleWaits, startWorkerProcess, type BenchEnvironment, type BenchUser,
+  childEnv,
+  Cleanup,
+  cpuSeconds,
+  containerSas,
+  deterministicBytes,
+  freshAzurite,
+  insertFiles,
+  insertUsers,
+  mapConcurrent,
+  openBenchEnvironment,
+  postgresCpuSeconds,
+  queueOperation,
+  sampleWaits,
+  startWorkerProcess,
+  type BenchEnvironment,
+  type BenchUser,
 } from './export-support.ts';
 
 const EXPORTS = Number(process.env.BENCH_SCALING_EXPORTS ?? 500);
@@ -34,9 +48,20 @@ const workerConfig = loadConfig(process.env).worker;
 const log = (line: string) => process.stderr.write(`worker-scaling: ${line}\n`);
 const cleanup = new Cleanup();
 
-interface Drain { seconds: number; perStep: number[]; cpu: { writer: number; azurite: number; postgres: number } }
-interface Round extends Drain { complete: number; failed: number; errors: string[]; packages: PackageBlobs[] }
-interface PackageBlobs { blobs: { name: string; size: number }[] }
+interface Drain {
+  seconds: number;
+  perStep: number[];
+  cpu: { writer: number; azurite: number; postgres: number };
+}
+interface Round extends Drain {
+  complete: number;
+  failed: number;
+  errors: string[];
+  packages: PackageBlobs[];
+}
+interface PackageBlobs {
+  blobs: { name: string; size: number }[];
+}
 
 /** This process's CPU seconds: the baseline uploads from here. */
 function selfCpu(): number {
@@ -71,7 +96,9 @@ async function round(env: BenchEnvironment, users: readonly BenchUser[], workers
     const sas = await mapConcurrent(names, 16, (name) => containerSas(azurite, name));
     for (let i = 0; i < workers; i++) procs.push(await startWorkerProcess(cleanup, childEnv(env, azurite)));
     const cpuNow = async () => ({
-      writer: (await Promise.all(procs.map((p) => cpuSeconds(p.pid)))).reduce((a, b) => a + b, 0), azurite: await cpuSeconds(azurite.pid), postgres: await postgresCpuSeconds(env),
+      writer: (await Promise.all(procs.map((p) => cpuSeconds(p.pid)))).reduce((a, b) => a + b, 0),
+      azurite: await cpuSeconds(azurite.pid),
+      postgres: await postgresCpuSeconds(env),
     });
     const ids = await inTransaction(env.db, async (tx) => {
       const out: string[] = [];
@@ -89,7 +116,9 @@ async function round(env: BenchEnvironment, users: readonly BenchUser[], workers
     const pollMs = Math.max(20, ids.length / 25);
     for (;;) {
       const { rows } = await env.db.query<{ ended: number }>(
-        `select count(*)::int as ended from data_policy_operations where id = any($1) and status in ('complete', 'failed')`, [ids]);
+        `select count(*)::int as ended from data_policy_operations where id = any($1) and status in ('complete', 'failed')`,
+        [ids],
+      );
       const ended = rows[0]!.ended;
       const now = (performance.now() - started) / 1000;
       while ((crossings.length + 1) * STEP <= ended) crossings.push(now);
@@ -105,7 +134,9 @@ async function round(env: BenchEnvironment, users: readonly BenchUser[], workers
     const histogram = await waits.stop();
     if (histogram) log(`${workers} worker(s): PostgreSQL backends during the drain: ${histogram}`);
     const { rows } = await env.db.query<{ status: string; error_code: string | null; n: number }>(
-      'select status, error_code, count(*)::int as n from data_policy_operations where id = any($1) group by 1, 2', [ids]);
+      'select status, error_code, count(*)::int as n from data_policy_operations where id = any($1) group by 1, 2',
+      [ids],
+    );
     const count = (s: string) => rows.filter((r) => r.status === s).reduce((a, r) => a + r.n, 0);
     // What the worker wrote, package by package, for the baseline to write again.
     const packages = await mapConcurrent(names, 8, async (name) => {
@@ -114,8 +145,13 @@ async function round(env: BenchEnvironment, users: readonly BenchUser[], workers
       return { blobs };
     });
     return {
-      seconds, perStep: ratesPerStep(crossings, ids.length), cpu: { writer: cpu1.writer - cpu0.writer, azurite: cpu1.azurite - cpu0.azurite, postgres: cpu1.postgres - cpu0.postgres },
-      complete: count('complete'), failed: count('failed'), errors: rows.filter((r) => r.status === 'failed').map((r) => `${r.error_code} × ${r.n}`), packages,
+      seconds,
+      perStep: ratesPerStep(crossings, ids.length),
+      cpu: { writer: cpu1.writer - cpu0.writer, azurite: cpu1.azurite - cpu0.azurite, postgres: cpu1.postgres - cpu0.postgres },
+      complete: count('complete'),
+      failed: count('failed'),
+      errors: rows.filter((r) => r.status === 'failed').map((r) => `${r.error_code} × ${r.n}`),
+      packages,
     };
   } finally {
     for (const p of procs) await p.stop();
@@ -142,13 +178,21 @@ async function baseline(packages: readonly PackageBlobs[], workers: number): Pro
       const first = pkg.blobs.find((b) => b.name.endsWith('RequestInfo.json'));
       const last = pkg.blobs.find((b) => b.name.endsWith('manifest.json'));
       if (first) await put(container, first, { ifNoneMatch: '*' });
-      await mapConcurrent(pkg.blobs.filter((b) => b !== first && b !== last), workerConfig.uploadConcurrency, (b) => put(container, b));
+      await mapConcurrent(
+        pkg.blobs.filter((b) => b !== first && b !== last),
+        workerConfig.uploadConcurrency,
+        (b) => put(container, b),
+      );
       if (last) await put(container, last);
       done++;
       if (done % STEP === 0 || done === packages.length) crossings.push((performance.now() - started) / 1000);
     });
     const seconds = (performance.now() - started) / 1000;
-    return { seconds, perStep: ratesPerStep(crossings, packages.length), cpu: { writer: selfCpu() - self0, azurite: await cpuSeconds(azurite.pid) - cpu0, postgres: 0 } };
+    return {
+      seconds,
+      perStep: ratesPerStep(crossings, packages.length),
+      cpu: { writer: selfCpu() - self0, azurite: (await cpuSeconds(azurite.pid)) - cpu0, postgres: 0 },
+    };
   } finally {
     await azurite.stop();
   }
@@ -157,9 +201,19 @@ async function baseline(packages: readonly PackageBlobs[], workers: number): Pro
 try {
   const env = await openBenchEnvironment(cleanup, 'dsr-bench-scaling-');
   const users = await insertUsers(env.db, randomUUID(), EXPORTS, 'scaling');
-  await insertFiles(env.db, env.contentStore, users.flatMap((user, i) => Array.from({ length: 1 + (i % 2) }, (_, j) => ({
-    user, name: `tiny-${j}.txt`, body: () => deterministicBytes(64 + ((i * 31 + j * 17) % 960), `t${i}.${j}`),
-  }))), 16, { root: path.join(env.dataDir, 'content') });
+  await insertFiles(
+    env.db,
+    env.contentStore,
+    users.flatMap((user, i) =>
+      Array.from({ length: 1 + (i % 2) }, (_, j) => ({
+        user,
+        name: `tiny-${j}.txt`,
+        body: () => deterministicBytes(64 + ((i * 31 + j * 17) % 960), `t${i}.${j}`),
+      })),
+    ),
+    16,
+    { root: path.join(env.dataDir, 'content') },
+  );
 
   const store = ON_DISK ? 'Azurite on disk' : 'in-memory Azurite';
   const rows: BenchRow[] = [];
@@ -172,19 +226,32 @@ try {
     const rate = EXPORTS / ours.seconds;
     const rawRate = EXPORTS / raw.seconds;
     const steps = (d: Drain) => d.perStep.map((r) => r.toFixed(1)).join(' / ');
-    log(`${workers} worker(s): ${ours.seconds.toFixed(1)} s, ${ours.complete} complete, ${ours.failed} failed ${ours.errors.join(', ')}; `
-      + `CPU-s: workers ${ours.cpu.writer.toFixed(1)}, Azurite ${ours.cpu.azurite.toFixed(1)}, PostgreSQL ${ours.cpu.postgres.toFixed(1)}; `
-      + `baseline ${raw.seconds.toFixed(1)} s, CPU-s: uploader ${raw.cpu.writer.toFixed(1)}, Azurite ${raw.cpu.azurite.toFixed(1)}; ${blobs} blobs`);
+    log(
+      `${workers} worker(s): ${ours.seconds.toFixed(1)} s, ${ours.complete} complete, ${ours.failed} failed ${ours.errors.join(', ')}; ` +
+        `CPU-s: workers ${ours.cpu.writer.toFixed(1)}, Azurite ${ours.cpu.azurite.toFixed(1)}, PostgreSQL ${ours.cpu.postgres.toFixed(1)}; ` +
+        `baseline ${raw.seconds.toFixed(1)} s, CPU-s: uploader ${raw.cpu.writer.toFixed(1)}, Azurite ${raw.cpu.azurite.toFixed(1)}; ${blobs} blobs`,
+    );
     log(`${workers} worker(s): exports/s per ${STEP}: ours ${steps(ours)}; baseline ${steps(raw)}`);
     failed += ours.failed;
     const failures = ours.failed > 0 ? `; ${ours.failed} FAILED: ${ours.errors.join(', ')}` : '';
     rows.push({
-      figure: `drain ${EXPORTS} small exports, ${workers} worker process${workers > 1 ? 'es' : ''}, ${store}`, value: rate, unit: 'exports/s',
-      baseline: rawRate, ratio: rate / rawRate, target: '≥ 0.7×', met: rate / rawRate >= 0.7,
+      figure: `drain ${EXPORTS} small exports, ${workers} worker process${workers > 1 ? 'es' : ''}, ${store}`,
+      value: rate,
+      unit: 'exports/s',
+      baseline: rawRate,
+      ratio: rate / rawRate,
+      target: '≥ 0.7×',
+      met: rate / rawRate >= 0.7,
       note: `${ours.seconds.toFixed(1)} s; ${(blobs / EXPORTS).toFixed(1)} blobs per package${oneWorker ? `; speed-up ${(rate / oneWorker).toFixed(2)}× over 1 process` : ''}${failures}`,
     });
     if (EXPORTS > STEP) {
-      rows.push({ figure: `  the same, exports/s per ${STEP} (ours; baseline)`, value: ours.perStep.at(-1)!, unit: 'exports/s (last block)', baseline: raw.perStep.at(-1)!, note: `ours ${steps(ours)}; baseline ${steps(raw)}` });
+      rows.push({
+        figure: `  the same, exports/s per ${STEP} (ours; baseline)`,
+        value: ours.perStep.at(-1)!,
+        unit: 'exports/s (last block)',
+        baseline: raw.perStep.at(-1)!,
+        note: `ours ${steps(ours)}; baseline ${steps(raw)}`,
+      });
     }
     if (workers === 1) oneWorker = rate;
   }

@@ -21,7 +21,13 @@ export const GRAPH_VERSIONS = ['v1.0', 'beta'] as const;
 
 /** Every resource's routes (src/http/routes/<resource>/index.ts). */
 const RESOURCES: ResourceRoutes[] = [
-  serviceRoutes, dataPolicyOperationRoutes, userRoutes, driveRoutes, auditLogRoutes, directoryRoutes, securityRoutes,
+  serviceRoutes,
+  dataPolicyOperationRoutes,
+  userRoutes,
+  driveRoutes,
+  auditLogRoutes,
+  directoryRoutes,
+  securityRoutes,
   subscriptionRoutes,
 ];
 
@@ -57,16 +63,19 @@ export async function buildApp(deps: AppDeps, extraGraphRoutes: RouteRegistratio
   // Outside the versions too: the console's files, and the one call that gets it a token.
   consoleRoutes(app, deps);
   for (const version of GRAPH_VERSIONS) {
-    await app.register(async (graph) => {
-      graph.decorateRequest('graphVersion', version);
-      graph.addHook('onRequest', async (request) => {
-        request.graphVersion = version;
-      });
-      graph.addHook('onRequest', authenticateHook(deps, quotas));
-      graph.addHook('onRequest', resolveMeAlias);
-      for (const resource of RESOURCES) resource.graph?.(graph, deps, quotas);
-      for (const route of extraGraphRoutes) route(graph, deps, quotas);
-    }, { prefix: `/${version}` });
+    await app.register(
+      async (graph) => {
+        graph.decorateRequest('graphVersion', version);
+        graph.addHook('onRequest', async (request) => {
+          request.graphVersion = version;
+        });
+        graph.addHook('onRequest', authenticateHook(deps, quotas));
+        graph.addHook('onRequest', resolveMeAlias);
+        for (const resource of RESOURCES) resource.graph?.(graph, deps, quotas);
+        for (const route of extraGraphRoutes) route(graph, deps, quotas);
+      },
+      { prefix: `/${version}` },
+    );
   }
   return app;
 }

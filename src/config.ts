@@ -87,29 +87,62 @@ export interface Config {
   /** DSR_METRICS_TOKEN: bearer token for /metrics; unset, the API port does not serve /metrics. */
   readonly metricsToken: string | undefined;
   /** The console's sign-in through the external issuer (docs/console.md); undefined: links of the local issuer only. */
-  readonly console: {
-    /** The issuer the console signs in with: DSR_AUTH_ISSUER, its `{tenantid}` replaced by DSR_CONSOLE_TENANT. */
-    readonly issuer: string;
-    /** DSR_CONSOLE_CLIENT_ID: the console's public client (SPA) registered at the issuer. */
-    readonly clientId: string;
-    /** DSR_CONSOLE_SCOPE: what it asks for; default `openid profile {DSR_AUTH_AUDIENCE}/.default` (Entra ID). */
-    readonly scope: string;
-  } | undefined;
+  readonly console:
+    | {
+        /** The issuer the console signs in with: DSR_AUTH_ISSUER, its `{tenantid}` replaced by DSR_CONSOLE_TENANT. */
+        readonly issuer: string;
+        /** DSR_CONSOLE_CLIENT_ID: the console's public client (SPA) registered at the issuer. */
+        readonly clientId: string;
+        /** DSR_CONSOLE_SCOPE: what it asks for; default `openid profile {DSR_AUTH_AUDIENCE}/.default` (Entra ID). */
+        readonly scope: string;
+      }
+    | undefined;
 }
 
 /** Every variable the service reads, with its default; `.env.example` and the README mirror this list. */
 export const ENV_VARIABLES = [
-  'DSR_HOST', 'DSR_PORT', 'DSR_PUBLIC_URL', 'DSR_DATA_DIR', 'DSR_DATABASE_URL', 'DSR_CLOUD',
-  'DSR_STORAGE_ALLOW', 'DSR_AUTH_ISSUER', 'DSR_AUTH_AUDIENCE', 'DSR_AUTH_JWKS_URI', 'DSR_AUTH_ALLOWED_TENANTS',
-  'DSR_AUTH_LOCAL_ISSUER', 'DSR_ADMIN_ROLE_IDS', 'DSR_CONTENT_STORE', 'DSR_WORKER_CONCURRENCY',
-  'DSR_MAX_ATTEMPTS', 'DSR_LEASE_SECONDS', 'DSR_UPLOAD_CONCURRENCY', 'DSR_WORKER_PORT', 'DSR_SAS_MIN_VALIDITY',
-  'DSR_RETRY_AFTER', 'DSR_QUOTA_EXPORTS_PER_TENANT_PER_DAY', 'DSR_QUOTA_EXPORTS_PER_USER_PER_DAY',
-  'DSR_QUOTA_REQUESTS_PER_TENANT_PER_HOUR', 'DSR_QUOTA_DRIVE_REQUESTS_PER_TENANT_PER_HOUR',
-  'DSR_QUOTA_DIRECTORY_REQUESTS_PER_TENANT_PER_HOUR', 'DSR_LOG_LEVEL', 'DSR_SECRET_KEY',
-  'DSR_CASES_STORAGE', 'DSR_CASES_DUE_PERIODS', 'DSR_CASES_PURGE_DAYS', 'DSR_METRICS_TOKEN',
-  'DSR_QUOTA_UPLOAD_SESSIONS_PER_USER', 'DSR_QUOTA_UPLOAD_SESSION_BYTES_PER_USER', 'DSR_QUOTA_STORAGE_BYTES_PER_TENANT',
-  'DSR_NOTIFICATION_ALLOW', 'DSR_SUBSCRIPTION_MAX_EXPIRATION', 'DSR_NOTIFICATION_RETRY_BASE', 'DSR_NOTIFICATION_RETRY_WINDOW',
-  'DSR_CONSOLE_CLIENT_ID', 'DSR_CONSOLE_SCOPE', 'DSR_CONSOLE_TENANT',
+  'DSR_HOST',
+  'DSR_PORT',
+  'DSR_PUBLIC_URL',
+  'DSR_DATA_DIR',
+  'DSR_DATABASE_URL',
+  'DSR_CLOUD',
+  'DSR_STORAGE_ALLOW',
+  'DSR_AUTH_ISSUER',
+  'DSR_AUTH_AUDIENCE',
+  'DSR_AUTH_JWKS_URI',
+  'DSR_AUTH_ALLOWED_TENANTS',
+  'DSR_AUTH_LOCAL_ISSUER',
+  'DSR_ADMIN_ROLE_IDS',
+  'DSR_CONTENT_STORE',
+  'DSR_WORKER_CONCURRENCY',
+  'DSR_MAX_ATTEMPTS',
+  'DSR_LEASE_SECONDS',
+  'DSR_UPLOAD_CONCURRENCY',
+  'DSR_WORKER_PORT',
+  'DSR_SAS_MIN_VALIDITY',
+  'DSR_RETRY_AFTER',
+  'DSR_QUOTA_EXPORTS_PER_TENANT_PER_DAY',
+  'DSR_QUOTA_EXPORTS_PER_USER_PER_DAY',
+  'DSR_QUOTA_REQUESTS_PER_TENANT_PER_HOUR',
+  'DSR_QUOTA_DRIVE_REQUESTS_PER_TENANT_PER_HOUR',
+  'DSR_QUOTA_DIRECTORY_REQUESTS_PER_TENANT_PER_HOUR',
+  'DSR_LOG_LEVEL',
+  'DSR_SECRET_KEY',
+  'DSR_CASES_STORAGE',
+  'DSR_CASES_DUE_PERIODS',
+  'DSR_CASES_PURGE_DAYS',
+  'DSR_METRICS_TOKEN',
+  'DSR_QUOTA_UPLOAD_SESSIONS_PER_USER',
+  'DSR_QUOTA_UPLOAD_SESSION_BYTES_PER_USER',
+  'DSR_QUOTA_STORAGE_BYTES_PER_TENANT',
+  'DSR_NOTIFICATION_ALLOW',
+  'DSR_SUBSCRIPTION_MAX_EXPIRATION',
+  'DSR_NOTIFICATION_RETRY_BASE',
+  'DSR_NOTIFICATION_RETRY_WINDOW',
+  'DSR_CONSOLE_CLIENT_ID',
+  'DSR_CONSOLE_SCOPE',
+  'DSR_CONSOLE_TENANT',
 ] as const;
 
 export class ConfigError extends Error {}
@@ -131,7 +164,10 @@ export function parseDuration(raw: string): number {
 }
 
 function list(raw: string | undefined): string[] {
-  return (raw ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  return (raw ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 function normalizeOrigin(raw: string, variable = 'DSR_STORAGE_ALLOW'): string {
@@ -164,10 +200,7 @@ function parseAllowedTenants(raw: string | undefined, issuer: string | undefined
  * Reads the configuration once, from the environment and then from overrides (command-line
  * flags), into a frozen object. No other module reads process.env.
  */
-export function loadConfig(
-  env: Record<string, string | undefined>,
-  overrides: Partial<Record<(typeof ENV_VARIABLES)[number], string>> = {},
-): Config {
+export function loadConfig(env: Record<string, string | undefined>, overrides: Partial<Record<(typeof ENV_VARIABLES)[number], string>> = {}): Config {
   const e = { ...env, ...overrides };
   const cloud = (e.DSR_CLOUD || 'global') as Cloud;
   if (!(cloud in BLOB_SUFFIX_BY_CLOUD)) throw new ConfigError(`DSR_CLOUD must be one of ${Object.keys(BLOB_SUFFIX_BY_CLOUD).join(', ')}`);
@@ -242,7 +275,10 @@ export function loadConfig(
  * users use this console (DSR_CONSOLE_TENANT), one the service accepts.
  */
 function consoleSignIn(
-  e: Record<string, string | undefined>, issuer: string | undefined, audience: string | undefined, allowedTenants: readonly string[] | '*',
+  e: Record<string, string | undefined>,
+  issuer: string | undefined,
+  audience: string | undefined,
+  allowedTenants: readonly string[] | '*',
 ): Config['console'] {
   const clientId = e.DSR_CONSOLE_CLIENT_ID || undefined;
   if (!clientId) {
@@ -253,7 +289,8 @@ function consoleSignIn(
   let consoleIssuer = issuer;
   if (issuer.includes('{tenantid}')) {
     const tenant = (e.DSR_CONSOLE_TENANT ?? '').toLowerCase();
-    if (!GUID_PATTERN.test(tenant)) throw new ConfigError('DSR_CONSOLE_TENANT (a tenant id) is required with {tenantid} in DSR_AUTH_ISSUER: the tenant whose users sign in to the console');
+    if (!GUID_PATTERN.test(tenant))
+      throw new ConfigError('DSR_CONSOLE_TENANT (a tenant id) is required with {tenantid} in DSR_AUTH_ISSUER: the tenant whose users sign in to the console');
     if (allowedTenants !== '*' && !allowedTenants.includes(tenant)) throw new ConfigError('DSR_CONSOLE_TENANT must be one of DSR_AUTH_ALLOWED_TENANTS');
     consoleIssuer = issuer.replace('{tenantid}', tenant);
   } else if (e.DSR_CONSOLE_TENANT) {

@@ -24,7 +24,9 @@ beforeAll(async () => {
   reader = await t.appToken(tenant, ['AuditLog.Read.All']);
   for (let i = 0; i < 5; i++) {
     const res = await t.app.inject({
-      method: 'POST', url: '/v1.0/users', headers: { authorization: `Bearer ${appWriter}` },
+      method: 'POST',
+      url: '/v1.0/users',
+      headers: { authorization: `Bearer ${appWriter}` },
       payload: { userPrincipalName: `user${i}@contoso.test`, displayName: `User ${i}` },
     });
     expect(res.statusCode).toBe(201);
@@ -32,22 +34,46 @@ beforeAll(async () => {
   }
   // A delegated administrator renames user 0, then deletes user 1.
   const delegated = await t.userToken(tenant, adminOid, ['User.ReadWrite.All'], true);
-  expect((await t.app.inject({
-    method: 'PATCH', url: `/v1.0/users/${users[0]!.id}`, headers: { authorization: `Bearer ${delegated}` }, payload: { jobTitle: 'Engineer' },
-  })).statusCode).toBe(204);
-  expect((await t.app.inject({
-    method: 'DELETE', url: `/v1.0/users/${users[1]!.id}`, headers: { authorization: `Bearer ${delegated}` },
-  })).statusCode).toBe(204);
+  expect(
+    (
+      await t.app.inject({
+        method: 'PATCH',
+        url: `/v1.0/users/${users[0]!.id}`,
+        headers: { authorization: `Bearer ${delegated}` },
+        payload: { jobTitle: 'Engineer' },
+      })
+    ).statusCode,
+  ).toBe(204);
+  expect(
+    (
+      await t.app.inject({
+        method: 'DELETE',
+        url: `/v1.0/users/${users[1]!.id}`,
+        headers: { authorization: `Bearer ${delegated}` },
+      })
+    ).statusCode,
+  ).toBe(204);
   // An audit naming two targets: the filter must match the second one too.
   const record = auditRecord({
-    tenantId: tenant, now: new Date(), activity: 'Add member to group', operationType: 'Add',
-    requester: { kind: 'application', appId: randomUUID(), oid: randomUUID(), upn: undefined }, ipAddress: null,
+    tenantId: tenant,
+    now: new Date(),
+    activity: 'Add member to group',
+    operationType: 'Add',
+    requester: { kind: 'application', appId: randomUUID(), oid: randomUUID(), upn: undefined },
+    ipAddress: null,
     target: { id: randomUUID(), userPrincipalName: 'group@contoso.test' },
   });
-  await insertDirectoryAudit(t.db, { ...record, category: 'GroupManagement', targetResources: [...record.targetResources, { id: users[2]!.id, type: 'User' }] });
+  await insertDirectoryAudit(t.db, {
+    ...record,
+    category: 'GroupManagement',
+    targetResources: [...record.targetResources, { id: users[2]!.id, type: 'User' }],
+  });
   const otherWriter = await t.appToken(otherTenant, ['User.ReadWrite.All']);
   const res = await t.app.inject({
-    method: 'POST', url: '/v1.0/users', headers: { authorization: `Bearer ${otherWriter}` }, payload: { userPrincipalName: 'eve@fabrikam.test', displayName: 'Eve' },
+    method: 'POST',
+    url: '/v1.0/users',
+    headers: { authorization: `Bearer ${otherWriter}` },
+    payload: { userPrincipalName: 'eve@fabrikam.test', displayName: 'Eve' },
   });
   expect(res.statusCode).toBe(201);
   stranger = res.json();
@@ -68,8 +94,18 @@ describe('GET /auditLogs/directoryAudits', () => {
       const times = body.value.map((a: { activityDateTime: string }) => Date.parse(a.activityDateTime));
       expect(times).toEqual([...times].sort((a, b) => b - a));
       expect(Object.keys(body.value[0])).toEqual([
-        'id', 'category', 'correlationId', 'result', 'resultReason', 'activityDisplayName', 'activityDateTime',
-        'loggedByService', 'operationType', 'initiatedBy', 'targetResources', 'additionalDetails',
+        'id',
+        'category',
+        'correlationId',
+        'result',
+        'resultReason',
+        'activityDisplayName',
+        'activityDateTime',
+        'loggedByService',
+        'operationType',
+        'initiatedBy',
+        'targetResources',
+        'additionalDetails',
       ]);
     }
   });
@@ -90,7 +126,9 @@ describe('GET /auditLogs/directoryAudits', () => {
     expect(byAdmin[0].initiatedBy).toMatchObject({ app: null, user: { id: adminOid } });
     expect((await get(filtered("activityDisplayName eq 'Add user'"))).json().value).toHaveLength(5);
     expect((await get(filtered("category eq 'GroupManagement'"))).json().value).toHaveLength(1);
-    const combined = (await get(filtered(`targetResources/any(t: t/id eq '${users[0]!.id}') and activityDisplayName eq 'Add user' and category eq 'UserManagement'`))).json().value;
+    const combined = (
+      await get(filtered(`targetResources/any(t: t/id eq '${users[0]!.id}') and activityDisplayName eq 'Add user' and category eq 'UserManagement'`))
+    ).json().value;
     expect(combined).toHaveLength(1);
   });
 
@@ -113,8 +151,12 @@ describe('GET /auditLogs/directoryAudits', () => {
 
   it('answers bad options with Graph-shaped 400s', async () => {
     for (const filter of [
-      "targetResources/any(t: s/id eq 'x')", "targetResources/all(t: t/id eq 'x')", "initiatedBy/user/id eq 'nope'",
-      "result eq 'success'", "category eq 'a' and category eq 'b'", "category eq 'a' or category eq 'b'",
+      "targetResources/any(t: s/id eq 'x')",
+      "targetResources/all(t: t/id eq 'x')",
+      "initiatedBy/user/id eq 'nope'",
+      "result eq 'success'",
+      "category eq 'a' and category eq 'b'",
+      "category eq 'a' or category eq 'b'",
     ]) {
       const res = await get(filtered(filter));
       expect(res.statusCode, filter).toBe(400);

@@ -16,7 +16,9 @@ const base = new Date('2026-11-01T00:00:00Z').getTime();
 async function createUser(tenantId: string, upn: string): Promise<{ id: string; userPrincipalName: string }> {
   const token = await t.appToken(tenantId, ['User.ReadWrite.All']);
   const res = await t.app.inject({
-    method: 'POST', url: '/v1.0/users', headers: { authorization: `Bearer ${token}` },
+    method: 'POST',
+    url: '/v1.0/users',
+    headers: { authorization: `Bearer ${token}` },
     payload: { userPrincipalName: upn, displayName: upn.split('@')[0], accountEnabled: true },
   });
   expect(res.statusCode).toBe(201);
@@ -25,9 +27,15 @@ async function createUser(tenantId: string, upn: string): Promise<{ id: string; 
 
 function signIn(user: { id: string; userPrincipalName: string }, minutes: number, extra: Record<string, unknown> = {}): string {
   return JSON.stringify({
-    id: randomUUID(), createdDateTime: new Date(base + minutes * 60_000).toISOString(), userId: user.id,
-    userPrincipalName: user.userPrincipalName, appDisplayName: 'Microsoft Teams', ipAddress: '198.51.100.4',
-    status: { errorCode: 0, failureReason: null }, location: { city: 'Oslo', state: null, countryOrRegion: 'NO' }, ...extra,
+    id: randomUUID(),
+    createdDateTime: new Date(base + minutes * 60_000).toISOString(),
+    userId: user.id,
+    userPrincipalName: user.userPrincipalName,
+    appDisplayName: 'Microsoft Teams',
+    ipAddress: '198.51.100.4',
+    status: { errorCode: 0, failureReason: null },
+    location: { city: 'Oslo', state: null, countryOrRegion: 'NO' },
+    ...extra,
   });
 }
 
@@ -61,7 +69,9 @@ beforeAll(async () => {
   // and one with alice's UPN as recorded before a rename, attached to bob by id.
   const lines = [
     ...Array.from({ length: 12 }, (_, i) => signIn(alice, i * 10)),
-    signIn(alice, 500), signIn(alice, 500), signIn(alice, 500),
+    signIn(alice, 500),
+    signIn(alice, 500),
+    signIn(alice, 500),
     ...Array.from({ length: 6 }, (_, i) => signIn(bob, i * 10 + 5)),
   ];
   expect((await importActivity(t.db, tenant, lines)).imported).toBe(21);
@@ -86,9 +96,15 @@ describe('GET /auditLogs/signIns', () => {
       expect(times).toEqual([...times].sort((a, b) => b - a));
       const first = body.value[0];
       expect(first).toMatchObject({
-        userId: alice.id, userPrincipalName: alice.userPrincipalName, createdDateTime: '2026-11-01T08:20:00Z',
-        appDisplayName: 'Microsoft Teams', status: { errorCode: 0 }, location: { countryOrRegion: 'NO' },
-        appId: null, riskState: null, deviceDetail: null,
+        userId: alice.id,
+        userPrincipalName: alice.userPrincipalName,
+        createdDateTime: '2026-11-01T08:20:00Z',
+        appDisplayName: 'Microsoft Teams',
+        status: { errorCode: 0 },
+        location: { countryOrRegion: 'NO' },
+        appId: null,
+        riskState: null,
+        deviceDetail: null,
       });
       expect(Object.keys(first).slice(0, 5)).toEqual(['id', 'createdDateTime', 'userDisplayName', 'userPrincipalName', 'userId']);
     }
@@ -131,8 +147,14 @@ describe('GET /auditLogs/signIns', () => {
   });
 
   it('answers a bad $filter with a Graph-shaped 400', async () => {
-    for (const filter of ["appId eq 'x'", "userId eq 'not-a-guid'", "userId ne 'x'", 'userId eq', `userId eq '${alice.id}' or userId eq '${bob.id}'`,
-      `userId eq '${alice.id}' and userId eq '${bob.id}'`]) {
+    for (const filter of [
+      "appId eq 'x'",
+      "userId eq 'not-a-guid'",
+      "userId ne 'x'",
+      'userId eq',
+      `userId eq '${alice.id}' or userId eq '${bob.id}'`,
+      `userId eq '${alice.id}' and userId eq '${bob.id}'`,
+    ]) {
       const res = await get(`/v1.0/auditLogs/signIns?$filter=${encodeURIComponent(filter)}`);
       expect(res.statusCode, filter).toBe(400);
       expect(res.headers['content-type']).toMatch(/^application\/json/);

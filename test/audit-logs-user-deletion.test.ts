@@ -28,8 +28,13 @@ async function countsOf(userId: string): Promise<Record<string, number>> {
 beforeAll(async () => {
   t = await createTestApp();
   seeded = await seedTenant({
-    db: t.db, contentStore: createLocalContentStore(await tempDir('dsr-del-')), tenantId: tenant,
-    users: 2, filesPerUser: 3, seed: 'deletion', now: new Date(),
+    db: t.db,
+    contentStore: createLocalContentStore(await tempDir('dsr-del-')),
+    tenantId: tenant,
+    users: 2,
+    filesPerUser: 3,
+    seed: 'deletion',
+    now: new Date(),
   });
 });
 
@@ -63,7 +68,9 @@ describe('DELETE /users/{id} and the audit logs', () => {
     const audits = await get(`/v1.0/auditLogs/directoryAudits?$filter=${encodeURIComponent(`targetResources/any(t: t/id eq '${gone.id}')`)}`);
     expect(audits.value.map((a: { activityDisplayName: string }) => a.activityDisplayName)).toEqual(['Hard Delete user', 'Delete user', 'Add user']);
     expect(audits.value[1]).toMatchObject({
-      category: 'UserManagement', operationType: 'Delete', result: 'success',
+      category: 'UserManagement',
+      operationType: 'Delete',
+      result: 'success',
       targetResources: [{ id: gone.id, userPrincipalName: gone.userPrincipalName, type: 'User' }],
     });
   });

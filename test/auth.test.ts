@@ -20,7 +20,9 @@ let otherTenantUserId: string;
 
 async function createUser(tenant: string, upn: string): Promise<string> {
   const res = await t.app.inject({
-    method: 'POST', url: '/v1.0/users', headers: { authorization: `Bearer ${await t.appToken(tenant, ['User.ReadWrite.All'])}` },
+    method: 'POST',
+    url: '/v1.0/users',
+    headers: { authorization: `Bearer ${await t.appToken(tenant, ['User.ReadWrite.All'])}` },
     payload: { userPrincipalName: upn, displayName: upn },
   });
   expect(res.statusCode, res.body).toBe(201);
@@ -34,7 +36,10 @@ function appClaims(extra: Record<string, unknown> = {}): Record<string, unknown>
 }
 
 /** Signs with the local issuer's own key; every time claim can be set (null drops it). */
-async function signLocal(claims: Record<string, unknown>, opts: { iss?: string; aud?: string; iat?: number; exp?: number | null; nbf?: number; key?: JWK; kid?: string } = {}): Promise<string> {
+async function signLocal(
+  claims: Record<string, unknown>,
+  opts: { iss?: string; aud?: string; iat?: number; exp?: number | null; nbf?: number; key?: JWK; kid?: string } = {},
+): Promise<string> {
   const key = await importJWK(opts.key ?? privateJwk, 'RS256');
   const payload: Record<string, unknown> = { iss: opts.iss ?? LOCAL_ISSUER, aud: opts.aud ?? LOCAL_AUDIENCE, iat: opts.iat ?? nowSec(), ...claims };
   if (opts.exp !== null) payload.exp = opts.exp ?? nowSec() + 3600;
@@ -44,19 +49,27 @@ async function signLocal(claims: Record<string, unknown>, opts: { iss?: string; 
 
 async function exportPost(authorization: string | undefined, user = userId, storageLocation = fakeSasUrl()) {
   return t.app.inject({
-    method: 'POST', url: `/v1.0/users/${user}/exportPersonalData`,
-    headers: authorization === undefined ? {} : { authorization }, payload: { storageLocation },
+    method: 'POST',
+    url: `/v1.0/users/${user}/exportPersonalData`,
+    headers: authorization === undefined ? {} : { authorization },
+    payload: { storageLocation },
   });
 }
 
 /** A 401/403 on the export POST and the user POST, with nothing written. */
 async function expectRefused(authorization: string | undefined, status: 401 | 403, code: string, message?: RegExp): Promise<void> {
-  const before = { ops: await countRows(t.db, 'data_policy_operations'), users: await countRows(t.db, 'users'), audits: await countRows(t.db, 'directory_audits') };
+  const before = {
+    ops: await countRows(t.db, 'data_policy_operations'),
+    users: await countRows(t.db, 'users'),
+    audits: await countRows(t.db, 'directory_audits'),
+  };
   const res = await exportPost(authorization);
   const err = expectGraphError(res, status, code);
   if (message) expect(err.message).toMatch(message);
   const u = await t.app.inject({
-    method: 'POST', url: '/beta/users', headers: authorization === undefined ? {} : { authorization },
+    method: 'POST',
+    url: '/beta/users',
+    headers: authorization === undefined ? {} : { authorization },
     payload: { userPrincipalName: `x${randomUUID().slice(0, 6)}@contoso.com`, displayName: 'X' },
   });
   expectGraphError(u, status, status === 401 ? code : u.statusCode === 403 ? 'Authorization_RequestDenied' : code);
@@ -87,7 +100,17 @@ describe('local issuer tokens (docs/architecture.md#auth-model)', () => {
 
   it('refuses malformed Authorization headers', async () => {
     const good = await signLocal(appClaims());
-    for (const h of ['', 'Basic dXNlcjpwdw==', 'Bearer', 'Bearer ', `Bearer ${good} extra`, `Token ${good}`, 'Bearer abc.def', 'Bearer not-a-jwt', `Bearer ${good.split('.').slice(0, 2).join('.')}`]) {
+    for (const h of [
+      '',
+      'Basic dXNlcjpwdw==',
+      'Bearer',
+      'Bearer ',
+      `Bearer ${good} extra`,
+      `Token ${good}`,
+      'Bearer abc.def',
+      'Bearer not-a-jwt',
+      `Bearer ${good.split('.').slice(0, 2).join('.')}`,
+    ]) {
       await expectRefused(h, 401, 'InvalidAuthenticationToken');
     }
     await expectRefused('Bearer not-a-jwt', 401, 'InvalidAuthenticationToken', /malformed/);
@@ -124,7 +147,12 @@ describe('local issuer tokens (docs/architecture.md#auth-model)', () => {
 
   it('refuses a wrong audience and a wrong issuer', async () => {
     await expectRefused(`Bearer ${await signLocal(appClaims(), { aud: 'api://someone-else' })}`, 401, 'InvalidAuthenticationToken', /audience/);
-    await expectRefused(`Bearer ${await signLocal(appClaims(), { iss: 'https://login.microsoftonline.com/x/v2.0' })}`, 401, 'InvalidAuthenticationToken', /issuer/);
+    await expectRefused(
+      `Bearer ${await signLocal(appClaims(), { iss: 'https://login.microsoftonline.com/x/v2.0' })}`,
+      401,
+      'InvalidAuthenticationToken',
+      /issuer/,
+    );
   });
 
   it('refuses a token signed by another key under the same kid', async () => {
@@ -202,7 +230,14 @@ describe('authorization of the export POST', () => {
     const before = await countRows(t.db, 'data_policy_operations');
     const scopeOnApp = await signLocal(appClaims({ roles: [], scp: 'User.Export.All', idtyp: 'app' }));
     expectGraphError(await exportPost(`Bearer ${scopeOnApp}`), 401, 'InvalidAuthenticationToken');
-    const roleOnUser = await signLocal({ tid: TENANT, oid: randomUUID(), idtyp: 'user', scp: 'User.Read', roles: ['User.Export.All'], wids: [GLOBAL_ADMIN_ROLE] });
+    const roleOnUser = await signLocal({
+      tid: TENANT,
+      oid: randomUUID(),
+      idtyp: 'user',
+      scp: 'User.Read',
+      roles: ['User.Export.All'],
+      wids: [GLOBAL_ADMIN_ROLE],
+    });
     expectGraphError(await exportPost(`Bearer ${roleOnUser}`), 403, 'Authorization_RequestDenied');
     expect(await countRows(t.db, 'data_policy_operations')).toBe(before);
   });
@@ -212,7 +247,13 @@ describe('authorization of the export POST', () => {
     const token = await t.userToken(TENANT, randomUUID(), ['User.Export.All', 'User.Read.All'], false);
     const err = expectGraphError(await exportPost(`Bearer ${token}`), 403, 'Authorization_RequestDenied');
     expect(err.message).toMatch(/company administrator/);
-    const otherRole = await signLocal({ tid: TENANT, oid: randomUUID(), idtyp: 'user', scp: 'User.Export.All', wids: ['fe930be7-5e62-47db-91af-98c3a49a38b1'] });
+    const otherRole = await signLocal({
+      tid: TENANT,
+      oid: randomUUID(),
+      idtyp: 'user',
+      scp: 'User.Export.All',
+      wids: ['fe930be7-5e62-47db-91af-98c3a49a38b1'],
+    });
     expectGraphError(await exportPost(`Bearer ${otherRole}`), 403, 'Authorization_RequestDenied');
     expect(await countRows(t.db, 'data_policy_operations')).toBe(before);
   });

@@ -3,8 +3,12 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import { createContainerSas, startAzurite, type Azurite } from '../src/embedded/azurite.ts';
 
 let azurite: Azurite;
-beforeAll(async () => { azurite = await startAzurite(); });
-afterAll(async () => { await azurite.stop(); });
+beforeAll(async () => {
+  azurite = await startAzurite();
+});
+afterAll(async () => {
+  await azurite.stop();
+});
 
 test('a container SAS from the helper uploads and lists through the real SDK', async () => {
   const sas = await createContainerSas(azurite, 'helper-check');

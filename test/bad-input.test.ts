@@ -61,10 +61,7 @@ describe('storageLocation with a malformed escape', () => {
   it('%zz or a lone % in the path is 400 InvalidStorageLocation, no operation', async () => {
     for (const path of ['/c%zzontainer', '/container/dir%zz', '/container/%', '/container/%e0%a4%a']) {
       const storageLocation = fakeSasUrl().replace(/^(https:\/\/[^/]+)\/[^?]+/, `$1${path}`);
-      await expectRefusedUnchanged(
-        () => call('POST', `/v1.0/users/${userId}/exportPersonalData`, { storageLocation }),
-        /storageLocation/,
-      );
+      await expectRefusedUnchanged(() => call('POST', `/v1.0/users/${userId}/exportPersonalData`, { storageLocation }), /storageLocation/);
     }
   });
 });
@@ -75,7 +72,14 @@ describe('forged $skiptoken on children', () => {
     expect(file.statusCode).toBe(201);
     const folderId = file.json<{ parentReference: { id: string } }>().parentReference.id;
     const forged = (cursor: unknown) => Buffer.from(JSON.stringify(cursor)).toString('base64url');
-    for (const skiptoken of [forged(['a.txt', 'not-a-guid']), forged(['a\u0000', randomUUID()]), forged(['a', randomUUID(), 'x']), forged([1, 2]), '%%%', 'e30']) {
+    for (const skiptoken of [
+      forged(['a.txt', 'not-a-guid']),
+      forged(['a\u0000', randomUUID()]),
+      forged(['a', randomUUID(), 'x']),
+      forged([1, 2]),
+      '%%%',
+      'e30',
+    ]) {
       for (const url of [`/v1.0/users/${userId}/drive/root/children`, `/v1.0/users/${userId}/drive/items/${folderId}/children`]) {
         const res = await call('GET', `${url}?$skiptoken=${encodeURIComponent(skiptoken)}`);
         expect(expectGraphError(res, 400, res.json().error.code as string).message).toMatch(/skiptoken/i);

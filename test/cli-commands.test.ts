@@ -1,6 +1,4 @@
-import {
-  ContainerClient, ContainerSASPermissions, generateBlobSASQueryParameters, SASProtocol, StorageSharedKeyCredential,
-} from '@azure/storage-blob';
+import { ContainerClient, ContainerSASPermissions, generateBlobSASQueryParameters, SASProtocol, StorageSharedKeyCredential } from '@azure/storage-blob';
 import type { ChildProcess } from 'node:child_process';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { rm, writeFile } from 'node:fs/promises';
@@ -26,11 +24,12 @@ let upns: { upn: string; id: string }[];
 let token: string;
 
 const cli = (...args: string[]): Promise<CliResult> => runCli(args, env);
-const api = (method: string, pathname: string, body?: unknown): Promise<Response> => fetch(`${server}${pathname}`, {
-  method,
-  headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-  ...(body ? { body: JSON.stringify(body) } : {}),
-});
+const api = (method: string, pathname: string, body?: unknown): Promise<Response> =>
+  fetch(`${server}${pathname}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+    ...(body ? { body: JSON.stringify(body) } : {}),
+  });
 const container = (name = `cli-${randomUUID().slice(0, 8)}`, permissions?: string): Promise<string> =>
   createContainerSas(azurite, name, permissions ? { permissions } : {});
 
@@ -54,8 +53,10 @@ beforeAll(async () => {
   dataDir = await tempDir('dsr-cli-cmd-');
   env = { DSR_DATA_DIR: dataDir, DSR_LOG_LEVEL: 'warn' };
   azurite = await startAzurite();
-  serve = await startCli(['serve'], { ...env, DSR_PORT: '0', DSR_STORAGE_ALLOW: azurite.origin }, /listening on (http:\/\/\S+) \(with a worker\)/)
-    .then((s) => { server = s.match[1]!; return s; });
+  serve = await startCli(['serve'], { ...env, DSR_PORT: '0', DSR_STORAGE_ALLOW: azurite.origin }, /listening on (http:\/\/\S+) \(with a worker\)/).then((s) => {
+    server = s.match[1]!;
+    return s;
+  });
 });
 
 afterAll(async () => {
@@ -112,7 +113,11 @@ describe('dsr-export commands', { timeout: 120_000 }, () => {
 
     const json = await cli('seed', '--users', '1', '--files', '2', '--seed', `${seed}-b`, '--json');
     expect(json.code, json.stderr).toBe(0);
-    const summary = JSON.parse(json.stdout) as { tenantId: string; users: { userPrincipalName: string; files: number }[]; totals: { users: number; files: number } };
+    const summary = JSON.parse(json.stdout) as {
+      tenantId: string;
+      users: { userPrincipalName: string; files: number }[];
+      totals: { users: number; files: number };
+    };
     expect(summary.tenantId).toMatch(GUID);
     expect(summary.tenantId).not.toBe(tenant);
     expect(summary.totals).toMatchObject({ users: 1, files: 2 });
@@ -127,14 +132,22 @@ describe('dsr-export commands', { timeout: 120_000 }, () => {
   });
 
   it('token mints a token the server accepts, and refuses bad input with one line', async () => {
-    const minted = await cli('token', '--tenant', tenant, '--app', randomUUID(), '--roles', 'User.Export.All,User.Read.All,User.ReadWrite.All,AuditLog.Read.All');
+    const minted = await cli(
+      'token',
+      '--tenant',
+      tenant,
+      '--app',
+      randomUUID(),
+      '--roles',
+      'User.Export.All,User.Read.All,User.ReadWrite.All,AuditLog.Read.All',
+    );
     expect(minted.code, minted.stderr).toBe(0);
     token = minted.stdout.trim();
     expect(minted.stdout).toBe(`${token}\n`);
     // The seeded users are served by the running service.
     const found = await api('GET', `/v1.0/users?$filter=userPrincipalName eq '${upns[0]!.upn}'`);
     expect(found.status).toBe(200);
-    expect((await found.json() as { value: { id: string }[] }).value.map((u) => u.id)).toEqual([upns[0]!.id]);
+    expect(((await found.json()) as { value: { id: string }[] }).value.map((u) => u.id)).toEqual([upns[0]!.id]);
 
     const [missing, neither, badApp, badExpiry, unknownUser] = await Promise.all([
       cli('token', '--app', randomUUID()),
@@ -242,7 +255,9 @@ describe('dsr-export commands', { timeout: 120_000 }, () => {
     await manifestBlob.upload(rewritten, rewritten.length);
 
     const [unchecked, viaServer, viaKey, json] = await Promise.all([
-      cli('verify', sas), cli('verify', sas, '--server', server), cli('verify', sas, '--key', jwksFile),
+      cli('verify', sas),
+      cli('verify', sas, '--server', server),
+      cli('verify', sas, '--key', jwksFile),
       cli('verify', sas, '--server', server, '--json'),
     ]);
     // Without keys only the checksums are checked, and the output says so.
@@ -272,11 +287,17 @@ describe('dsr-export commands', { timeout: 120_000 }, () => {
   it('import-activity loads a good file; a file with bad lines loads nothing and names them, unless --skip-invalid', async () => {
     const created = await api('POST', '/v1.0/users', { userPrincipalName: `imp-${randomUUID().slice(0, 6)}@cli.example`, displayName: 'Import Target' });
     expect(created.status).toBe(201);
-    const userId = (await created.json() as { id: string }).id;
-    const signIn = (extra: Record<string, unknown> = {}) => JSON.stringify({
-      id: randomUUID(), createdDateTime: '2026-11-20T08:15:30Z', userId, appId: 'd3590ed6-52b3-4102-aeff-aad2292ab01c',
-      ipAddress: '203.0.113.7', status: { errorCode: 0 }, ...extra,
-    });
+    const userId = ((await created.json()) as { id: string }).id;
+    const signIn = (extra: Record<string, unknown> = {}) =>
+      JSON.stringify({
+        id: randomUUID(),
+        createdDateTime: '2026-11-20T08:15:30Z',
+        userId,
+        appId: 'd3590ed6-52b3-4102-aeff-aad2292ab01c',
+        ipAddress: '203.0.113.7',
+        status: { errorCode: 0 },
+        ...extra,
+      });
     const dir = await tempDir('dsr-cli-import-');
     const good = path.join(dir, 'good.jsonl');
     const bad = path.join(dir, 'bad.jsonl');
@@ -285,7 +306,7 @@ describe('dsr-export commands', { timeout: 120_000 }, () => {
     const count = async () => {
       const res = await api('GET', `/v1.0/auditLogs/signIns?$filter=userId eq '${userId}'`);
       expect(res.status).toBe(200);
-      return (await res.json() as { value: unknown[] }).value.length;
+      return ((await res.json()) as { value: unknown[] }).value.length;
     };
 
     const ok = await cli('import-activity', good, '--tenant', tenant);
@@ -317,7 +338,9 @@ describe('dsr-export commands', { timeout: 120_000 }, () => {
     const sas = await container();
     const closed = await freePort();
     const stranger = await tempDir('dsr-cli-other-');
-    const foreignToken = (await runCli(['token', '--tenant', tenant, '--app', randomUUID(), '--roles', 'User.Export.All'], { DSR_DATA_DIR: stranger })).stdout.trim();
+    const foreignToken = (
+      await runCli(['token', '--tenant', tenant, '--app', randomUUID(), '--roles', 'User.Export.All'], { DSR_DATA_DIR: stranger })
+    ).stdout.trim();
     const [down, refused, verbose, garbage, foreign, readOnly] = await Promise.all([
       cli('export', upns[0]!.upn, '--to', sas, '--tenant', tenant, '--server', 'http://127.0.0.1:1'),
       cli('export', upns[0]!.upn, '--to', sas, '--tenant', tenant, '--server', `http://127.0.0.1:${closed}`),
@@ -335,7 +358,11 @@ describe('dsr-export commands', { timeout: 120_000 }, () => {
     expect(verbose.stderr).toMatch(/^\s+at .*api-client\.ts/m);
     expectCleanFailure(garbage, /status request failed: InvalidAuthenticationToken: /, /dsr-export token/);
     expectCleanFailure(foreign, /export request failed: InvalidAuthenticationToken: /, /dsr-export token/);
-    expectCleanFailure(readOnly, /export request failed: InvalidStorageLocation: .*create \(c\) and write \(w\)/, /empty container with create and write permissions/);
+    expectCleanFailure(
+      readOnly,
+      /export request failed: InvalidStorageLocation: .*create \(c\) and write \(w\)/,
+      /empty container with create and write permissions/,
+    );
   });
 
   it('an operation that fails (storage refuses the SAS) exits 1 naming the code, and so does its status', async () => {
@@ -343,12 +370,22 @@ describe('dsr-export commands', { timeout: 120_000 }, () => {
     const name = `cli-${randomUUID().slice(0, 8)}`;
     await azurite.service.getContainerClient(name).create();
     const stale = new StorageSharedKeyCredential(AZURITE_ACCOUNT, randomBytes(64).toString('base64'));
-    const sas = generateBlobSASQueryParameters({
-      containerName: name, permissions: ContainerSASPermissions.parse('racwl'), protocol: SASProtocol.HttpsAndHttp,
-      startsOn: new Date(Date.now() - 60_000), expiresOn: new Date(Date.now() + 4 * 3600_000),
-    }, stale).toString();
+    const sas = generateBlobSASQueryParameters(
+      {
+        containerName: name,
+        permissions: ContainerSASPermissions.parse('racwl'),
+        protocol: SASProtocol.HttpsAndHttp,
+        startsOn: new Date(Date.now() - 60_000),
+        expiresOn: new Date(Date.now() + 4 * 3600_000),
+      },
+      stale,
+    ).toString();
     const r = await cli('export', upns[1]!.upn, '--to', `${azurite.accountUrl}/${name}?${sas}`, '--tenant', tenant, '--server', server);
-    expectCleanFailure(r, new RegExp(`^dsr-export: export (${GUID.source}) failed: StorageLocationAccessDenied: \\S`), /request a new export into an empty container/);
+    expectCleanFailure(
+      r,
+      new RegExp(`^dsr-export: export (${GUID.source}) failed: StorageLocationAccessDenied: \\S`),
+      /request a new export into an empty container/,
+    );
     const id = new RegExp(`export (${GUID.source}) failed`).exec(r.stderr)![1]!;
     const status = await cli('status', id, '--tenant', tenant, '--server', server);
     expect(status.code).toBe(1);

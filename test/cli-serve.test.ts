@@ -22,17 +22,18 @@ test('token mints application and delegated tokens the served JWKS verifies; ser
     const token = app.stdout.trim();
     expect(token.split('.')).toHaveLength(3);
 
-    const jwks = await (await fetch(`${url}/.well-known/jwks.json`)).json() as { keys: Record<string, unknown>[] };
+    const jwks = (await (await fetch(`${url}/.well-known/jwks.json`)).json()) as { keys: Record<string, unknown>[] };
     expect(jwks.keys[0]).not.toHaveProperty('d');
     const { payload } = await jwtVerify(token, createLocalJWKSet(jwks as never), { issuer: LOCAL_ISSUER, audience: LOCAL_AUDIENCE });
     expect(payload).toMatchObject({ tid: tenant, idtyp: 'app', roles: ['User.Export.All', 'User.ReadWrite.All'] });
 
     const created = await fetch(`${url}/v1.0/users`, {
-      method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
       body: JSON.stringify({ userPrincipalName: 'adele@contoso.com', displayName: 'Adele' }),
     });
     expect(created.status).toBe(201);
-    const userId = (await created.json() as { id: string }).id;
+    const userId = ((await created.json()) as { id: string }).id;
 
     // A delegated token named by UPN carries the user's object id.
     const delegated = await runCli(['token', '--tenant', tenant, '--user', 'adele@contoso.com', '--scopes', 'User.Export.All', '--admin'], env);
@@ -66,7 +67,7 @@ test('serve with DSR_AUTH_LOCAL_ISSUER=false (the production setting) makes no l
 
     // A key made beside the server afterwards is still not trusted: the server never loaded one.
     const issuer = await loadLocalIssuer(dataDir);
-    const jwks = await (await fetch(`${url}/.well-known/jwks.json`)).json() as { keys: { kid?: string }[] };
+    const jwks = (await (await fetch(`${url}/.well-known/jwks.json`)).json()) as { keys: { kid?: string }[] };
     expect(jwks.keys.map((k) => k.kid)).not.toContain(issuer.jwks.keys[0]!.kid);
     const token = await issuer.sign(tokenClaims({ tenant: randomUUID(), app: { id: randomUUID(), roles: ['User.Read.All'] } }), 600);
     const res = await fetch(`${url}/v1.0/users`, { headers: { authorization: `Bearer ${token}` } });

@@ -35,9 +35,13 @@ test('export --notify subscribes to the operation; subscriptions list hides the 
   const listed = await runCli(['subscriptions', 'list', '--json', '--server', server, '--token', token]);
   expect(listed.code, listed.stderr).toBe(0);
   const subscriptions = JSON.parse(listed.stdout) as { id: string; resource: string; changeType: string; notificationUrl: string }[];
-  expect(subscriptions).toEqual([expect.objectContaining({
-    resource: `dataPolicyOperations/${operationId}`, changeType: 'updated', notificationUrl: `${receiver.url('/cli')}?…`,
-  })]);
+  expect(subscriptions).toEqual([
+    expect.objectContaining({
+      resource: `dataPolicyOperations/${operationId}`,
+      changeType: 'updated',
+      notificationUrl: `${receiver.url('/cli')}?…`,
+    }),
+  ]);
   const plain = await runCli(['subscriptions', 'list', '--server', server, '--token', token]);
   expect(plain.stdout).toContain(subscriptions[0]!.id);
   expect(plain.stdout + listed.stdout + exported.stdout + exported.stderr).not.toContain('cli-secret');

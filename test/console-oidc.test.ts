@@ -34,7 +34,8 @@ const logLines: string[] = [];
 async function api(method: string, path: string, body?: unknown): Promise<Record<string, any>> {
   const token = await server.localIssuer!.sign(tokenClaims({ tenant, app: { id: randomUUID(), roles: ['SubjectRightsRequest.ReadWrite.All'] } }), 600);
   const res = await fetch(`${server.url}/v1.0${path}`, {
-    method, headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
@@ -49,16 +50,18 @@ function zipDigests(file: string): Promise<Map<string, string>> {
       const out = new Map<string, string>();
       zip.on('error', reject);
       zip.on('end', () => resolve(out));
-      zip.on('entry', (entry: yauzl.Entry) => zip.openReadStream(entry, (e, stream) => {
-        if (e) return reject(e);
-        const hash = createHash('sha256');
-        stream.on('data', (c: Buffer) => hash.update(c));
-        stream.on('error', reject);
-        stream.on('end', () => {
-          out.set(entry.fileName, hash.digest('hex'));
-          zip.readEntry();
-        });
-      }));
+      zip.on('entry', (entry: yauzl.Entry) =>
+        zip.openReadStream(entry, (e, stream) => {
+          if (e) return reject(e);
+          const hash = createHash('sha256');
+          stream.on('data', (c: Buffer) => hash.update(c));
+          stream.on('error', reject);
+          stream.on('end', () => {
+            out.set(entry.fileName, hash.digest('hex'));
+            zip.readEntry();
+          });
+        }),
+      );
       zip.readEntry();
     });
   });
@@ -69,28 +72,53 @@ beforeAll(async () => {
   [azurite, idp] = await Promise.all([startAzurite(), startLoginProvider(AUDIENCE)]);
   tenant = randomUUID();
   const config = loadConfig({
-    DSR_DATA_DIR: await tempDir('dsr-console-oidc-'), DSR_DATABASE_URL: databaseUrl, DSR_PORT: '0', DSR_HOST: '127.0.0.1',
+    DSR_DATA_DIR: await tempDir('dsr-console-oidc-'),
+    DSR_DATABASE_URL: databaseUrl,
+    DSR_PORT: '0',
+    DSR_HOST: '127.0.0.1',
     DSR_STORAGE_ALLOW: azurite.origin,
     DSR_CASES_STORAGE: `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_KEY};BlobEndpoint=${azurite.accountUrl};`,
-    DSR_AUTH_ISSUER: idp.issuer, DSR_AUTH_AUDIENCE: AUDIENCE, DSR_CONSOLE_CLIENT_ID: CLIENT_ID,
+    DSR_AUTH_ISSUER: idp.issuer,
+    DSR_AUTH_AUDIENCE: AUDIENCE,
+    DSR_CONSOLE_CLIENT_ID: CLIENT_ID,
     DSR_CONSOLE_SCOPE: `openid profile ${PROVIDER_SCOPES.join(' ')}`,
     // Kept beside the external issuer only so that the test can set a case up over the API.
     DSR_AUTH_LOCAL_ISSUER: 'true',
   });
-  const logs = new Writable({ write(chunk: Buffer, _encoding, done) { logLines.push(chunk.toString('utf8')); done(); } });
+  const logs = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      logLines.push(chunk.toString('utf8'));
+      done();
+    },
+  });
   server = await startServer(config, { withWorker: true, logger: createLogger('info', logs) });
   idp.registerClient(CLIENT_ID, `${server.url}/console/`);
-  const seeded = await seedTenant({ db: server.db, contentStore: server.contentStore, tenantId: tenant, users: 3, filesPerUser: 3, seed: randomUUID(), now: new Date() });
-  const [officer, subject, colleague] = seeded.users as [typeof seeded.users[0], typeof seeded.users[0], typeof seeded.users[0]];
+  const seeded = await seedTenant({
+    db: server.db,
+    contentStore: server.contentStore,
+    tenantId: tenant,
+    users: 3,
+    filesPerUser: 3,
+    seed: randomUUID(),
+    now: new Date(),
+  });
+  const [officer, subject, colleague] = seeded.users as [(typeof seeded.users)[0], (typeof seeded.users)[0], (typeof seeded.users)[0]];
   idp.addUser('officer', { name: officer.displayName, tid: tenant, oid: officer.id, upn: officer.userPrincipalName, wids: [GLOBAL_ADMIN_ROLE] });
   idp.addUser('colleague', { name: colleague.displayName, tid: tenant, oid: colleague.id, upn: colleague.userPrincipalName });
 
   // A case that reached its final report, to list and to download.
   const created = await api('POST', '/security/subjectRightsRequests', {
-    type: 'access', dataSubjectType: 'currentEmployee', displayName: 'Signed-in download', regulations: ['GDPR'], dataSubject: { email: subject.userPrincipalName },
+    type: 'access',
+    dataSubjectType: 'currentEmployee',
+    displayName: 'Signed-in download',
+    regulations: ['GDPR'],
+    dataSubject: { email: subject.userPrincipalName },
   });
   caseId = created.id as string;
-  await waitFor(async () => (await api('GET', `/security/subjectRightsRequests/${caseId}`)).stages[1].status === 'current', { timeoutMs: 30_000, what: 'the review' });
+  await waitFor(async () => (await api('GET', `/security/subjectRightsRequests/${caseId}`)).stages[1].status === 'current', {
+    timeoutMs: 30_000,
+    what: 'the review',
+  });
   await api('POST', `/security/subjectRightsRequests/${caseId}/completeReview`);
   browser = await startTestBrowser();
 }, 90_000);
@@ -145,7 +173,11 @@ describe('console sign-in through an external OpenID Connect issuer', () => {
     const file = await download.path();
     const digests = await zipDigests(file);
     // Every kept package file, byte for byte, besides the attachment's own manifest.
-    const files = (await api('GET', `/security/subjectRightsRequests/${caseId}/packageFiles?$top=100`)).value as { path: string; sha256: string; excluded: boolean }[];
+    const files = (await api('GET', `/security/subjectRightsRequests/${caseId}/packageFiles?$top=100`)).value as {
+      path: string;
+      sha256: string;
+      excluded: boolean;
+    }[];
     const kept = files.filter((f) => !f.excluded);
     expect(kept.length).toBeGreaterThan(2);
     expect([...digests.keys()].sort()).toEqual(['manifest.json', ...kept.map((f) => f.path)].sort());
@@ -170,7 +202,7 @@ describe('console sign-in through an external OpenID Connect issuer', () => {
     await page.close();
   }, 60_000);
 
-  it('shows a user without the administrator role the routes\' refusal', async () => {
+  it("shows a user without the administrator role the routes' refusal", async () => {
     await browser.context.clearCookies();
     const { page } = await browser.newPage();
     await signInAs(page, 'colleague');

@@ -16,7 +16,9 @@ beforeAll(async () => {
   const cs = `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_KEY};BlobEndpoint=${azurite.accountUrl};ContainerName=content-cs`;
   viaConnectionString = createContentStore({ dataDir: '/nonexistent', contentStore: `azure:${cs}` });
 });
-afterAll(async () => { await azurite.stop(); });
+afterAll(async () => {
+  await azurite.stop();
+});
 
 describe('container SAS URL', () => {
   contentStoreContract(() => viaSas);

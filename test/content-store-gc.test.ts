@@ -19,7 +19,9 @@ beforeAll(async () => {
   t = await createTestApp();
   token = await t.appToken(tenant, ['Files.ReadWrite.All', 'User.ReadWrite.All']);
 });
-afterAll(async () => { await t.close(); });
+afterAll(async () => {
+  await t.close();
+});
 
 async function upload(user: string, itemPath: string, body: string) {
   const res = await t.app.inject({ method: 'PUT', url: pathUrl(user, itemPath, ':/content'), headers: { authorization: `Bearer ${token}` }, payload: body });
@@ -76,7 +78,11 @@ test('content uploaded again after collection is stored again', async () => {
   const sha = sha256Hex(Buffer.from('same bytes twice'));
   expect(await t.deps.contentStore.has(sha)).toBe(false);
   const second = await upload(user, 'again.txt', 'same bytes twice');
-  const res = await t.app.inject({ method: 'GET', url: `/v1.0/users/${user}/drive/items/${second.id}/content`, headers: { authorization: `Bearer ${token}`, ...DIRECT_CONTENT } });
+  const res = await t.app.inject({
+    method: 'GET',
+    url: `/v1.0/users/${user}/drive/items/${second.id}/content`,
+    headers: { authorization: `Bearer ${token}`, ...DIRECT_CONTENT },
+  });
   expect(res.body).toBe('same bytes twice');
 });
 
@@ -90,7 +96,12 @@ test('an upload whose bytes are collected before its row is recorded fails with 
 test('expired upload sessions and sessions of deleted users are removed with their staged bytes', async () => {
   const user = await createDriveUser(t, tenant);
   const mk = async (itemPath: string) => {
-    const res = await t.app.inject({ method: 'POST', url: pathUrl(user, itemPath, ':/createUploadSession'), headers: { authorization: `Bearer ${token}` }, payload: {} });
+    const res = await t.app.inject({
+      method: 'POST',
+      url: pathUrl(user, itemPath, ':/createUploadSession'),
+      headers: { authorization: `Bearer ${token}` },
+      payload: {},
+    });
     const uploadUrl = new URL(res.json<{ uploadUrl: string }>().uploadUrl);
     const put = await t.app.inject({ method: 'PUT', url: uploadUrl.pathname, headers: { 'content-range': 'bytes 0-2/10' }, payload: 'abc' });
     expect(put.statusCode).toBe(202);
@@ -105,7 +116,12 @@ test('expired upload sessions and sessions of deleted users are removed with the
   for (const id of ids) expect(existsSync(path.join(t.dataDir, 'content', 'staging', id))).toBe(false);
 
   const other = await createDriveUser(t, tenant);
-  const res = await t.app.inject({ method: 'POST', url: pathUrl(other, 'x.bin', ':/createUploadSession'), headers: { authorization: `Bearer ${token}` }, payload: {} });
+  const res = await t.app.inject({
+    method: 'POST',
+    url: pathUrl(other, 'x.bin', ':/createUploadSession'),
+    headers: { authorization: `Bearer ${token}` },
+    payload: {},
+  });
   expect(res.statusCode).toBe(200);
   await t.app.inject({ method: 'DELETE', url: `/v1.0/users/${other}`, headers: { authorization: `Bearer ${token}` } });
   expect((await collectGarbage(t.db, t.deps.contentStore, { now: new Date() })).sessionsRemoved).toBe(1);
@@ -151,7 +167,11 @@ test('listing pass: content a crash left without its content_blobs row is remove
   expect(await store.has(young.sha256)).toBe(true);
   expect(await store.has(sha256Hex(Buffer.from(kept)))).toBe(true);
   expect(await rowExists(orphan.sha256)).toBe(false);
-  const download = await t.app.inject({ method: 'GET', url: pathUrl(user, 'kept.txt', ':/content'), headers: { authorization: `Bearer ${token}`, ...DIRECT_CONTENT } });
+  const download = await t.app.inject({
+    method: 'GET',
+    url: pathUrl(user, 'kept.txt', ':/content'),
+    headers: { authorization: `Bearer ${token}`, ...DIRECT_CONTENT },
+  });
   expect(download.body).toBe(kept);
 });
 
@@ -167,9 +187,23 @@ test('listing pass: staging whose session row is gone is removed; a live session
   await utimes(foreign, threeHoursAgo, threeHoursAgo);
 
   const user = await createDriveUser(t, tenant);
-  const res = await t.app.inject({ method: 'POST', url: pathUrl(user, 'live.bin', ':/createUploadSession'), headers: { authorization: `Bearer ${token}` }, payload: {} });
+  const res = await t.app.inject({
+    method: 'POST',
+    url: pathUrl(user, 'live.bin', ':/createUploadSession'),
+    headers: { authorization: `Bearer ${token}` },
+    payload: {},
+  });
   const uploadPath = new URL(res.json().uploadUrl as string).pathname;
-  expect((await t.app.inject({ method: 'PUT', url: uploadPath, payload: Buffer.from('0123456789'), headers: { 'content-type': 'application/octet-stream', 'content-range': 'bytes 0-9/20' } })).statusCode).toBe(202);
+  expect(
+    (
+      await t.app.inject({
+        method: 'PUT',
+        url: uploadPath,
+        payload: Buffer.from('0123456789'),
+        headers: { 'content-type': 'application/octet-stream', 'content-range': 'bytes 0-9/20' },
+      })
+    ).statusCode,
+  ).toBe(202);
   const [live] = (await t.db.query<{ id: string }>('select id from upload_sessions where owner_user_id = $1', [user])).rows;
   const liveFile = path.join(staging, live!.id);
   await utimes(liveFile, threeHoursAgo, threeHoursAgo);

@@ -15,7 +15,9 @@ beforeAll(async () => {
   dir = await tempDir('dsr-content-');
   store = createContentStore({ dataDir: dir, contentStore: undefined });
 });
-afterAll(async () => { await rm(dir, { recursive: true, force: true }); });
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
 
 contentStoreContract(() => store);
 
@@ -39,7 +41,14 @@ test('while a body is being written only a temporary file exists; the hash name 
   const deadline = Date.now() + 5000;
   const tmpBytes = async () => {
     const names = await readdir(tmp).catch(() => []);
-    const sizes = await Promise.all(names.map((n) => stat(path.join(tmp, n)).then((s) => s.size, () => 0)));
+    const sizes = await Promise.all(
+      names.map((n) =>
+        stat(path.join(tmp, n)).then(
+          (s) => s.size,
+          () => 0,
+        ),
+      ),
+    );
     return sizes.reduce((a, b) => a + b, 0);
   };
   while ((await tmpBytes()) === 0) {

@@ -25,11 +25,14 @@ beforeAll(async () => {
   azurite = await startAzurite();
   dataDir = await tempDir('dsr-crash-');
   env = {
-    DSR_DATA_DIR: dataDir, DSR_STORAGE_ALLOW: azurite.origin,
+    DSR_DATA_DIR: dataDir,
+    DSR_STORAGE_ALLOW: azurite.origin,
     // A short lease: the restarted worker takes the crashed export over after 3 s, not 30.
-    DSR_LEASE_SECONDS: '3', DSR_MAX_ATTEMPTS: String(KILLS + 2),
+    DSR_LEASE_SECONDS: '3',
+    DSR_MAX_ATTEMPTS: String(KILLS + 2),
     // One file at a time keeps the export in flight long enough to be killed in the middle.
-    DSR_WORKER_CONCURRENCY: '1', DSR_UPLOAD_CONCURRENCY: '1',
+    DSR_WORKER_CONCURRENCY: '1',
+    DSR_UPLOAD_CONCURRENCY: '1',
   };
 });
 
@@ -62,14 +65,15 @@ test(`SIGKILL of the serve process group mid-export, restarted after 100 ms, ${K
   const token = await exportToken(dataDir, tenantId);
   const sas = await createContainerSas(azurite, `crash-${randomUUID().slice(0, 8)}`);
   const posted = await fetch(`${serve.url}/v1.0/users/${users[0]!.id}/exportPersonalData`, {
-    method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
     body: JSON.stringify({ storageLocation: sas }),
   });
   expect(posted.status, await posted.clone().text()).toBe(202);
   const operationPath = new URL(posted.headers.get('location')!).pathname;
   const status = async () => {
     const res = await fetch(`${serve.url}${operationPath}`, { headers: { authorization: `Bearer ${token}` } }).catch(() => undefined);
-    return res?.ok ? await res.json() as { status: string; progress: number } : undefined;
+    return res?.ok ? ((await res.json()) as { status: string; progress: number }) : undefined;
   };
 
   const progressAtKill: number[] = [];
@@ -87,15 +91,20 @@ test(`SIGKILL of the serve process group mid-export, restarted after 100 ms, ${K
     serve = await startServe();
   }
 
-  const done = await waitFor(async () => {
-    const s = await status();
-    return s && (s.status === 'complete' || s.status === 'failed') ? s : undefined;
-  }, { timeoutMs: 60_000, intervalMs: 100, what: 'the export to end' });
+  const done = await waitFor(
+    async () => {
+      const s = await status();
+      return s && (s.status === 'complete' || s.status === 'failed') ? s : undefined;
+    },
+    { timeoutMs: 60_000, intervalMs: 100, what: 'the export to end' },
+  );
   expect(done.status).toBe('complete');
   expect(await verifyPackage(sas)).toEqual([]);
   // Each restart started its own PostgreSQL rather than failing on the dead one's port.
   expect(serve.lines.some((l) => /ECONNREFUSED/.test(l))).toBe(false);
   serve.kill('SIGTERM');
   expect(await serve.exited).toEqual({ code: 0, signal: null });
-  console.info(`[crash restart] ${KILLS} × SIGKILL of the serve process group at progress ${progressAtKill.join(', ')} %, restarted after 100 ms: complete and verified`);
+  console.info(
+    `[crash restart] ${KILLS} × SIGKILL of the serve process group at progress ${progressAtKill.join(', ')} %, restarted after 100 ms: complete and verified`,
+  );
 }, 150_000);

@@ -18,7 +18,12 @@ async function get(url: string, tok = token): Promise<Res> {
 const json = (res: Res) => JSON.parse(res.body) as Record<string, unknown>;
 
 async function submit(user = userId, storageLocation = fakeSasUrl()): Promise<string> {
-  const res = await t.app.inject({ method: 'POST', url: `/v1.0/users/${user}/exportPersonalData`, headers: { authorization: `Bearer ${token}` }, payload: { storageLocation } });
+  const res = await t.app.inject({
+    method: 'POST',
+    url: `/v1.0/users/${user}/exportPersonalData`,
+    headers: { authorization: `Bearer ${token}` },
+    payload: { storageLocation },
+  });
   expect(res.statusCode, res.body).toBe(202);
   return String(res.headers.location).split('/').pop()!;
 }
@@ -29,7 +34,16 @@ async function insertRow(o: { tenant?: string; user?: string; status?: string; s
   await t.db.query(
     `insert into data_policy_operations (id, tenant_id, user_id, user_principal_name, storage_location, storage_container, status, progress, requested_by, submitted_at)
      values ($1, $2, $3, 'x@contoso.com', $4, $5, $6, $7, '{"kind":"application","appId":"a","oid":"o"}', $8)`,
-    [id, o.tenant ?? TENANT, o.user ?? userId, fakeSasUrl(), `https://acct.blob.core.windows.net/${id}`, o.status ?? 'notStarted', o.progress ?? 0, o.submittedAt],
+    [
+      id,
+      o.tenant ?? TENANT,
+      o.user ?? userId,
+      fakeSasUrl(),
+      `https://acct.blob.core.windows.net/${id}`,
+      o.status ?? 'notStarted',
+      o.progress ?? 0,
+      o.submittedAt,
+    ],
   );
   return id;
 }
@@ -112,7 +126,11 @@ describe('GET /dataPolicyOperations/{id}', () => {
     const id = await submit();
     const res = await get(`/v1.0/dataPolicyOperations/${id}?$select=status,progress`);
     expect(res.statusCode).toBe(200);
-    expect(json(res)).toEqual({ '@odata.context': `${PUBLIC_URL}/v1.0/$metadata#dataPolicyOperations(status,progress)/$entity`, status: 'notStarted', progress: 0 });
+    expect(json(res)).toEqual({
+      '@odata.context': `${PUBLIC_URL}/v1.0/$metadata#dataPolicyOperations(status,progress)/$entity`,
+      status: 'notStarted',
+      progress: 0,
+    });
     const one = json(await get(`/beta/dataPolicyOperations/${id}?$select=userId`));
     expect(one).toEqual({ '@odata.context': `${PUBLIC_URL}/beta/$metadata#dataPolicyOperations(userId)/$entity`, userId });
   });
@@ -157,15 +175,15 @@ describe('GET /dataPolicyOperations (list)', () => {
     const rows: { id: string; at: string; status: string; user: string }[] = [];
     const statuses = ['notStarted', 'running', 'complete', 'failed'];
     for (let i = 0; i < 23; i++) {
-      const at = i < 8 ? `2026-01-01T00:00:${String(10 + i).padStart(2, '0')}.000Z`
-        : i < 14 ? '2026-01-01T00:01:00.000Z'
-          : `2026-01-01T00:02:00.123${String(100 + i)}Z`;
+      const at =
+        i < 8 ? `2026-01-01T00:00:${String(10 + i).padStart(2, '0')}.000Z` : i < 14 ? '2026-01-01T00:01:00.000Z' : `2026-01-01T00:02:00.123${String(100 + i)}Z`;
       const status = statuses[i % 4]!;
       const user = i % 3 === 0 ? owner : randomUUID();
       rows.push({ id: await insertRow({ tenant, user, status, submittedAt: at, progress: status === 'complete' ? 100 : 0 }), at, status, user });
     }
     // The query orders by (submitted_at, id) descending; compute the same order independently.
-    const micros = (s: string) => BigInt(Date.parse(s.replace(/(\.\d{3})\d+Z$/, '$1Z'))) * 1000n + BigInt((/\.\d{3}(\d+)Z$/.exec(s)?.[1] ?? '0').padEnd(3, '0'));
+    const micros = (s: string) =>
+      BigInt(Date.parse(s.replace(/(\.\d{3})\d+Z$/, '$1Z'))) * 1000n + BigInt((/\.\d{3}(\d+)Z$/.exec(s)?.[1] ?? '0').padEnd(3, '0'));
     rows.sort((a, b) => (micros(a.at) === micros(b.at) ? (a.id < b.id ? 1 : -1) : micros(a.at) < micros(b.at) ? 1 : -1));
     expected = rows.map((r) => r.id);
     await insertRow({ tenant: randomUUID(), submittedAt: '2026-01-01T00:05:00Z' });
@@ -227,19 +245,26 @@ describe('GET /dataPolicyOperations (list)', () => {
   });
 
   it('$filter on status, userId, and both; paging keeps the filter', async () => {
-    const statusOf = async (s: string) => (json(await get(`/v1.0/dataPolicyOperations?$filter=status eq '${s}'`, tok)) as { value: { status: string }[] }).value;
+    const statusOf = async (s: string) =>
+      (json(await get(`/v1.0/dataPolicyOperations?$filter=status eq '${s}'`, tok)) as { value: { status: string }[] }).value;
     for (const s of ['notStarted', 'running', 'complete', 'failed']) {
       const value = await statusOf(s);
       expect(value.length).toBeGreaterThan(0);
       expect(value.every((v) => v.status === s)).toBe(true);
     }
-    expect((await statusOf('notStarted')).length + (await statusOf('running')).length + (await statusOf('complete')).length + (await statusOf('failed')).length).toBe(23);
+    expect(
+      (await statusOf('notStarted')).length + (await statusOf('running')).length + (await statusOf('complete')).length + (await statusOf('failed')).length,
+    ).toBe(23);
     // Graph's evolvable-enum sentinel is a valid value that no operation has.
     expect(await statusOf('unknownFutureValue')).toEqual([]);
     const mine = (json(await get(`/v1.0/dataPolicyOperations?$filter=userId eq '${owner.toUpperCase()}'`, tok)) as { value: { userId: string }[] }).value;
     expect(mine).toHaveLength(8);
     expect(mine.every((v) => v.userId === owner)).toBe(true);
-    const both = (json(await get(`/v1.0/dataPolicyOperations?$filter=userId eq '${owner}' and status eq 'notStarted'`, tok)) as { value: { userId: string; status: string }[] }).value;
+    const both = (
+      json(await get(`/v1.0/dataPolicyOperations?$filter=userId eq '${owner}' and status eq 'notStarted'`, tok)) as {
+        value: { userId: string; status: string }[];
+      }
+    ).value;
     expect(both.length).toBeGreaterThan(0);
     expect(both.every((v) => v.userId === owner && v.status === 'notStarted')).toBe(true);
     const { ids } = await listAll(`/v1.0/dataPolicyOperations?$top=2&$filter=${encodeURIComponent(`userId eq '${owner}'`)}&$select=id,userId`);
@@ -248,7 +273,11 @@ describe('GET /dataPolicyOperations (list)', () => {
   });
 
   it('$select on the list', async () => {
-    const body = json(await get('/v1.0/dataPolicyOperations?$top=2&$select=id,status', tok)) as { '@odata.context': string; value: Record<string, unknown>[]; '@odata.nextLink': string };
+    const body = json(await get('/v1.0/dataPolicyOperations?$top=2&$select=id,status', tok)) as {
+      '@odata.context': string;
+      value: Record<string, unknown>[];
+      '@odata.nextLink': string;
+    };
     expect(body['@odata.context']).toBe(`${PUBLIC_URL}/v1.0/$metadata#dataPolicyOperations(id,status)`);
     for (const v of body.value) expect(Object.keys(v)).toEqual(['id', 'status']);
     expect(body['@odata.nextLink']).toContain('select=id%2Cstatus');
@@ -256,17 +285,32 @@ describe('GET /dataPolicyOperations (list)', () => {
 
   it('400 for a bad $filter', async () => {
     for (const f of [
-      "status eq 'done'", "status ne 'running'", "userId eq 'not-a-guid'", "submittedDateTime eq '2026-01-01'",
-      "status eq 'running' or status eq 'failed'", 'status eq running', "status eq 'running' and", "startswith(status,'r')",
+      "status eq 'done'",
+      "status ne 'running'",
+      "userId eq 'not-a-guid'",
+      "submittedDateTime eq '2026-01-01'",
+      "status eq 'running' or status eq 'failed'",
+      'status eq running',
+      "status eq 'running' and",
+      "startswith(status,'r')",
     ]) {
       expectGraphError(await get(`/v1.0/dataPolicyOperations?$filter=${encodeURIComponent(f)}`, tok), 400, 'BadRequest');
     }
   });
 
   it('400 for a bad $skiptoken', async () => {
-    for (const s of ['garbage', Buffer.from('["x"]').toString('base64url'), Buffer.from('{"a":1}').toString('base64url'), Buffer.from('["not a date","also not a uuid"]').toString('base64url'),
-      ...[['2026-02-30T00:00:00Z', randomUUID()], ['0000-01-01T00:00:00Z', randomUUID()], ['2026-01-01T00:00:00Z', 'x'], ['2026-01-01T00:00:00Z', randomUUID(), 'extra']]
-        .map((c) => Buffer.from(JSON.stringify(c)).toString('base64url'))]) {
+    for (const s of [
+      'garbage',
+      Buffer.from('["x"]').toString('base64url'),
+      Buffer.from('{"a":1}').toString('base64url'),
+      Buffer.from('["not a date","also not a uuid"]').toString('base64url'),
+      ...[
+        ['2026-02-30T00:00:00Z', randomUUID()],
+        ['0000-01-01T00:00:00Z', randomUUID()],
+        ['2026-01-01T00:00:00Z', 'x'],
+        ['2026-01-01T00:00:00Z', randomUUID(), 'extra'],
+      ].map((c) => Buffer.from(JSON.stringify(c)).toString('base64url')),
+    ]) {
       expectGraphError(await get(`/v1.0/dataPolicyOperations?$skiptoken=${s}`, tok), 400, 'BadRequest');
     }
   });

@@ -10,12 +10,17 @@ import { openDatabase } from '../src/runtime/open-database.ts';
 import { tempDir } from './support/harness.ts';
 
 const pools: { end(): Promise<void> }[] = [];
-afterAll(async () => { await Promise.all(pools.map((p) => p.end())); });
+afterAll(async () => {
+  await Promise.all(pools.map((p) => p.end()));
+});
 
 function portOpen(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = net.connect(port, '127.0.0.1');
-    socket.once('connect', () => { socket.destroy(); resolve(true); });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
     socket.once('error', () => resolve(false));
   });
 }

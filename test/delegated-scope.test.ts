@@ -9,9 +9,7 @@ import { countRows, expectGraphError } from './support/graph-assert.ts';
 // (wids ∩ DSR_ADMIN_ROLE_IDS); a `.All` scope alone reaches the user's own profile and drive only.
 
 const TENANT = randomUUID();
-const ALL_SCOPES = [
-  'User.ReadWrite.All', 'Files.ReadWrite.All', 'AuditLog.Read.All', 'User.Export.All', 'User.Read.All', 'Directory.ReadWrite.All',
-];
+const ALL_SCOPES = ['User.ReadWrite.All', 'Files.ReadWrite.All', 'AuditLog.Read.All', 'User.Export.All', 'User.Read.All', 'Directory.ReadWrite.All'];
 const HELPDESK_ROLE = '729827e3-9c14-49f7-bb1b-9608f156bbb8';
 
 let t: TestApp;
@@ -25,7 +23,9 @@ type Res = Awaited<ReturnType<TestApp['app']['inject']>>;
 
 function call(method: 'GET' | 'POST' | 'PATCH' | 'DELETE' | 'PUT', url: string, token: string, payload?: string | object): Promise<Res> {
   return t.app.inject({
-    method, url, headers: { authorization: `Bearer ${token}`, ...(typeof payload === 'string' ? { 'content-type': 'text/plain' } : {}) },
+    method,
+    url,
+    headers: { authorization: `Bearer ${token}`, ...(typeof payload === 'string' ? { 'content-type': 'text/plain' } : {}) },
     ...(payload === undefined ? {} : { payload }),
   });
 }
@@ -58,9 +58,13 @@ describe('a delegated user without an administrator role, holding every .All sco
   it("is refused a colleague's drive (403), read and write, and changes nothing", async () => {
     const before = await snapshot();
     for (const url of [
-      `/v1.0/users/${bob}/drive`, `/v1.0/users/${bob}/drive/root`, `/v1.0/users/${bob}/drive/root/children`,
-      `/v1.0/users/${bob}/drive/items/${bobFolder}`, `/v1.0/users/${bob}/drive/items/${bobFolder}/children`,
-      pathUrl(bob, 'private/salary.txt', ':'), pathUrl(bob, 'private/salary.txt', ':/content'),
+      `/v1.0/users/${bob}/drive`,
+      `/v1.0/users/${bob}/drive/root`,
+      `/v1.0/users/${bob}/drive/root/children`,
+      `/v1.0/users/${bob}/drive/items/${bobFolder}`,
+      `/v1.0/users/${bob}/drive/items/${bobFolder}/children`,
+      pathUrl(bob, 'private/salary.txt', ':'),
+      pathUrl(bob, 'private/salary.txt', ':/content'),
     ]) {
       expectGraphError(await call('GET', url, aliceToken), 403, 'accessDenied');
     }
@@ -86,7 +90,11 @@ describe('a delegated user without an administrator role, holding every .All sco
 
   it('cannot create, delete, list or read other users, nor change them (403, nothing written)', async () => {
     const before = await snapshot();
-    expectGraphError(await call('POST', '/v1.0/users', aliceToken, { userPrincipalName: 'mallory@contoso.test', displayName: 'M' }), 403, 'Authorization_RequestDenied');
+    expectGraphError(
+      await call('POST', '/v1.0/users', aliceToken, { userPrincipalName: 'mallory@contoso.test', displayName: 'M' }),
+      403,
+      'Authorization_RequestDenied',
+    );
     expectGraphError(await call('DELETE', `/v1.0/users/${bob}`, aliceToken), 403, 'Authorization_RequestDenied');
     expectGraphError(await call('PATCH', `/v1.0/users/${bob}`, aliceToken, { jobTitle: 'fired' }), 403, 'Authorization_RequestDenied');
     expectGraphError(await call('GET', `/v1.0/users/${bob}`, aliceToken), 403, 'Authorization_RequestDenied');
@@ -98,17 +106,30 @@ describe('a delegated user without an administrator role, holding every .All sco
 
   it('cannot read audit logs, operations, or start an export', async () => {
     const before = await snapshot();
-    for (const url of ['/v1.0/auditLogs/signIns', '/v1.0/auditLogs/directoryAudits', '/v1.0/dataPolicyOperations', `/v1.0/dataPolicyOperations/${randomUUID()}`]) {
+    for (const url of [
+      '/v1.0/auditLogs/signIns',
+      '/v1.0/auditLogs/directoryAudits',
+      '/v1.0/dataPolicyOperations',
+      `/v1.0/dataPolicyOperations/${randomUUID()}`,
+    ]) {
       expectGraphError(await call('GET', url, aliceToken), 403, 'Authorization_RequestDenied');
     }
-    expectGraphError(await call('POST', `/v1.0/users/${alice}/exportPersonalData`, aliceToken, { storageLocation: fakeSasUrl() }), 403, 'Authorization_RequestDenied');
+    expectGraphError(
+      await call('POST', `/v1.0/users/${alice}/exportPersonalData`, aliceToken, { storageLocation: fakeSasUrl() }),
+      403,
+      'Authorization_RequestDenied',
+    );
     expect(await snapshot()).toEqual(before);
   });
 
   it('a directory role that is not an administrator role grants nothing more', async () => {
     const helpdesk = await t.issuer.sign({ tid: TENANT, oid: alice, sub: alice, idtyp: 'user', scp: ALL_SCOPES.join(' '), wids: [HELPDESK_ROLE] }, 600);
     expectGraphError(await call('GET', `/v1.0/users/${bob}/drive/root/children`, helpdesk), 403, 'accessDenied');
-    expectGraphError(await call('POST', '/v1.0/users', helpdesk, { userPrincipalName: 'm2@contoso.test', displayName: 'M' }), 403, 'Authorization_RequestDenied');
+    expectGraphError(
+      await call('POST', '/v1.0/users', helpdesk, { userPrincipalName: 'm2@contoso.test', displayName: 'M' }),
+      403,
+      'Authorization_RequestDenied',
+    );
   });
 
   it('works on its own drive and its own profile', async () => {
@@ -134,7 +155,11 @@ describe('a delegated user without an administrator role, holding every .All sco
 
   it('cannot change its own sign-in name or enable state (administrative properties)', async () => {
     const before = await snapshot();
-    const upn = expectGraphError(await call('PATCH', `/v1.0/users/${alice}`, aliceToken, { userPrincipalName: 'ceo@contoso.test' }), 403, 'Authorization_RequestDenied');
+    const upn = expectGraphError(
+      await call('PATCH', `/v1.0/users/${alice}`, aliceToken, { userPrincipalName: 'ceo@contoso.test' }),
+      403,
+      'Authorization_RequestDenied',
+    );
     expect(upn.message).toMatch(/userPrincipalName/);
     expectGraphError(await call('PATCH', `/v1.0/users/${alice}`, aliceToken, { accountEnabled: false, jobTitle: 'x' }), 403, 'Authorization_RequestDenied');
     expect(await snapshot()).toEqual(before);

@@ -8,9 +8,13 @@ import { graphClient, listenGraph } from './support/graph-client.ts';
 import { createTestApp, type TestApp } from './support/harness.ts';
 import { testBytes } from './support/drive-helpers.ts';
 
-
 interface Item {
-  id: string; name: string; size: number; eTag: string; cTag?: string; webUrl: string;
+  id: string;
+  name: string;
+  size: number;
+  eTag: string;
+  cTag?: string;
+  webUrl: string;
   fileSystemInfo: { createdDateTime: string; lastModifiedDateTime: string };
   parentReference: { driveId: string; id?: string; path?: string };
   file?: { hashes: { quickXorHash?: string; sha256Hash: string } };
@@ -62,33 +66,36 @@ describe('addressing', () => {
 
   it('root, items, path addressing, children and content answer under /drives/{id} and /me', async () => {
     const file = await put('Docs/letter.txt', 'dear Megan');
-    const root = await app.api(`/drives/${userId}/root`).get() as Item;
-    const docs = await app.api(`/drives/${userId}/root:/Docs`).get() as Item;
+    const root = (await app.api(`/drives/${userId}/root`).get()) as Item;
+    const docs = (await app.api(`/drives/${userId}/root:/Docs`).get()) as Item;
     expect((await app.api(`/drives/${userId}/items/${docs.id}/children`).get()).value.map((i: Item) => i.name)).toEqual(['letter.txt']);
     expect((await app.api(`/drives/${userId}/root/children`).get()).value.map((i: Item) => i.id)).toContain(docs.id);
-    expect((await me.api(`/me/drive/items/${file.id}`).get() as Item).name).toBe('letter.txt');
-    expect((await me.api('/me/drive/root:/Docs/letter.txt').get() as Item).id).toBe(file.id);
+    expect(((await me.api(`/me/drive/items/${file.id}`).get()) as Item).name).toBe('letter.txt');
+    expect(((await me.api('/me/drive/root:/Docs/letter.txt').get()) as Item).id).toBe(file.id);
     expect(root.id).toBe(docs.parentReference.id);
     // Path addressing relative to a folder, for metadata and content.
-    expect((await app.api(`/drives/${userId}/items/${docs.id}:/letter.txt`).get() as Item).id).toBe(file.id);
-    const relative = await app.api(`/drives/${userId}/items/${docs.id}:/letter.txt:/content`).responseType(ResponseType.ARRAYBUFFER).get() as ArrayBuffer;
+    expect(((await app.api(`/drives/${userId}/items/${docs.id}:/letter.txt`).get()) as Item).id).toBe(file.id);
+    const relative = (await app.api(`/drives/${userId}/items/${docs.id}:/letter.txt:/content`).responseType(ResponseType.ARRAYBUFFER).get()) as ArrayBuffer;
     expect(Buffer.from(relative).toString()).toBe('dear Megan');
-    const missing = await app.api(`/drives/${userId}/items/${docs.id}:/nope.txt`).responseType(ResponseType.RAW).get() as Response;
+    const missing = (await app.api(`/drives/${userId}/items/${docs.id}:/nope.txt`).responseType(ResponseType.RAW).get()) as Response;
     expect(missing.status).toBe(404);
     // getStream follows the 302 to the pre-authenticated URL, as the SDK does against OneDrive.
-    const bytes = await app.api(`/drives/${userId}/items/${file.id}/content`).responseType(ResponseType.ARRAYBUFFER).get() as ArrayBuffer;
+    const bytes = (await app.api(`/drives/${userId}/items/${file.id}/content`).responseType(ResponseType.ARRAYBUFFER).get()) as ArrayBuffer;
     expect(Buffer.from(bytes).toString()).toBe('dear Megan');
-    const mineBytes = await me.api('/me/drive/root:/Docs/letter.txt:/content').responseType(ResponseType.ARRAYBUFFER).get() as ArrayBuffer;
+    const mineBytes = (await me.api('/me/drive/root:/Docs/letter.txt:/content').responseType(ResponseType.ARRAYBUFFER).get()) as ArrayBuffer;
     expect(Buffer.from(mineBytes).toString()).toBe('dear Megan');
   });
 
-  it('an application token on /me gets Graph\'s 400; a drive id that is not a GUID is not a drive', async () => {
-    const res = await app.api('/me/drive').responseType(ResponseType.RAW).get() as Response;
+  it("an application token on /me gets Graph's 400; a drive id that is not a GUID is not a drive", async () => {
+    const res = (await app.api('/me/drive').responseType(ResponseType.RAW).get()) as Response;
     expect(res.status).toBe(400);
-    expect((await res.json() as Record<string, any>).error).toMatchObject({ code: 'BadRequest', message: '/me request is only valid with delegated authentication flow.' });
+    expect(((await res.json()) as Record<string, any>).error).toMatchObject({
+      code: 'BadRequest',
+      message: '/me request is only valid with delegated authentication flow.',
+    });
     const self = await me.api('/me').get();
     expect(self).toMatchObject({ id: userId, userPrincipalName: 'megan@contoso.com' });
-    const bad = await app.api('/drives/megan@contoso.com/root').responseType(ResponseType.RAW).get() as Response;
+    const bad = (await app.api('/drives/megan@contoso.com/root').responseType(ResponseType.RAW).get()) as Response;
     expect(bad.status).toBe(404);
   });
 });
@@ -107,7 +114,7 @@ describe('items', () => {
     expect(changed.cTag).not.toBe(first.cTag);
     expect(changed.eTag).not.toBe(first.eTag);
     await put('Hashes/Deep/er/x.bin', testBytes(5));
-    const folder = await app.api(`/drives/${userId}/root:/Hashes`).get() as Item;
+    const folder = (await app.api(`/drives/${userId}/root:/Hashes`).get()) as Item;
     expect(folder.size).toBe(10 + 11 + 5);
     expect(folder.cTag).toBeUndefined();
     expect(folder.parentReference).toMatchObject({ driveId: userId, path: '/drive/root:' });
@@ -118,11 +125,25 @@ describe('items', () => {
 
   it('$select takes every property the item has; an unknown one is still 400', async () => {
     const file = await put('select/s.txt', 'abc');
-    const all = ['id', 'name', 'size', 'eTag', 'cTag', 'createdDateTime', 'lastModifiedDateTime', 'fileSystemInfo', 'parentReference',
-      'createdBy', 'lastModifiedBy', 'webUrl', 'file', '@microsoft.graph.downloadUrl'];
+    const all = [
+      'id',
+      'name',
+      'size',
+      'eTag',
+      'cTag',
+      'createdDateTime',
+      'lastModifiedDateTime',
+      'fileSystemInfo',
+      'parentReference',
+      'createdBy',
+      'lastModifiedBy',
+      'webUrl',
+      'file',
+      '@microsoft.graph.downloadUrl',
+    ];
     const got = await app.api(`/drives/${userId}/items/${file.id}`).select(all).get();
     for (const p of all) expect(got).toHaveProperty([p]);
-    const bad = await app.api(`/drives/${userId}/items/${file.id}`).select(['id', 'nope']).responseType(ResponseType.RAW).get() as Response;
+    const bad = (await app.api(`/drives/${userId}/items/${file.id}`).select(['id', 'nope']).responseType(ResponseType.RAW).get()) as Response;
     expect(bad.status).toBe(400);
   });
 });
@@ -176,10 +197,16 @@ describe('downloads', () => {
     expect(Buffer.from(await direct.arrayBuffer()).equals(data.subarray(0, 10))).toBe(true);
   });
 
-  it('a download URL stays within the router\'s 1,024-character path limit, even for a long non-ASCII display name', async () => {
-    const long = await insertUser(t.db, TENANT, randomUUID(), { user_principal_name: `long-${randomUUID().slice(0, 6)}@contoso.com`, display_name: 'Ωμέγα'.repeat(51) }, new Date());
+  it("a download URL stays within the router's 1,024-character path limit, even for a long non-ASCII display name", async () => {
+    const long = await insertUser(
+      t.db,
+      TENANT,
+      randomUUID(),
+      { user_principal_name: `long-${randomUUID().slice(0, 6)}@contoso.com`, display_name: 'Ωμέγα'.repeat(51) },
+      new Date(),
+    );
     const client = graphClient(base, await t.userToken(TENANT, long.id, ['Files.ReadWrite'], false));
-    const item = await client.api('/me/drive/root:/mine.txt:/content').put('mine') as Item;
+    const item = (await client.api('/me/drive/root:/mine.txt:/content').put('mine')) as Item;
     const res = await fetch(item['@microsoft.graph.downloadUrl']!);
     expect(res.status).toBe(200);
     expect(await res.text()).toBe('mine');
@@ -188,7 +215,7 @@ describe('downloads', () => {
   it('a download URL of replaced content answers 404', async () => {
     const old = file['@microsoft.graph.downloadUrl']!;
     await put('dl/replaced.bin', 'v1');
-    const v1 = await app.api(`/drives/${userId}/root:/dl/replaced.bin`).get() as Item;
+    const v1 = (await app.api(`/drives/${userId}/root:/dl/replaced.bin`).get()) as Item;
     await put('dl/replaced.bin', 'v2');
     expect((await fetch(v1['@microsoft.graph.downloadUrl']!)).status).toBe(404);
     expect((await fetch(old)).status).toBe(200);
@@ -198,58 +225,67 @@ describe('downloads', () => {
 describe('upload sessions', () => {
   async function fragment(uploadUrl: string, bytes: Buffer, first: number, total: number): Promise<Response> {
     return fetch(uploadUrl, {
-      method: 'PUT', body: bytes,
+      method: 'PUT',
+      body: bytes,
       headers: { 'content-range': `bytes ${first}-${first + bytes.length - 1}/${total}`, 'content-length': String(bytes.length) },
     });
   }
 
   it('on items/{parentId}:/{name}: with rename, then on items/{itemId} replacing the content', async () => {
     const existing = await put('up/report.txt', 'old');
-    const folder = await app.api(`/drives/${userId}/root:/up`).get() as Item;
-    const session = await app.api(`/drives/${userId}/items/${folder.id}:/report.txt:/createUploadSession`)
+    const folder = (await app.api(`/drives/${userId}/root:/up`).get()) as Item;
+    const session = await app
+      .api(`/drives/${userId}/items/${folder.id}:/report.txt:/createUploadSession`)
       .post({ item: { '@microsoft.graph.conflictBehavior': 'rename', name: 'report.txt' } });
     const done = await fragment(session.uploadUrl, Buffer.from('new'), 0, 3);
     expect(done.status).toBe(201);
-    expect((await done.json() as Item).name).toBe('report (1).txt');
-    const second = await app.api(`/drives/${userId}/items/${folder.id}:/report.txt:/createUploadSession`)
+    expect(((await done.json()) as Item).name).toBe('report (1).txt');
+    const second = await app
+      .api(`/drives/${userId}/items/${folder.id}:/report.txt:/createUploadSession`)
       .post({ item: { '@microsoft.graph.conflictBehavior': 'rename' } });
     expect(((await (await fragment(second.uploadUrl, Buffer.from('x'), 0, 1)).json()) as Item).name).toBe('report (2).txt');
     const replace = await app.api(`/drives/${userId}/items/${existing.id}/createUploadSession`).version('beta').post({});
     const replaced = await fragment(replace.uploadUrl, Buffer.from('replaced'), 0, 8);
     expect(replaced.status).toBe(200);
-    const item = await replaced.json() as Item;
+    const item = (await replaced.json()) as Item;
     expect(item.id).toBe(existing.id);
     expect(item['@odata.context']).toBe(`${base}/beta/$metadata#users('${userId}')/drive/items/$entity`);
   });
 
   it('deferCommit waits for the explicit commit; each fragment extends expirationDateTime', async () => {
-    const session = await app.api(`/drives/${userId}/root:/up/deferred.bin:/createUploadSession`)
-      .post({ deferCommit: true, item: { fileSize: 6 } });
+    const session = await app.api(`/drives/${userId}/root:/up/deferred.bin:/createUploadSession`).post({ deferCommit: true, item: { fileSize: 6 } });
     const firstExpiry = Date.parse(session.expirationDateTime);
     const a = await fragment(session.uploadUrl, Buffer.from('abc'), 0, 6);
     expect(a.status).toBe(202);
-    expect(Date.parse((await a.json() as Record<string, any>).expirationDateTime)).toBeGreaterThanOrEqual(firstExpiry);
+    expect(Date.parse(((await a.json()) as Record<string, any>).expirationDateTime)).toBeGreaterThanOrEqual(firstExpiry);
     const b = await fragment(session.uploadUrl, Buffer.from('def'), 3, 6);
     expect(b.status).toBe(202);
-    expect((await b.json() as Record<string, any>).nextExpectedRanges).toEqual([]);
-    const missing = await app.api(`/drives/${userId}/root:/up/deferred.bin`).responseType(ResponseType.RAW).get() as Response;
+    expect(((await b.json()) as Record<string, any>).nextExpectedRanges).toEqual([]);
+    const missing = (await app.api(`/drives/${userId}/root:/up/deferred.bin`).responseType(ResponseType.RAW).get()) as Response;
     expect(missing.status).toBe(404);
     const commit = await fetch(session.uploadUrl, { method: 'POST' });
     expect(commit.status).toBe(201);
-    expect((await commit.json() as Item).size).toBe(6);
+    expect(((await commit.json()) as Item).size).toBe(6);
   });
 
   it('bad options are 400 invalidRequest; a taken name with fail is 409 nameAlreadyExists', async () => {
     await put('up/taken.txt', 't');
-    for (const body of [{ item: { fileSize: -1 } }, { item: { name: 'other.txt' } }, { deferCommit: 'yes' }, { item: { colour: 'red' } },
-      { item: { '@microsoft.graph.conflictBehavior': 'merge' } }]) {
-      const res = await app.api(`/drives/${userId}/root:/up/taken.txt:/createUploadSession`).responseType(ResponseType.RAW).post(body) as Response;
+    for (const body of [
+      { item: { fileSize: -1 } },
+      { item: { name: 'other.txt' } },
+      { deferCommit: 'yes' },
+      { item: { colour: 'red' } },
+      { item: { '@microsoft.graph.conflictBehavior': 'merge' } },
+    ]) {
+      const res = (await app.api(`/drives/${userId}/root:/up/taken.txt:/createUploadSession`).responseType(ResponseType.RAW).post(body)) as Response;
       expect(res.status).toBe(400);
-      expect((await res.json() as Record<string, any>).error.code).toBe('invalidRequest');
+      expect(((await res.json()) as Record<string, any>).error.code).toBe('invalidRequest');
     }
-    const fail = await app.api(`/drives/${userId}/root:/up/taken.txt:/createUploadSession`).responseType(ResponseType.RAW)
-      .post({ item: { '@microsoft.graph.conflictBehavior': 'fail' } }) as Response;
+    const fail = (await app
+      .api(`/drives/${userId}/root:/up/taken.txt:/createUploadSession`)
+      .responseType(ResponseType.RAW)
+      .post({ item: { '@microsoft.graph.conflictBehavior': 'fail' } })) as Response;
     expect(fail.status).toBe(409);
-    expect((await fail.json() as Record<string, any>).error.code).toBe('nameAlreadyExists');
+    expect(((await fail.json()) as Record<string, any>).error.code).toBe('nameAlreadyExists');
   });
 });

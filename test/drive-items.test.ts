@@ -11,7 +11,9 @@ beforeAll(async () => {
   t = await createTestApp();
   token = await t.appToken(tenant, ['Files.ReadWrite.All', 'User.ReadWrite.All']);
 });
-afterAll(async () => { await t.close(); });
+afterAll(async () => {
+  await t.close();
+});
 
 const auth = (tok = token) => ({ authorization: `Bearer ${tok}` });
 
@@ -19,7 +21,11 @@ async function upload(user: string, path: string, body: string | Buffer = 'x', t
   return t.app.inject({ method: 'PUT', url: pathUrl(user, path, ':/content'), headers: { ...auth(tok), ...headers }, payload: body });
 }
 
-async function activities(user: string): Promise<{ activity_type: string; item_path: string; item_id: string; client_ip: string; user_agent: string | null; app_id: string | null; actor: unknown }[]> {
+async function activities(
+  user: string,
+): Promise<
+  { activity_type: string; item_path: string; item_id: string; client_ip: string; user_agent: string | null; app_id: string | null; actor: unknown }[]
+> {
   const { rows } = await t.db.query('select * from drive_activities where user_id = $1 order by activity_at, activity_type, item_path', [user]);
   return rows;
 }
@@ -73,7 +79,7 @@ describe('listing and reading', () => {
     expect(Object.keys(sel.json()).sort()).toEqual(['@odata.context', 'id', 'name']);
   });
 
-  test('unknown item, unknown user and another tenant\'s user are 404s with the right codes', async () => {
+  test("unknown item, unknown user and another tenant's user are 404s with the right codes", async () => {
     const user = await createDriveUser(t, tenant);
     const item = await t.app.inject({ method: 'GET', url: `/v1.0/users/${user}/drive/items/${randomUUID()}`, headers: auth() });
     expect(item.statusCode).toBe(404);
@@ -94,8 +100,26 @@ describe('listing and reading', () => {
 
 describe('names', () => {
   test.each([
-    ['a"b.txt'], ['a*b'], ['a:b'], ['a<b'], ['a>b'], ['a?b'], ['a\\b'], ['a|b'], ['a%2Fb'], ['trailing.'], ['trailing '],
-    [' leading'], ['CON'], ['nul'], ['COM0'], ['lpt9'], ['.lock'], ['desktop.ini'], ['x_vti_y'], ['n'.repeat(256)],
+    ['a"b.txt'],
+    ['a*b'],
+    ['a:b'],
+    ['a<b'],
+    ['a>b'],
+    ['a?b'],
+    ['a\\b'],
+    ['a|b'],
+    ['a%2Fb'],
+    ['trailing.'],
+    ['trailing '],
+    [' leading'],
+    ['CON'],
+    ['nul'],
+    ['COM0'],
+    ['lpt9'],
+    ['.lock'],
+    ['desktop.ini'],
+    ['x_vti_y'],
+    ['n'.repeat(256)],
   ])('%s is refused with 400 invalidRequest and nothing is written', async (name) => {
     const user = await createDriveUser(t, tenant);
     const encoded = name === 'a%2Fb' ? name : encodeURIComponent(name);
@@ -130,8 +154,12 @@ describe('activity', () => {
     await upload(user, 'P/Q/file.txt', 'data v2');
     const rows = await activities(user);
     expect(rows.map((r) => [r.activity_type, r.item_path])).toEqual([
-      ['FileUploaded', '/P/Q/file.txt'], ['FolderCreated', '/P'], ['FolderCreated', '/P/Q'],
-      ['FileAccessed', '/P/Q/file.txt'], ['FileDownloaded', '/P/Q/file.txt'], ['FileModified', '/P/Q/file.txt'],
+      ['FileUploaded', '/P/Q/file.txt'],
+      ['FolderCreated', '/P'],
+      ['FolderCreated', '/P/Q'],
+      ['FileAccessed', '/P/Q/file.txt'],
+      ['FileDownloaded', '/P/Q/file.txt'],
+      ['FileModified', '/P/Q/file.txt'],
     ]);
     const first = rows[0]!;
     expect(first).toMatchObject({ item_id: id, client_ip: '127.0.0.1', user_agent: 'drive-test/1.0' });
@@ -146,7 +174,10 @@ describe('activity', () => {
     const underFile = await upload(user, 'file.txt/New/child.txt');
     expect(underFile.statusCode).toBe(409);
     const failConflict = await t.app.inject({
-      method: 'PUT', url: `${pathUrl(user, 'file.txt', ':/content')}?@microsoft.graph.conflictBehavior=fail`, headers: auth(), payload: 'y',
+      method: 'PUT',
+      url: `${pathUrl(user, 'file.txt', ':/content')}?@microsoft.graph.conflictBehavior=fail`,
+      headers: auth(),
+      payload: 'y',
     });
     expect(failConflict.statusCode).toBe(409);
     expect(failConflict.json().error.code).toBe('nameAlreadyExists');
@@ -172,7 +203,10 @@ describe('activity', () => {
     expect((await t.app.inject({ method: 'GET', url: `/v1.0/users/${user}/drive/items/${top.id}`, headers: auth() })).statusCode).toBe(404);
     const left = (await t.app.inject({ method: 'GET', url: `/v1.0/users/${user}/drive/root/children`, headers: auth() })).json();
     expect(left.value.map((v: { name: string }) => v.name)).toEqual(['keep.txt']);
-    const deleted = (await activities(user)).filter((a) => a.activity_type === 'FileDeleted').map((a) => a.item_path).sort();
+    const deleted = (await activities(user))
+      .filter((a) => a.activity_type === 'FileDeleted')
+      .map((a) => a.item_path)
+      .sort();
     expect(deleted).toEqual(['/Top', '/Top/Mid', '/Top/Mid/deep.txt', '/Top/side.txt']);
     const root = (await t.app.inject({ method: 'GET', url: `/v1.0/users/${user}/drive/root`, headers: auth() })).json();
     expect((await t.app.inject({ method: 'DELETE', url: `/v1.0/users/${user}/drive/items/${root.id}`, headers: auth() })).statusCode).toBe(400);
@@ -186,7 +220,11 @@ describe('activity', () => {
     expect(del.statusCode).toBe(204);
     // The soft delete keeps the drive for a restore; the permanent delete takes it.
     expect((await t.db.query('select 1 from drive_items where owner_user_id = $1', [user])).rowCount).toBe(3);
-    const purge = await t.app.inject({ method: 'DELETE', url: `/v1.0/directory/deletedItems/${user}`, headers: auth(await t.appToken(tenant, ['User.ReadWrite.All'])) });
+    const purge = await t.app.inject({
+      method: 'DELETE',
+      url: `/v1.0/directory/deletedItems/${user}`,
+      headers: auth(await t.appToken(tenant, ['User.ReadWrite.All'])),
+    });
     expect(purge.statusCode).toBe(204);
     expect((await t.db.query('select 1 from drive_items where owner_user_id = $1', [user])).rowCount).toBe(0);
     expect(await activities(user)).toEqual([]);

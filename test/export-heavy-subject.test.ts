@@ -64,7 +64,9 @@ test('a subject with 200,000 records exports, verifies, and every section count 
     signIns: await count('select count(*)::int as n from sign_ins where tenant_id = $1 and user_id = $2', [t, u]),
     activities: await count('select count(*)::int as n from drive_activities where tenant_id = $1 and user_id = $2', [t, u]),
     activitiesOnOtherDrives: await count(
-      `select count(*)::int as n from drive_activities where tenant_id = $1 and user_id <> $2 and actor -> 'user' ->> 'id' = $2::text`, [t, u]),
+      `select count(*)::int as n from drive_activities where tenant_id = $1 and user_id <> $2 and actor -> 'user' ->> 'id' = $2::text`,
+      [t, u],
+    ),
     driveItems: await count('select count(*)::int as n from drive_items where tenant_id = $1 and owner_user_id = $2', [t, u]),
     driveFiles: await count('select count(*)::int as n from drive_items where tenant_id = $1 and owner_user_id = $2 and not is_folder', [t, u]),
     exportRequests: await count('select count(*)::int as n from data_policy_operations where tenant_id = $1 and user_id = $2', [t, u]),
@@ -72,7 +74,9 @@ test('a subject with 200,000 records exports, verifies, and every section count 
     directoryAudits: await count(
       `select count(*)::int as n from directory_audits where tenant_id = $1
        and not (correlation_id is not distinct from $3 and activity_display_name = 'Export personal data completed')
-       and (target_user_id = $2 or initiator_user_id = $2 or target_resources @> jsonb_build_array(jsonb_build_object('id', $2::text)))`, [t, u, op.id]),
+       and (target_user_id = $2 or initiator_user_id = $2 or target_resources @> jsonb_build_array(jsonb_build_object('id', $2::text)))`,
+      [t, u, op.id],
+    ),
   };
   expect(expected.signIns + expected.activities + expected.activitiesOnOtherDrives).toBeGreaterThanOrEqual(200_000);
   expect(manifest.totals).toMatchObject(expected);
@@ -96,7 +100,6 @@ test('a subject with 200,000 records exports, verifies, and every section count 
   expect(index).toContain('per week');
   expect(index).toContain(`Sign-ins (${expected.signIns})`);
   // The large sections went through the content store, not into rows of the database.
-  const bodies = await db.query<{ path: string }>(
-    `select path from export_files where operation_id = $1 and source = 'rendered' order by path`, [op.id]);
+  const bodies = await db.query<{ path: string }>(`select path from export_files where operation_id = $1 and source = 'rendered' order by path`, [op.id]);
   expect(bodies.rows.map((r) => r.path)).toEqual(expect.arrayContaining(['Directory/SignIns.json', 'OneDrive/Activity.csv']));
 }, 300_000);

@@ -11,9 +11,7 @@ import { verifyPackage } from '../src/export/verify-package.ts';
 import { createMetrics } from '../src/metrics.ts';
 import { createContainerSas, startAzurite, type Azurite } from '../src/embedded/azurite.ts';
 import { startWorker, type Worker, type WorkerEvent } from '../src/worker/worker.ts';
-import {
-  queueExport, readContainer, REQUESTER, seedUser, startStorageProxy, viaOrigin, waitForStatus,
-} from './support/export-fixtures.ts';
+import { queueExport, readContainer, REQUESTER, seedUser, startStorageProxy, viaOrigin, waitForStatus } from './support/export-fixtures.ts';
 import { createTestDatabase, tempDir } from './support/harness.ts';
 
 let db: Db;
@@ -56,15 +54,29 @@ test('a user with files, activity, sign-ins and audits gets the complete package
     { path: 'Web/logo.svg', body: Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>'), mimeType: 'image/svg+xml' },
   ];
   const user = await seedUser(db, store, { files, signIns: 3, activities: 12 });
-  await insertDirectoryAudit(db, auditRecord({
-    tenantId: user.tenantId, now: new Date('2026-01-02T03:04:05Z'), activity: 'Add user', operationType: 'Add',
-    requester: REQUESTER, ipAddress: null, target: { id: user.userId, userPrincipalName: user.upn },
-  }));
+  await insertDirectoryAudit(
+    db,
+    auditRecord({
+      tenantId: user.tenantId,
+      now: new Date('2026-01-02T03:04:05Z'),
+      activity: 'Add user',
+      operationType: 'Add',
+      requester: REQUESTER,
+      ipAddress: null,
+      target: { id: user.userId, userPrincipalName: user.upn },
+    }),
+  );
   // A user agent and an app name that a spreadsheet would run as formulas.
-  await db.query(`update drive_activities set user_agent = '=HYPERLINK("https://evil.test","x")'
-                  where id = (select id from drive_activities where user_id = $1 order by id limit 1)`, [user.userId]);
-  await db.query(`update sign_ins set data = jsonb_set(data, '{appDisplayName}', '"@SUM(1+1)"')
-                  where id = (select id from sign_ins where user_id = $1 order by id limit 1)`, [user.userId]);
+  await db.query(
+    `update drive_activities set user_agent = '=HYPERLINK("https://evil.test","x")'
+                  where id = (select id from drive_activities where user_id = $1 order by id limit 1)`,
+    [user.userId],
+  );
+  await db.query(
+    `update sign_ins set data = jsonb_set(data, '{appDisplayName}', '"@SUM(1+1)"')
+                  where id = (select id from sign_ins where user_id = $1 order by id limit 1)`,
+    [user.userId],
+  );
   const sas = await createContainerSas(azurite, `pkg-${randomUUID().slice(0, 8)}`);
   const viaProxy = viaOrigin(sas, proxy.origin);
   const op = await queueExport(db, user, viaProxy, [proxy.origin]);
@@ -83,9 +95,22 @@ test('a user with files, activity, sign-ins and audits gets the complete package
 
   const blobs = await readContainer(sas);
   const names = [...blobs.keys()].sort();
-  for (const path of ['RequestInfo.json', 'Directory/User.json', 'Directory/SignIns.json', 'Directory/SignIns.csv', 'Directory/AuditLogs.json',
-    'OneDrive/DriveItems.json', 'OneDrive/Activity.json', 'OneDrive/Activity.csv', 'OneDrive/UsageReport.csv', 'index.html', 'manifest.json',
-    'Directory/ExportRequests.json', 'OneDrive/ActivityOnOtherDrives.json', 'OneDrive/ActivityOnOtherDrives.csv']) {
+  for (const path of [
+    'RequestInfo.json',
+    'Directory/User.json',
+    'Directory/SignIns.json',
+    'Directory/SignIns.csv',
+    'Directory/AuditLogs.json',
+    'OneDrive/DriveItems.json',
+    'OneDrive/Activity.json',
+    'OneDrive/Activity.csv',
+    'OneDrive/UsageReport.csv',
+    'index.html',
+    'manifest.json',
+    'Directory/ExportRequests.json',
+    'OneDrive/ActivityOnOtherDrives.json',
+    'OneDrive/ActivityOnOtherDrives.csv',
+  ]) {
     expect(names).toContain(path);
   }
 
@@ -195,7 +220,9 @@ test('a user with files, activity, sign-ins and audits gets the complete package
   // Ended cleanly: pins gone, snapshot bodies dropped, an audit written.
   expect((await db.query('select count(*)::int as n from content_pins where operation_id = $1', [op.id])).rows[0].n).toBe(0);
   expect((await db.query('select count(*)::int as n from export_files where operation_id = $1 and body is not null', [op.id])).rows[0].n).toBe(0);
-  const audits = await db.query(`select * from directory_audits where correlation_id = $1 and activity_display_name = 'Export personal data completed'`, [op.id]);
+  const audits = await db.query(`select * from directory_audits where correlation_id = $1 and activity_display_name = 'Export personal data completed'`, [
+    op.id,
+  ]);
   expect(audits.rowCount).toBe(1);
   expect(audits.rows[0].target_user_id).toBe(user.userId);
 

@@ -22,13 +22,20 @@ function keep(res: Res): Res {
   return res;
 }
 
-async function post(user: string, body: unknown, opts: { version?: string; headers?: Record<string, string>; app?: TestApp; token?: string } = {}): Promise<Res> {
+async function post(
+  user: string,
+  body: unknown,
+  opts: { version?: string; headers?: Record<string, string>; app?: TestApp; token?: string } = {},
+): Promise<Res> {
   const app = opts.app ?? t;
-  return keep(await app.app.inject({
-    method: 'POST', url: `/${opts.version ?? 'v1.0'}/users/${encodeURIComponent(user)}/exportPersonalData`,
-    headers: { authorization: `Bearer ${opts.token ?? token}`, 'content-type': 'application/json', ...opts.headers },
-    payload: typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body),
-  }));
+  return keep(
+    await app.app.inject({
+      method: 'POST',
+      url: `/${opts.version ?? 'v1.0'}/users/${encodeURIComponent(user)}/exportPersonalData`,
+      headers: { authorization: `Bearer ${opts.token ?? token}`, 'content-type': 'application/json', ...opts.headers },
+      payload: typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body),
+    }),
+  );
 }
 
 function operationIdOf(res: Res): string {
@@ -69,7 +76,14 @@ describe('POST exportPersonalData: the 202', () => {
         expect(res.headers['client-request-id']).toBe(res.headers['request-id']);
         const { rows } = await t.db.query('select * from data_policy_operations where id = $1', [operationIdOf(res)]);
         expect(rows).toHaveLength(1);
-        expect(rows[0]).toMatchObject({ status: 'notStarted', user_id: adele.id, tenant_id: TENANT, storage_location: storageLocation.replace(/([?&]sig=)[^&]+/, '$1REDACTED'), user_principal_name: adele.upn, progress: 0 });
+        expect(rows[0]).toMatchObject({
+          status: 'notStarted',
+          user_id: adele.id,
+          tenant_id: TENANT,
+          storage_location: storageLocation.replace(/([?&]sig=)[^&]+/, '$1REDACTED'),
+          user_principal_name: adele.upn,
+          progress: 0,
+        });
       });
     }
   }
@@ -100,7 +114,8 @@ describe('POST exportPersonalData: the 202', () => {
     expect(JSON.stringify(rows[0])).not.toContain(SIG);
     const ops = await countRows(t.db, 'data_policy_operations');
     const { rows: audits } = await t.db.query<{ n: number }>(
-      "select count(*)::int as n from directory_audits where activity_display_name = 'Export personal data requested'");
+      "select count(*)::int as n from directory_audits where activity_display_name = 'Export personal data requested'",
+    );
     expect(audits[0]!.n).toBe(ops);
   });
 });
@@ -157,10 +172,12 @@ describe('POST exportPersonalData: repeats and used containers', () => {
     expect(rows.rows.map((r) => r.tenant_id).sort()).toEqual([TENANT, otherTenant].sort());
   });
 
-  it('a container whose export completed may be used again: the worker\'s If-None-Match: * on RequestInfo.json decides', async () => {
+  it("a container whose export completed may be used again: the worker's If-None-Match: * on RequestInfo.json decides", async () => {
     const storageLocation = fakeSasUrl();
     const first = await post(adele.id, { storageLocation });
-    await t.db.query("update data_policy_operations set status = 'complete', progress = 100, completed_at = now(), request_info_written = true where id = $1", [operationIdOf(first)]);
+    await t.db.query("update data_policy_operations set status = 'complete', progress = 100, completed_at = now(), request_info_written = true where id = $1", [
+      operationIdOf(first),
+    ]);
     const again = await post(adele.id, { storageLocation });
     expect(again.statusCode).toBe(202);
     expect(operationIdOf(again)).not.toBe(operationIdOf(first));
@@ -221,7 +238,9 @@ describe('POST exportPersonalData: refusals before the 202', () => {
     for (const type of ['text/plain', 'application/xml', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x']) {
       expectGraphError(await post(adele.id, json, { headers: { 'content-type': type } }), 400, 'BadRequest');
     }
-    const noType = keep(await t.app.inject({ method: 'POST', url: `/v1.0/users/${adele.id}/exportPersonalData`, headers: { authorization: `Bearer ${token}` } }));
+    const noType = keep(
+      await t.app.inject({ method: 'POST', url: `/v1.0/users/${adele.id}/exportPersonalData`, headers: { authorization: `Bearer ${token}` } }),
+    );
     expectGraphError(noType, 400, 'BadRequest');
     expect(await countRows(t.db, 'data_policy_operations')).toBe(before);
   });
@@ -255,7 +274,9 @@ describe('quotas (docs/architecture.md#quotas)', () => {
   let q: TestApp;
   beforeAll(async () => {
     q = await createTestApp({
-      DSR_QUOTA_EXPORTS_PER_USER_PER_DAY: '2', DSR_QUOTA_EXPORTS_PER_TENANT_PER_DAY: '3', DSR_QUOTA_REQUESTS_PER_TENANT_PER_HOUR: '3',
+      DSR_QUOTA_EXPORTS_PER_USER_PER_DAY: '2',
+      DSR_QUOTA_EXPORTS_PER_TENANT_PER_DAY: '3',
+      DSR_QUOTA_REQUESTS_PER_TENANT_PER_HOUR: '3',
     });
   });
   afterAll(async () => {
@@ -315,10 +336,14 @@ describe('quotas (docs/architecture.md#quotas)', () => {
     // ...a second process (its own app on the same database) refuses the tenant's fourth export.
     const second = await buildApp({ ...q.deps });
     try {
-      const res = keep(await second.inject({
-        method: 'POST', url: `/v1.0/users/${users[3]!.id}/exportPersonalData`,
-        headers: { authorization: `Bearer ${tok}`, 'content-type': 'application/json' }, payload: JSON.stringify({ storageLocation: fakeSasUrl() }),
-      }));
+      const res = keep(
+        await second.inject({
+          method: 'POST',
+          url: `/v1.0/users/${users[3]!.id}/exportPersonalData`,
+          headers: { authorization: `Bearer ${tok}`, 'content-type': 'application/json' },
+          payload: JSON.stringify({ storageLocation: fakeSasUrl() }),
+        }),
+      );
       expect429(res, /tenant exceeded its quota of 3/);
     } finally {
       await second.close();
@@ -336,7 +361,15 @@ describe('quotas (docs/architecture.md#quotas)', () => {
     expect(Number(res.headers['retry-after'])).toBeLessThanOrEqual(3600);
     expect((await post(u.id, { storageLocation: fakeSasUrl() }, { app: q, token: tok })).statusCode).toBe(202);
     // Another tenant has its own hour.
-    expect((await q.app.inject({ method: 'GET', url: '/beta/dataPolicyOperations', headers: { authorization: `Bearer ${await q.appToken(randomUUID(), ['User.Export.All', 'User.Read.All'])}` } })).statusCode).toBe(200);
+    expect(
+      (
+        await q.app.inject({
+          method: 'GET',
+          url: '/beta/dataPolicyOperations',
+          headers: { authorization: `Bearer ${await q.appToken(randomUUID(), ['User.Export.All', 'User.Read.All'])}` },
+        })
+      ).statusCode,
+    ).toBe(200);
   });
 });
 

@@ -1,13 +1,14 @@
 import { expect, test } from 'vitest';
+import { alreadyUsedFailure, classifyStorageError, exhaustedFailure, isTransientStorageError, sasExpired } from '../src/domain/export-failure.ts';
 import {
-  alreadyUsedFailure, classifyStorageError, exhaustedFailure, isTransientStorageError, sasExpired,
-} from '../src/domain/export-failure.ts';
-import {
-  attemptsExhausted, heartbeatIntervalMs, leaseMayHaveLapsed, progressPercent, retryDelayMs, shouldPersistProgress,
+  attemptsExhausted,
+  heartbeatIntervalMs,
+  leaseMayHaveLapsed,
+  progressPercent,
+  retryDelayMs,
+  shouldPersistProgress,
 } from '../src/domain/export-lease.ts';
-import {
-  blobSafeSegment, packageContentType, placeDriveItems, timelineBuckets, toCsv, usageReportRows,
-} from '../src/domain/package-plan.ts';
+import { blobSafeSegment, packageContentType, placeDriveItems, timelineBuckets, toCsv, usageReportRows } from '../src/domain/package-plan.ts';
 import { esc, hrefOf } from '../src/export/render-package.ts';
 import { SECTIONS } from '../src/export/sections/index.ts';
 import { csvFile, graphCollection } from '../src/export/sections/records.ts';
@@ -47,14 +48,20 @@ test('storage failures map to the Graph vocabulary', () => {
   const sas = { permissions: 'rl', expiresAt: new Date('2030-01-01T00:00:00Z') };
   const now = new Date('2029-01-01T00:00:00Z');
   expect(classifyStorageError({ statusCode: 403, code: 'AuthorizationPermissionMismatch' }, 'write', sas, now)).toMatchObject({
-    kind: 'permanent', code: 'StorageLocationAccessDenied', message: expect.stringContaining('create (c) and write (w)'),
+    kind: 'permanent',
+    code: 'StorageLocationAccessDenied',
+    message: expect.stringContaining('create (c) and write (w)'),
   });
-  expect(classifyStorageError({ statusCode: 403, code: 'AuthorizationPermissionMismatch' }, 'write', { ...sas, permissions: 'racwl' }, now))
-    .toMatchObject({ code: 'StorageLocationAccessDenied', message: expect.stringContaining('stored access policy') });
-  expect(classifyStorageError({ statusCode: 403, code: 'AuthorizationFailure' }, 'write', sas, new Date('2031-01-01T00:00:00Z')))
-    .toMatchObject({ code: 'StorageLocationExpired' });
-  expect(classifyStorageError({ statusCode: 403, code: 'AuthenticationFailed', message: 'Signature not valid in the specified time frame' }, 'write', sas, now))
-    .toMatchObject({ code: 'StorageLocationExpired' });
+  expect(classifyStorageError({ statusCode: 403, code: 'AuthorizationPermissionMismatch' }, 'write', { ...sas, permissions: 'racwl' }, now)).toMatchObject({
+    code: 'StorageLocationAccessDenied',
+    message: expect.stringContaining('stored access policy'),
+  });
+  expect(classifyStorageError({ statusCode: 403, code: 'AuthorizationFailure' }, 'write', sas, new Date('2031-01-01T00:00:00Z'))).toMatchObject({
+    code: 'StorageLocationExpired',
+  });
+  expect(
+    classifyStorageError({ statusCode: 403, code: 'AuthenticationFailed', message: 'Signature not valid in the specified time frame' }, 'write', sas, now),
+  ).toMatchObject({ code: 'StorageLocationExpired' });
   expect(classifyStorageError({ statusCode: 403, code: 'AuthenticationFailed' }, 'write', sas, now)).toMatchObject({ code: 'StorageLocationAccessDenied' });
   expect(classifyStorageError({ statusCode: 404, code: 'ContainerNotFound' }, 'write', sas, now)).toMatchObject({ code: 'StorageLocationNotFound' });
   for (const statusCode of [408, 429, 500, 503]) expect(classifyStorageError({ statusCode }, 'write', sas, now).kind).toBe('transient');
@@ -100,12 +107,15 @@ test('drive placement keeps the tree, makes names unique per folder (case-insens
   expect(p.get('1')!.drivePath).toBe('Docs/a:b.txt');
   expect(p.get('4')!.packagePath).toBe('OneDrive/Files/top.txt');
   expect(p.get('5')!.packagePath).toBe('OneDrive/Files/orphan.txt');
-  const deep = placeDriveItems([
-    { id: 'r', parentId: null, name: 'root', isFolder: true },
-    { id: 'd', parentId: 'r', name: 'd'.repeat(250), isFolder: true },
-    { id: 'e', parentId: 'd', name: 'e'.repeat(250), isFolder: true },
-    { id: 'x', parentId: 'e', name: 'file.txt', isFolder: false },
-  ], 500);
+  const deep = placeDriveItems(
+    [
+      { id: 'r', parentId: null, name: 'root', isFolder: true },
+      { id: 'd', parentId: 'r', name: 'd'.repeat(250), isFolder: true },
+      { id: 'e', parentId: 'd', name: 'e'.repeat(250), isFolder: true },
+      { id: 'x', parentId: 'e', name: 'file.txt', isFolder: false },
+    ],
+    500,
+  );
   // The folder that no longer fits moves, with its subtree below it.
   expect(deep.get('e')!.packagePath).toBe(`OneDrive/Files/_long-paths/e-${'e'.repeat(250)}`);
   expect(deep.get('x')!.packagePath).toBe(`OneDrive/Files/_long-paths/e-${'e'.repeat(250)}/file.txt`);
@@ -113,28 +123,61 @@ test('drive placement keeps the tree, makes names unique per folder (case-insens
 });
 
 test('CSV is RFC 4180 with a header row and CRLF', () => {
-  expect(toCsv(['a', 'b'], [['x,y', 'say "hi"'], [null, 'line\nbreak'], [1, true]]))
-    .toBe('a,b\r\n"x,y","say ""hi"""\r\n,"line\nbreak"\r\n1,true\r\n');
+  expect(
+    toCsv(
+      ['a', 'b'],
+      [
+        ['x,y', 'say "hi"'],
+        [null, 'line\nbreak'],
+        [1, true],
+      ],
+    ),
+  ).toBe('a,b\r\n"x,y","say ""hi"""\r\n,"line\nbreak"\r\n1,true\r\n');
   expect(toCsv(['only'], [])).toBe('only\r\n');
 });
 
 test('CSV cells that a spreadsheet would run as formulas get a leading apostrophe; numbers stay numbers', () => {
   const hostile = ['=HYPERLINK("https://evil.test","x")', '+1+1', '-2+3', '@SUM(A1)', '\tcmd', '\rcmd'];
-  expect(toCsv(['v'], hostile.map((v) => [v]))).toBe(
-    `v\r\n"'=HYPERLINK(""https://evil.test"",""x"")"\r\n'+1+1\r\n'-2+3\r\n'@SUM(A1)\r\n'\tcmd\r\n"'\rcmd"\r\n`);
-  expect(toCsv(['n', 'ok'], [[-5, 'a=b'], [0, ' =x']])).toBe('n,ok\r\n-5,a=b\r\n0, =x\r\n');
+  expect(
+    toCsv(
+      ['v'],
+      hostile.map((v) => [v]),
+    ),
+  ).toBe(`v\r\n"'=HYPERLINK(""https://evil.test"",""x"")"\r\n'+1+1\r\n'-2+3\r\n'@SUM(A1)\r\n'\tcmd\r\n"'\rcmd"\r\n`);
+  expect(
+    toCsv(
+      ['n', 'ok'],
+      [
+        [-5, 'a=b'],
+        [0, ' =x'],
+      ],
+    ),
+  ).toBe('n,ok\r\n-5,a=b\r\n0, =x\r\n');
 });
 
 test('drive files keep a passive content type; anything a browser could run becomes application/octet-stream', () => {
-  for (const active of ['text/html', 'image/svg+xml', 'application/xml', 'text/xml', 'text/javascript', 'application/javascript',
-    'application/xhtml+xml', 'text/html; charset=utf-8', 'multipart/x-mixed-replace', 'text/plain\r\nX: y', null, '']) {
+  for (const active of [
+    'text/html',
+    'image/svg+xml',
+    'application/xml',
+    'text/xml',
+    'text/javascript',
+    'application/javascript',
+    'application/xhtml+xml',
+    'text/html; charset=utf-8',
+    'multipart/x-mixed-replace',
+    'text/plain\r\nX: y',
+    null,
+    '',
+  ]) {
     expect(packageContentType(active), String(active)).toBe('application/octet-stream');
   }
   expect(packageContentType('application/pdf')).toBe('application/pdf');
   expect(packageContentType('Image/PNG')).toBe('image/png');
   expect(packageContentType('text/plain; charset=utf-8')).toBe('text/plain');
-  expect(packageContentType('application/vnd.openxmlformats-officedocument.wordprocessingml.document'))
-    .toBe('application/vnd.openxmlformats-officedocument.wordprocessingml.document');
+  expect(packageContentType('application/vnd.openxmlformats-officedocument.wordprocessingml.document')).toBe(
+    'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
+  );
 });
 
 test('names in index.html: markup escaped, bidi overrides, isolates and control characters shown as code points', () => {
@@ -149,16 +192,42 @@ test('usage report and timeline buckets count by UTC day (from per-day counts co
     { day: '2026-03-01', type: 'FileUploaded', count: 2 },
     { day: '2026-03-02', type: 'Something', count: 1 },
   ]);
-  expect(rows).toEqual([['2026-03-01', 2, 0, 0, 0, 0, 0, 0, 2], ['2026-03-02', 0, 0, 0, 0, 0, 0, 1, 1]]);
-  expect(timelineBuckets([{ day: '2026-03-01', count: 1 }, { day: '2026-03-03', count: 1 }])).toEqual({
-    unit: 'day', buckets: [{ start: '2026-03-01', count: 1 }, { start: '2026-03-02', count: 0 }, { start: '2026-03-03', count: 1 }],
+  expect(rows).toEqual([
+    ['2026-03-01', 2, 0, 0, 0, 0, 0, 0, 2],
+    ['2026-03-02', 0, 0, 0, 0, 0, 0, 1, 1],
+  ]);
+  expect(
+    timelineBuckets([
+      { day: '2026-03-01', count: 1 },
+      { day: '2026-03-03', count: 1 },
+    ]),
+  ).toEqual({
+    unit: 'day',
+    buckets: [
+      { start: '2026-03-01', count: 1 },
+      { start: '2026-03-02', count: 0 },
+      { start: '2026-03-03', count: 1 },
+    ],
   });
   // Longer histories by ISO week (Mondays), then by month; counts are kept.
-  const weeks = timelineBuckets([{ day: '2026-01-01', count: 3 }, { day: '2026-01-04', count: 1 }, { day: '2026-12-31', count: 2 }], 180);
+  const weeks = timelineBuckets(
+    [
+      { day: '2026-01-01', count: 3 },
+      { day: '2026-01-04', count: 1 },
+      { day: '2026-12-31', count: 2 },
+    ],
+    180,
+  );
   expect(weeks.unit).toBe('week');
   expect(weeks.buckets[0]).toEqual({ start: '2025-12-29', count: 4 });
   expect(weeks.buckets.at(-1)).toEqual({ start: '2026-12-28', count: 2 });
-  const months = timelineBuckets([{ day: '2020-01-15', count: 1 }, { day: '2026-01-01', count: 5 }], 180);
+  const months = timelineBuckets(
+    [
+      { day: '2020-01-15', count: 1 },
+      { day: '2026-01-01', count: 5 },
+    ],
+    180,
+  );
   expect(months.unit).toBe('month');
   expect(months.buckets).toHaveLength(73);
   expect(months.buckets.reduce((a, b) => a + b.count, 0)).toBe(6);
@@ -172,7 +241,10 @@ test('the section list: RequestInfo first, index.html then manifest.json last; J
   expect(SECTIONS[0]!.name).toBe('RequestInfo');
   expect(SECTIONS.map((s) => s.name).slice(-2)).toEqual(['IndexHtml', 'Manifest']);
   expect(new Set(SECTIONS.map((s) => s.name)).size).toBe(SECTIONS.length);
-  async function* rows() { yield { a: 1 }; yield { a: '=2' }; }
+  async function* rows() {
+    yield { a: 1 };
+    yield { a: '=2' };
+  }
   async function text(pieces: AsyncIterable<string>): Promise<string> {
     let out = '';
     for await (const p of pieces) out += p;

@@ -34,7 +34,12 @@ function list(token: string) {
 /** A verifier whose clock the test moves, so that back-offs pass without waiting. */
 function steppedVerifier(env: Record<string, string>): { verifier: TokenVerifier; advance: (ms: number) => void } {
   let now = Date.now();
-  return { verifier: createTokenVerifier(loadConfig(env), undefined, fetch, () => new Date(now)), advance: (ms) => { now += ms; } };
+  return {
+    verifier: createTokenVerifier(loadConfig(env), undefined, fetch, () => new Date(now)),
+    advance: (ms) => {
+      now += ms;
+    },
+  };
 }
 
 /** A tenant allowed alone, whose IdP fails with `fault`, a token it issued, and a stepped verifier. */
@@ -67,7 +72,7 @@ afterAll(async () => {
 
 describe('external OIDC issuer failures', () => {
   it.each<OidcFault>(['discovery-reset', 'discovery-500', 'discovery-garbage', 'discovery-wrong-issuer', 'jwks-reset', 'jwks-500', 'jwks-garbage'])(
-    '%s: a Graph-shaped 503 with Retry-After, nothing of the IdP\'s answer in it',
+    "%s: a Graph-shaped 503 with Retry-After, nothing of the IdP's answer in it",
     async (fault) => {
       const tid = randomUUID();
       idp.faults.set(tid, fault);
@@ -126,7 +131,9 @@ describe('external OIDC issuer failures', () => {
 
   it('a fixed DSR_AUTH_JWKS_URI that is down: 503, back-off, recovery', async () => {
     const { verifier, advance } = steppedVerifier({
-      DSR_AUTH_ISSUER: `${idp.base}/fixed-down/v2.0`, DSR_AUTH_AUDIENCE: audience, DSR_AUTH_JWKS_URI: `${idp.base}/fixed-down/v2.0/jwks`,
+      DSR_AUTH_ISSUER: `${idp.base}/fixed-down/v2.0`,
+      DSR_AUTH_AUDIENCE: audience,
+      DSR_AUTH_JWKS_URI: `${idp.base}/fixed-down/v2.0/jwks`,
     });
     idp.faults.set('fixed-down', 'jwks-garbage');
     const token = await idp.token('fixed-down', appClaims(randomUUID()));

@@ -32,15 +32,29 @@ const appClaims = (tid: string, roles = ['User.Export.All', 'User.Read.All', 'Us
 async function makeKey(alg: 'ES256' | 'RS256', kid: string): Promise<Key & { privateJwk: JWK }> {
   const pair = await generateKeyPair(alg, { extractable: true });
   const meta = { kid, alg, use: 'sig' };
-  return { privateKey: pair.privateKey, jwk: { ...(await exportJWK(pair.publicKey)), ...meta }, privateJwk: { ...(await exportJWK(pair.privateKey)), ...meta } };
+  return {
+    privateKey: pair.privateKey,
+    jwk: { ...(await exportJWK(pair.publicKey)), ...meta },
+    privateJwk: { ...(await exportJWK(pair.privateKey)), ...meta },
+  };
 }
 
 /** A token made outside the provider, with whatever key, header and claims an attacker chooses. */
-function sign(key: Key, claims: Record<string, unknown>, iss: string, opts: { aud?: string; exp?: string | number; kid?: string | null } = {}): Promise<string> {
+function sign(
+  key: Key,
+  claims: Record<string, unknown>,
+  iss: string,
+  opts: { aud?: string; exp?: string | number; kid?: string | null } = {},
+): Promise<string> {
   const header: Record<string, string> = { alg: key.jwk.alg!, typ: 'JWT' };
   if (opts.kid !== null) header.kid = opts.kid ?? key.jwk.kid!;
-  return new SignJWT(claims).setProtectedHeader(header as { alg: string })
-    .setIssuer(iss).setAudience(opts.aud ?? audience).setIssuedAt().setExpirationTime(opts.exp ?? '10m').sign(key.privateKey);
+  return new SignJWT(claims)
+    .setProtectedHeader(header as { alg: string })
+    .setIssuer(iss)
+    .setAudience(opts.aud ?? audience)
+    .setIssuedAt()
+    .setExpirationTime(opts.exp ?? '10m')
+    .sign(key.privateKey);
 }
 
 function list(app: TestApp, token: string) {
@@ -53,10 +67,17 @@ beforeAll(async () => {
   idp = await startOidcProvider(audience, [es.privateJwk, rs.privateJwk]);
   ({ base, hits } = idp);
   attacker = await makeKey('ES256', 'es-1');
-  templated = await createTestApp({ DSR_AUTH_ISSUER: `${base}/{tenantid}/v2.0`, DSR_AUTH_AUDIENCE: audience, DSR_AUTH_ALLOWED_TENANTS: `${ALLOWED},${ALSO_ALLOWED.toUpperCase()}` });
+  templated = await createTestApp({
+    DSR_AUTH_ISSUER: `${base}/{tenantid}/v2.0`,
+    DSR_AUTH_AUDIENCE: audience,
+    DSR_AUTH_ALLOWED_TENANTS: `${ALLOWED},${ALSO_ALLOWED.toUpperCase()}`,
+  });
   open = await createTestApp({ DSR_AUTH_ISSUER: `${base}/{tenantid}/v2.0`, DSR_AUTH_AUDIENCE: audience, DSR_AUTH_ALLOWED_TENANTS: '*' });
   fixed = await createTestApp({
-    DSR_AUTH_ISSUER: `${base}/fixed/v2.0`, DSR_AUTH_AUDIENCE: audience, DSR_AUTH_JWKS_URI: `${base}/fixed/v2.0/jwks`, DSR_AUTH_LOCAL_ISSUER: 'true',
+    DSR_AUTH_ISSUER: `${base}/fixed/v2.0`,
+    DSR_AUTH_AUDIENCE: audience,
+    DSR_AUTH_JWKS_URI: `${base}/fixed/v2.0/jwks`,
+    DSR_AUTH_LOCAL_ISSUER: 'true',
   });
 });
 afterAll(async () => {
@@ -78,11 +99,17 @@ describe('external OIDC issuer', () => {
 
     // The whole path: create a user and export it with the external token.
     const created = await templated.app.inject({
-      method: 'POST', url: '/v1.0/users', headers: { authorization: `Bearer ${esToken}` }, payload: { userPrincipalName: 'ext@contoso.com', displayName: 'Ext' },
+      method: 'POST',
+      url: '/v1.0/users',
+      headers: { authorization: `Bearer ${esToken}` },
+      payload: { userPrincipalName: 'ext@contoso.com', displayName: 'Ext' },
     });
     expect(created.statusCode, created.body).toBe(201);
     const post = await templated.app.inject({
-      method: 'POST', url: '/v1.0/users/ext@contoso.com/exportPersonalData', headers: { authorization: `Bearer ${esToken}` }, payload: { storageLocation: fakeSasUrl() },
+      method: 'POST',
+      url: '/v1.0/users/ext@contoso.com/exportPersonalData',
+      headers: { authorization: `Bearer ${esToken}` },
+      payload: { storageLocation: fakeSasUrl() },
     });
     expect(post.statusCode, post.body).toBe(202);
     expectGraphError(await list(templated, await templated.appToken(ALLOWED, ['User.Export.All', 'User.Read.All'])), 401, 'InvalidAuthenticationToken');

@@ -24,7 +24,15 @@ import { killAllChildren, leaseOwnerOf, spawnDsr, startWorkerProcess, type Child
 // database a real PostgreSQL.
 
 /** Codes a failed export may end with (docs/architecture.md#operation-lifecycle); InternalServerError is never "clear". */
-const CLEAR_CODES = ['StorageLocationAccessDenied', 'StorageLocationExpired', 'StorageLocationNotFound', 'StorageLocationAlreadyUsed', 'UserNotFound', 'InvalidStorageLocation', 'ServiceUnavailable'];
+const CLEAR_CODES = [
+  'StorageLocationAccessDenied',
+  'StorageLocationExpired',
+  'StorageLocationNotFound',
+  'StorageLocationAlreadyUsed',
+  'UserNotFound',
+  'InvalidStorageLocation',
+  'ServiceUnavailable',
+];
 
 interface QueuedExport {
   user: SeededUser;
@@ -62,7 +70,10 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await killAllChildren();
-  for (const c of cleanups.reverse()) await Promise.resolve().then(c).catch(() => undefined);
+  for (const c of cleanups.reverse())
+    await Promise.resolve()
+      .then(c)
+      .catch(() => undefined);
   await azurite?.stop();
   await db?.end();
   if ('unmount' in tmpfs) await tmpfs.unmount();
@@ -78,7 +89,8 @@ async function queueExports(on: Db, contentStore: ContentStore, storage: Azurite
   for (let u = 0; u < n; u++) {
     const user = await seedUser(on, contentStore, {
       files: Array.from({ length: files }, (_, i) => ({ path: `Docs/f-${i}.bin`, body: Buffer.alloc(size + i, `${u}-${i}-${randomUUID()}`) })),
-      signIns: 2, activities: 4,
+      signIns: 2,
+      activities: 4,
     });
     const sas = await createContainerSas(storage, `fault-${randomUUID().slice(0, 13)}`);
     out.push({ user, sas, id: (await queueExport(on, user, sas, [storage.origin])).id });
@@ -103,10 +115,13 @@ async function states(on: Db, exports: QueuedExport[]): Promise<OpState[] | unde
 }
 
 async function filesDone(on: Db, exports: QueuedExport[], atLeast: number): Promise<OpState[]> {
-  return waitFor(async () => {
-    const s = await states(on, exports);
-    return s && s.reduce((a, r) => a + r.done, 0) >= atLeast ? s : undefined;
-  }, { timeoutMs: 30_000, intervalMs: 20, what: `${atLeast} files uploaded` });
+  return waitFor(
+    async () => {
+      const s = await states(on, exports);
+      return s && s.reduce((a, r) => a + r.done, 0) >= atLeast ? s : undefined;
+    },
+    { timeoutMs: 30_000, intervalMs: 20, what: `${atLeast} files uploaded` },
+  );
 }
 
 /**
@@ -115,10 +130,13 @@ async function filesDone(on: Db, exports: QueuedExport[], atLeast: number): Prom
  * one carries a clear code; one operation per container; one "completed"/"failed" audit each.
  */
 async function settleAndCheck(on: Db, exports: QueuedExport[], timeoutMs: number): Promise<{ complete: number; failed: OpState[] }> {
-  const final = await waitFor(async () => {
-    const s = await states(on, exports);
-    return s && s.length === exports.length && s.every((r) => r.status === 'complete' || r.status === 'failed') ? s : undefined;
-  }, { timeoutMs, intervalMs: 100, what: 'every export to end' }).catch(async (err: Error) => {
+  const final = await waitFor(
+    async () => {
+      const s = await states(on, exports);
+      return s && s.length === exports.length && s.every((r) => r.status === 'complete' || r.status === 'failed') ? s : undefined;
+    },
+    { timeoutMs, intervalMs: 100, what: 'every export to end' },
+  ).catch(async (err: Error) => {
     throw new Error(`${err.message}: ${JSON.stringify(await states(on, exports))}`);
   });
   expect(final).toHaveLength(exports.length);
@@ -132,7 +150,10 @@ async function settleAndCheck(on: Db, exports: QueuedExport[], timeoutMs: number
     if (row.status !== 'complete') continue;
     expect(row.lease_owner).toBeNull();
     expect(await verifyPackage(e.sas), e.id).toEqual([]);
-    const requestInfo = JSON.parse((await new ContainerClient(e.sas).getBlockBlobClient('RequestInfo.json').downloadToBuffer()).toString('utf8')) as Record<string, unknown>;
+    const requestInfo = JSON.parse((await new ContainerClient(e.sas).getBlockBlobClient('RequestInfo.json').downloadToBuffer()).toString('utf8')) as Record<
+      string,
+      unknown
+    >;
     expect(JSON.stringify(requestInfo)).toContain(e.id);
   }
   const perContainer = await on.query<{ n: number }>(
@@ -190,13 +211,18 @@ describe('faults during exports', () => {
     expectNoSignatures([first, second], exports);
     second.kill('SIGTERM');
     await second.exited;
-    console.info(`[faults a] ${exports.length} exports, SIGKILL after ${atKill.reduce((a, s) => a + s.done, 0)} files with ${midway.length} mid-export: ${complete} complete, ${failed.length} failed; all settled ${since(tFault)} after the fault, ${since(t0)} in all`);
+    console.info(
+      `[faults a] ${exports.length} exports, SIGKILL after ${atKill.reduce((a, s) => a + s.done, 0)} files with ${midway.length} mid-export: ${complete} complete, ${failed.length} failed; all settled ${since(tFault)} after the fault, ${since(t0)} in all`,
+    );
   }, 60_000);
 
   test('(b) Azurite stopped and restarted on the same port: exports retry and complete; nothing duplicated', async () => {
     const dir = await tempDir('dsr-azurite-disk-');
     let storage = await startAzurite(0, dir);
-    cleanups.push(() => storage.stop(), () => rm(dir, { recursive: true, force: true }));
+    cleanups.push(
+      () => storage.stop(),
+      () => rm(dir, { recursive: true, force: true }),
+    );
     const t0 = Date.now();
     const exports = await queueExports(db, store, storage, 5, 10, 32_000);
     const worker = await startWorkerProcess(workerEnv(dbUrl, storage.origin, { DSR_UPLOAD_CONCURRENCY: '2', DSR_WORKER_CONCURRENCY: '5' }));
@@ -204,10 +230,13 @@ describe('faults during exports', () => {
     await storage.stop();
     const tFault = Date.now();
     // Down until a worker has recorded the outage as a failed attempt (3 tries in 0.75 s first).
-    const hit = await waitFor(async () => {
-      const s = (await states(db, exports))!.filter((r) => r.attempts > 0 && r.status !== 'complete');
-      return s.length > 0 ? s : undefined;
-    }, { timeoutMs: 20_000, intervalMs: 50, what: 'the storage outage to be recorded' });
+    const hit = await waitFor(
+      async () => {
+        const s = (await states(db, exports))!.filter((r) => r.attempts > 0 && r.status !== 'complete');
+        return s.length > 0 ? s : undefined;
+      },
+      { timeoutMs: 20_000, intervalMs: 50, what: 'the storage outage to be recorded' },
+    );
     expect(hit[0]!.error_message).toMatch(/Storage could not be reached/);
     storage = await startAzurite(storage.port, dir);
 
@@ -217,14 +246,19 @@ describe('faults during exports', () => {
     expectNoSignatures([worker], exports);
     worker.kill('SIGTERM');
     await worker.exited;
-    console.info(`[faults b] ${exports.length} exports, Azurite down until ${hit.length} had a failed attempt: ${complete} complete, ${failed.length} failed; all settled ${since(tFault)} after the fault, ${since(t0)} in all`);
+    console.info(
+      `[faults b] ${exports.length} exports, Azurite down until ${hit.length} had a failed attempt: ${complete} complete, ${failed.length} failed; all settled ${since(tFault)} after the fault, ${since(t0)} in all`,
+    );
   }, 75_000);
 
   test('(c) PostgreSQL stopped and restarted: workers reconnect, exports resume and complete', async () => {
     const pgDir = await tempDir('dsr-faults-pg-');
     const port = await freePort();
     let server: EmbeddedDatabase = await startEmbeddedPostgres(pgDir, () => undefined, { port });
-    cleanups.push(() => server.stop(), () => rm(pgDir, { recursive: true, force: true }));
+    cleanups.push(
+      () => server.stop(),
+      () => rm(pgDir, { recursive: true, force: true }),
+    );
     const admin = createPool(server.url, 1);
     await admin.query('create database faults');
     await admin.end();
@@ -241,9 +275,17 @@ describe('faults during exports', () => {
     const tFault = Date.now();
     // Down until the worker has noticed (a failed renewal, claim, checkpoint or LISTEN).
     const linesBefore = worker.lines.length;
-    await waitFor(() => worker.lines.slice(linesBefore).some((l) => /lease renewal failed|claiming failed|LISTEN connection lost|could not record|export will be retried/.test(l)), {
-      timeoutMs: 20_000, intervalMs: 50, what: 'the worker to notice the database outage',
-    });
+    await waitFor(
+      () =>
+        worker.lines
+          .slice(linesBefore)
+          .some((l) => /lease renewal failed|claiming failed|LISTEN connection lost|could not record|export will be retried/.test(l)),
+      {
+        timeoutMs: 20_000,
+        intervalMs: 50,
+        what: 'the worker to notice the database outage',
+      },
+    );
     server = await startEmbeddedPostgres(pgDir, () => undefined, { port });
 
     const { complete, failed } = await settleAndCheck(pool, exports, 45_000);
@@ -253,73 +295,89 @@ describe('faults during exports', () => {
     expectNoSignatures([worker], exports);
     worker.kill('SIGTERM');
     await worker.exited;
-    console.info(`[faults c] ${exports.length} exports, PostgreSQL restarted on port ${port}: ${complete} complete, ${failed.length} failed; all settled ${since(tFault)} after the fault, ${since(t0)} in all`);
+    console.info(
+      `[faults c] ${exports.length} exports, PostgreSQL restarted on port ${port}: ${complete} complete, ${failed.length} failed; all settled ${since(tFault)} after the fault, ${since(t0)} in all`,
+    );
   }, 75_000);
 
-  test.skipIf(!('dir' in tmpfs))(`(d) the content store's disk is full: exports still complete; an upload fails cleanly and leaves nothing behind${'reason' in tmpfs ? ` — skipped: ${tmpfs.reason}` : ''}`, async () => {
-    const fullDir = (tmpfs as { dir: string }).dir;
-    let t: TestApp | undefined;
-    try {
-      t = await createTestApp({ DSR_DATA_DIR: fullDir, DSR_STORAGE_ALLOW: azurite.origin });
-      const t0 = Date.now();
-      const exports = await queueExports(t.db, t.deps.contentStore, azurite, 4, 6, 20_000);
-      // A service fills its disk after its first start, not before: the keys it makes once exist.
-      await loadLocalIssuer(fullDir);
-      await loadPackageSigner(fullDir);
-      // Fill the rest of the 2 MiB until the kernel says ENOSPC.
-      await mkdir(path.join(fullDir, 'filler'), { recursive: true });
-      const filler = await open(path.join(fullDir, 'filler', 'fill.bin'), 'w');
-      const chunk = Buffer.alloc(64 * 1024, 1);
-      let full = false;
+  test.skipIf(!('dir' in tmpfs))(
+    `(d) the content store's disk is full: exports still complete; an upload fails cleanly and leaves nothing behind${'reason' in tmpfs ? ` — skipped: ${tmpfs.reason}` : ''}`,
+    async () => {
+      const fullDir = (tmpfs as { dir: string }).dir;
+      let t: TestApp | undefined;
       try {
-        for (let i = 0; i < 64 && !full; i++) {
-          await filler.write(chunk).catch((err: NodeJS.ErrnoException) => {
-            if (err.code !== 'ENOSPC') throw err;
-            full = true;
-          });
+        t = await createTestApp({ DSR_DATA_DIR: fullDir, DSR_STORAGE_ALLOW: azurite.origin });
+        const t0 = Date.now();
+        const exports = await queueExports(t.db, t.deps.contentStore, azurite, 4, 6, 20_000);
+        // A service fills its disk after its first start, not before: the keys it makes once exist.
+        await loadLocalIssuer(fullDir);
+        await loadPackageSigner(fullDir);
+        // Fill the rest of the 2 MiB until the kernel says ENOSPC.
+        await mkdir(path.join(fullDir, 'filler'), { recursive: true });
+        const filler = await open(path.join(fullDir, 'filler', 'fill.bin'), 'w');
+        const chunk = Buffer.alloc(64 * 1024, 1);
+        let full = false;
+        try {
+          for (let i = 0; i < 64 && !full; i++) {
+            await filler.write(chunk).catch((err: NodeJS.ErrnoException) => {
+              if (err.code !== 'ENOSPC') throw err;
+              full = true;
+            });
+          }
+        } finally {
+          await filler.close();
         }
+        expect(full).toBe(true);
+
+        // A worker that cannot make its keys on the full disk exits with the reason; it neither
+        // hangs on its own pool nor claims exports it could not sign.
+        const keyless = spawnDsr(['worker'], { ...workerEnv(t.dbUrl, azurite.origin), DSR_DATA_DIR: path.join(fullDir, 'keyless') });
+        expect((await keyless.exited).code).not.toBe(0);
+        expect(keyless.lines.join('\n')).toMatch(/ENOSPC/);
+
+        const worker = await startWorkerProcess({ ...workerEnv(t.dbUrl, azurite.origin), DSR_DATA_DIR: fullDir });
+        const tFault = Date.now();
+        const upload = await t.app.inject({
+          method: 'PUT',
+          url: `/v1.0/users/${exports[0]!.user.userId}/drive/root:/Docs/new.bin:/content`,
+          headers: {
+            authorization: `Bearer ${await t.appToken(exports[0]!.user.tenantId, ['Files.ReadWrite.All'])}`,
+            'content-type': 'application/octet-stream',
+          },
+          payload: Buffer.alloc(300_000, 7),
+        });
+        // 507 as OneDrive answers a full drive, Graph-shaped, and no partial item.
+        expect(upload.statusCode, upload.body).toBe(507);
+        expect(upload.json<{ error: { code: string } }>().error.code).toBe('insufficientStorage');
+        expect((await readdir(path.join(fullDir, 'content', 'tmp')).catch(() => [])).length).toBe(0);
+        const item = await t.db.query("select 1 from drive_items where tenant_id = $1 and name = 'new.bin'", [exports[0]!.user.tenantId]);
+        expect(item.rowCount).toBe(0);
+
+        const { complete, failed } = await settleAndCheck(t.db, exports, 30_000);
+        expect(failed).toEqual([]);
+        expect(complete).toBe(exports.length);
+
+        // Space back: the same upload works.
+        await rm(path.join(fullDir, 'filler'), { recursive: true, force: true });
+        const retry = await t.app.inject({
+          method: 'PUT',
+          url: `/v1.0/users/${exports[0]!.user.userId}/drive/root:/Docs/new.bin:/content`,
+          headers: {
+            authorization: `Bearer ${await t.appToken(exports[0]!.user.tenantId, ['Files.ReadWrite.All'])}`,
+            'content-type': 'application/octet-stream',
+          },
+          payload: Buffer.alloc(300_000, 7),
+        });
+        expect(retry.statusCode, retry.body).toBe(201);
+        worker.kill('SIGTERM');
+        await worker.exited;
+        console.info(
+          `[faults d] ${exports.length} exports with the content disk full (a 2 MiB tmpfs, ${(tmpfs as { how: string }).how}): ${complete} complete; upload → ${upload.statusCode} ${upload.json<{ error: { code: string } }>().error.code}, after freeing space → ${retry.statusCode}; all settled ${since(tFault)} after the fault, ${since(t0)} in all`,
+        );
       } finally {
-        await filler.close();
+        await t?.close();
       }
-      expect(full).toBe(true);
-
-      // A worker that cannot make its keys on the full disk exits with the reason; it neither
-      // hangs on its own pool nor claims exports it could not sign.
-      const keyless = spawnDsr(['worker'], { ...workerEnv(t.dbUrl, azurite.origin), DSR_DATA_DIR: path.join(fullDir, 'keyless') });
-      expect((await keyless.exited).code).not.toBe(0);
-      expect(keyless.lines.join('\n')).toMatch(/ENOSPC/);
-
-      const worker = await startWorkerProcess({ ...workerEnv(t.dbUrl, azurite.origin), DSR_DATA_DIR: fullDir });
-      const tFault = Date.now();
-      const upload = await t.app.inject({
-        method: 'PUT', url: `/v1.0/users/${exports[0]!.user.userId}/drive/root:/Docs/new.bin:/content`,
-        headers: { authorization: `Bearer ${await t.appToken(exports[0]!.user.tenantId, ['Files.ReadWrite.All'])}`, 'content-type': 'application/octet-stream' },
-        payload: Buffer.alloc(300_000, 7),
-      });
-      // 507 as OneDrive answers a full drive, Graph-shaped, and no partial item.
-      expect(upload.statusCode, upload.body).toBe(507);
-      expect(upload.json<{ error: { code: string } }>().error.code).toBe('insufficientStorage');
-      expect((await readdir(path.join(fullDir, 'content', 'tmp')).catch(() => [])).length).toBe(0);
-      const item = await t.db.query("select 1 from drive_items where tenant_id = $1 and name = 'new.bin'", [exports[0]!.user.tenantId]);
-      expect(item.rowCount).toBe(0);
-
-      const { complete, failed } = await settleAndCheck(t.db, exports, 30_000);
-      expect(failed).toEqual([]);
-      expect(complete).toBe(exports.length);
-
-      // Space back: the same upload works.
-      await rm(path.join(fullDir, 'filler'), { recursive: true, force: true });
-      const retry = await t.app.inject({
-        method: 'PUT', url: `/v1.0/users/${exports[0]!.user.userId}/drive/root:/Docs/new.bin:/content`,
-        headers: { authorization: `Bearer ${await t.appToken(exports[0]!.user.tenantId, ['Files.ReadWrite.All'])}`, 'content-type': 'application/octet-stream' },
-        payload: Buffer.alloc(300_000, 7),
-      });
-      expect(retry.statusCode, retry.body).toBe(201);
-      worker.kill('SIGTERM');
-      await worker.exited;
-      console.info(`[faults d] ${exports.length} exports with the content disk full (a 2 MiB tmpfs, ${(tmpfs as { how: string }).how}): ${complete} complete; upload → ${upload.statusCode} ${upload.json<{ error: { code: string } }>().error.code}, after freeing space → ${retry.statusCode}; all settled ${since(tFault)} after the fault, ${since(t0)} in all`);
-    } finally {
-      await t?.close();
-    }
-  }, 45_000);
+    },
+    45_000,
+  );
 });

@@ -6,7 +6,6 @@ import { insertUser } from '../src/db/queries/users.ts';
 import { graphClient, listenGraph } from './support/graph-client.ts';
 import { createTestApp, fakeSasUrl, type TestApp } from './support/harness.ts';
 
-
 const TENANT = randomUUID();
 let t: TestApp;
 let server: FastifyInstance;
@@ -34,8 +33,11 @@ describe('@microsoft/microsoft-graph-client 3.0.7 against a listening server', (
   for (const version of ['v1.0', 'beta']) {
     it(`${version}: POST exportPersonalData (RAW) gives 202 with Location and Retry-After; the operation reads back parsed`, async () => {
       const storageLocation = fakeSasUrl();
-      const res = (await client.api(`/users/${userId}/exportPersonalData`).version(version)
-        .responseType(ResponseType.RAW).post({ storageLocation })) as Response;
+      const res = (await client
+        .api(`/users/${userId}/exportPersonalData`)
+        .version(version)
+        .responseType(ResponseType.RAW)
+        .post({ storageLocation })) as Response;
       expect(res.status).toBe(202);
       expect(await res.text()).toBe('');
       expect(res.headers.get('content-type')).toBeNull();
@@ -46,13 +48,24 @@ describe('@microsoft/microsoft-graph-client 3.0.7 against a listening server', (
       expect(res.headers.get('client-request-id')).toBeTruthy();
 
       // The client takes an absolute URL as it is only for https; over plain http, follow the id.
-      const op = (await client.api(`/dataPolicyOperations/${location.split('/').pop()!}`).version(version).get()) as Record<string, unknown>;
+      const op = (await client
+        .api(`/dataPolicyOperations/${location.split('/').pop()!}`)
+        .version(version)
+        .get()) as Record<string, unknown>;
       expect(op).toMatchObject({
         '@odata.context': `${base}/${version}/$metadata#dataPolicyOperations/$entity`,
-        id: location.split('/').pop(), status: 'notStarted', progress: 0, userId, completedDateTime: null,
+        id: location.split('/').pop(),
+        status: 'notStarted',
+        progress: 0,
+        userId,
+        completedDateTime: null,
       });
       expect(String(op.storageLocation)).toMatch(/sig=REDACTED$/);
-      const selected = (await client.api(`/dataPolicyOperations/${String(op.id)}`).version(version).select(['status', 'userId']).get()) as Record<string, unknown>;
+      const selected = (await client
+        .api(`/dataPolicyOperations/${String(op.id)}`)
+        .version(version)
+        .select(['status', 'userId'])
+        .get()) as Record<string, unknown>;
       expect(Object.keys(selected).sort()).toEqual(['@odata.context', 'status', 'userId']);
     });
   }
@@ -73,17 +86,35 @@ describe('@microsoft/microsoft-graph-client 3.0.7 against a listening server', (
   });
 
   it('a 404 raises a GraphError with statusCode and code', async () => {
-    const err = await client.api(`/dataPolicyOperations/${randomUUID()}`).get().then(() => undefined, (e: unknown) => e);
+    const err = await client
+      .api(`/dataPolicyOperations/${randomUUID()}`)
+      .get()
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
     expect(err).toBeInstanceOf(GraphError);
     expect(err).toMatchObject({ statusCode: 404, code: 'Request_ResourceNotFound' });
     expect((err as GraphError).requestId).toMatch(/^[0-9a-f-]{36}$/);
   });
 
   it('a 400 InvalidStorageLocation and a 403 raise GraphErrors too', async () => {
-    const bad = await client.api(`/users/${userId}/exportPersonalData`).post({ storageLocation: 'http://169.254.169.254/latest' }).then(() => undefined, (e: unknown) => e);
+    const bad = await client
+      .api(`/users/${userId}/exportPersonalData`)
+      .post({ storageLocation: 'http://169.254.169.254/latest' })
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
     expect(bad).toMatchObject({ statusCode: 400, code: 'InvalidStorageLocation' });
     const weak = clientFor(await t.appToken(TENANT, ['User.Read.All']));
-    const denied = await weak.api(`/users/${userId}/exportPersonalData`).post({ storageLocation: fakeSasUrl() }).then(() => undefined, (e: unknown) => e);
+    const denied = await weak
+      .api(`/users/${userId}/exportPersonalData`)
+      .post({ storageLocation: fakeSasUrl() })
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
     expect(denied).toMatchObject({ statusCode: 403, code: 'Authorization_RequestDenied' });
     const raw = (await weak.api(`/users/${userId}/exportPersonalData`).responseType(ResponseType.RAW).post({ storageLocation: fakeSasUrl() })) as Response;
     expect(raw.status).toBe(403);

@@ -20,21 +20,27 @@ afterAll(async () => {
 
 function post(user: string, storageLocation: string) {
   return t.app.inject({
-    method: 'POST', url: `/v1.0/users/${user}/exportPersonalData`,
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, payload: JSON.stringify({ storageLocation }),
+    method: 'POST',
+    url: `/v1.0/users/${user}/exportPersonalData`,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    payload: JSON.stringify({ storageLocation }),
   });
 }
 
 describe('export POSTs grouped into shared statements', () => {
   it('forty at once: every one answered for itself, one operation and one audit each, repeats and unknown users sharing a statement change nothing', async () => {
-    const users = await Promise.all(Array.from({ length: 40 }, (_, i) =>
-      insertUser(t.db, TENANT, randomUUID(), { user_principal_name: `grouped-${i}@contoso.com`, display_name: `Grouped ${i}` }, new Date())));
+    const users = await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        insertUser(t.db, TENANT, randomUUID(), { user_principal_name: `grouped-${i}@contoso.com`, display_name: `Grouped ${i}` }, new Date()),
+      ),
+    );
     const sas = users.map(() => fakeSasUrl());
     const unknown = randomUUID();
     const responses = await Promise.all([
       ...users.map((u, i) => post(u.id, sas[i]!)),
       // The same request twice more: the same operation, whichever statement carries it.
-      post(users[0]!.id, sas[0]!), post(users[1]!.id, sas[1]!),
+      post(users[0]!.id, sas[0]!),
+      post(users[1]!.id, sas[1]!),
       post(unknown, fakeSasUrl()),
     ]);
     const ids = responses.slice(0, 40).map((r) => String(r.headers.location).split('/').pop()!);
@@ -45,15 +51,23 @@ describe('export POSTs grouped into shared statements', () => {
     expect(responses[42]!.statusCode).toBe(404);
 
     const { rows: ops } = await t.db.query<{ id: string; user_id: string; user_principal_name: string; xmin: string }>(
-      'select id, user_id, user_principal_name, xmin::text from data_policy_operations where tenant_id = $1', [TENANT]);
+      'select id, user_id, user_principal_name, xmin::text from data_policy_operations where tenant_id = $1',
+      [TENANT],
+    );
     expect(ops).toHaveLength(40);
     const byId = new Map(ops.map((o) => [o.id, o]));
     ids.forEach((id, i) => expect(byId.get(id)).toMatchObject({ user_id: users[i]!.id, user_principal_name: `grouped-${i}@contoso.com` }));
     // Several requests shared a transaction: fewer commits than operations.
     expect(new Set(ops.map((o) => o.xmin)).size).toBeLessThan(40);
 
-    const { rows: audits } = await t.db.query<{ correlation_id: string; target_user_id: string; target_resources: { userPrincipalName: string; displayName: string }[] }>(
-      `select correlation_id, target_user_id, target_resources from directory_audits where tenant_id = $1 and activity_display_name = 'Export personal data requested'`, [TENANT]);
+    const { rows: audits } = await t.db.query<{
+      correlation_id: string;
+      target_user_id: string;
+      target_resources: { userPrincipalName: string; displayName: string }[];
+    }>(
+      `select correlation_id, target_user_id, target_resources from directory_audits where tenant_id = $1 and activity_display_name = 'Export personal data requested'`,
+      [TENANT],
+    );
     expect(audits).toHaveLength(40);
     for (const a of audits) {
       const i = ids.indexOf(a.correlation_id);

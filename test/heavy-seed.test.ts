@@ -12,8 +12,12 @@ import { seedHeavySubject } from './support/heavy-seed.ts';
 const NOW = new Date('2026-11-28T12:00:00Z');
 let t: TestApp;
 
-beforeAll(async () => { t = await createTestApp(); });
-afterAll(async () => { await t.close(); });
+beforeAll(async () => {
+  t = await createTestApp();
+});
+afterAll(async () => {
+  await t.close();
+});
 
 async function count(db: Db, sql: string, params: unknown[]): Promise<number> {
   return Number((await db.query<{ n: string }>(sql, params)).rows[0]!.n);
@@ -49,13 +53,23 @@ describe('heavy subject', () => {
     expect(await count(t.db, 'select count(*) as n from drive_items where owner_user_id = $1 and is_folder', [u.id])).toBe(u.folders);
     // Records live in folders of 1,000 under /Records; events name real items; dates span years.
     expect(await count(t.db, `select count(*) as n from drive_items where owner_user_id = $1 and name like 'Batch %'`, [u.id])).toBe(2);
-    expect(await count(t.db, `select count(*) as n from drive_activities a where user_id = $1 and item_id is not null
-      and not exists (select 1 from drive_items i where i.tenant_id = a.tenant_id and i.id = a.item_id)`, [u.id])).toBe(0);
-    const span = await t.db.query<{ first: Date; last: Date }>('select min(created_at) as first, max(created_at) as last from sign_ins where user_id = $1', [u.id]);
+    expect(
+      await count(
+        t.db,
+        `select count(*) as n from drive_activities a where user_id = $1 and item_id is not null
+      and not exists (select 1 from drive_items i where i.tenant_id = a.tenant_id and i.id = a.item_id)`,
+        [u.id],
+      ),
+    ).toBe(0);
+    const span = await t.db.query<{ first: Date; last: Date }>('select min(created_at) as first, max(created_at) as last from sign_ins where user_id = $1', [
+      u.id,
+    ]);
     expect(span.rows[0]!.last.getTime() - span.rows[0]!.first.getTime()).toBeGreaterThan(2 * 365 * 86_400_000);
     expect(span.rows[0]!.last.getTime()).toBeLessThan(NOW.getTime());
     // The JSON of a sign-in survives COPY's escaping (user agents and names hold backslashes and quotes).
-    const sample = await t.db.query<{ data: { userId: string; status: { errorCode: number } } }>('select data from sign_ins where user_id = $1 limit 50', [u.id]);
+    const sample = await t.db.query<{ data: { userId: string; status: { errorCode: number } } }>('select data from sign_ins where user_id = $1 limit 50', [
+      u.id,
+    ]);
     for (const r of sample.rows) expect(r.data.userId).toBe(u.id);
   });
 
@@ -64,16 +78,34 @@ describe('heavy subject', () => {
     const root = (await t.db.query<{ id: string }>('select id from drive_items where owner_user_id = $1 and parent_id is null', [user.id])).rows[0]!;
     const office = OFFICES[0]!;
     const person = {
-      id: user.id, givenName: 'Heavy', displayName: user.displayName, userPrincipalName: user.userPrincipalName, office, officeIndex: 0,
-      homeIp: '198.51.100.7', desktop: DEVICE_PROFILES[0]!, mobile: DEVICE_PROFILES[4]!, deviceId: user.id,
+      id: user.id,
+      givenName: 'Heavy',
+      displayName: user.displayName,
+      userPrincipalName: user.userPrincipalName,
+      office,
+      officeIndex: 0,
+      homeIp: '198.51.100.7',
+      desktop: DEVICE_PROFILES[0]!,
+      mobile: DEVICE_PROFILES[4]!,
+      deviceId: user.id,
     };
-    const loaded = await inTransaction(t.db, (tx) => loadHeavySubject(tx, {
-      tenantId, person, rootId: root.id, items: [], prng: createPrng('files'), now: NOW.getTime(), contentStore: t.deps.contentStore,
-      counts: { signIns: 0, driveEvents: 0, driveItems: 0, files: 1200 },
-    }));
+    const loaded = await inTransaction(t.db, (tx) =>
+      loadHeavySubject(tx, {
+        tenantId,
+        person,
+        rootId: root.id,
+        items: [],
+        prng: createPrng('files'),
+        now: NOW.getTime(),
+        contentStore: t.deps.contentStore,
+        counts: { signIns: 0, driveEvents: 0, driveItems: 0, files: 1200 },
+      }),
+    );
     expect(loaded).toMatchObject({ files: 1200, folders: 3 });
     const files = await t.db.query<{ content_sha256: string; size: number }>(
-      `select content_sha256, size from drive_items where owner_user_id = $1 and name like 'File %'`, [user.id]);
+      `select content_sha256, size from drive_items where owner_user_id = $1 and name like 'File %'`,
+      [user.id],
+    );
     expect(files.rowCount).toBe(1200);
     expect(new Set(files.rows.map((f) => f.content_sha256)).size).toBe(1200);
     expect(files.rows.reduce((a, f) => a + Number(f.size), 0)).toBe(loaded.bytes);
@@ -88,12 +120,23 @@ describe('heavy subject', () => {
     const token = await t.appToken(tenantId, ['Files.ReadWrite.All']);
     const records = (await t.db.query<{ id: string }>(`select id from drive_items where owner_user_id = $1 and name = 'Records'`, [user.id])).rows[0]!;
     const before = await count(t.db, `select count(*) as n from drive_activities where user_id = $1 and activity_type = 'FileDeleted'`, [user.id]);
-    const res = await t.app.inject({ method: 'DELETE', url: `/v1.0/users/${user.id}/drive/items/${records.id}`, headers: { authorization: `Bearer ${token}` } });
+    const res = await t.app.inject({
+      method: 'DELETE',
+      url: `/v1.0/users/${user.id}/drive/items/${records.id}`,
+      headers: { authorization: `Bearer ${token}` },
+    });
     expect(res.statusCode, res.body).toBe(204);
     // 10,000 files, 10 batch folders and Records itself.
-    expect(await count(t.db, `select count(*) as n from drive_activities where user_id = $1 and activity_type = 'FileDeleted'`, [user.id]) - before).toBe(10_011);
-    expect(await count(t.db, `select count(*) as n from drive_items where owner_user_id = $1 and (name like 'Record %' or name like 'Batch %')`, [user.id])).toBe(0);
-    const deleted = await t.db.query<{ item_path: string }>(`select item_path from drive_activities where user_id = $1 and activity_type = 'FileDeleted' and item_path like '%Record 0010000.txt'`, [user.id]);
+    expect((await count(t.db, `select count(*) as n from drive_activities where user_id = $1 and activity_type = 'FileDeleted'`, [user.id])) - before).toBe(
+      10_011,
+    );
+    expect(
+      await count(t.db, `select count(*) as n from drive_items where owner_user_id = $1 and (name like 'Record %' or name like 'Batch %')`, [user.id]),
+    ).toBe(0);
+    const deleted = await t.db.query<{ item_path: string }>(
+      `select item_path from drive_activities where user_id = $1 and activity_type = 'FileDeleted' and item_path like '%Record 0010000.txt'`,
+      [user.id],
+    );
     expect(deleted.rows.map((r) => r.item_path)).toEqual(['/Records/Batch 0010/Record 0010000.txt']);
   });
 });

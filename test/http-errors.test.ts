@@ -56,11 +56,32 @@ describe('the Graph error shape (docs/architecture.md#errors)', () => {
 
   it('every error code the foundation produces has the same shape', async () => {
     expectGraphError(await t.app.inject({ method: 'GET', url: '/v1.0/users' }), 401, 'InvalidAuthenticationToken');
-    expectGraphError(await t.app.inject({ method: 'GET', url: '/v1.0/users', headers: { authorization: `Bearer ${await t.appToken(TENANT, [])}` } }), 403, 'Authorization_RequestDenied');
-    expectGraphError(await t.app.inject({ method: 'GET', url: `/beta/dataPolicyOperations/${randomUUID()}`, headers: auth() }), 404, 'Request_ResourceNotFound');
+    expectGraphError(
+      await t.app.inject({ method: 'GET', url: '/v1.0/users', headers: { authorization: `Bearer ${await t.appToken(TENANT, [])}` } }),
+      403,
+      'Authorization_RequestDenied',
+    );
+    expectGraphError(
+      await t.app.inject({ method: 'GET', url: `/beta/dataPolicyOperations/${randomUUID()}`, headers: auth() }),
+      404,
+      'Request_ResourceNotFound',
+    );
     expectGraphError(await t.app.inject({ method: 'GET', url: '/v1.0/users?$select=bogus', headers: auth() }), 400, 'BadRequest');
-    expectGraphError(await t.app.inject({ method: 'POST', url: `/v1.0/users/${randomUUID()}/exportPersonalData`, headers: auth(), payload: {} }), 400, 'InvalidStorageLocation');
-    expectGraphError(await t.app.inject({ method: 'POST', url: '/v1.0/users', headers: { ...auth(), 'content-type': 'application/json' }, payload: 'x'.repeat(1024 * 1024 + 1) }), 413, 'RequestEntityTooLarge');
+    expectGraphError(
+      await t.app.inject({ method: 'POST', url: `/v1.0/users/${randomUUID()}/exportPersonalData`, headers: auth(), payload: {} }),
+      400,
+      'InvalidStorageLocation',
+    );
+    expectGraphError(
+      await t.app.inject({
+        method: 'POST',
+        url: '/v1.0/users',
+        headers: { ...auth(), 'content-type': 'application/json' },
+        payload: 'x'.repeat(1024 * 1024 + 1),
+      }),
+      413,
+      'RequestEntityTooLarge',
+    );
   });
 
   it('client-request-id: echoed when sane, else the request-id', async () => {
@@ -100,19 +121,36 @@ describe('routing', () => {
 
   it('CORS: preflight answers, and responses expose Location, Retry-After, request-id, client-request-id', async () => {
     const pre = await t.app.inject({
-      method: 'OPTIONS', url: `/v1.0/users/${randomUUID()}/exportPersonalData`,
-      headers: { origin: 'https://portal.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type,client-request-id' },
+      method: 'OPTIONS',
+      url: `/v1.0/users/${randomUUID()}/exportPersonalData`,
+      headers: {
+        origin: 'https://portal.example',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'authorization,content-type,client-request-id',
+      },
     });
     expect(pre.statusCode).toBe(204);
     expect(pre.headers['access-control-allow-origin']).toBe('*');
     expect(String(pre.headers['access-control-allow-methods'])).toContain('POST');
     expect(String(pre.headers['access-control-allow-headers']).toLowerCase()).toContain('authorization');
-    const exposed = (h: unknown) => String(h).split(',').map((s) => s.trim().toLowerCase()).sort();
+    const exposed = (h: unknown) =>
+      String(h)
+        .split(',')
+        .map((s) => s.trim().toLowerCase())
+        .sort();
     expect(exposed(pre.headers['access-control-expose-headers'])).toEqual(['client-request-id', 'location', 'request-id', 'retry-after']);
 
-    const user = await t.app.inject({ method: 'POST', url: '/v1.0/users', headers: auth(), payload: { userPrincipalName: 'cors@contoso.com', displayName: 'Cors' } });
+    const user = await t.app.inject({
+      method: 'POST',
+      url: '/v1.0/users',
+      headers: auth(),
+      payload: { userPrincipalName: 'cors@contoso.com', displayName: 'Cors' },
+    });
     const post = await t.app.inject({
-      method: 'POST', url: '/v1.0/users/cors@contoso.com/exportPersonalData', headers: { ...auth(), origin: 'https://portal.example' }, payload: { storageLocation: fakeSasUrl() },
+      method: 'POST',
+      url: '/v1.0/users/cors@contoso.com/exportPersonalData',
+      headers: { ...auth(), origin: 'https://portal.example' },
+      payload: { storageLocation: fakeSasUrl() },
     });
     expect(user.statusCode).toBe(201);
     expect(post.statusCode).toBe(202);

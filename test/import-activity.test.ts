@@ -74,18 +74,18 @@ describe('importActivity', () => {
     const before = await countSignIns();
     const good = signIn();
     const lines = jsonl([
-      good,                                                        // 1
-      '{"id": "not json"',                                         // 2
-      signIn({ id: 'nope' }),                                      // 3
-      '',                                                          // 4 blank: ignored
-      signIn({ createdDateTime: '2026-02-30T10:00:00Z' }),         // 5 no such day
-      signIn({ createdDateTime: '2026-11-20 08:15:30' }),          // 6 no offset
-      signIn({ userId: stranger, userPrincipalName: undefined }),  // 7 another tenant's user
+      good, // 1
+      '{"id": "not json"', // 2
+      signIn({ id: 'nope' }), // 3
+      '', // 4 blank: ignored
+      signIn({ createdDateTime: '2026-02-30T10:00:00Z' }), // 5 no such day
+      signIn({ createdDateTime: '2026-11-20 08:15:30' }), // 6 no offset
+      signIn({ userId: stranger, userPrincipalName: undefined }), // 7 another tenant's user
       signIn({ userId: undefined, userPrincipalName: 'ghost@contoso.test' }), // 8
       signIn({ userId: undefined, userPrincipalName: undefined }), // 9
-      signIn({ status: 'failed' }),                                // 10
-      '[1,2]',                                                     // 11
-      signIn(),                                                    // 12
+      signIn({ status: 'failed' }), // 10
+      '[1,2]', // 11
+      signIn(), // 12
     ]);
     // A batch of 3 makes user checks and syntax checks interleave across batches.
     const summary = await importActivity(db, tenant, lines, { batchSize: 3 });
@@ -135,9 +135,14 @@ describe('importActivity', () => {
     const file = path.join(dir, 'large.jsonl');
     const n = 5000;
     const start = Date.parse('2026-10-01T00:00:00Z');
-    const text = Array.from({ length: n }, (_, i) => JSON.stringify(signIn({
-      userId: i % 2 ? alice : bob, createdDateTime: new Date(start + i * 60_000).toISOString(),
-    }))).join('\n');
+    const text = Array.from({ length: n }, (_, i) =>
+      JSON.stringify(
+        signIn({
+          userId: i % 2 ? alice : bob,
+          createdDateTime: new Date(start + i * 60_000).toISOString(),
+        }),
+      ),
+    ).join('\n');
     await writeFile(file, text);
     const summary = await importActivity(db, tenant, file, { batchSize: 700 });
     expect(summary).toMatchObject({ read: n, valid: n, imported: n, committed: true, errorCount: 0 });

@@ -38,8 +38,9 @@ function pool(): Db {
 
 /** The backends in LISTEN on `channel` (their last statement), in this test's database. */
 async function listeners(channel: string): Promise<number[]> {
-  const { rows } = await t.db.query<{ pid: number }>(
-    'select pid from pg_stat_activity where datname = current_database() and query = $1', [`listen ${channel}`]);
+  const { rows } = await t.db.query<{ pid: number }>('select pid from pg_stat_activity where datname = current_database() and query = $1', [
+    `listen ${channel}`,
+  ]);
   return rows.map((r) => r.pid);
 }
 
@@ -49,17 +50,27 @@ test('a NOTIFY wakes; a connection the server ends is replaced, with one wake to
   const channel = `test_${randomUUID().replace(/-/g, '')}`;
   const db = pool();
   let wakes = 0;
-  const listener = await listenChannel(db, channel, () => { wakes++; }, logger);
+  const listener = await listenChannel(
+    db,
+    channel,
+    () => {
+      wakes++;
+    },
+    logger,
+  );
   const [first] = await listeners(channel);
   expect(first).toBeDefined();
   await notify(channel);
   await waitFor(() => wakes === 1, { what: 'the NOTIFY to wake' });
 
   await t.db.query('select pg_terminate_backend($1)', [first]);
-  const [second] = await waitFor(async () => {
-    const now = await listeners(channel);
-    return now.length === 1 && now[0] !== first ? now : undefined;
-  }, { timeoutMs: 20_000, what: 'a new LISTEN connection' });
+  const [second] = await waitFor(
+    async () => {
+      const now = await listeners(channel);
+      return now.length === 1 && now[0] !== first ? now : undefined;
+    },
+    { timeoutMs: 20_000, what: 'a new LISTEN connection' },
+  );
   await waitFor(() => wakes === 2, { what: 'the wake after the reconnect' });
   await notify(channel);
   await waitFor(() => wakes === 3, { what: 'a NOTIFY through the new connection' });
@@ -78,21 +89,29 @@ test('an idle worker whose LISTEN connection the server ended is woken by the ne
   const claimed: string[] = [];
   // No poll within the test: a claim can only come from a NOTIFY.
   await fleet.start(t.dbUrl, {
-    config: t.config, contentStore: t.deps.contentStore, pollIntervalMs: 3_600_000,
-    onEvent: (e) => { if (e.type === 'claimed') claimed.push(e.operationId); },
+    config: t.config,
+    contentStore: t.deps.contentStore,
+    pollIntervalMs: 3_600_000,
+    onEvent: (e) => {
+      if (e.type === 'claimed') claimed.push(e.operationId);
+    },
   });
   const [first] = await listeners('dsr_operations');
   expect(first).toBeDefined();
   await t.db.query('select pg_terminate_backend($1)', [first]);
-  await waitFor(async () => {
-    const now = await listeners('dsr_operations');
-    return now.length === 1 && now[0] !== first;
-  }, { timeoutMs: 20_000, what: 'the worker to LISTEN again' });
+  await waitFor(
+    async () => {
+      const now = await listeners('dsr_operations');
+      return now.length === 1 && now[0] !== first;
+    },
+    { timeoutMs: 20_000, what: 'the worker to LISTEN again' },
+  );
 
   const tenant = randomUUID();
   const user = await seedUser(t.db, createLocalContentStore(await tempDir('dsr-listen-content-')), { tenantId: tenant, files: [] });
   const post = await t.app.inject({
-    method: 'POST', url: `/v1.0/users/${user.userId}/exportPersonalData`,
+    method: 'POST',
+    url: `/v1.0/users/${user.userId}/exportPersonalData`,
     headers: { authorization: `Bearer ${await t.appToken(tenant, ['User.Export.All', 'User.Read.All'])}` },
     payload: { storageLocation: await createContainerSas(azurite, `listen-${randomUUID().slice(0, 8)}`) },
   });

@@ -4,7 +4,16 @@ import type { Db } from '../src/db/pool.ts';
 import { startAzurite, type Azurite } from '../src/embedded/azurite.ts';
 import { createTestDatabase, tempDir } from './support/harness.ts';
 import {
-  exportToken, linesWithSecrets, loadRequests, percentile, runLoad, seedTinyUsers, startCluster, verifySample, waitForOperations, type Cluster,
+  exportToken,
+  linesWithSecrets,
+  loadRequests,
+  percentile,
+  runLoad,
+  seedTinyUsers,
+  startCluster,
+  verifySample,
+  waitForOperations,
+  type Cluster,
 } from '../bench/support/load.ts';
 import { killAllChildren } from '../bench/support/processes.ts';
 
@@ -59,7 +68,10 @@ test(`${REQUESTS} exports over 2 APIs and 2 workers: every 202 completes, packag
   expect(new Set(ids).size).toBe(REQUESTS);
   // Both APIs took part: round-robin over two processes.
   const perApi = cluster!.apis.map((a) => a.lines.filter((l) => l.includes('"msg":"export accepted"')).length);
-  expect(perApi.every((n) => n > REQUESTS / 4), String(perApi)).toBe(true);
+  expect(
+    perApi.every((n) => n > REQUESTS / 4),
+    String(perApi),
+  ).toBe(true);
 
   const settled = await waitForOperations(db, ids, 150_000);
   const drained = Date.now() - t0;
@@ -69,20 +81,26 @@ test(`${REQUESTS} exports over 2 APIs and 2 workers: every 202 completes, packag
   expect(settled.byStatus).toEqual({ complete: REQUESTS });
   // Both workers exported; each operation was claimed once (no takeovers without a fault).
   const { rows } = await db.query<{ attempts: number; n: number }>(
-    'select attempts, count(*)::int as n from data_policy_operations where id = any($1::uuid[]) group by attempts', [ids],
+    'select attempts, count(*)::int as n from data_policy_operations where id = any($1::uuid[]) group by attempts',
+    [ids],
   );
   expect(rows).toEqual([{ attempts: 0, n: REQUESTS }]);
   const perWorker = cluster!.workers.map((w) => w.lines.filter((l) => l.includes('"msg":"export complete"')).length);
   expect(perWorker.reduce((a, b) => a + b, 0)).toBe(REQUESTS);
-  expect(perWorker.every((n) => n > 0), String(perWorker)).toBe(true);
+  expect(
+    perWorker.every((n) => n > 0),
+    String(perWorker),
+  ).toBe(true);
 
   const verified = await verifySample(requests, 60);
   phase('verified');
   expect(verified.bad).toEqual([]);
   expect(linesWithSecrets([...cluster!.apis, ...cluster!.workers], requests, token)).toEqual([]);
 
-  console.info(`[load] ${REQUESTS} POSTs (${USERS} users) over 2 APIs ${perApi.join('/')}: ${load.accepted.size} × 202 in ${(load.durationMs / 1000).toFixed(1)} s `
-    + `(${(REQUESTS / (load.durationMs / 1000)).toFixed(0)} req/s, p50 ${percentile(load.latenciesMs, 50).toFixed(0)} ms, p99 ${percentile(load.latenciesMs, 99).toFixed(0)} ms); `
-    + `all complete ${(drained / 1000).toFixed(1)} s after the first POST, by workers ${perWorker.join('/')}; ${verified.checked} packages verified; `
-    + `log lines scanned: ${[...cluster!.apis, ...cluster!.workers].reduce((a, p) => a + p.lines.length, 0)}`);
+  console.info(
+    `[load] ${REQUESTS} POSTs (${USERS} users) over 2 APIs ${perApi.join('/')}: ${load.accepted.size} × 202 in ${(load.durationMs / 1000).toFixed(1)} s ` +
+      `(${(REQUESTS / (load.durationMs / 1000)).toFixed(0)} req/s, p50 ${percentile(load.latenciesMs, 50).toFixed(0)} ms, p99 ${percentile(load.latenciesMs, 99).toFixed(0)} ms); ` +
+      `all complete ${(drained / 1000).toFixed(1)} s after the first POST, by workers ${perWorker.join('/')}; ${verified.checked} packages verified; ` +
+      `log lines scanned: ${[...cluster!.apis, ...cluster!.workers].reduce((a, p) => a + p.lines.length, 0)}`,
+  );
 }, 240_000);

@@ -37,7 +37,10 @@ beforeAll(async () => {
       // Call sites that carelessly log secrets: the logger must scrub them anyway.
       graph.post('/careless', async (request) => {
         const body = request.body as { storageLocation: string };
-        request.log.info({ storageLocation: body.storageLocation, headers: request.headers, target: { storageLocation: body.storageLocation } }, `submitting to ${body.storageLocation}`);
+        request.log.info(
+          { storageLocation: body.storageLocation, headers: request.headers, target: { storageLocation: body.storageLocation } },
+          `submitting to ${body.storageLocation}`,
+        );
         request.log.warn(`token was ${request.headers.authorization ?? ''}; bare ${token}; url &amp;sig=${SIG}`);
         throw new Error(`upload to ${body.storageLocation} failed with ${request.headers.authorization ?? ''}`);
       });
@@ -53,11 +56,16 @@ describe('the log never holds a SAS signature or a token', () => {
   it('export POST, a 400, a 500 and a query with sig: no line holds a secret', async () => {
     const headers = { authorization: `Bearer ${token}`, 'client-request-id': 'log-test' };
     const ok = await app.inject({ method: 'POST', url: '/v1.0/users/logged@contoso.com/exportPersonalData', headers, payload: { storageLocation: sasUrl() } });
-    expect(ok.statusCode, lines.filter((l) => l.includes("request failed")).join("\n")).toBe(202);
+    expect(ok.statusCode, lines.filter((l) => l.includes('request failed')).join('\n')).toBe(202);
     const expiring = sasUrl().replace(/se=[^&]+/, `se=${new Date(Date.now() + 60_000).toISOString()}`);
     const bad = await app.inject({ method: 'POST', url: '/beta/users/logged@contoso.com/exportPersonalData', headers, payload: { storageLocation: expiring } });
     expect(bad.statusCode).toBe(400);
-    const forbidden = await app.inject({ method: 'POST', url: '/v1.0/users/logged@contoso.com/exportPersonalData', headers: { authorization: `Bearer ${await t.appToken(TENANT, [])}` }, payload: { storageLocation: sasUrl() } });
+    const forbidden = await app.inject({
+      method: 'POST',
+      url: '/v1.0/users/logged@contoso.com/exportPersonalData',
+      headers: { authorization: `Bearer ${await t.appToken(TENANT, [])}` },
+      payload: { storageLocation: sasUrl() },
+    });
     expect(forbidden.statusCode).toBe(403);
     const boom = await app.inject({ method: 'POST', url: '/v1.0/careless', headers, payload: { storageLocation: sasUrl() } });
     expect(boom.statusCode).toBe(500);
@@ -88,7 +96,9 @@ describe('the log never holds a SAS signature or a token', () => {
 
 describe('redactSecrets', () => {
   it('scrubs sig values in URLs, also HTML-escaped', () => {
-    expect(redactSecrets('GET https://a.blob.core.windows.net/c?sv=1&sig=abc%2Bd%3D&sp=cw')).toBe('GET https://a.blob.core.windows.net/c?sv=1&sig=REDACTED&sp=cw');
+    expect(redactSecrets('GET https://a.blob.core.windows.net/c?sv=1&sig=abc%2Bd%3D&sp=cw')).toBe(
+      'GET https://a.blob.core.windows.net/c?sv=1&sig=REDACTED&sp=cw',
+    );
     expect(redactSecrets('{"url":"https://a/c?sig=abc"}')).toBe('{"url":"https://a/c?sig=REDACTED"}');
     expect(redactSecrets('x?SIG=abc y')).toBe('x?SIG=REDACTED y');
     expect(redactSecrets('a&amp;sig=abc&amp;sp=r')).toBe('a&amp;sig=REDACTED&amp;sp=r');
@@ -111,8 +121,9 @@ describe('redactSecrets', () => {
     expect(redactSecrets('authorization: bearer xyz')).toBe('authorization: bearer REDACTED');
     const jwt = 'eyJhbGciOiJSUzI1NiJ9.eyJ0aWQiOiJ4In0.c2lnbmF0dXJl';
     expect(redactSecrets(`token ${jwt} end`)).toBe('token REDACTED.JWT end');
-    expect(redactSecrets('DefaultEndpointsProtocol=https;AccountName=a;AccountKey=abc+def==;EndpointSuffix=core.windows.net'))
-      .toBe('DefaultEndpointsProtocol=https;AccountName=a;AccountKey=REDACTED;EndpointSuffix=core.windows.net');
+    expect(redactSecrets('DefaultEndpointsProtocol=https;AccountName=a;AccountKey=abc+def==;EndpointSuffix=core.windows.net')).toBe(
+      'DefaultEndpointsProtocol=https;AccountName=a;AccountKey=REDACTED;EndpointSuffix=core.windows.net',
+    );
   });
 
   it('leaves ordinary text alone', () => {

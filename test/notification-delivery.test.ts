@@ -40,8 +40,12 @@ afterAll(async () => {
 
 async function deliver(opts: Partial<DeliveryOptions> = {}): Promise<NotificationDelivery> {
   const d = await startNotificationDelivery({
-    config: t.config, db: t.db, workerId: `test-${randomUUID().slice(0, 8)}`, pollIntervalMs: 100,
-    retry: { baseMs: 20, capMs: 200 }, ...opts,
+    config: t.config,
+    db: t.db,
+    workerId: `test-${randomUUID().slice(0, 8)}`,
+    pollIntervalMs: 100,
+    retry: { baseMs: 20, capMs: 200 },
+    ...opts,
   });
   deliveries.push(d);
   return d;
@@ -50,10 +54,16 @@ async function deliver(opts: Partial<DeliveryOptions> = {}): Promise<Notificatio
 async function subscribe(tenant: string, path: string, extra: Record<string, unknown> = {}): Promise<string> {
   const token = await t.appToken(tenant, EXPORT_ROLES);
   const res = await t.app.inject({
-    method: 'POST', url: '/v1.0/subscriptions', headers: { authorization: `Bearer ${token}` },
+    method: 'POST',
+    url: '/v1.0/subscriptions',
+    headers: { authorization: `Bearer ${token}` },
     payload: {
-      changeType: 'updated', resource: 'dataPolicyOperations', notificationUrl: receiver.url(path),
-      expirationDateTime: new Date(Date.now() + 3_600_000).toISOString(), clientState: `state-${path}`, ...extra,
+      changeType: 'updated',
+      resource: 'dataPolicyOperations',
+      notificationUrl: receiver.url(path),
+      expirationDateTime: new Date(Date.now() + 3_600_000).toISOString(),
+      clientState: `state-${path}`,
+      ...extra,
     },
   });
   expect(res.statusCode, res.body).toBe(201);
@@ -68,11 +78,20 @@ async function subscribe(tenant: string, path: string, extra: Record<string, unk
 async function runOperations(tenant: string, n: number, db: Db = t.db): Promise<string[]> {
   const ids: string[] = [];
   for (let i = 0; i < n; i++) {
-    const row = await insertOperationWithAudit(db, {
-      id: randomUUID(), tenantId: tenant, userId: randomUUID(), userPrincipalName: 'subject@contoso.test',
-      storageLocation: fakeSasUrl(), storageContainer: `https://acct.blob.core.windows.net/${randomUUID()}`,
-      requestedBy: REQUESTER, submittedAt: new Date(),
-    }, { ipAddress: null });
+    const row = await insertOperationWithAudit(
+      db,
+      {
+        id: randomUUID(),
+        tenantId: tenant,
+        userId: randomUUID(),
+        userPrincipalName: 'subject@contoso.test',
+        storageLocation: fakeSasUrl(),
+        storageContainer: `https://acct.blob.core.windows.net/${randomUUID()}`,
+        requestedBy: REQUESTER,
+        submittedAt: new Date(),
+      },
+      { ipAddress: null },
+    );
     ids.push(row!.id);
   }
   const pending = new Set(ids);
@@ -113,7 +132,9 @@ test('300 exports with one subscription: a completion notification for every one
   const batches = receiver.batches.filter((b) => b.path === '/load');
   expect(Math.max(...batches.map((b) => b.value.length))).toBeGreaterThan(1);
   expect(Math.max(...batches.map((b) => b.value.length))).toBeLessThanOrEqual(100);
-  await waitFor(async () => (await t.db.query('select 1 from notification_outbox where subscription_id = $1 and delivered_at is null', [subscriptionId])).rowCount === 0);
+  await waitFor(
+    async () => (await t.db.query('select 1 from notification_outbox where subscription_id = $1 and delivered_at is null', [subscriptionId])).rowCount === 0,
+  );
   const scrape = await metrics.registry.metrics();
   expect(scrape).toMatch(/dsr_notifications_delivered_total [1-9]\d\d/);
   expect(scrape).toMatch(/dsr_notification_outbox_backlog \d+/);
@@ -124,11 +145,21 @@ test('a receiver that is down and then back gets every notification; the URL sec
   receiver.failing.add('/flaky');
   const subscriptionId = await subscribe(tenant, '/flaky', { notificationUrl: `${receiver.url('/flaky')}?code=flaky-secret` });
   const logged: string[] = [];
-  const logger = pino({ level: 'debug' }, new Writable({ write(chunk, _enc, cb) { logged.push(String(chunk)); cb(); } }));
+  const logger = pino(
+    { level: 'debug' },
+    new Writable({
+      write(chunk, _enc, cb) {
+        logged.push(String(chunk));
+        cb();
+      },
+    }),
+  );
   const failures = new Map<string, number>();
   const metrics = createMetrics();
   await deliver({
-    logger, metrics, onEvent: (e: DeliveryEvent) => {
+    logger,
+    metrics,
+    onEvent: (e: DeliveryEvent) => {
       if (e.type === 'failed') for (const id of e.ids) failures.set(id, (failures.get(id) ?? 0) + 1);
     },
   });
@@ -158,21 +189,35 @@ test('a subscription that keeps failing is removed with subscriptionRemoved to i
   await t.db.query(`update subscriptions set expires_at = now() - interval '1 second' where id = $1`, [expired]);
   const removed: string[] = [];
   await deliver({
-    retry: { baseMs: 20, capMs: 100, windowMs: 300 }, sweepIntervalMs: 100,
-    onEvent: (e) => { if (e.type === 'removed') removed.push(...e.subscriptionIds); },
+    retry: { baseMs: 20, capMs: 100, windowMs: 300 },
+    sweepIntervalMs: 100,
+    onEvent: (e) => {
+      if (e.type === 'removed') removed.push(...e.subscriptionIds);
+    },
   });
   await runOperations(tenant, 1);
   await receiver.waitFor(() => receiver.items('/lifecycle').length > 0, 'the subscriptionRemoved notification');
-  expect(receiver.items('/lifecycle')).toEqual([{
-    id: expect.any(String), subscriptionId, subscriptionExpirationDateTime: expect.stringMatching(/Z$/), tenantId: tenant,
-    clientState: 'state-/dead', lifecycleEvent: 'subscriptionRemoved',
-  }]);
+  expect(receiver.items('/lifecycle')).toEqual([
+    {
+      id: expect.any(String),
+      subscriptionId,
+      subscriptionExpirationDateTime: expect.stringMatching(/Z$/),
+      tenantId: tenant,
+      clientState: 'state-/dead',
+      lifecycleEvent: 'subscriptionRemoved',
+    },
+  ]);
   expect(removed).toContain(subscriptionId);
   const token = await t.appToken(tenant, EXPORT_ROLES);
   const get = await t.app.inject({ method: 'GET', url: `/v1.0/subscriptions/${subscriptionId}`, headers: { authorization: `Bearer ${token}` } });
   expect(get.statusCode).toBe(404);
-  expect((await t.db.query('select 1 from notification_outbox where subscription_id = $1 and kind = $2 and delivered_at is null', [subscriptionId, 'change'])).rowCount).toBe(0);
-  await waitFor(async () => (await t.db.query('select 1 from subscriptions where id = $1', [expired])).rowCount === 0, { what: 'the sweep of the expired subscription' });
+  expect(
+    (await t.db.query('select 1 from notification_outbox where subscription_id = $1 and kind = $2 and delivered_at is null', [subscriptionId, 'change']))
+      .rowCount,
+  ).toBe(0);
+  await waitFor(async () => (await t.db.query('select 1 from subscriptions where id = $1', [expired])).rowCount === 0, {
+    what: 'the sweep of the expired subscription',
+  });
   receiver.failing.delete('/dead');
   for (const d of deliveries.splice(0)) await d.stop();
 });
@@ -182,7 +227,11 @@ test('a receiver that does not answer in time counts as a failure and is retried
   receiver.hanging.add('/slow');
   const subscriptionId = await subscribe(tenant, '/slow');
   const reasons: string[] = [];
-  await deliver({ onEvent: (e) => { if (e.type === 'failed' && e.subscriptionId === subscriptionId) reasons.push(e.reason); } });
+  await deliver({
+    onEvent: (e) => {
+      if (e.type === 'failed' && e.subscriptionId === subscriptionId) reasons.push(e.reason);
+    },
+  });
   await runOperations(tenant, 1);
   // The lease is 3 s here, so a POST gets half of it.
   await waitFor(() => reasons.length > 0, { timeoutMs: 20_000, what: 'the timed-out delivery' });
@@ -201,13 +250,17 @@ test('a worker SIGKILLed mid-delivery: the notification is delivered by another 
   await runOperations(tenant, 1);
   const child = await startWorkerProcess({
     // A lease long enough that the delivery timeout (half of it) cannot end the stalled POST before the kill.
-    DSR_DATABASE_URL: t.dbUrl, DSR_DATA_DIR: t.dataDir, DSR_NOTIFICATION_ALLOW: receiver.origin, DSR_LEASE_SECONDS: '8',
+    DSR_DATABASE_URL: t.dbUrl,
+    DSR_DATA_DIR: t.dataDir,
+    DSR_NOTIFICATION_ALLOW: receiver.origin,
+    DSR_LEASE_SECONDS: '8',
   });
   await receiver.waitFor(() => receiver.refused.includes('/killed'), 'the worker process to be mid-delivery');
   child.kill('SIGKILL');
   await child.exited;
   const { rows } = await t.db.query<{ delivered_at: Date | null; lease_owner: string }>(
-    'select delivered_at, lease_owner from notification_outbox where subscription_id = $1', [subscriptionId],
+    'select delivered_at, lease_owner from notification_outbox where subscription_id = $1',
+    [subscriptionId],
   );
   expect(rows.every((r) => r.delivered_at === null && r.lease_owner.includes(`:${child.pid}:`))).toBe(true);
 
@@ -231,18 +284,32 @@ test('a real export run by a worker notifies its completion', async () => {
     const tenant = randomUUID();
     const token = await app.appToken(tenant, EXPORT_ROLES);
     const created = await app.app.inject({
-      method: 'POST', url: '/v1.0/subscriptions', headers: { authorization: `Bearer ${token}` },
-      payload: { changeType: 'updated', resource: 'dataPolicyOperations', notificationUrl: receiver.url('/real'), expirationDateTime: new Date(Date.now() + 3_600_000).toISOString() },
+      method: 'POST',
+      url: '/v1.0/subscriptions',
+      headers: { authorization: `Bearer ${token}` },
+      payload: {
+        changeType: 'updated',
+        resource: 'dataPolicyOperations',
+        notificationUrl: receiver.url('/real'),
+        expirationDateTime: new Date(Date.now() + 3_600_000).toISOString(),
+      },
     });
     expect(created.statusCode).toBe(201);
     const user = await seedUser(app.db, store, { tenantId: tenant, files: [{ path: 'a.txt', body: Buffer.from('hello') }] });
     const sas = await createContainerSas(azurite, `notify-${randomUUID().slice(0, 8)}`);
     const post = await app.app.inject({
-      method: 'POST', url: `/v1.0/users/${user.userId}/exportPersonalData`, headers: { authorization: `Bearer ${token}` }, payload: { storageLocation: sas },
+      method: 'POST',
+      url: `/v1.0/users/${user.userId}/exportPersonalData`,
+      headers: { authorization: `Bearer ${token}` },
+      payload: { storageLocation: sas },
     });
     expect(post.statusCode).toBe(202);
     const operationId = post.headers.location!.split('/').pop()!;
-    await receiver.waitFor(() => receiver.items('/real').filter((i) => i.resourceData!.id === operationId).length >= 2, 'running and complete notifications', 60_000);
+    await receiver.waitFor(
+      () => receiver.items('/real').filter((i) => i.resourceData!.id === operationId).length >= 2,
+      'running and complete notifications',
+      60_000,
+    );
     const get = await app.app.inject({ method: 'GET', url: `/v1.0/dataPolicyOperations/${operationId}`, headers: { authorization: `Bearer ${token}` } });
     expect(get.json().status).toBe('complete');
     expect(JSON.stringify(receiver.batches.filter((b) => b.path === '/real'))).not.toContain('sig=');
@@ -266,19 +333,39 @@ test('PostgreSQL stopped and restarted: pending notifications are delivered and 
     const tenant = randomUUID();
     receiver.failing.add('/pg');
     const subscription = await insertSubscription(pool, {
-      id: randomUUID(), tenantId: tenant, resource: 'dataPolicyOperations', resourceKind: 'dataPolicyOperations', resourceId: null,
-      changeTypes: ['updated'], notificationUrl: receiver.url('/pg'), lifecycleNotificationUrl: null, expiresAt: new Date(Date.now() + 3_600_000),
-      clientState: null, applicationId: randomUUID(), creatorId: null, latestSupportedTlsVersion: 'v1_2', notificationUrlAppId: null,
+      id: randomUUID(),
+      tenantId: tenant,
+      resource: 'dataPolicyOperations',
+      resourceKind: 'dataPolicyOperations',
+      resourceId: null,
+      changeTypes: ['updated'],
+      notificationUrl: receiver.url('/pg'),
+      lifecycleNotificationUrl: null,
+      expiresAt: new Date(Date.now() + 3_600_000),
+      clientState: null,
+      applicationId: randomUUID(),
+      creatorId: null,
+      latestSupportedTlsVersion: 'v1_2',
+      notificationUrlAppId: null,
     });
     await runOperations(tenant, 3, pool);
     const logged: string[] = [];
-    const logger = pino({ level: 'warn' }, new Writable({ write(chunk, _enc, cb) { logged.push(String(chunk)); cb(); } }));
+    const logger = pino(
+      { level: 'warn' },
+      new Writable({
+        write(chunk, _enc, cb) {
+          logged.push(String(chunk));
+          cb();
+        },
+      }),
+    );
     await deliver({ db: pool, logger });
     await receiver.waitFor(() => receiver.refused.includes('/pg'), 'a failed delivery before the outage');
 
     await server.stop();
     await waitFor(() => logged.some((l) => /delivery loop failed|LISTEN connection lost|bookkeeping failed/.test(l)), {
-      timeoutMs: 20_000, what: 'the deliverer to notice the outage',
+      timeoutMs: 20_000,
+      what: 'the deliverer to notice the outage',
     });
     receiver.failing.delete('/pg');
     server = await startEmbeddedPostgres(pgDir, () => undefined, { port });

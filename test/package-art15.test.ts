@@ -19,9 +19,14 @@ let worker: Worker;
 const store = createLocalContentStore(await tempDir('dsr-art15-content-'));
 
 const STATEMENT = {
-  controller: { name: 'Contoso', contact: 'privacy@contoso.test' }, purposes: [{ purpose: 'HR', legalBasis: 'Art. 6(1)(b) GDPR' }],
-  categories: ['Profile', 'Files'], recipients: ['Payroll'], retention: [{ category: 'Files', period: 'Employment + 1 year' }],
-  source: 'The employee', automatedDecisionMaking: 'None', transfers: [],
+  controller: { name: 'Contoso', contact: 'privacy@contoso.test' },
+  purposes: [{ purpose: 'HR', legalBasis: 'Art. 6(1)(b) GDPR' }],
+  categories: ['Profile', 'Files'],
+  recipients: ['Payroll'],
+  retention: [{ category: 'Files', period: 'Employment + 1 year' }],
+  source: 'The employee',
+  automatedDecisionMaking: 'None',
+  transfers: [],
   rights: { rectification: 'r', erasure: 'e', restriction: 'x', objection: 'o', complaint: { authority: 'EDÖB', contact: 'https://www.edoeb.admin.ch' } },
 };
 const COLLEAGUE = { user: { id: randomUUID(), displayName: 'Colleague' } };
@@ -45,11 +50,18 @@ async function subject(): Promise<SeededUser> {
      values ($1, $2, $3, '2026-03-05T10:00:00Z', 'FileAccessed', $4, null, '/a.txt', '198.51.100.99', 'ColleagueBrowser/1.0', 'app-1')`,
     [user.tenantId, randomUUID(), user.userId, COLLEAGUE],
   );
-  await insertDirectoryAudit(db, auditRecord({
-    tenantId: user.tenantId, now: new Date('2026-03-06T10:00:00Z'), activity: 'Update user', operationType: 'Update',
-    requester: { kind: 'delegated', appId: randomUUID(), oid: randomUUID(), upn: 'admin@contoso.test' }, ipAddress: '192.0.2.55',
-    target: { id: user.userId, userPrincipalName: user.upn },
-  }));
+  await insertDirectoryAudit(
+    db,
+    auditRecord({
+      tenantId: user.tenantId,
+      now: new Date('2026-03-06T10:00:00Z'),
+      activity: 'Update user',
+      operationType: 'Update',
+      requester: { kind: 'delegated', appId: randomUUID(), oid: randomUUID(), upn: 'admin@contoso.test' },
+      ipAddress: '192.0.2.55',
+      target: { id: user.userId, userPrincipalName: user.upn },
+    }),
+  );
   return user;
 }
 
@@ -65,7 +77,7 @@ async function exportOf(user: SeededUser): Promise<Map<string, { body: Buffer }>
 const jsonOf = (files: Map<string, { body: Buffer }>, path: string) => JSON.parse(files.get(path)!.body.toString('utf8')) as Record<string, any>;
 
 describe('Art. 15 in every package', () => {
-  it('carries the statement, the dictionary of every file, and leaves other people\'s IP and user agent out', async () => {
+  it("carries the statement, the dictionary of every file, and leaves other people's IP and user agent out", async () => {
     const user = await subject();
     await upsertPrivacyStatement(db, user.tenantId, STATEMENT, { application: { id: 'x', displayName: null } }, new Date());
     const files = await exportOf(user);

@@ -51,20 +51,27 @@ beforeAll(async () => {
   const dataDir = await tempDir('dsr-index-');
   azurite = await startAzurite();
   const config = loadConfig({
-    DSR_DATA_DIR: dataDir, DSR_DATABASE_URL: databaseUrl, DSR_PORT: '0', DSR_STORAGE_ALLOW: azurite.origin, DSR_LOG_LEVEL: 'warn',
+    DSR_DATA_DIR: dataDir,
+    DSR_DATABASE_URL: databaseUrl,
+    DSR_PORT: '0',
+    DSR_STORAGE_ALLOW: azurite.origin,
+    DSR_LOG_LEVEL: 'warn',
   });
   server = await startServer(config, { withWorker: true, logger: createLogger('warn') });
 
   const seeded = await seedTenant({ db: server.db, contentStore: server.contentStore, users: 1, filesPerUser: 8, seed: randomUUID(), now: new Date() });
   const subject = seeded.users[0]!;
   const token = await server.localIssuer!.sign(
-    tokenClaims({ tenant: seeded.tenantId, app: { id: randomUUID(), roles: ['User.Export.All', 'User.Read.All', 'Files.ReadWrite.All'] } }), 3600);
+    tokenClaims({ tenant: seeded.tenantId, app: { id: randomUUID(), roles: ['User.Export.All', 'User.Read.All', 'Files.ReadWrite.All'] } }),
+    3600,
+  );
   const auth = { authorization: `Bearer ${token}` };
   for (const name of TRICKY_FILES) {
-    const put = await fetch(
-      `${server.url}/v1.0/users/${subject.id}/drive/root:/${encodeURIComponent(TRICKY_FOLDER)}/${encodeURIComponent(name)}:/content`,
-      { method: 'PUT', headers: { ...auth, 'content-type': 'text/plain' }, body: `contents of ${name}\n` },
-    );
+    const put = await fetch(`${server.url}/v1.0/users/${subject.id}/drive/root:/${encodeURIComponent(TRICKY_FOLDER)}/${encodeURIComponent(name)}:/content`, {
+      method: 'PUT',
+      headers: { ...auth, 'content-type': 'text/plain' },
+      body: `contents of ${name}\n`,
+    });
     expect(put.status, await put.clone().text()).toBe(201);
   }
 
@@ -74,14 +81,19 @@ beforeAll(async () => {
   sas = await createContainerSas(azurite, `idx-${randomUUID().slice(0, 8)}`);
   containerUrl = sas.slice(0, sas.indexOf('?'));
   const posted = await fetch(`${server.url}/v1.0/users/${encodeURIComponent(subject.userPrincipalName)}/exportPersonalData`, {
-    method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ storageLocation: sas }),
+    method: 'POST',
+    headers: { ...auth, 'content-type': 'application/json' },
+    body: JSON.stringify({ storageLocation: sas }),
   });
   expect(posted.status).toBe(202);
   const location = posted.headers.get('location')!;
-  const op = await waitFor(async () => {
-    const o = await (await fetch(location, { headers: auth })).json() as { status: string; error?: unknown };
-    return o.status === 'complete' || o.status === 'failed' ? o : undefined;
-  }, { timeoutMs: 30_000, intervalMs: 100, what: 'the export to finish' });
+  const op = await waitFor(
+    async () => {
+      const o = (await (await fetch(location, { headers: auth })).json()) as { status: string; error?: unknown };
+      return o.status === 'complete' || o.status === 'failed' ? o : undefined;
+    },
+    { timeoutMs: 30_000, intervalMs: 100, what: 'the export to finish' },
+  );
   expect(op, JSON.stringify(op)).toMatchObject({ status: 'complete' });
 
   const container = new ContainerClient(sas);
@@ -112,7 +124,14 @@ describe('index.html of a real package', () => {
     expect(await page.locator('meta[http-equiv="Content-Security-Policy"]').getAttribute('content')).toBe(INDEX_CSP);
     // The page's own script (allowed by its hash) ran: relative links carry the SAS; its
     // stylesheet (allowed by its hash) applies; the browser reported no violation of its own.
-    expect(new URL(await page.locator('a[href]').first().evaluate((a) => (a as unknown as { href: string }).href)).search).toBe(query);
+    expect(
+      new URL(
+        await page
+          .locator('a[href]')
+          .first()
+          .evaluate((a) => (a as unknown as { href: string }).href),
+      ).search,
+    ).toBe(query);
     expect(await page.evaluate('getComputedStyle(document.body).fontFamily')).toContain('system-ui');
     expect(problems).toEqual([]);
 
@@ -152,11 +171,16 @@ describe('index.html of a real package', () => {
     const links = await linksOf(page);
     // Every file of the package is linked: the sections, manifest.json and each drive file.
     const linked = new Set(links.map((h) => packagePathOf(h, `${containerUrl}/`)));
-    const expected = manifest.files.map((f) => f.path).filter((p) => p !== 'index.html').concat('manifest.json');
+    const expected = manifest.files
+      .map((f) => f.path)
+      .filter((p) => p !== 'index.html')
+      .concat('manifest.json');
     expect([...linked].sort()).toEqual([...new Set(expected)].sort());
     // The tricky names are among them (blob-safe: # and % become _).
-    expect(expected.filter((p) => p.startsWith(`OneDrive/Files/${TRICKY_FOLDER}/`)).sort())
-      .toEqual([`OneDrive/Files/${TRICKY_FOLDER}/Notes _1 100_.md`, `OneDrive/Files/${TRICKY_FOLDER}/${TRICKY_FILES[0]}`]);
+    expect(expected.filter((p) => p.startsWith(`OneDrive/Files/${TRICKY_FOLDER}/`)).sort()).toEqual([
+      `OneDrive/Files/${TRICKY_FOLDER}/Notes _1 100_.md`,
+      `OneDrive/Files/${TRICKY_FOLDER}/${TRICKY_FILES[0]}`,
+    ]);
 
     // The page's script carried the SAS onto every relative link, so each one opens.
     for (const href of links) {
@@ -193,7 +217,13 @@ describe('index.html of a real package', () => {
       expect(u.search, href).toBe('');
       const file = fileURLToPath(u);
       expect(file.startsWith(downloaded), href).toBe(true);
-      if (!(await stat(file).then((s) => s.isFile(), () => false))) missing.push(href);
+      if (
+        !(await stat(file).then(
+          (s) => s.isFile(),
+          () => false,
+        ))
+      )
+        missing.push(href);
     }
     expect(missing).toEqual([]);
 

@@ -3,9 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadLocalIssuer } from '../src/auth/local-issuer.ts';
-import {
-  loadPackageSigner, readKeyFile, verifyManifestSignature,
-} from '../src/export/package-signature.ts';
+import { loadPackageSigner, readKeyFile, verifyManifestSignature } from '../src/export/package-signature.ts';
 import { tempDir } from './support/harness.ts';
 
 const manifest = Buffer.from('{"schemaVersion":"1.0","files":[{"path":"a.json","size":2,"sha256":"00"}]}');
@@ -23,13 +21,15 @@ describe('manifest signature', () => {
     expect(await verifyManifestSignature(changed, jws, keys)).toEqual({ valid: false, reason: 'the signature does not match manifest.json' });
   });
 
-  it('the key stays the same across loads of one data folder, and another folder\'s key is refused', async () => {
+  it("the key stays the same across loads of one data folder, and another folder's key is refused", async () => {
     const dir = await tempDir('dsr-sig-');
     const [a, b] = await Promise.all([loadPackageSigner(dir), loadPackageSigner(dir)]);
     expect(a.kid).toBe(b.kid);
     const other = await loadPackageSigner(await tempDir('dsr-sig-'));
-    expect(await verifyManifestSignature(manifest, await a.sign(manifest), { keys: [other.publicJwk] }))
-      .toEqual({ valid: false, reason: 'signed with a key that is not in the key set' });
+    expect(await verifyManifestSignature(manifest, await a.sign(manifest), { keys: [other.publicJwk] })).toEqual({
+      valid: false,
+      reason: 'signed with a key that is not in the key set',
+    });
   });
 
   it('a local-issuer token is no manifest signature, and a manifest signature is no token', async () => {

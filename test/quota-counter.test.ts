@@ -7,8 +7,12 @@ import { QuotaCounter } from '../src/quota/quota-counter.ts';
 import { createTestDatabase } from './support/harness.ts';
 
 let db: Db;
-beforeAll(async () => { ({ db } = await createTestDatabase()); });
-afterAll(async () => { await db.end(); });
+beforeAll(async () => {
+  ({ db } = await createTestDatabase());
+});
+afterAll(async () => {
+  await db.end();
+});
 
 async function take(counter: QuotaCounter, tenant: string, limit: number, now = new Date()): Promise<'ok' | GraphError> {
   try {
@@ -46,7 +50,7 @@ test('within one process the limit is exact, per tenant and per window', async (
   const hour = new Date('2026-11-28T10:59:59Z');
   expect(await take(counter, tenant, 2, hour)).toBe('ok');
   expect(await take(counter, tenant, 2, hour)).toBe('ok');
-  const refused = await take(counter, tenant, 2, hour) as GraphError;
+  const refused = (await take(counter, tenant, 2, hour)) as GraphError;
   expect(refused.code).toBe('TooManyRequests');
   expect(refused.headers['retry-after']).toBe('1');
   expect(await take(counter, other, 2, hour)).toBe('ok');

@@ -19,7 +19,7 @@ afterAll(async () => {
 
 test("Graph's hourly limit counts dataPolicyOperations only; drive and directory routes have their own", async () => {
   const tenant = randomUUID();
-  const user = await createDriveUser(t, tenant);  // one directory request (POST /users)
+  const user = await createDriveUser(t, tenant); // one directory request (POST /users)
   const token = await t.appToken(tenant, ['User.Export.All', 'User.Read.All', 'Files.ReadWrite.All']);
   const get = (url: string) => t.app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${token}` } });
   for (let i = 0; i < 2; i++) expect((await get('/v1.0/dataPolicyOperations')).statusCode).toBe(200);

@@ -79,8 +79,10 @@ describe('the SAS of a queued export at rest', () => {
     const sig = new URL(sas).searchParams.get('sig')!;
     const token = await t.appToken(tenant, ['User.Export.All']);
     const post = await t.app.inject({
-      method: 'POST', url: `/v1.0/users/${user.userId}/exportPersonalData`,
-      headers: { authorization: `Bearer ${token}` }, payload: { storageLocation: sas },
+      method: 'POST',
+      url: `/v1.0/users/${user.userId}/exportPersonalData`,
+      headers: { authorization: `Bearer ${token}` },
+      payload: { storageLocation: sas },
     });
     expect(post.statusCode).toBe(202);
     const id = post.headers.location!.split('/').pop()!;

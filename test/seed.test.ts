@@ -78,8 +78,7 @@ describe('seedTenant', () => {
   });
 
   it('refuses a tenant that already has users', async () => {
-    await expect(seedTenant({ db: dbA, contentStore: storeA, users: 1, filesPerUser: 0, seed: 42, now: NOW }))
-      .rejects.toThrow(/already has users/);
+    await expect(seedTenant({ db: dbA, contentStore: storeA, users: 1, filesPerUser: 0, seed: 42, now: NOW })).rejects.toThrow(/already has users/);
     await expect(seedTenant({ db: dbA, contentStore: storeA, users: -1, filesPerUser: 0, seed: 1, now: NOW })).rejects.toThrow(/users/);
   });
 
@@ -93,7 +92,16 @@ describe('seedTenant', () => {
       expect(u.department).toBeTruthy();
       expect(u.created_at.getTime()).toBeLessThan(NOW.getTime() - 90 * DAY);
     }
-    const items = rows.driveItems as { id: string; parent_id: string | null; name: string; is_folder: boolean; size: number; mime_type: string | null; content_sha256: string | null; owner_user_id: string }[];
+    const items = rows.driveItems as {
+      id: string;
+      parent_id: string | null;
+      name: string;
+      is_folder: boolean;
+      size: number;
+      mime_type: string | null;
+      content_sha256: string | null;
+      owner_user_id: string;
+    }[];
     const byId = new Map(items.map((i) => [i.id, i]));
     const pathOf = (i: (typeof items)[number]): string => (i.parent_id ? `${pathOf(byId.get(i.parent_id)!)}/${i.name}` : '');
     const folders = items.filter((i) => i.is_folder).map(pathOf);
@@ -123,8 +131,17 @@ describe('seedTenant', () => {
     expect(JSON.parse((await body(/\.json$/)).toString('utf8')).items.length).toBeGreaterThan(0);
     expect((await body(/\.csv$/)).toString('utf8')).toMatch(/^Date,Region,Product,Units,UnitPrice,Total,Notes\r\n(.*\r\n)+$/);
 
-    const activities = rows.driveActivities as { activity_type: string; activity_at: Date; client_ip: string; user_agent: string; app_id: string; item_path: string }[];
-    expect(new Set(activities.map((a) => a.activity_type))).toEqual(new Set(['FolderCreated', 'FileUploaded', 'FileModified', 'FileAccessed', 'FileDownloaded']));
+    const activities = rows.driveActivities as {
+      activity_type: string;
+      activity_at: Date;
+      client_ip: string;
+      user_agent: string;
+      app_id: string;
+      item_path: string;
+    }[];
+    expect(new Set(activities.map((a) => a.activity_type))).toEqual(
+      new Set(['FolderCreated', 'FileUploaded', 'FileModified', 'FileAccessed', 'FileDownloaded']),
+    );
     for (const a of activities) {
       expect(a.activity_at.getTime()).toBeGreaterThanOrEqual(NOW.getTime() - 90 * DAY);
       expect(a.activity_at.getTime()).toBeLessThan(NOW.getTime());
@@ -148,12 +165,21 @@ describe('seedTenant', () => {
     const { db } = await createTestDatabase();
     try {
       const started = performance.now();
-      const summary = await seedTenant({ db, contentStore: createLocalContentStore(await tempDir('dsr-seed-big-')), users: 20, filesPerUser: 30, seed: 'speed', now: NOW });
+      const summary = await seedTenant({
+        db,
+        contentStore: createLocalContentStore(await tempDir('dsr-seed-big-')),
+        users: 20,
+        filesPerUser: 30,
+        seed: 'speed',
+        now: NOW,
+      });
       const seconds = (performance.now() - started) / 1000;
       expect(summary.totals.files).toBe(600);
       expect(summary.totals.users).toBe(20);
       expect(new Set(summary.users.map((u) => u.userPrincipalName)).size).toBe(20);
-      console.log(`seed 20×30: ${seconds.toFixed(2)} s, ${(summary.totals.bytes / 2 ** 20).toFixed(1)} MiB, ${summary.totals.driveActivities} activities, ${summary.totals.signIns} sign-ins`);
+      console.log(
+        `seed 20×30: ${seconds.toFixed(2)} s, ${(summary.totals.bytes / 2 ** 20).toFixed(1)} MiB, ${summary.totals.driveActivities} activities, ${summary.totals.signIns} sign-ins`,
+      );
     } finally {
       await db.end();
     }
@@ -163,7 +189,14 @@ describe('seedTenant', () => {
 describe('createPrng', () => {
   it('is stable across runs and forks independently', () => {
     const a = createPrng('x');
-    expect([a.uint32(), a.uint32()]).toEqual([createPrng('x').uint32(), (() => { const p = createPrng('x'); p.uint32(); return p.uint32(); })()]);
+    expect([a.uint32(), a.uint32()]).toEqual([
+      createPrng('x').uint32(),
+      (() => {
+        const p = createPrng('x');
+        p.uint32();
+        return p.uint32();
+      })(),
+    ]);
     expect(createPrng('x').uuid()).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     const parent = createPrng('y');
     const before = parent.fork('f').uint32();

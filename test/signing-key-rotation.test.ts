@@ -84,8 +84,10 @@ describe('signing-key rotation', () => {
     await t.db.query('delete from package_signing_keys where kid = $1', [signerA.kid]);
     const afterRetirement = await jwksOf(restarted);
     expect(kids(afterRetirement)).toEqual([issuerKidB, signerB.kid]);
-    expect(await verifyManifestSignature(manifestA, signatureA, afterRetirement))
-      .toEqual({ valid: false, reason: 'signed with a key that is not in the key set' });
+    expect(await verifyManifestSignature(manifestA, signatureA, afterRetirement)).toEqual({
+      valid: false,
+      reason: 'signed with a key that is not in the key set',
+    });
     expect(await verifyManifestSignature(manifestB, signatureB, afterRetirement)).toEqual({ valid: true, kid: signerB.kid });
   });
 });

@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { BLOB_SUFFIX_BY_CLOUD, loadConfig } from '../src/config.ts';
 import { isPrivateAddress } from '../src/domain/private-address.ts';
-import { checkStorageLocation, MAX_STORAGE_LOCATION_LENGTH, parseStorageLocation, redactSasSignatures, type StorageRules } from '../src/domain/storage-location.ts';
+import {
+  checkStorageLocation,
+  MAX_STORAGE_LOCATION_LENGTH,
+  parseStorageLocation,
+  redactSasSignatures,
+  type StorageRules,
+} from '../src/domain/storage-location.ts';
 import { GraphError } from '../src/graph-error.ts';
 
 const NOW = new Date('2026-06-01T12:00:00Z');
@@ -14,7 +20,10 @@ function iso(offsetSeconds: number): string {
 /** A SAS query; pass `null` to leave a parameter out. */
 function sas(over: Partial<Record<'sv' | 'sr' | 'sp' | 'se' | 'st' | 'sig', string | null>> = {}): string {
   const p: Record<string, string | null> = { sv: '2025-05-05', sr: 'c', sp: 'racwl', st: iso(-60), se: iso(7200), sig: 'c2VjcmV0LXNpZw%3D%3D', ...over };
-  return Object.entries(p).filter(([, v]) => v !== null).map(([k, v]) => `${k}=${v}`).join('&');
+  return Object.entries(p)
+    .filter(([, v]) => v !== null)
+    .map(([k, v]) => `${k}=${v}`)
+    .join('&');
 }
 
 const url = (base = 'https://acct.blob.core.windows.net/exports', q = sas()) => `${base}?${q}`;
@@ -87,8 +96,13 @@ describe('checkStorageLocation', () => {
 
   it('refuses hosts that are not <account> + the blob suffix', () => {
     for (const host of [
-      'acct.file.core.windows.net', 'example.com', 'blob.core.windows.net', 'a.b.blob.core.windows.net',
-      'acct.blob.core.windows.net.evil.com', 'acctblob.core.windows.net', 'acct.blob.core.usgovcloudapi.net',
+      'acct.file.core.windows.net',
+      'example.com',
+      'blob.core.windows.net',
+      'a.b.blob.core.windows.net',
+      'acct.blob.core.windows.net.evil.com',
+      'acctblob.core.windows.net',
+      'acct.blob.core.usgovcloudapi.net',
     ]) {
       expect(refusal(url(`https://${host}/exports`)).message, host).toMatch(/not an allowed endpoint/);
     }
@@ -100,7 +114,18 @@ describe('checkStorageLocation', () => {
   });
 
   it('refuses IP literals, naming private ones as such', () => {
-    const privateHosts = ['127.0.0.1', '10.1.2.3', '169.254.169.254', '[::1]', '2130706433', '0177.0.0.1', '0x7f.1', '[::ffff:127.0.0.1]', '192.168.0.1', '[fe80::1]'];
+    const privateHosts = [
+      '127.0.0.1',
+      '10.1.2.3',
+      '169.254.169.254',
+      '[::1]',
+      '2130706433',
+      '0177.0.0.1',
+      '0x7f.1',
+      '[::ffff:127.0.0.1]',
+      '192.168.0.1',
+      '[fe80::1]',
+    ];
     for (const host of privateHosts) {
       expect(refusal(url(`https://${host}/exports`)).message, host).toMatch(/loopback, private, link-local or metadata/);
     }
@@ -174,7 +199,11 @@ describe('checkStorageLocation', () => {
   });
 
   it('uses the blob suffix of the configured cloud', () => {
-    for (const [cloud, host] of [['usgov', 'acct.blob.core.usgovcloudapi.net'], ['usgovdod', 'acct.blob.core.usgovcloudapi.net'], ['china', 'acct.blob.core.chinacloudapi.cn']] as const) {
+    for (const [cloud, host] of [
+      ['usgov', 'acct.blob.core.usgovcloudapi.net'],
+      ['usgovdod', 'acct.blob.core.usgovcloudapi.net'],
+      ['china', 'acct.blob.core.chinacloudapi.cn'],
+    ] as const) {
       const config = loadConfig({ DSR_CLOUD: cloud });
       const rules = { ...RULES, blobSuffix: BLOB_SUFFIX_BY_CLOUD[config.cloud] };
       expect(() => checkStorageLocation(url(`https://${host}/exports`), rules, NOW), cloud).not.toThrow();
@@ -211,28 +240,66 @@ describe('parseStorageLocation', () => {
 
 describe('isPrivateAddress', () => {
   it.each([
-    '127.0.0.1', '127.255.255.254', '10.0.0.1', '172.16.0.1', '172.31.255.255', '192.168.1.1', '169.254.169.254',
-    '100.64.0.1', '0.0.0.0', '224.0.0.1', '255.255.255.255', '198.18.0.1',
-    '::1', '[::1]', '::', 'fc00::1', 'fd12:3456::1', 'fe80::1', 'ff02::1',
-    '::ffff:127.0.0.1', '::ffff:7f00:1', '[::ffff:a9fe:a9fe]', '0:0:0:0:0:ffff:7f00:1', '64:ff9b::7f00:1',
-    '::7f00:1', '2002:7f00:1::1', '2001:0:4136:e378:8000:63bf:3fff:fdd2',
-    '168.63.129.16', '::ffff:168.63.129.16', '[::ffff:a83f:8110]', 'fec0::1', 'feff:ffff::1', '[fec0::a:b]',
+    '127.0.0.1',
+    '127.255.255.254',
+    '10.0.0.1',
+    '172.16.0.1',
+    '172.31.255.255',
+    '192.168.1.1',
+    '169.254.169.254',
+    '100.64.0.1',
+    '0.0.0.0',
+    '224.0.0.1',
+    '255.255.255.255',
+    '198.18.0.1',
+    '::1',
+    '[::1]',
+    '::',
+    'fc00::1',
+    'fd12:3456::1',
+    'fe80::1',
+    'ff02::1',
+    '::ffff:127.0.0.1',
+    '::ffff:7f00:1',
+    '[::ffff:a9fe:a9fe]',
+    '0:0:0:0:0:ffff:7f00:1',
+    '64:ff9b::7f00:1',
+    '::7f00:1',
+    '2002:7f00:1::1',
+    '2001:0:4136:e378:8000:63bf:3fff:fdd2',
+    '168.63.129.16',
+    '::ffff:168.63.129.16',
+    '[::ffff:a83f:8110]',
+    'fec0::1',
+    'feff:ffff::1',
+    '[fec0::a:b]',
   ])('%s is private', (address) => {
     expect(isPrivateAddress(address)).toBe(true);
   });
 
-  it.each(['20.60.1.1', '8.8.8.8', '168.63.129.15', '168.63.129.17', 'fe7f::1', '172.32.0.1', '192.169.0.1', '2001:4860:4860::8888', '::ffff:8.8.8.8', 'acct.blob.core.windows.net', '', 'localhost'])(
-    '%s is not a private address',
-    (address) => {
-      expect(isPrivateAddress(address)).toBe(false);
-    },
-  );
+  it.each([
+    '20.60.1.1',
+    '8.8.8.8',
+    '168.63.129.15',
+    '168.63.129.17',
+    'fe7f::1',
+    '172.32.0.1',
+    '192.169.0.1',
+    '2001:4860:4860::8888',
+    '::ffff:8.8.8.8',
+    'acct.blob.core.windows.net',
+    '',
+    'localhost',
+  ])('%s is not a private address', (address) => {
+    expect(isPrivateAddress(address)).toBe(false);
+  });
 });
 
 describe('redactSasSignatures', () => {
   it('replaces the value of sig only', () => {
-    expect(redactSasSignatures('https://a.blob.core.windows.net/c?sv=1&sig=abc%2Bdef%3D&sp=cw'))
-      .toBe('https://a.blob.core.windows.net/c?sv=1&sig=REDACTED&sp=cw');
+    expect(redactSasSignatures('https://a.blob.core.windows.net/c?sv=1&sig=abc%2Bdef%3D&sp=cw')).toBe(
+      'https://a.blob.core.windows.net/c?sv=1&sig=REDACTED&sp=cw',
+    );
     expect(redactSasSignatures('https://a.blob.core.windows.net/c?sig=abc')).toBe('https://a.blob.core.windows.net/c?sig=REDACTED');
   });
 

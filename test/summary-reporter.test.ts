@@ -17,16 +17,22 @@ test('the summary line counts a test file that fails to load as a failure, not a
   await mkdir(dir, { recursive: true });
   await writeFile(path.join(dir, 'passing.test.ts'), `import { expect, test } from 'vitest';\ntest('ok', () => { expect(1).toBe(1); });\n`);
   await writeFile(path.join(dir, 'broken.test.ts'), `import { test } from 'vitest';\nthrow new Error('cannot load');\ntest('never collected', () => {});\n`);
-  await writeFile(path.join(dir, 'vitest.config.ts'), [
-    `import { defineConfig } from 'vitest/config';`,
-    `import { SummaryReporter } from ${JSON.stringify(path.join(ROOT, 'test', 'support', 'summary-reporter.ts'))};`,
-    `export default defineConfig({ test: { include: ['*.test.ts'], reporters: [new SummaryReporter()] } });`,
-  ].join('\n'));
+  await writeFile(
+    path.join(dir, 'vitest.config.ts'),
+    [
+      `import { defineConfig } from 'vitest/config';`,
+      `import { SummaryReporter } from ${JSON.stringify(path.join(ROOT, 'test', 'support', 'summary-reporter.ts'))};`,
+      `export default defineConfig({ test: { include: ['*.test.ts'], reporters: [new SummaryReporter()] } });`,
+    ].join('\n'),
+  );
 
   const result = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
-    execFile(process.execPath, [path.join(ROOT, 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--root', dir, '--config', path.join(dir, 'vitest.config.ts')],
+    execFile(
+      process.execPath,
+      [path.join(ROOT, 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--root', dir, '--config', path.join(dir, 'vitest.config.ts')],
       { cwd: dir, env: { ...process.env, CI: 'true' } },
-      (err, stdout) => resolve({ code: err ? (err as { code?: number }).code ?? 1 : 0, stdout }));
+      (err, stdout) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout }),
+    );
   });
   expect(result.stdout).toContain('1 passed, 1 failed, 0 skipped');
   expect(result.code).toBe(1);

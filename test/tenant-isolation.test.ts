@@ -18,7 +18,16 @@ const ALL_ROLES = ['User.Export.All', 'User.Read.All', 'User.ReadWrite.All', 'Di
 const ALL_SCOPES = [...ALL_ROLES, 'Files.ReadWrite'];
 
 /** Every table that holds tenant data, keyed by tenant_id. */
-const TENANT_TABLES = ['users', 'data_policy_operations', 'directory_audits', 'drive_items', 'drive_activities', 'sign_ins', 'upload_sessions', 'quota_counters'] as const;
+const TENANT_TABLES = [
+  'users',
+  'data_policy_operations',
+  'directory_audits',
+  'drive_items',
+  'drive_activities',
+  'sign_ins',
+  'upload_sessions',
+  'quota_counters',
+] as const;
 
 let t: TestApp;
 let b: { userId: string; upn: string; fileId: string; folderId: string; operationId: string; sas: string; itemIds: string[] };
@@ -38,7 +47,9 @@ async function rowsOf(db: Db, tenant: string): Promise<Record<string, unknown[]>
 
 async function call(method: string, url: string, token: string, payload?: unknown, headers: Record<string, string> = {}) {
   return t.app.inject({
-    method: method as 'GET', url, payload: payload as string | undefined,
+    method: method as 'GET',
+    url,
+    payload: payload as string | undefined,
     headers: { authorization: `Bearer ${token}`, ...headers },
   });
 }
@@ -56,13 +67,22 @@ beforeAll(async () => {
   const session = await call('POST', `/v1.0/users/${userId}/drive/root:/Secret/big.bin:/createUploadSession`, bAdmin, {});
   expect(session.statusCode, session.body).toBe(200);
   // Sign-ins and more activity straight into the tables (the import path is another test's).
-  const extra = await seedUser(t.db, t.deps.contentStore, { tenantId: B, files: [{ path: 'x/y.txt', body: Buffer.from('more of B') }], signIns: 3, activities: 4 });
+  const extra = await seedUser(t.db, t.deps.contentStore, {
+    tenantId: B,
+    files: [{ path: 'x/y.txt', body: Buffer.from('more of B') }],
+    signIns: 3,
+    activities: 4,
+  });
   const sas = fakeSasUrl();
   const exported = await call('POST', `/v1.0/users/${userId}/exportPersonalData`, bAdmin, { storageLocation: sas });
   expect(exported.statusCode, exported.body).toBe(202);
   b = {
-    userId, upn: 'victim@fabrikam.test', fileId: fileItem.id, folderId: fileItem.parentReference.id,
-    operationId: String(exported.headers.location).split('/').pop()!, sas,
+    userId,
+    upn: 'victim@fabrikam.test',
+    fileId: fileItem.id,
+    folderId: fileItem.parentReference.id,
+    operationId: String(exported.headers.location).split('/').pop()!,
+    sas,
     itemIds: [...extra.itemIds.values()],
   };
   // Tenant A has data of its own, so "empty" answers are filtered, not empty by accident.
@@ -78,10 +98,16 @@ beforeAll(async () => {
     { name: "delegated token whose oid is B's user", token: await t.userToken(A, userId, ALL_SCOPES, true) },
   ];
   // Quota counts reach PostgreSQL in batches every 250 ms: wait for B's to land before the snapshot.
-  await waitFor(async () => {
-    const { rows } = await t.db.query<{ n: number }>("select coalesce(sum(count), 0)::int as n from quota_counters where tenant_id = $1 and bucket = 'exports'", [B]);
-    return rows[0]!.n === 1;
-  }, { what: "B's quota counters to be flushed" });
+  await waitFor(
+    async () => {
+      const { rows } = await t.db.query<{ n: number }>(
+        "select coalesce(sum(count), 0)::int as n from quota_counters where tenant_id = $1 and bucket = 'exports'",
+        [B],
+      );
+      return rows[0]!.n === 1;
+    },
+    { what: "B's quota counters to be flushed" },
+  );
   before = await rowsOf(t.db, B);
   expect(before.users!.length).toBe(2);
   expect(before.drive_items!.length).toBeGreaterThanOrEqual(5);
@@ -95,7 +121,7 @@ afterAll(async () => {
 });
 
 describe('a token of tenant A against the data of tenant B', () => {
-  it('operations: GET is 404; the list and its filters never show B; POST on B\'s user is 404 and queues nothing', async () => {
+  it("operations: GET is 404; the list and its filters never show B; POST on B's user is 404 and queues nothing", async () => {
     for (const { name, token } of tokensOfA) {
       for (const v of VERSIONS) {
         expectGraphError(await call('GET', `/${v}/dataPolicyOperations/${b.operationId}`, token), 404, 'Request_ResourceNotFound');
@@ -143,15 +169,23 @@ describe('a token of tenant A against the data of tenant B', () => {
     expect(await call('DELETE', `/v1.0/users/${dup.json<{ id: string }>().id}`, tokensOfA[0]!.token).then((r) => r.statusCode)).toBe(204);
   });
 
-  it('drive: list, get, download, upload, createUploadSession and delete on B\'s user are 404', async () => {
+  it("drive: list, get, download, upload, createUploadSession and delete on B's user are 404", async () => {
     for (const { token } of tokensOfA) {
       for (const v of VERSIONS) {
         for (const who of [b.userId, b.upn]) {
           const u = `/${v}/users/${who}/drive`;
           const attempts: [string, string, unknown?, Record<string, string>?][] = [
-            ['GET', u], ['GET', `${u}/root`], ['GET', `${u}/root/children`], ['GET', `${u}/root:/Secret`], ['GET', `${u}/root:/Secret/plans.txt`],
-            ['GET', `${u}/root:/Secret/plans.txt:/content`], ['GET', `${u}/items/${b.fileId}`], ['GET', `${u}/items/${b.folderId}/children`],
-            ['GET', `${u}/items/${b.fileId}/content`], ['DELETE', `${u}/items/${b.fileId}`], ['DELETE', `${u}/items/${b.folderId}`],
+            ['GET', u],
+            ['GET', `${u}/root`],
+            ['GET', `${u}/root/children`],
+            ['GET', `${u}/root:/Secret`],
+            ['GET', `${u}/root:/Secret/plans.txt`],
+            ['GET', `${u}/root:/Secret/plans.txt:/content`],
+            ['GET', `${u}/items/${b.fileId}`],
+            ['GET', `${u}/items/${b.folderId}/children`],
+            ['GET', `${u}/items/${b.fileId}/content`],
+            ['DELETE', `${u}/items/${b.fileId}`],
+            ['DELETE', `${u}/items/${b.folderId}`],
             ['PUT', `${u}/root:/Secret/plans.txt:/content`, 'overwritten by A', { 'content-type': 'text/plain' }],
             ['PUT', `${u}/root:/dropped.txt:/content`, 'planted by A', { 'content-type': 'text/plain' }],
             ['POST', `${u}/root:/Secret/big.bin:/createUploadSession`, {}],
@@ -164,7 +198,12 @@ describe('a token of tenant A against the data of tenant B', () => {
         // B's item ids under A's own user: the item does not exist for A either.
         for (const itemId of [b.fileId, b.folderId, ...b.itemIds]) {
           const u = `/${v}/users/${aUserId}/drive/items/${itemId}`;
-          for (const [method, url] of [['GET', u], ['GET', `${u}/content`], ['GET', `${u}/children`], ['DELETE', u]] as const) {
+          for (const [method, url] of [
+            ['GET', u],
+            ['GET', `${u}/content`],
+            ['GET', `${u}/children`],
+            ['DELETE', u],
+          ] as const) {
             const res = await call(method, url, tokensOfA[0]!.token);
             expect(res.statusCode, `${method} ${url}: ${res.body}`).toBe(404);
             expect(res.json<{ error: { code: string } }>().error.code).toBe('itemNotFound');
@@ -192,7 +231,11 @@ describe('a token of tenant A against the data of tenant B', () => {
         expect(values.length).toBeGreaterThan(0);
         expect(audits.body).not.toContain(b.userId);
         expect(audits.body).not.toContain(b.operationId);
-        const targeted = await call('GET', `/${v}/auditLogs/directoryAudits?$filter=${encodeURIComponent(`targetResources/any(t: t/id eq '${b.userId}')`)}`, token);
+        const targeted = await call(
+          'GET',
+          `/${v}/auditLogs/directoryAudits?$filter=${encodeURIComponent(`targetResources/any(t: t/id eq '${b.userId}')`)}`,
+          token,
+        );
         expect(targeted.statusCode).toBe(200);
         expect(targeted.json<{ value: unknown[] }>().value).toEqual([]);
       }

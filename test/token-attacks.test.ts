@@ -29,7 +29,10 @@ beforeAll(async () => {
   t = await createTestApp();
   localJwk = JSON.parse(await readFile(path.join(t.dataDir, 'keys', 'local-issuer.json'), 'utf8')) as JWK;
   const { privateKey, publicKey } = await generateKeyPair('RS256', { extractable: true });
-  attacker = { privateJwk: { ...(await exportJWK(privateKey)), kid: localJwk.kid! }, publicJwk: { ...(await exportJWK(publicKey)), kid: localJwk.kid!, alg: 'RS256', use: 'sig' } };
+  attacker = {
+    privateJwk: { ...(await exportJWK(privateKey)), kid: localJwk.kid! },
+    publicJwk: { ...(await exportJWK(publicKey)), kid: localJwk.kid!, alg: 'RS256', use: 'sig' },
+  };
   // The attacker's JWKS endpoint: any request to it means the service followed a header.
   keyServer = http.createServer((req, res) => {
     keyServerHits.push(req.url ?? '');
@@ -38,7 +41,9 @@ beforeAll(async () => {
   await new Promise<void>((r) => keyServer.listen(0, '127.0.0.1', r));
   keyServerUrl = `http://127.0.0.1:${(keyServer.address() as AddressInfo).port}`;
   const created = await t.app.inject({
-    method: 'POST', url: '/v1.0/users', headers: { authorization: `Bearer ${await t.appToken(TENANT, ['User.ReadWrite.All'])}` },
+    method: 'POST',
+    url: '/v1.0/users',
+    headers: { authorization: `Bearer ${await t.appToken(TENANT, ['User.ReadWrite.All'])}` },
     payload: { userPrincipalName: 'target@contoso.test', displayName: 'Target' },
   });
   expect(created.statusCode, created.body).toBe(201);
@@ -52,7 +57,19 @@ afterAll(async () => {
 
 function claims(extra: Record<string, unknown> = {}): Record<string, unknown> {
   const app = randomUUID();
-  return { iss: LOCAL_ISSUER, aud: LOCAL_AUDIENCE, iat: nowSec(), exp: nowSec() + 3600, tid: TENANT, oid: app, sub: app, azp: app, idtyp: 'app', roles: ['User.Export.All', 'User.Read.All'], ...extra };
+  return {
+    iss: LOCAL_ISSUER,
+    aud: LOCAL_AUDIENCE,
+    iat: nowSec(),
+    exp: nowSec() + 3600,
+    tid: TENANT,
+    oid: app,
+    sub: app,
+    azp: app,
+    idtyp: 'app',
+    roles: ['User.Export.All', 'User.Read.All'],
+    ...extra,
+  };
 }
 
 async function sign(payload: Record<string, unknown>, header: Record<string, unknown>, key: JWK = attacker.privateJwk): Promise<string> {
@@ -62,7 +79,10 @@ async function sign(payload: Record<string, unknown>, header: Record<string, unk
 async function expectUnauthorized(token: string): Promise<void> {
   const before = await countRows(t.db, 'data_policy_operations');
   const post = await t.app.inject({
-    method: 'POST', url: `/v1.0/users/${userId}/exportPersonalData`, headers: { authorization: `Bearer ${token}` }, payload: { storageLocation: fakeSasUrl() },
+    method: 'POST',
+    url: `/v1.0/users/${userId}/exportPersonalData`,
+    headers: { authorization: `Bearer ${token}` },
+    payload: { storageLocation: fakeSasUrl() },
   });
   expectGraphError(post, 401, 'InvalidAuthenticationToken');
   const get = await t.app.inject({ method: 'GET', url: `/beta/users/${userId}`, headers: { authorization: `Bearer ${token}` } });
@@ -78,7 +98,7 @@ describe('key-location headers are neither followed nor trusted', () => {
     expect(keyServerHits).toEqual([]);
   });
 
-  it('an embedded jwk header carrying the attacker\'s own public key', async () => {
+  it("an embedded jwk header carrying the attacker's own public key", async () => {
     await expectUnauthorized(await sign(claims(), { kid: localJwk.kid, jwk: attacker.publicJwk }));
     await expectUnauthorized(await sign(claims(), { jwk: attacker.publicJwk }));
   });
@@ -116,7 +136,10 @@ describe('missing registered claims', () => {
     delete c.sub;
     const token = await sign(c, { kid: localJwk.kid }, localJwk);
     const post = await t.app.inject({
-      method: 'POST', url: `/v1.0/users/${userId}/exportPersonalData`, headers: { authorization: `Bearer ${token}` }, payload: { storageLocation: fakeSasUrl() },
+      method: 'POST',
+      url: `/v1.0/users/${userId}/exportPersonalData`,
+      headers: { authorization: `Bearer ${token}` },
+      payload: { storageLocation: fakeSasUrl() },
     });
     // The app is still named by azp; a 5xx (an unchecked undefined) is the failure mode.
     expect([202, 401, 403], post.body).toContain(post.statusCode);

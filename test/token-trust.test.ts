@@ -40,7 +40,10 @@ describe('the local issuer beside an external one', () => {
       const token = await ext.issuer.sign({ tid: TENANT, oid: randomUUID(), idtyp: 'app', roles: ROLES }, 600);
       const before = await countRows(ext.db, 'users');
       const res = await ext.app.inject({
-        method: 'POST', url: '/v1.0/users', headers: { authorization: `Bearer ${token}` }, payload: { userPrincipalName: 'x@contoso.test', displayName: 'X' },
+        method: 'POST',
+        url: '/v1.0/users',
+        headers: { authorization: `Bearer ${token}` },
+        payload: { userPrincipalName: 'x@contoso.test', displayName: 'X' },
       });
       expect(expectGraphError(res, 401, 'InvalidAuthenticationToken').message).toMatch(/issuer/);
       expect(await countRows(ext.db, 'users')).toBe(before);

@@ -12,8 +12,11 @@ let container: ContainerClient;
 const store = createLocalContentStore(await tempDir('dsr-upload-verified-'));
 const BLOCK = 64 * 1024;
 const opts = () => ({
-  contentType: 'application/octet-stream', retry: { tries: 1, baseMs: 1 }, signal: new AbortController().signal,
-  blockSize: BLOCK, parallelBlocks: 2,
+  contentType: 'application/octet-stream',
+  retry: { tries: 1, baseMs: 1 },
+  signal: new AbortController().signal,
+  blockSize: BLOCK,
+  parallelBlocks: 2,
 });
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const bytes = (n: number, seed: number) => Buffer.from(Array.from({ length: n }, (_, i) => (i * 31 + seed) & 0xff));
@@ -32,13 +35,27 @@ async function exists(name: string): Promise<boolean> {
 }
 
 test.each([
-  ['empty', 0], ['small', 1000], ['exactly one block', BLOCK], ['several blocks', BLOCK * 5 + 123], ['a multiple of the block size', BLOCK * 3],
-])('%s: read through the store\'s reader, verified, uploaded byte for byte', async (_what, size) => {
+  ['empty', 0],
+  ['small', 1000],
+  ['exactly one block', BLOCK],
+  ['several blocks', BLOCK * 5 + 123],
+  ['a multiple of the block size', BLOCK * 3],
+])("%s: read through the store's reader, verified, uploaded byte for byte", async (_what, size) => {
   const body = bytes(size, size);
   const { sha256 } = await store.put(Readable.from([body]));
   const name = `ok-${size}.bin`;
   let acked = 0;
-  await uploadContentVerified(container.getBlockBlobClient(name), await store.open!(sha256), { path: name, size, sha256 }, { ...opts(), onBytes: (n) => { acked += n; } });
+  await uploadContentVerified(
+    container.getBlockBlobClient(name),
+    await store.open!(sha256),
+    { path: name, size, sha256 },
+    {
+      ...opts(),
+      onBytes: (n) => {
+        acked += n;
+      },
+    },
+  );
   expect(await container.getBlockBlobClient(name).downloadToBuffer()).toEqual(body);
   expect(acked).toBe(size);
 });
@@ -61,7 +78,10 @@ test.each([
   const upload = viaStream
     ? uploadStreamVerified(blob, await store.get(sha256), expected, opts())
     : uploadContentVerified(blob, await store.open!(sha256), expected, opts());
-  const err = await upload.then(() => undefined, (e: unknown) => e);
+  const err = await upload.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(ContentIntegrityError);
   expect(String((err as Error).message)).toContain(`${actualSize} bytes`);
   expect(await exists(name)).toBe(false);

@@ -32,7 +32,9 @@ async function tenantWithUser(): Promise<{ tenant: string; user: string; auth: {
 
 async function createSession(who: { user: string; auth: Record<string, string> }, path: string, fileSize?: number): Promise<Res> {
   return t.app.inject({
-    method: 'POST', url: pathUrl(who.user, path, ':/createUploadSession'), headers: { ...who.auth, 'content-type': 'application/json' },
+    method: 'POST',
+    url: pathUrl(who.user, path, ':/createUploadSession'),
+    headers: { ...who.auth, 'content-type': 'application/json' },
     payload: fileSize === undefined ? {} : { item: { fileSize } },
   });
 }
@@ -44,14 +46,18 @@ function sessionPath(res: Res): string {
 
 function putFragment(url: string, data: Buffer, first: number, total: number): Promise<Res> {
   return t.app.inject({
-    method: 'PUT', url, payload: data,
+    method: 'PUT',
+    url,
+    payload: data,
     headers: { 'content-type': 'application/octet-stream', 'content-range': `bytes ${first}-${first + data.length - 1}/${total}` },
   });
 }
 
 function simpleUpload(who: { user: string; auth: Record<string, string> }, path: string, body: Buffer): Promise<Res> {
   return t.app.inject({
-    method: 'PUT', url: pathUrl(who.user, path, ':/content'), payload: body,
+    method: 'PUT',
+    url: pathUrl(who.user, path, ':/content'),
+    payload: body,
     headers: { ...who.auth, 'content-type': 'application/octet-stream' },
   });
 }

@@ -6,20 +6,21 @@ import { collectGarbage } from '../src/content/collect-garbage.ts';
 import { graphClient, listenGraph } from './support/graph-client.ts';
 import { createTestApp, fakeSasUrl, type TestApp } from './support/harness.ts';
 
-
 const TENANT = randomUUID();
 let t: TestApp;
 let server: FastifyInstance;
 let client: Client;
 
 async function raw(request: Promise<unknown>): Promise<{ status: number; body: Record<string, any> }> {
-  const res = await request as Response;
+  const res = (await request) as Response;
   const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) as Record<string, any> : {} };
+  return { status: res.status, body: text ? (JSON.parse(text) as Record<string, any>) : {} };
 }
 
 async function newUserWithFile(name: string): Promise<string> {
-  const user = await client.api('/users').post({ userPrincipalName: `${name}-${randomUUID().slice(0, 6)}@contoso.com`, displayName: name, accountEnabled: true });
+  const user = await client
+    .api('/users')
+    .post({ userPrincipalName: `${name}-${randomUUID().slice(0, 6)}@contoso.com`, displayName: name, accountEnabled: true });
   await client.api(`/users/${user.id}/drive/root:/notes.txt:/content`).put('kept while deleted');
   return user.id as string;
 }
@@ -70,7 +71,7 @@ describe('DELETE /users/{id} is a soft delete', () => {
     expect(trail.indexOf('Delete user')).toBeGreaterThan(0);
   });
 
-  it('a permanent delete from deletedItems removes the user and its drive; unknown and malformed ids get Entra\'s errors', async () => {
+  it("a permanent delete from deletedItems removes the user and its drive; unknown and malformed ids get Entra's errors", async () => {
     const id = await newUserWithFile('Eli');
     await client.api(`/users/${id}`).delete();
     expect((await raw(client.api(`/directory/deletedItems/${id}`).responseType(ResponseType.RAW).delete())).status).toBe(204);

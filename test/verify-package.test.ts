@@ -31,8 +31,12 @@ afterAll(async () => {
 
 async function exportedPackage(): Promise<string> {
   const user = await seedUser(db, store, {
-    files: [{ path: 'Docs/a.txt', body: Buffer.from('alpha') }, { path: 'Docs/b.bin', body: Buffer.alloc(70_000, 7) }],
-    signIns: 2, activities: 4,
+    files: [
+      { path: 'Docs/a.txt', body: Buffer.from('alpha') },
+      { path: 'Docs/b.bin', body: Buffer.alloc(70_000, 7) },
+    ],
+    signIns: 2,
+    activities: 4,
   });
   const sas = await createContainerSas(azurite, `verify-${randomUUID().slice(0, 8)}`);
   const op = await queueExport(db, user, sas, [azurite.origin]);
@@ -55,12 +59,23 @@ test('the manifest is signed by a key the database publishes; another key set fa
   const sas = await exportedPackage();
   const published = { keys: await selectPackageSigningKeys(db) };
   let signedBy: string | undefined;
-  expect(await verifyPackage(sas, undefined, { keys: published, onSigned: (kid) => { signedBy = kid; } })).toEqual([]);
+  expect(
+    await verifyPackage(sas, undefined, {
+      keys: published,
+      onSigned: (kid) => {
+        signedBy = kid;
+      },
+    }),
+  ).toEqual([]);
   expect(published.keys.map((k) => k.kid)).toContain(signedBy);
   const stranger = await loadPackageSigner(await tempDir('dsr-verify-key-'));
-  expect(await verifyPackage(sas, undefined, { keys: { keys: [stranger.publicJwk] } })).toEqual([{
-    path: 'manifest.json.jws', kind: 'signatureInvalid', actual: 'signed with a key that is not in the key set',
-  }]);
+  expect(await verifyPackage(sas, undefined, { keys: { keys: [stranger.publicJwk] } })).toEqual([
+    {
+      path: 'manifest.json.jws',
+      kind: 'signatureInvalid',
+      actual: 'signed with a key that is not in the key set',
+    },
+  ]);
 });
 
 test('verify reports a changed, a resized, a missing and an extra file', async () => {
@@ -72,12 +87,14 @@ test('verify reports a changed, a resized, a missing and an extra file', async (
   await container.deleteBlob('OneDrive/Activity.csv');
   await container.getBlockBlobClient('OneDrive/Files/extra.txt').upload('x', 1);
   const differences = await verifyPackage(sas);
-  expect(differences).toEqual(expect.arrayContaining([
-    expect.objectContaining({ path: 'OneDrive/Files/Docs/a.txt', kind: 'sha256' }),
-    expect.objectContaining({ path: 'Directory/User.json', kind: 'size', actual: 2 }),
-    { path: 'OneDrive/Activity.csv', kind: 'missing' },
-    { path: 'OneDrive/Files/extra.txt', kind: 'extra', actual: 1 },
-  ]));
+  expect(differences).toEqual(
+    expect.arrayContaining([
+      expect.objectContaining({ path: 'OneDrive/Files/Docs/a.txt', kind: 'sha256' }),
+      expect.objectContaining({ path: 'Directory/User.json', kind: 'size', actual: 2 }),
+      { path: 'OneDrive/Activity.csv', kind: 'missing' },
+      { path: 'OneDrive/Files/extra.txt', kind: 'extra', actual: 1 },
+    ]),
+  );
   expect(differences).toHaveLength(4);
 });
 

@@ -54,9 +54,16 @@ test('the worker endpoints: health, readiness that turns 503 while draining, met
 test('`dsr-export worker --port 0` serves its own export metrics, and stops cleanly on SIGTERM', async () => {
   const dataDir = await tempDir('dsr-worker-endpoints-');
   const store = createLocalContentStore(`${dataDir}/content`);
-  const user = await seedUser(db, store, { files: [{ path: 'Docs/a.txt', body: Buffer.from('hello') }, { path: 'Docs/b.bin', body: Buffer.alloc(70_000, 7) }] });
+  const user = await seedUser(db, store, {
+    files: [
+      { path: 'Docs/a.txt', body: Buffer.from('hello') },
+      { path: 'Docs/b.bin', body: Buffer.alloc(70_000, 7) },
+    ],
+  });
   const proc = spawnDsr(['worker', '--port', '0'], {
-    DSR_DATABASE_URL: dbUrl, DSR_DATA_DIR: dataDir, DSR_STORAGE_ALLOW: azurite.origin,
+    DSR_DATABASE_URL: dbUrl,
+    DSR_DATA_DIR: dataDir,
+    DSR_STORAGE_ALLOW: azurite.origin,
   });
   const url = (await proc.waitForLine(/dsr-export worker endpoints on (http:\/\/\S+)/))[1]!;
   await proc.waitForLine(/"msg":"worker started"/);
@@ -77,8 +84,11 @@ test('`dsr-export worker --port 0` serves its own export metrics, and stops clea
   expect(sample(after, 'dsr_export_bytes_written_total')).toBeGreaterThan(70_005);
   expect(sample(after, 'dsr_export_duration_seconds_count{status="complete"}')).toBe(1);
   // The queue gauges are read at most every few seconds: the first scrape's may still be served.
-  await waitFor(async () => (sample(await (await fetch(`${url}/metrics`)).text(), 'dsr_operations{status="complete"}') ?? 0) >= 1,
-    { timeoutMs: 20_000, intervalMs: 250, what: 'the queue gauges to show the completed export' });
+  await waitFor(async () => (sample(await (await fetch(`${url}/metrics`)).text(), 'dsr_operations{status="complete"}') ?? 0) >= 1, {
+    timeoutMs: 20_000,
+    intervalMs: 250,
+    what: 'the queue gauges to show the completed export',
+  });
   expect((await fetch(`${url}/readyz`)).status).toBe(200);
 
   proc.kill('SIGTERM');

@@ -9,9 +9,7 @@ import { createMetrics } from '../src/metrics.ts';
 import { createContainerSas, startAzurite, type Azurite } from '../src/embedded/azurite.ts';
 import { startWorker, type Worker } from '../src/worker/worker.ts';
 import { createLocalContentStore } from '../src/content/local-content-store.ts';
-import {
-  queueExport, readContainer, seedUser, startStorageProxy, viaOrigin, waitFor, waitForStatus,
-} from './support/export-fixtures.ts';
+import { queueExport, readContainer, seedUser, startStorageProxy, viaOrigin, waitFor, waitForStatus } from './support/export-fixtures.ts';
 import { createTestDatabase, tempDir } from './support/harness.ts';
 
 let db: Db;
@@ -45,8 +43,14 @@ beforeAll(async () => {
     DSR_MAX_ATTEMPTS: '3',
   });
   worker = await startWorker({
-    config, db, contentStore: store, metrics, pollIntervalMs: 100, resolve,
-    retry: { baseMs: 50, maxMs: 200 }, requestRetry: { tries: 2, baseMs: 10 },
+    config,
+    db,
+    contentStore: store,
+    metrics,
+    pollIntervalMs: 100,
+    resolve,
+    retry: { baseMs: 50, maxMs: 200 },
+    requestRetry: { tries: 2, baseMs: 10 },
   });
 });
 
@@ -80,7 +84,10 @@ test('403 from storage: StorageLocationAccessDenied naming the missing permissio
   expect(row.storage_location).toMatch(/[?&]sig=REDACTED(&|$)/);
   expect(row.completed_at).not.toBeNull();
   expect(row.request_info_written).toBe(false);
-  const audit = await db.query(`select result, result_reason from directory_audits where correlation_id = $1 and activity_display_name = 'Export personal data failed'`, [op.id]);
+  const audit = await db.query(
+    `select result, result_reason from directory_audits where correlation_id = $1 and activity_display_name = 'Export personal data failed'`,
+    [op.id],
+  );
   expect(audit.rows).toEqual([{ result: 'failure', result_reason: 'StorageLocationAccessDenied' }]);
   expect((await db.query('select count(*)::int as n from content_pins where operation_id = $1', [op.id])).rows[0].n).toBe(0);
 });

@@ -26,21 +26,33 @@ afterAll(async () => {
 });
 
 function worker(opts: { onEvent?: (e: WorkerEvent) => void; pollIntervalMs?: number; metrics?: ReturnType<typeof createMetrics> } = {}): Promise<Worker> {
-  return fleet.start(t.dbUrl, { config: t.config, contentStore: store, onEvent: opts.onEvent, pollIntervalMs: opts.pollIntervalMs ?? 250, metrics: opts.metrics }, 12);
+  return fleet.start(
+    t.dbUrl,
+    { config: t.config, contentStore: store, onEvent: opts.onEvent, pollIntervalMs: opts.pollIntervalMs ?? 250, metrics: opts.metrics },
+    12,
+  );
 }
 
 test('an idle worker is woken by the POST (LISTEN/NOTIFY), and GET and /metrics show the result', async () => {
   const metrics = createMetrics();
   const claimed: string[] = [];
   // No poll before the test's own timeout: a claim at all can only come from the NOTIFY.
-  const w = await worker({ pollIntervalMs: 3_600_000, metrics, onEvent: (e) => { if (e.type === 'claimed') claimed.push(e.operationId); } });
+  const w = await worker({
+    pollIntervalMs: 3_600_000,
+    metrics,
+    onEvent: (e) => {
+      if (e.type === 'claimed') claimed.push(e.operationId);
+    },
+  });
   const tenant = randomUUID();
   const user = await seedUser(t.db, store, { tenantId: tenant, files: [{ path: 'a.txt', body: Buffer.from('hello') }] });
   const sas = await createContainerSas(azurite, `wake-${randomUUID().slice(0, 8)}`);
   const token = await t.appToken(tenant, ['User.Export.All', 'User.Read.All']);
   const post = await t.app.inject({
-    method: 'POST', url: `/v1.0/users/${user.userId}/exportPersonalData`,
-    headers: { authorization: `Bearer ${token}` }, payload: { storageLocation: sas },
+    method: 'POST',
+    url: `/v1.0/users/${user.userId}/exportPersonalData`,
+    headers: { authorization: `Bearer ${token}` },
+    payload: { storageLocation: sas },
   });
   expect(post.statusCode).toBe(202);
   const id = post.headers.location!.split('/').pop()!;
@@ -86,12 +98,21 @@ test('two workers on one database process each of 200 queued operations exactly 
     if (e.type === 'completed') completions.push(e.operationId);
   };
   const [a, b] = [await worker({ onEvent }), await worker({ onEvent })];
-  await waitFor(async () => {
-    const { rows } = await t.db.query<{ n: number }>(`select count(*)::int as n from data_policy_operations where id = any($1) and status in ('complete', 'failed')`, [ops]);
-    return rows[0]!.n === ops.length;
-  }, { timeoutMs: 80_000, intervalMs: 200, what: 'all 200 operations to end' });
+  await waitFor(
+    async () => {
+      const { rows } = await t.db.query<{ n: number }>(
+        `select count(*)::int as n from data_policy_operations where id = any($1) and status in ('complete', 'failed')`,
+        [ops],
+      );
+      return rows[0]!.n === ops.length;
+    },
+    { timeoutMs: 80_000, intervalMs: 200, what: 'all 200 operations to end' },
+  );
 
-  const { rows } = await t.db.query<{ status: string; n: number }>('select status, count(*)::int as n from data_policy_operations where id = any($1) group by status', [ops]);
+  const { rows } = await t.db.query<{ status: string; n: number }>(
+    'select status, count(*)::int as n from data_policy_operations where id = any($1) group by status',
+    [ops],
+  );
   expect(rows).toEqual([{ status: 'complete', n: 200 }]);
   expect(claims.size).toBe(200);
   for (const [, by] of claims) expect(by).toHaveLength(1);
@@ -100,7 +121,10 @@ test('two workers on one database process each of 200 queued operations exactly 
   expect(byWorker(a.id) + byWorker(b.id)).toBe(200);
   expect(byWorker(a.id)).toBeGreaterThan(0);
   expect(byWorker(b.id)).toBeGreaterThan(0);
-  const audits = await t.db.query<{ n: number }>(`select count(*)::int as n from directory_audits where correlation_id = any($1) and activity_display_name = 'Export personal data completed'`, [ops]);
+  const audits = await t.db.query<{ n: number }>(
+    `select count(*)::int as n from directory_audits where correlation_id = any($1) and activity_display_name = 'Export personal data completed'`,
+    [ops],
+  );
   expect(audits.rows[0]!.n).toBe(200);
   for (const sas of [containers[0]!, containers[99]!, containers[199]!]) expect(await verifyPackage(sas)).toEqual([]);
 }, 90_000);

@@ -26,8 +26,12 @@ beforeAll(async () => {
   proxy = await startStorageProxy(azurite.origin);
   worker = await startWorker({
     config: loadConfig({ DSR_STORAGE_ALLOW: [azurite.origin, proxy.origin].join(','), DSR_MAX_ATTEMPTS: String(MAX_ATTEMPTS) }),
-    db, contentStore: store, metrics: createMetrics(), pollIntervalMs: 100,
-    retry: { baseMs: 50, maxMs: 200 }, requestRetry: { tries: 2, baseMs: 10 },
+    db,
+    contentStore: store,
+    metrics: createMetrics(),
+    pollIntervalMs: 100,
+    retry: { baseMs: 50, maxMs: 200 },
+    requestRetry: { tries: 2, baseMs: 10 },
   });
 });
 

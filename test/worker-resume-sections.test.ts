@@ -30,7 +30,12 @@ const store = createLocalContentStore(contentRoot);
 beforeAll(async () => {
   ({ db, url: dbUrl } = await createTestDatabase());
   azurite = await startAzurite();
-  config = loadConfig({ DSR_STORAGE_ALLOW: azurite.origin, DSR_LEASE_SECONDS: '3', DSR_UPLOAD_CONCURRENCY: '1', DSR_DATA_DIR: await tempDir('dsr-resume-sections-data-') });
+  config = loadConfig({
+    DSR_STORAGE_ALLOW: azurite.origin,
+    DSR_LEASE_SECONDS: '3',
+    DSR_UPLOAD_CONCURRENCY: '1',
+    DSR_DATA_DIR: await tempDir('dsr-resume-sections-data-'),
+  });
 });
 
 afterAll(async () => {
@@ -62,11 +67,14 @@ test('killed while a large section is being rendered: the next worker renders a 
   const a = await worker();
   a.wake();
   // A section larger than a plan row streams into the content store's tmp/ while it is rendered.
-  await waitFor(async () => {
-    const row = await operationRow(db, op.id);
-    const rendering = (await readdir(path.join(contentRoot, 'tmp')).catch(() => [])).length > 0;
-    return row.status === 'running' && row.bytes_planned === null && rendering;
-  }, { timeoutMs: 60_000, intervalMs: 5, what: 'a large section to be rendering' });
+  await waitFor(
+    async () => {
+      const row = await operationRow(db, op.id);
+      const rendering = (await readdir(path.join(contentRoot, 'tmp')).catch(() => [])).length > 0;
+      return row.status === 'running' && row.bytes_planned === null && rendering;
+    },
+    { timeoutMs: 60_000, intervalMs: 5, what: 'a large section to be rendering' },
+  );
   await a.stopHard();
   const afterCrash = await operationRow(db, op.id);
   expect(afterCrash.bytes_planned).toBeNull();
@@ -79,7 +87,9 @@ test('killed while a large section is being rendered: the next worker renders a 
   expect(await verifyPackage(sas)).toEqual([]);
   expect(await signInsInPackage(sas)).toBe(signIns);
   // One plan, not the crashed attempt's rows plus the new ones.
-  const { rows } = await db.query<{ n: number }>(`select count(*)::int as n from export_files where operation_id = $1 and path = 'Directory/SignIns.json'`, [op.id]);
+  const { rows } = await db.query<{ n: number }>(`select count(*)::int as n from export_files where operation_id = $1 and path = 'Directory/SignIns.json'`, [
+    op.id,
+  ]);
   expect(rows[0]!.n).toBe(1);
   await b.stop(500);
 }, 180_000);
@@ -90,15 +100,19 @@ test('killed while a large section is being uploaded: the next worker uploads th
   a.wake();
   const blob = new ContainerClient(sas).getBlockBlobClient('Directory/SignIns.json');
   // Staged blocks of SignIns.json and no commit yet: the section is half uploaded.
-  await waitFor(async () => {
-    const list = await blob.getBlockList('uncommitted').catch(() => undefined);
-    return (list?.uncommittedBlocks?.length ?? 0) >= 2;
-  }, { timeoutMs: 90_000, intervalMs: 5, what: 'SignIns.json to be half uploaded' });
+  await waitFor(
+    async () => {
+      const list = await blob.getBlockList('uncommitted').catch(() => undefined);
+      return (list?.uncommittedBlocks?.length ?? 0) >= 2;
+    },
+    { timeoutMs: 90_000, intervalMs: 5, what: 'SignIns.json to be half uploaded' },
+  );
   await a.stopHard();
   const afterCrash = await operationRow(db, op.id);
   expect(afterCrash.bytes_planned).not.toBeNull();
-  const planBefore = (await db.query<{ path: string; sha256: string; size: number }>(
-    'select path, sha256, size from export_files where operation_id = $1 order by seq', [op.id])).rows;
+  const planBefore = (
+    await db.query<{ path: string; sha256: string; size: number }>('select path, sha256, size from export_files where operation_id = $1 order by seq', [op.id])
+  ).rows;
   expect(planBefore.find((f) => f.path === 'Directory/SignIns.json')!.size).toBeGreaterThan(2 * 1024 * 1024);
 
   const b = await worker();
@@ -106,8 +120,9 @@ test('killed while a large section is being uploaded: the next worker uploads th
   expect(done.error_message ?? '').toBe('');
   expect(done.status).toBe('complete');
   // The plan the first worker fixed is the package: same files, same bytes (nothing re-rendered).
-  const planAfter = (await db.query<{ path: string; sha256: string; size: number }>(
-    'select path, sha256, size from export_files where operation_id = $1 order by seq', [op.id])).rows;
+  const planAfter = (
+    await db.query<{ path: string; sha256: string; size: number }>('select path, sha256, size from export_files where operation_id = $1 order by seq', [op.id])
+  ).rows;
   expect(planAfter).toEqual(planBefore);
   expect(done.bytes_planned).toBe(afterCrash.bytes_planned);
   expect(await verifyPackage(sas)).toEqual([]);

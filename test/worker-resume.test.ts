@@ -40,7 +40,8 @@ function worker(opts: { onEvent?: (e: WorkerEvent) => void; pollIntervalMs?: num
 async function userWithFiles(n: number) {
   return seedUser(db, store, {
     files: Array.from({ length: n }, (_, i) => ({ path: `Docs/file-${i}.bin`, body: Buffer.alloc(40_000 + i, i) })),
-    signIns: 2, activities: 3,
+    signIns: 2,
+    activities: 3,
   });
 }
 
@@ -84,7 +85,11 @@ test('a worker that dies mid-export is replaced after its lease expires; finishe
   const tagsByA = await etags(sas);
 
   const uploadsByB: string[] = [];
-  const b = await worker({ onEvent: (e) => { if (e.type === 'fileUploaded' && e.operationId === op.id) uploadsByB.push(e.path); } });
+  const b = await worker({
+    onEvent: (e) => {
+      if (e.type === 'fileUploaded' && e.operationId === op.id) uploadsByB.push(e.path);
+    },
+  });
   const done = await waitForStatus(db, op.id, ['complete', 'failed']);
   expect(done.status).toBe('complete');
   expect(done.lease_owner).toBeNull();
@@ -153,7 +158,12 @@ test('graceful stop (SIGTERM) releases the lease at once and another worker take
 
   // A poll interval of a minute: only the immediate claim at start can pick the export up.
   const claimedByB: string[] = [];
-  await worker({ pollIntervalMs: 60_000, onEvent: (e) => { if (e.type === 'claimed') claimedByB.push(e.operationId); } });
+  await worker({
+    pollIntervalMs: 60_000,
+    onEvent: (e) => {
+      if (e.type === 'claimed') claimedByB.push(e.operationId);
+    },
+  });
   await waitFor(() => claimedByB.includes(op.id), { timeoutMs: 5000, what: 'worker B to claim at once' });
   const done = await waitForStatus(db, op.id, ['complete', 'failed']);
   expect(done.status).toBe('complete');

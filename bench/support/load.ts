@@ -37,10 +37,16 @@ export async function startCluster(opts: {
   // The local issuer key is created once here, before any API process reads it.
   await loadLocalIssuer(opts.dataDir);
   const env = {
-    DSR_DATABASE_URL: opts.databaseUrl, DSR_DATA_DIR: opts.dataDir, DSR_STORAGE_ALLOW: opts.azurite.origin, ...LOAD_QUOTAS, ...opts.env,
+    DSR_DATABASE_URL: opts.databaseUrl,
+    DSR_DATA_DIR: opts.dataDir,
+    DSR_STORAGE_ALLOW: opts.azurite.origin,
+    ...LOAD_QUOTAS,
+    ...opts.env,
   };
   const cluster: Cluster = {
-    apis: [], workers: [], env,
+    apis: [],
+    workers: [],
+    env,
     async addWorker(extra = {}) {
       const w = await startWorkerProcess({ ...env, ...opts.workerEnv, ...extra });
       cluster.workers.push(w);
@@ -53,10 +59,7 @@ export async function startCluster(opts: {
     },
   };
   // Started together: each process spends ~1 s loading TypeScript through tsx.
-  await Promise.all([
-    ...Array.from({ length: opts.apis }, () => cluster.addApi()),
-    ...Array.from({ length: opts.workers }, () => cluster.addWorker()),
-  ]);
+  await Promise.all([...Array.from({ length: opts.apis }, () => cluster.addApi()), ...Array.from({ length: opts.workers }, () => cluster.addWorker())]);
   return cluster;
 }
 
@@ -89,8 +92,11 @@ export async function loadRequests(azurite: Azurite, users: { id: string }[], n:
   const out: LoadRequest[] = [];
   const run = randomUUID().slice(0, 6);
   for (let i = 0; i < n; i += 50) {
-    const batch = await Promise.all(Array.from({ length: Math.min(50, n - i) }, (_, j) =>
-      createContainerSas(azurite, `${prefix}-${run}-${i + j}`).then((sas) => ({ userId: users[(i + j) % users.length]!.id, sas }))));
+    const batch = await Promise.all(
+      Array.from({ length: Math.min(50, n - i) }, (_, j) =>
+        createContainerSas(azurite, `${prefix}-${run}-${i + j}`).then((sas) => ({ userId: users[(i + j) % users.length]!.id, sas })),
+      ),
+    );
     out.push(...batch);
   }
   return out;
@@ -169,12 +175,14 @@ export async function runLoad(opts: {
     }
     unaccepted.push({ index, last });
   };
-  await Promise.all(Array.from({ length: opts.concurrency }, async () => {
-    while (next < opts.requests.length) {
-      await one(next++);
-      opts.onProgress?.(++finished);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: opts.concurrency }, async () => {
+      while (next < opts.requests.length) {
+        await one(next++);
+        opts.onProgress?.(++finished);
+      }
+    }),
+  );
   return { accepted, statuses, serverErrors, networkErrors, unaccepted, latenciesMs, durationMs: performance.now() - t0 };
 }
 
@@ -191,7 +199,8 @@ export async function waitForOperations(db: Db, ids: string[], timeoutMs: number
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const { rows } = await db.query<{ id: string; status: string; error_code: string | null; error_message: string | null }>(
-      'select id, status, error_code, error_message from data_policy_operations where id = any($1::uuid[])', [ids],
+      'select id, status, error_code, error_message from data_policy_operations where id = any($1::uuid[])',
+      [ids],
     );
     const byStatus: Record<string, number> = {};
     for (const r of rows) byStatus[r.status] = (byStatus[r.status] ?? 0) + 1;
@@ -199,7 +208,9 @@ export async function waitForOperations(db: Db, ids: string[], timeoutMs: number
     if ((ended === ids.length && rows.length === ids.length) || Date.now() > deadline) {
       const found = new Set(rows.map((r) => r.id));
       return {
-        byStatus, failed: rows.filter((r) => r.status === 'failed'), missing: ids.filter((id) => !found.has(id)),
+        byStatus,
+        failed: rows.filter((r) => r.status === 'failed'),
+        missing: ids.filter((id) => !found.has(id)),
         ended: new Set(rows.filter((r) => r.status === 'complete' || r.status === 'failed').map((r) => r.id)),
       };
     }
@@ -213,14 +224,16 @@ export async function verifySample(requests: LoadRequest[], sample: number): Pro
   const picked = requests.filter((_, i) => i % step === 0).slice(0, sample);
   const bad: { sas: string; differences: unknown[] }[] = [];
   let i = 0;
-  await Promise.all(Array.from({ length: 8 }, async () => {
-    while (i < picked.length) {
-      const r = picked[i++]!;
-      // A storage error while reading one package is that package's finding, not the end of the run.
-      const differences = await verifyPackage(r.sas).catch((err: unknown) => [{ error: String((err as Error).message ?? err) }]);
-      if (differences.length > 0) bad.push({ sas: r.sas.split('?')[0]!, differences });
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: 8 }, async () => {
+      while (i < picked.length) {
+        const r = picked[i++]!;
+        // A storage error while reading one package is that package's finding, not the end of the run.
+        const differences = await verifyPackage(r.sas).catch((err: unknown) => [{ error: String((err as Error).message ?? err) }]);
+        if (differences.length > 0) bad.push({ sas: r.sas.split('?')[0]!, differences });
+      }
+    }),
+  );
   return { checked: picked.length, bad };
 }
 

@@ -39,18 +39,25 @@ export function spawnDsr(args: string[], env: Record<string, string>, opts: { de
   createInterface({ input: child.stderr }).on('line', onLine);
   const exited = once(child, 'exit').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null }));
   const proc: ChildDsr = {
-    child, pid: child.pid!, lines, exited,
+    child,
+    pid: child.pid!,
+    lines,
+    exited,
     alive: () => child.exitCode === null && child.signalCode === null,
     waitForLine(re, timeoutMs = 60_000) {
       const seen = lines.map((l) => re.exec(l)).find(Boolean);
       if (seen) return Promise.resolve(seen);
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => done(new Error(`no line matching ${re} within ${timeoutMs} ms from dsr-export ${args.join(' ')}:\n${lines.slice(-30).join('\n')}`)), timeoutMs);
+        const timer = setTimeout(
+          () => done(new Error(`no line matching ${re} within ${timeoutMs} ms from dsr-export ${args.join(' ')}:\n${lines.slice(-30).join('\n')}`)),
+          timeoutMs,
+        );
         const watcher = (line: string) => {
           const m = re.exec(line);
           if (m) done(undefined, m);
         };
-        const onExit = () => done(new Error(`dsr-export ${args.join(' ')} exited (${child.exitCode ?? child.signalCode}) before printing ${re}:\n${lines.slice(-30).join('\n')}`));
+        const onExit = () =>
+          done(new Error(`dsr-export ${args.join(' ')} exited (${child.exitCode ?? child.signalCode}) before printing ${re}:\n${lines.slice(-30).join('\n')}`));
         function done(err?: Error, m?: RegExpMatchArray) {
           clearTimeout(timer);
           watchers.delete(watcher);

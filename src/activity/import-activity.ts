@@ -69,9 +69,12 @@ export async function importActivity(db: Db, tenantId: string, source: ImportSou
   const skipInvalid = opts.skipInvalid ?? false;
   const batchSize = opts.batchSize ?? DEFAULT_BATCH_SIZE;
   const maxLineLength = opts.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH;
-  const lines = typeof source === 'string'
-    ? readFileLines(source, maxLineLength)
-    : source instanceof Readable ? splitLines(source, maxLineLength) : numberLines(source, maxLineLength);
+  const lines =
+    typeof source === 'string'
+      ? readFileLines(source, maxLineLength)
+      : source instanceof Readable
+        ? splitLines(source, maxLineLength)
+        : numberLines(source, maxLineLength);
 
   const summary: ImportSummary = { read: 0, valid: 0, imported: 0, duplicates: 0, skipped: 0, committed: false, errors: [], errorCount: 0 };
   const fail = (line: number, message: string): void => {
@@ -89,10 +92,14 @@ export async function importActivity(db: Db, tenantId: string, source: ImportSou
         pending = [];
         if (batch.length === 0) return;
         const ids = [...new Set(batch.flatMap((b) => (b.parsed.userId && !knownIds.has(b.parsed.userId) ? [b.parsed.userId] : [])))];
-        const upns = [...new Set(batch.flatMap((b) => {
-          const upn = b.parsed.userPrincipalName?.toLowerCase();
-          return !b.parsed.userId && upn && !idByUpn.has(upn) ? [upn] : [];
-        }))];
+        const upns = [
+          ...new Set(
+            batch.flatMap((b) => {
+              const upn = b.parsed.userPrincipalName?.toLowerCase();
+              return !b.parsed.userId && upn && !idByUpn.has(upn) ? [upn] : [];
+            }),
+          ),
+        ];
         if (ids.length + upns.length > 0) {
           if (knownIds.size > USER_CACHE_LIMIT) knownIds.clear();
           if (idByUpn.size > USER_CACHE_LIMIT) idByUpn.clear();

@@ -130,7 +130,10 @@ function checkBeforeKeys(header: ProtectedHeaderParameters, p: JWTPayload, audie
  * tenants (`*`: any). Keys come from DSR_AUTH_JWKS_URI, else from each issuer's discovery document.
  */
 export function createExternalIssuer(
-  config: Config, fetchImpl: typeof fetch, skewSeconds: number, clock: () => Date = () => new Date(),
+  config: Config,
+  fetchImpl: typeof fetch,
+  skewSeconds: number,
+  clock: () => Date = () => new Date(),
 ): ExternalIssuer | undefined {
   const { externalIssuer: template, externalAudience: audience, externalJwksUri: jwksUri, allowedTenants } = config.auth;
   if (!template || !audience) return undefined;
@@ -145,7 +148,8 @@ export function createExternalIssuer(
 
   const discover = async (iss: string): Promise<JWTVerifyGetKey> => {
     const res = await fetchImpl(`${iss.replace(/\/+$/, '')}/.well-known/openid-configuration`, {
-      signal: AbortSignal.timeout(DISCOVERY_TIMEOUT_MS), redirect: 'error',
+      signal: AbortSignal.timeout(DISCOVERY_TIMEOUT_MS),
+      redirect: 'error',
     });
     if (!res.ok) throw new Error(`discovery answered ${res.status}`);
     let doc: { issuer?: unknown; jwks_uri?: unknown };

@@ -19,10 +19,12 @@ const ALG = 'RS256';
  * use (two processes starting together agree on one key).
  */
 export async function loadLocalIssuer(dataDir: string): Promise<LocalIssuer> {
-  const privateJwk = JSON.parse(await readOrCreateKeyFile(path.join(dataDir, 'keys', 'local-issuer.json'), async () => {
-    const { privateKey } = await generateKeyPair(ALG, { extractable: true });
-    return JSON.stringify({ ...(await exportJWK(privateKey)), kid: randomUUID(), alg: ALG, use: 'sig' });
-  })) as JWK;
+  const privateJwk = JSON.parse(
+    await readOrCreateKeyFile(path.join(dataDir, 'keys', 'local-issuer.json'), async () => {
+      const { privateKey } = await generateKeyPair(ALG, { extractable: true });
+      return JSON.stringify({ ...(await exportJWK(privateKey)), kid: randomUUID(), alg: ALG, use: 'sig' });
+    }),
+  ) as JWK;
   const publicJwk: JWK = { kty: privateJwk.kty, n: privateJwk.n, e: privateJwk.e, kid: privateJwk.kid, alg: ALG, use: 'sig' };
   const key = await importJWK(privateJwk, ALG);
   return {
@@ -60,8 +62,14 @@ export function tokenClaims(req: TokenRequest): Record<string, unknown> {
   if (req.user) {
     const client = req.clientAppId ?? '00000000-0000-0000-0000-00000000d5e7';
     return {
-      tid: req.tenant, oid: req.user.id, sub: req.user.id, azp: client, appid: client, idtyp: 'user',
-      scp: req.user.scopes.join(' '), wids: req.user.admin ? [GLOBAL_ADMIN_ROLE] : [],
+      tid: req.tenant,
+      oid: req.user.id,
+      sub: req.user.id,
+      azp: client,
+      appid: client,
+      idtyp: 'user',
+      scp: req.user.scopes.join(' '),
+      wids: req.user.admin ? [GLOBAL_ADMIN_ROLE] : [],
       ...(req.user.upn ? { upn: req.user.upn, preferred_username: req.user.upn } : {}),
     };
   }

@@ -77,7 +77,10 @@ function claimsToCaller(p: JWTPayload, adminRoleIds: readonly string[]): Caller 
   const upn = typeof p.upn === 'string' ? p.upn : typeof p.preferred_username === 'string' ? p.preferred_username : undefined;
   const adminRoles = new Set(adminRoleIds.map((id) => id.toLowerCase()));
   return {
-    tenantId: tid.toLowerCase(), oid: oid.toLowerCase(), kind, appId,
+    tenantId: tid.toLowerCase(),
+    oid: oid.toLowerCase(),
+    kind,
+    appId,
     roles: new Set(kind === 'application' ? roles : []),
     scopes: new Set(kind === 'delegated' ? scp : []),
     wids,
@@ -99,7 +102,7 @@ function describe(err: unknown): GraphError {
   if (err instanceof errors.JOSEAlgNotAllowed) return invalid('Access token algorithm is not supported.');
   if (err instanceof errors.JWKSNoMatchingKey) return invalid('Access token signing key is not trusted (unknown kid).');
   if (err instanceof errors.JOSEError) return invalid('Access token validation failure.');
-  return invalid('Access token validation failure: the issuer\'s signing keys could not be obtained.');
+  return invalid("Access token validation failure: the issuer's signing keys could not be obtained.");
 }
 
 /**
@@ -134,7 +137,10 @@ class VerifiedTokenCache {
 }
 
 export function createTokenVerifier(
-  config: Config, local: LocalIssuer | undefined, fetchImpl: typeof fetch = fetch, clock: () => Date = () => new Date(),
+  config: Config,
+  local: LocalIssuer | undefined,
+  fetchImpl: typeof fetch = fetch,
+  clock: () => Date = () => new Date(),
 ): TokenVerifier {
   // The caller may hand over a loaded key that the configuration disables: it is not trusted then.
   const trustedLocal = config.auth.localIssuer ? local : undefined;

@@ -2,8 +2,18 @@ import { randomUUID } from 'node:crypto';
 import { inTransaction, type Db } from '../db/pool.ts';
 import { insertOperationWithAudit, notifyOperationsQueued } from '../db/queries/operations.ts';
 import {
-  deleteExclusion, findPackageFile, findRequestView, findSubjectCandidates, insertHistory, insertNote, insertRequest, lockRequest,
-  markReviewCompleted, updateRequest, upsertExclusion, type PackageFileRow,
+  deleteExclusion,
+  findPackageFile,
+  findRequestView,
+  findSubjectCandidates,
+  insertHistory,
+  insertNote,
+  insertRequest,
+  lockRequest,
+  markReviewCompleted,
+  updateRequest,
+  upsertExclusion,
+  type PackageFileRow,
 } from '../db/queries/subject-rights-requests.ts';
 import type { Config } from '../config.ts';
 import type { Requester } from '../domain/operation.ts';
@@ -36,7 +46,12 @@ export async function getRequest(db: Db, tenantId: string, id: string): Promise<
 }
 
 /** Runs fn on the locked case row; 404 when the tenant has no such case. */
-async function withLockedRequest<T>(db: Db, tenantId: string, id: string, fn: (tx: Parameters<Parameters<typeof inTransaction>[1]>[0], row: RequestRow) => Promise<T>): Promise<T> {
+async function withLockedRequest<T>(
+  db: Db,
+  tenantId: string,
+  id: string,
+  fn: (tx: Parameters<Parameters<typeof inTransaction>[1]>[0], row: RequestRow) => Promise<T>,
+): Promise<T> {
   if (!GUID_PATTERN.test(id)) throw notFound(id);
   return inTransaction(db, async (tx) => {
     const row = await lockRequest(tx, tenantId, id.toLowerCase());
@@ -51,7 +66,12 @@ async function withLockedRequest<T>(db: Db, tenantId: string, id: string, fn: (t
  * no case storage leave the case active with the retrieval stage failed and saying why.
  */
 export async function createRequest(
-  ctx: CaseContext, tenantId: string, requester: Requester, input: NewRequestInput, ipAddress: string | null, now: Date,
+  ctx: CaseContext,
+  tenantId: string,
+  requester: Requester,
+  input: NewRequestInput,
+  ipAddress: string | null,
+  now: Date,
 ): Promise<RequestView> {
   const id = randomUUID();
   const by = identitySetOf(requester);
@@ -62,9 +82,15 @@ export async function createRequest(
   if (candidates.length === 0) {
     retrievalError = { code: 'dataSubjectNotFound', message: `No user in the directory has the mail or user principal name '${input.email}'.` };
   } else if (candidates.length > 1) {
-    retrievalError = { code: 'dataSubjectAmbiguous', message: `Several users in the directory have the mail or user principal name '${input.email}'; the data subject must be unambiguous.` };
+    retrievalError = {
+      code: 'dataSubjectAmbiguous',
+      message: `Several users in the directory have the mail or user principal name '${input.email}'; the data subject must be unambiguous.`,
+    };
   } else if (!ctx.storage) {
-    retrievalError = { code: 'caseStorageNotConfigured', message: 'The service has no storage for case packages (DSR_CASES_STORAGE); an administrator must configure it.' };
+    retrievalError = {
+      code: 'caseStorageNotConfigured',
+      message: 'The service has no storage for case packages (DSR_CASES_STORAGE); an administrator must configure it.',
+    };
   }
   const buckets = subject && !retrievalError ? exportQuotaBuckets(ctx.quotaLimits, subject.id) : undefined;
   if (buckets) await ctx.quotas.takeAll(tenantId, buckets, 'day', now);
@@ -80,9 +106,17 @@ export async function createRequest(
 
 /** The case, its history and (with a target) its export operation, in one transaction. */
 async function insertCase(
-  ctx: CaseContext, a: {
-    id: string; tenantId: string; requester: Requester; by: IdentitySet; input: NewRequestInput; ipAddress: string | null; now: Date;
-    subject: { id: string; user_principal_name: string } | undefined; target: { sasUrl: string; container: string; containerName: string } | undefined;
+  ctx: CaseContext,
+  a: {
+    id: string;
+    tenantId: string;
+    requester: Requester;
+    by: IdentitySet;
+    input: NewRequestInput;
+    ipAddress: string | null;
+    now: Date;
+    subject: { id: string; user_principal_name: string } | undefined;
+    target: { sasUrl: string; container: string; containerName: string } | undefined;
     retrievalError: { code: string; message: string } | null;
   },
 ): Promise<void> {
@@ -90,22 +124,42 @@ async function insertCase(
   await inTransaction(ctx.db, async (tx) => {
     let operationId: string | null = null;
     if (target && subject) {
-      const op = await insertOperationWithAudit(tx, {
-        id: randomUUID(), tenantId, userId: subject.id, userPrincipalName: subject.user_principal_name,
-        storageLocation: target.sasUrl, storageContainer: target.container, requestedBy: requester, submittedAt: now,
-      }, { ipAddress });
+      const op = await insertOperationWithAudit(
+        tx,
+        {
+          id: randomUUID(),
+          tenantId,
+          userId: subject.id,
+          userPrincipalName: subject.user_principal_name,
+          storageLocation: target.sasUrl,
+          storageContainer: target.container,
+          requestedBy: requester,
+          submittedAt: now,
+        },
+        { ipAddress },
+      );
       // A fresh container per case id: a claim can only exist if this very id was used before.
       if (!op) throw GraphError.conflict('Conflict', 'The case container is already in use; retry the request.');
       operationId = op.id;
     }
     await insertRequest(tx, {
-      ...input, tenantId, id, createdBy: by, now, subjectUserId: subject?.id ?? null, operationId,
-      storageContainer: target?.containerName ?? null, retrievalError,
+      ...input,
+      tenantId,
+      id,
+      createdBy: by,
+      now,
+      subjectUserId: subject?.id ?? null,
+      operationId,
+      storageContainer: target?.containerName ?? null,
+      retrievalError,
     });
     await insertHistory(tx, tenantId, id, { at: now, type: 'created', stage: 'contentRetrieval', stageStatus: 'notStarted', changedBy: by });
     await insertHistory(tx, tenantId, id, {
-      at: now, type: retrievalError ? 'retrievalFailed' : 'retrievalStarted', stage: 'contentRetrieval',
-      stageStatus: retrievalError ? 'failed' : 'current', changedBy: by,
+      at: now,
+      type: retrievalError ? 'retrievalFailed' : 'retrievalStarted',
+      stage: 'contentRetrieval',
+      stageStatus: retrievalError ? 'failed' : 'current',
+      changedBy: by,
     });
     if (operationId) await notifyOperationsQueued(tx);
   });
@@ -113,19 +167,30 @@ async function insertCase(
 
 /** PATCH: the changes, a note for an extension, and the close (which schedules the package's purge). */
 export async function updateRequestCase(
-  ctx: CaseContext, tenantId: string, id: string, requester: Requester,
-  parse: (row: RequestRow) => RequestChanges, now: Date,
+  ctx: CaseContext,
+  tenantId: string,
+  id: string,
+  requester: Requester,
+  parse: (row: RequestRow) => RequestChanges,
+  now: Date,
 ): Promise<RequestView> {
   const by = identitySetOf(requester);
   await withLockedRequest(ctx.db, tenantId, id, async (tx, row) => {
     const changes = parse(row);
     const purgeAfter = changes.close ? new Date(now.getTime() + ctx.purgeDays * 86_400_000) : undefined;
-    await updateRequest(tx, tenantId, row.id, {
-      ...(changes.displayName !== undefined ? { displayName: changes.displayName } : {}),
-      ...(changes.description !== undefined ? { description: changes.description } : {}),
-      ...(changes.internalDueAt ? { internalDueAt: changes.internalDueAt } : {}),
-      ...(changes.close ? { closedAt: now, purgeAfter } : {}),
-    }, by, now);
+    await updateRequest(
+      tx,
+      tenantId,
+      row.id,
+      {
+        ...(changes.displayName !== undefined ? { displayName: changes.displayName } : {}),
+        ...(changes.description !== undefined ? { description: changes.description } : {}),
+        ...(changes.internalDueAt ? { internalDueAt: changes.internalDueAt } : {}),
+        ...(changes.close ? { closedAt: now, purgeAfter } : {}),
+      },
+      by,
+      now,
+    );
     if (changes.note) {
       await insertNote(tx, tenantId, row.id, { id: randomUUID(), author: by, content: changes.note, contentType: 'text', at: now });
     }
@@ -133,7 +198,11 @@ export async function updateRequestCase(
     const changed = changes.displayName !== undefined || changes.description !== undefined || changes.internalDueAt !== undefined;
     if (changed) {
       await insertHistory(tx, tenantId, row.id, {
-        at: now, type: extended ? 'dueDateExtended' : 'updated', stage: 'caseResolved', stageStatus: 'notStarted', changedBy: by,
+        at: now,
+        type: extended ? 'dueDateExtended' : 'updated',
+        stage: 'caseResolved',
+        stageStatus: 'notStarted',
+        changedBy: by,
       });
     }
     if (changes.close) {
@@ -144,12 +213,23 @@ export async function updateRequestCase(
 }
 
 export async function addNote(
-  ctx: CaseContext, tenantId: string, id: string, requester: Requester, note: { content: string; contentType: 'text' | 'html' }, now: Date,
+  ctx: CaseContext,
+  tenantId: string,
+  id: string,
+  requester: Requester,
+  note: { content: string; contentType: 'text' | 'html' },
+  now: Date,
 ): Promise<NoteRow> {
   const by = identitySetOf(requester);
   return withLockedRequest(ctx.db, tenantId, id, async (tx, row) => {
     const created = await insertNote(tx, tenantId, row.id, { id: randomUUID(), author: by, ...note, at: now });
-    await insertHistory(tx, tenantId, row.id, { at: now, type: 'noteAdded', stage: 'caseResolved', stageStatus: row.status === 'closed' ? 'completed' : 'notStarted', changedBy: by });
+    await insertHistory(tx, tenantId, row.id, {
+      at: now,
+      type: 'noteAdded',
+      stage: 'caseResolved',
+      stageStatus: row.status === 'closed' ? 'completed' : 'notStarted',
+      changedBy: by,
+    });
     return created;
   });
 }
@@ -182,8 +262,13 @@ export function requireReportReady(view: RequestView): void {
 
 /** Review extension: leave a package file out of the attachment (with the reason) or put it back. */
 export async function setFileExclusion(
-  ctx: CaseContext, tenantId: string, id: string, requester: Requester, fileId: string,
-  change: { excluded: boolean; reason: string | null }, now: Date,
+  ctx: CaseContext,
+  tenantId: string,
+  id: string,
+  requester: Requester,
+  fileId: string,
+  change: { excluded: boolean; reason: string | null },
+  now: Date,
 ): Promise<PackageFileRow> {
   const view = await getRequest(ctx.db, tenantId, id);
   requireReviewing(view);
@@ -196,7 +281,11 @@ export async function setFileExclusion(
     if (change.excluded) await upsertExclusion(tx, tenantId, row.id, { path: file.path, reason: change.reason!, by, at: now });
     else await deleteExclusion(tx, tenantId, row.id, file.path);
     await insertHistory(tx, tenantId, row.id, {
-      at: now, type: change.excluded ? 'fileExcluded' : 'fileIncluded', stage: 'contentReview', stageStatus: 'current', changedBy: by,
+      at: now,
+      type: change.excluded ? 'fileExcluded' : 'fileIncluded',
+      stage: 'contentReview',
+      stageStatus: 'current',
+      changedBy: by,
     });
   });
   return (await findPackageFile(ctx.db, tenantId, view.id, view.operation_id!, seq!))!;

@@ -14,7 +14,10 @@ export const DEFAULT_DUE_PERIODS = 'GDPR=1M,CCPA=45D,LGPD=15D';
  */
 export function parseDuePeriods(raw: string): ReadonlyMap<string, DuePeriod> {
   const table = new Map<string, DuePeriod>();
-  for (const pair of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const pair of raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const m = /^([A-Za-z0-9 ._-]+?)\s*=\s*(\d{1,4})\s*([MmDd])$/.exec(pair);
     if (!m) throw new Error(`not a regulation period: "${pair}" (use e.g. GDPR=1M,CCPA=45D)`);
     const n = Number(m[2]);

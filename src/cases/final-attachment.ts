@@ -76,12 +76,15 @@ export function finalAttachment(q: Queryable, storage: CaseStorage, row: Request
       if (output.destroyed) return;
       if (exclusionReason(f) !== null) continue;
       zip.addReadStreamLazy(f.path, { mtime: now, size: f.size, compress: COMPRESSIBLE.test(f.path) }, (cb) => {
-        storage.read(container, f.path, signal).then((body) => {
-          const checked = verifying(f.path, f.sha256);
-          checked.on('error', fail);
-          body.on('error', (err) => checked.destroy(err));
-          cb(null, body.pipe(checked));
-        }, (err: unknown) => cb(err instanceof Error ? err : new Error(String(err)), undefined as never));
+        storage.read(container, f.path, signal).then(
+          (body) => {
+            const checked = verifying(f.path, f.sha256);
+            checked.on('error', fail);
+            body.on('error', (err) => checked.destroy(err));
+            cb(null, body.pipe(checked));
+          },
+          (err: unknown) => cb(err instanceof Error ? err : new Error(String(err)), undefined as never),
+        );
       });
     }
     zip.end();

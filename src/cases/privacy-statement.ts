@@ -52,7 +52,11 @@ const SHAPE: Shape = {
   automatedDecisionMaking: 'text',
   transfers: { list: PAIR('destination', 'safeguards') },
   rights: {
-    rectification: 'text', erasure: 'text', restriction: 'text', objection: 'text', complaint: PAIR('authority', 'contact'),
+    rectification: 'text',
+    erasure: 'text',
+    restriction: 'text',
+    objection: 'text',
+    complaint: PAIR('authority', 'contact'),
   },
   redactOtherActors: { optional: 'bool' },
 };
@@ -123,6 +127,8 @@ export function privacyStatementLines(s: PrivacyStatement | undefined): string[]
  */
 export function redactionLine(applied: boolean, counts?: { activities: number; audits: number }): string {
   if (!applied) return "Other people's IP addresses and user agents are included.";
-  const what = counts ? `${counts.activities} drive activity and ${counts.audits} audit records` : 'the drive activity and audit records (counted in each package)';
+  const what = counts
+    ? `${counts.activities} drive activity and ${counts.audits} audit records`
+    : 'the drive activity and audit records (counted in each package)';
   return `Left out as other people's data (Art. 15(4)): ${what} without other people's IP address or user agent.`;
 }

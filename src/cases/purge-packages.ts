@@ -26,12 +26,20 @@ export async function purgeCasePackages(db: Db, storage: CaseStorage | undefined
       await inTransaction(db, async (tx) => {
         if (!(await markPurged(tx, row.tenant_id, row.id, now)) || !row.storage_container) return;
         const email = typeof row.data_subject.email === 'string' ? row.data_subject.email : '';
-        await insertDirectoryAudit(tx, auditRecord({
-          tenantId: row.tenant_id, now, activity: 'Subject rights request package purged', operationType: 'Delete',
-          requester: SERVICE_REQUESTER, ipAddress: null, target: { id: row.subject_user_id ?? row.id, userPrincipalName: email },
-          correlationId: row.id,
-          details: { subjectRightsRequestId: row.id, closedDateTime: row.closed_at?.toISOString() ?? '', container: row.storage_container },
-        }));
+        await insertDirectoryAudit(
+          tx,
+          auditRecord({
+            tenantId: row.tenant_id,
+            now,
+            activity: 'Subject rights request package purged',
+            operationType: 'Delete',
+            requester: SERVICE_REQUESTER,
+            ipAddress: null,
+            target: { id: row.subject_user_id ?? row.id, userPrincipalName: email },
+            correlationId: row.id,
+            details: { subjectRightsRequestId: row.id, closedDateTime: row.closed_at?.toISOString() ?? '', container: row.storage_container },
+          }),
+        );
       });
       purged++;
     }
@@ -41,7 +49,9 @@ export async function purgeCasePackages(db: Db, storage: CaseStorage | undefined
 
 /** The purge sweep of `serve`, every `intervalSeconds`; stop() waits for a sweep in progress. */
 export function startCasePurge(
-  db: Db, storage: CaseStorage | undefined, opts: { intervalSeconds: number; onError?: (err: unknown) => void },
+  db: Db,
+  storage: CaseStorage | undefined,
+  opts: { intervalSeconds: number; onError?: (err: unknown) => void },
 ): { stop(): Promise<void> } {
   return startPeriodicTask(() => purgeCasePackages(db, storage, new Date()), opts);
 }

@@ -6,8 +6,19 @@ import { DATA_SUBJECT_TYPES, REQUEST_TYPES, type SupportedRequestType } from './
 export const EXTENSION_NOTE_ANNOTATION = '@dsr.note';
 
 const CREATABLE = [
-  '@odata.type', 'displayName', 'description', 'type', 'dataSubjectType', 'dataSubject', 'regulations', 'internalDueDateTime',
-  'externalId', 'includeAllVersions', 'includeAuthoredContent', 'pauseAfterEstimate', 'contentQuery',
+  '@odata.type',
+  'displayName',
+  'description',
+  'type',
+  'dataSubjectType',
+  'dataSubject',
+  'regulations',
+  'internalDueDateTime',
+  'externalId',
+  'includeAllVersions',
+  'includeAuthoredContent',
+  'pauseAfterEstimate',
+  'contentQuery',
 ] as const;
 const UPDATABLE = ['@odata.type', 'displayName', 'description', 'internalDueDateTime', 'status', EXTENSION_NOTE_ANNOTATION] as const;
 const MAX_TEXT = 4000;
@@ -118,7 +129,9 @@ export function parseCreateBody(raw: unknown, now: Date, duePeriods: ReadonlyMap
   } else {
     internalDueAt = defaultDueDate(now, regulations as string[], duePeriods);
     if (!internalDueAt) {
-      throw GraphError.badRequest(`internalDueDateTime is required when no regulation has a default period (known: ${[...duePeriods.keys()].join(', ') || 'none'}).`);
+      throw GraphError.badRequest(
+        `internalDueDateTime is required when no regulation has a default period (known: ${[...duePeriods.keys()].join(', ') || 'none'}).`,
+      );
     }
   }
   return {

@@ -6,9 +6,7 @@ export const SUPPORTED_REQUEST_TYPES = ['access', 'export'] as const;
 export type SupportedRequestType = (typeof SUPPORTED_REQUEST_TYPES)[number];
 export const REQUEST_STATUSES = ['active', 'closed'] as const;
 export type RequestStatus = (typeof REQUEST_STATUSES)[number];
-export const DATA_SUBJECT_TYPES = [
-  'customer', 'currentEmployee', 'formerEmployee', 'prospectiveEmployee', 'student', 'teacher', 'faculty', 'other',
-] as const;
+export const DATA_SUBJECT_TYPES = ['customer', 'currentEmployee', 'formerEmployee', 'prospectiveEmployee', 'student', 'teacher', 'faculty', 'other'] as const;
 export const STAGES = ['contentRetrieval', 'contentReview', 'generateReport', 'caseResolved'] as const;
 export type Stage = (typeof STAGES)[number];
 export type StageStatus = 'notStarted' | 'current' | 'completed' | 'failed';
@@ -87,10 +85,14 @@ export type RetrievalState = 'notStarted' | 'current' | 'completed' | 'failed';
 export function retrievalState(v: Pick<RequestView, 'retrieval_error_code' | 'op_status'>): RetrievalState {
   if (v.retrieval_error_code) return 'failed';
   switch (v.op_status) {
-    case 'complete': return 'completed';
-    case 'failed': return 'failed';
-    case null: return 'notStarted';
-    default: return 'current';
+    case 'complete':
+      return 'completed';
+    case 'failed':
+      return 'failed';
+    case null:
+      return 'notStarted';
+    default:
+      return 'current';
   }
 }
 
@@ -109,7 +111,9 @@ export function stagesOf(v: RequestView): StageDetail[] {
   const reviewed = reviewCompleted(v);
   const error = v.retrieval_error_code
     ? { code: v.retrieval_error_code, message: v.retrieval_error_message ?? '' }
-    : v.op_status === 'failed' ? { code: v.op_error_code ?? 'InternalServerError', message: v.op_error_message ?? '' } : null;
+    : v.op_status === 'failed'
+      ? { code: v.op_error_code ?? 'InternalServerError', message: v.op_error_message ?? '' }
+      : null;
   return [
     { stage: 'contentRetrieval', status: retrieval, error },
     { stage: 'contentReview', status: retrieval !== 'completed' ? 'notStarted' : reviewed ? 'completed' : 'current', error: null },
@@ -129,13 +133,20 @@ interface HistoryEntry {
 /** Stored changes by people, merged in time order with the service's own (the export ending). */
 export function historyOf(v: RequestView): Record<string, unknown>[] {
   const entries: HistoryEntry[] = v.stored_history.map((h) => ({
-    at: new Date(h.event_at), type: h.type, stage: h.stage, stageStatus: h.stage_status, changedBy: h.changed_by,
+    at: new Date(h.event_at),
+    type: h.type,
+    stage: h.stage,
+    stageStatus: h.stage_status,
+    changedBy: h.changed_by,
   }));
   if (v.op_completed_at && (v.op_status === 'complete' || v.op_status === 'failed')) {
     const ok = v.op_status === 'complete';
     entries.push({
-      at: v.op_completed_at, type: ok ? 'retrievalCompleted' : 'retrievalFailed', stage: 'contentRetrieval',
-      stageStatus: ok ? 'completed' : 'failed', changedBy: SERVICE_IDENTITY,
+      at: v.op_completed_at,
+      type: ok ? 'retrievalCompleted' : 'retrievalFailed',
+      stage: 'contentRetrieval',
+      stageStatus: ok ? 'completed' : 'failed',
+      changedBy: SERVICE_IDENTITY,
     });
     if (ok && v.pause_after_estimate === false) {
       entries.push({ at: v.op_completed_at, type: 'reviewSkipped', stage: 'contentReview', stageStatus: 'completed', changedBy: SERVICE_IDENTITY });
@@ -143,14 +154,36 @@ export function historyOf(v: RequestView): Record<string, unknown>[] {
   }
   entries.sort((a, b) => a.at.getTime() - b.at.getTime());
   return entries.map((e) => ({
-    type: e.type, stage: e.stage, stageStatus: e.stageStatus, eventDateTime: graphDateTime(e.at), changedBy: e.changedBy,
+    type: e.type,
+    stage: e.stage,
+    stageStatus: e.stageStatus,
+    eventDateTime: graphDateTime(e.at),
+    changedBy: e.changedBy,
   }));
 }
 
 export const REQUEST_PROPERTIES = [
-  'id', 'displayName', 'description', 'type', 'dataSubjectType', 'dataSubject', 'regulations', 'status',
-  'internalDueDateTime', 'createdBy', 'createdDateTime', 'lastModifiedBy', 'lastModifiedDateTime', 'closedDateTime',
-  'externalId', 'history', 'stages', 'insight', 'includeAllVersions', 'includeAuthoredContent', 'pauseAfterEstimate',
+  'id',
+  'displayName',
+  'description',
+  'type',
+  'dataSubjectType',
+  'dataSubject',
+  'regulations',
+  'status',
+  'internalDueDateTime',
+  'createdBy',
+  'createdDateTime',
+  'lastModifiedBy',
+  'lastModifiedDateTime',
+  'closedDateTime',
+  'externalId',
+  'history',
+  'stages',
+  'insight',
+  'includeAllVersions',
+  'includeAuthoredContent',
+  'pauseAfterEstimate',
   'contentQuery',
 ] as const;
 

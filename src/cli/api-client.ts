@@ -6,7 +6,8 @@ export interface GraphErrorBody {
 
 const HINTS: Record<string, string> = {
   InvalidAuthenticationToken: 'Mint a fresh token with `dsr-export token` (or get one from your issuer) and pass it with --token.',
-  Authorization_RequestDenied: 'The token lacks a permission: exports need User.Export.All (and User.Read.All to read status); delegated callers must be administrators.',
+  Authorization_RequestDenied:
+    'The token lacks a permission: exports need User.Export.All (and User.Read.All to read status); delegated callers must be administrators.',
   InvalidStorageLocation: 'Pass the SAS URL of an empty container with create and write permissions, valid for at least an hour.',
   StorageLocationAlreadyUsed: 'Every export needs its own empty container.',
   Request_ResourceNotFound: 'Check the user (object id or userPrincipalName) or operation id, and that the token is of the right tenant.',
@@ -15,7 +16,10 @@ const HINTS: Record<string, string> = {
 
 /** Minimal Graph HTTP client for the CLI: one clear CliError for every way a call can fail. */
 export class ApiClient {
-  constructor(readonly server: string, private readonly token: string) {}
+  constructor(
+    readonly server: string,
+    private readonly token: string,
+  ) {}
 
   async request(method: string, pathOrUrl: string, body?: unknown): Promise<Response> {
     const url = /^https?:/.test(pathOrUrl) ? pathOrUrl : `${this.server.replace(/\/+$/, '')}${pathOrUrl}`;

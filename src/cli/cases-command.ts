@@ -22,7 +22,13 @@ export interface CaseJson {
   dataSubject: { email?: string };
   regulations: string[];
   stages: { stage: string; status: string; error: { code: string; message: string } | null }[];
-  history: { type: string; stage: string; stageStatus: string; eventDateTime: string; changedBy: Record<string, { id: string | null; displayName: string | null } | null> }[];
+  history: {
+    type: string;
+    stage: string;
+    stageStatus: string;
+    eventDateTime: string;
+    changedBy: Record<string, { id: string | null; displayName: string | null } | null>;
+  }[];
   insight: { itemCount: number; excludedItemCount: number; totalItemSize: number };
 }
 
@@ -79,8 +85,13 @@ export async function listCases(api: ApiClient, opts: { overdue?: boolean; statu
   else if (opts.status) terms.push(`status eq '${opts.status.replace(/'/g, "''")}'`);
   const url = `${BASE}${terms.length ? `?$filter=${encodeURIComponent(terms.join(' and '))}` : ''}`;
   const out = opts.out ?? process.stdout;
-  return printAll(pages<CaseJson>(api, url, 'case list'), out, opts.json, 'no cases',
-    (c) => `${c.id}  ${c.status.padEnd(6)}  due ${dueText(c, now, Boolean(out.isTTY))}  ${c.type}  ${c.displayName}\n    ${stageText(c)}\n`);
+  return printAll(
+    pages<CaseJson>(api, url, 'case list'),
+    out,
+    opts.json,
+    'no cases',
+    (c) => `${c.id}  ${c.status.padEnd(6)}  due ${dueText(c, now, Boolean(out.isTTY))}  ${c.type}  ${c.displayName}\n    ${stageText(c)}\n`,
+  );
 }
 
 export async function showCase(api: ApiClient, id: string, opts: { json?: boolean; out?: Out; now?: Date }): Promise<CaseJson> {
@@ -117,8 +128,13 @@ export interface CreateCaseOptions {
 
 export async function createCase(api: ApiClient, o: CreateCaseOptions): Promise<CaseJson> {
   const res = await api.request('POST', BASE, {
-    type: o.type, displayName: o.name, dataSubjectType: o.subjectType, regulations: o.regulation,
-    dataSubject: { email: o.email }, ...(o.due ? { internalDueDateTime: o.due } : {}), ...(o.description ? { description: o.description } : {}),
+    type: o.type,
+    displayName: o.name,
+    dataSubjectType: o.subjectType,
+    regulations: o.regulation,
+    dataSubject: { email: o.email },
+    ...(o.due ? { internalDueDateTime: o.due } : {}),
+    ...(o.description ? { description: o.description } : {}),
     ...(o.pause ? {} : { pauseAfterEstimate: false }),
   });
   return (await (await ok(res, 'case creation')).json()) as CaseJson;
@@ -135,7 +151,11 @@ export async function closeCase(api: ApiClient, id: string, note: string | undef
  * advance (both are generated as they stream): the bar's total is the package size as an estimate.
  */
 export async function downloadCaseFile(
-  api: ApiClient, id: string, which: 'getFinalReport' | 'getFinalAttachment', file: string, opts: { out?: Out } = {},
+  api: ApiClient,
+  id: string,
+  which: 'getFinalReport' | 'getFinalAttachment',
+  file: string,
+  opts: { out?: Out } = {},
 ): Promise<number> {
   const c = await getJson<CaseJson>(api, `${BASE}/${encodeURIComponent(id)}?$select=insight`, 'case');
   const res = await ok(await api.request('GET', `${BASE}/${encodeURIComponent(id)}/${which}`), which);
@@ -177,7 +197,10 @@ export async function setPrivacyStatement(api: ApiClient, file: string): Promise
   try {
     body = JSON.parse(await readFile(file, 'utf8'));
   } catch (err) {
-    throw new CliError(`cannot read ${file} as JSON: ${(err as Error).message}`, 'Pass a JSON file shaped like the output of `dsr-export privacy-statement get --json`.');
+    throw new CliError(
+      `cannot read ${file} as JSON: ${(err as Error).message}`,
+      'Pass a JSON file shaped like the output of `dsr-export privacy-statement get --json`.',
+    );
   }
   if (typeof body === 'object' && body !== null) {
     // What `get` prints can be edited and set again: the read-only properties are dropped.
@@ -197,9 +220,13 @@ export interface PackageFileJson {
 
 /** The review: every package file with its id (for exclude/include) and whether it is left out. */
 export async function listCaseFiles(api: ApiClient, id: string, opts: { json?: boolean; out?: Out }): Promise<number> {
-  return printAll(pages<PackageFileJson>(api, `${BASE}/${encodeURIComponent(id)}/packageFiles`, 'package file list'), opts.out ?? process.stdout,
-    opts.json, 'no package files yet',
-    (f) => `${f.id.padStart(5)}  ${f.excluded ? 'excluded' : 'included'}  ${f.path} (${f.size} bytes)${f.exclusionReason ? ` — ${f.exclusionReason}` : ''}\n`);
+  return printAll(
+    pages<PackageFileJson>(api, `${BASE}/${encodeURIComponent(id)}/packageFiles`, 'package file list'),
+    opts.out ?? process.stdout,
+    opts.json,
+    'no package files yet',
+    (f) => `${f.id.padStart(5)}  ${f.excluded ? 'excluded' : 'included'}  ${f.path} (${f.size} bytes)${f.exclusionReason ? ` — ${f.exclusionReason}` : ''}\n`,
+  );
 }
 
 export async function setCaseFileExclusion(api: ApiClient, id: string, fileId: string, reason: string | undefined): Promise<PackageFileJson> {

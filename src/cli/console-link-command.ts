@@ -20,7 +20,10 @@ export interface ConsoleLinkOptions {
  */
 export async function createConsoleLink(config: Config, opts: ConsoleLinkOptions): Promise<{ url: string; expiresInSeconds: number }> {
   if (!config.auth.localIssuer) {
-    throw new CliError('console sign-in links need the local issuer (DSR_AUTH_LOCAL_ISSUER=true)', 'With an external OpenID Connect issuer, sign in through it.');
+    throw new CliError(
+      'console sign-in links need the local issuer (DSR_AUTH_LOCAL_ISSUER=true)',
+      'With an external OpenID Connect issuer, sign in through it.',
+    );
   }
   if (opts.tenant !== undefined && !GUID_PATTERN.test(opts.tenant)) throw new CliError('--tenant must be a GUID');
   const database = await openDatabase(config);
@@ -33,7 +36,11 @@ export async function createConsoleLink(config: Config, opts: ConsoleLinkOptions
       if (found.length > 1) throw new CliError(`"${opts.user}" is a user of several tenants`, 'Pass --tenant <guid>.');
       user = found[0];
     }
-    if (!user) throw new CliError(`no user "${opts.user}"${opts.tenant ? ` in tenant ${opts.tenant}` : ''}`, 'Pass the user principal name of a directory user (and --tenant <guid> with an object id).');
+    if (!user)
+      throw new CliError(
+        `no user "${opts.user}"${opts.tenant ? ` in tenant ${opts.tenant}` : ''}`,
+        'Pass the user principal name of a directory user (and --tenant <guid> with an object id).',
+      );
     const nonce = await createSignInLink(database.db, { tenantId: user.tenant_id, userId: user.id, admin: Boolean(opts.admin) }, new Date());
     const server = (opts.server ?? config.publicUrl ?? `http://${config.host}:${config.port}`).replace(/\/+$/, '');
     return { url: signInUrl(server, nonce), expiresInSeconds: LINK_LIFETIME_SECONDS };

@@ -52,7 +52,10 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     say('1/6 starting Azurite (in-memory) and dsr-export with an embedded PostgreSQL…');
     azurite = await startAzurite();
     const config = loadConfig({
-      DSR_DATA_DIR: dataDir, DSR_PORT: '0', DSR_STORAGE_ALLOW: azurite.origin, DSR_LOG_LEVEL: 'warn',
+      DSR_DATA_DIR: dataDir,
+      DSR_PORT: '0',
+      DSR_STORAGE_ALLOW: azurite.origin,
+      DSR_LOG_LEVEL: 'warn',
       // Cases (and so the console) keep their packages in the same Azurite.
       DSR_CASES_STORAGE: `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_KEY};BlobEndpoint=${azurite.accountUrl};`,
     });
@@ -60,16 +63,28 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     say(`    API ${server.url}, Azurite ${azurite.accountUrl}, data in ${dataDir}`);
 
     say(`2/6 seeding a synthetic tenant (${opts.users} users, ${opts.files} files each)…`);
-    const seeded = await seedTenant({ db: server.db, contentStore: server.contentStore, users: opts.users, filesPerUser: opts.files, seed: 'demo', now: new Date() });
+    const seeded = await seedTenant({
+      db: server.db,
+      contentStore: server.contentStore,
+      users: opts.users,
+      filesPerUser: opts.files,
+      seed: 'demo',
+      now: new Date(),
+    });
     const subject = seeded.users[0]!;
-    say(`    tenant ${seeded.tenantId}; exporting ${subject.userPrincipalName} (${subject.files} files, ${formatBytes(subject.bytes)}, ${subject.signIns} sign-ins)`);
+    say(
+      `    tenant ${seeded.tenantId}; exporting ${subject.userPrincipalName} (${subject.files} files, ${formatBytes(subject.bytes)}, ${subject.signIns} sign-ins)`,
+    );
 
     say('3/6 creating a container and a container SAS…');
     const sas = await createContainerSas(azurite, `dsr-demo-${Date.now().toString(36)}`);
 
     say('4/6 POST /v1.0/users/{upn}/exportPersonalData with a local-issuer application token…');
     const token = await server.localIssuer!.sign(
-      tokenClaims({ tenant: seeded.tenantId, app: { id: randomUUID(), roles: ['User.Export.All', 'User.Read.All', 'User.ReadWrite.All', 'AuditLog.Read.All', 'Files.ReadWrite.All'] } }),
+      tokenClaims({
+        tenant: seeded.tenantId,
+        app: { id: randomUUID(), roles: ['User.Export.All', 'User.Read.All', 'User.ReadWrite.All', 'AuditLog.Read.All', 'Files.ReadWrite.All'] },
+      }),
       24 * 3600,
     );
     const api = new ApiClient(server.url, token);

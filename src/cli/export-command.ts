@@ -57,7 +57,10 @@ export async function followOperation(api: ApiClient, url: string, opts: ExportO
   const out = opts.out ?? process.stderr;
   const interactive = Boolean(out.isTTY) && !opts.json;
   const bar = interactive
-    ? new SingleBar({ format: 'export {bar} {percentage}% | {status} | ETA {eta_formatted}', hideCursor: true, stream: out as NodeJS.WriteStream }, Presets.shades_classic)
+    ? new SingleBar(
+        { format: 'export {bar} {percentage}% | {status} | ETA {eta_formatted}', hideCursor: true, stream: out as NodeJS.WriteStream },
+        Presets.shades_classic,
+      )
     : undefined;
   bar?.start(100, 0, { status: 'notStarted' });
   let last = '';
@@ -77,7 +80,11 @@ export async function followOperation(api: ApiClient, url: string, opts: ExportO
 }
 
 /** `dsr-export export`: submit, optionally subscribe a webhook, then follow to the end unless `wait` is false. */
-export async function runExport(api: ApiClient, user: string, opts: { to: string; json?: boolean | undefined; wait: boolean; notify?: string | undefined }): Promise<void> {
+export async function runExport(
+  api: ApiClient,
+  user: string,
+  opts: { to: string; json?: boolean | undefined; wait: boolean; notify?: string | undefined },
+): Promise<void> {
   const location = await submitExport(api, user, opts.to);
   if (opts.notify) await (await import('./subscriptions-command.ts')).subscribeToOperation(api, location, opts.notify);
   if (!opts.wait) {
@@ -88,8 +95,10 @@ export async function runExport(api: ApiClient, user: string, opts: { to: string
   const op = await followOperation(api, location, { json: opts.json });
   if (opts.json) process.stdout.write(`${JSON.stringify(op, null, 2)}\n`);
   if (op.status !== 'complete') {
-    throw new CliError(`export ${op.id} failed: ${op.error?.code ?? 'unknown'}: ${op.error?.message ?? ''}`,
-      'Fix the cause (see the code) and request a new export into an empty container.');
+    throw new CliError(
+      `export ${op.id} failed: ${op.error?.code ?? 'unknown'}: ${op.error?.message ?? ''}`,
+      'Fix the cause (see the code) and request a new export into an empty container.',
+    );
   }
   if (!opts.json) process.stdout.write(`export ${op.id} complete at ${op.completedDateTime}; check it with: dsr-export verify '<sas-url>'\n`);
 }
@@ -99,8 +108,10 @@ export async function showStatus(api: ApiClient, id: string, json: boolean): Pro
   const op = await getOperation(api, `/v1.0/dataPolicyOperations/${encodeURIComponent(id)}`);
   if (json) process.stdout.write(`${JSON.stringify(op, null, 2)}\n`);
   else {
-    process.stdout.write(`${op.id} ${op.status} ${op.progress}% user ${op.userId} submitted ${op.submittedDateTime}`
-      + `${op.completedDateTime ? ` completed ${op.completedDateTime}` : ''}${op.error ? ` error ${op.error.code}: ${op.error.message}` : ''}\n`);
+    process.stdout.write(
+      `${op.id} ${op.status} ${op.progress}% user ${op.userId} submitted ${op.submittedDateTime}` +
+        `${op.completedDateTime ? ` completed ${op.completedDateTime}` : ''}${op.error ? ` error ${op.error.code}: ${op.error.message}` : ''}\n`,
+    );
   }
   if (op.status === 'failed') process.exitCode = 1;
 }

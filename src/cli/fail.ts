@@ -2,7 +2,10 @@ import { GUID_PATTERN } from '../domain/formats.ts';
 
 /** An error the CLI reports as one line: what went wrong and what to do. */
 export class CliError extends Error {
-  constructor(message: string, readonly hint?: string) {
+  constructor(
+    message: string,
+    readonly hint?: string,
+  ) {
     super(message);
     this.name = 'CliError';
   }

@@ -21,7 +21,10 @@ export async function importActivityCommand(config: Config, file: string, opts: 
       for (const e of summary.errors.slice(0, 20)) process.stdout.write(`  line ${e.line}: ${e.message}\n`);
     }
     if (summary.errors.length > 0 && !opts.skipInvalid) {
-      throw new CliError(`${file} has ${summary.errors.length} invalid line(s); nothing was imported`, 'Fix them, or pass --skip-invalid to load the valid lines.');
+      throw new CliError(
+        `${file} has ${summary.errors.length} invalid line(s); nothing was imported`,
+        'Fix them, or pass --skip-invalid to load the valid lines.',
+      );
     }
   } finally {
     await db.close();

@@ -34,7 +34,11 @@ export function seedOptions(flags: SeedFlags): SeedOptions {
   if (!Number.isInteger(users) || users < 1) throw new CliError('--users must be a positive integer');
   if (!Number.isInteger(files) || files < 0) throw new CliError('--files must be a whole number');
   const heavy = { signIns: Number(flags.signIns), driveEvents: Number(flags.driveEvents), driveItems: Number(flags.driveItems) };
-  for (const [flag, n] of [['--sign-ins', heavy.signIns], ['--drive-events', heavy.driveEvents], ['--drive-items', heavy.driveItems]] as const) {
+  for (const [flag, n] of [
+    ['--sign-ins', heavy.signIns],
+    ['--drive-events', heavy.driveEvents],
+    ['--drive-items', heavy.driveItems],
+  ] as const) {
     if (!Number.isInteger(n) || n < 0) throw new CliError(`${flag} must be a whole number`);
   }
   if (flags.tenant !== undefined) requireGuid('--tenant', flags.tenant);
@@ -46,14 +50,22 @@ export async function seedCommand(config: Config, opts: SeedOptions): Promise<vo
   const db = await openDatabase(config);
   try {
     const summary = await seedTenant({
-      db: db.db, contentStore: createContentStore(config), users: opts.users, filesPerUser: opts.files, seed: opts.seed, heavy: opts.heavy,
-      now: new Date(), ...(opts.tenant ? { tenantId: opts.tenant } : {}),
+      db: db.db,
+      contentStore: createContentStore(config),
+      users: opts.users,
+      filesPerUser: opts.files,
+      seed: opts.seed,
+      heavy: opts.heavy,
+      now: new Date(),
+      ...(opts.tenant ? { tenantId: opts.tenant } : {}),
     });
     if (opts.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
     else {
       const t = summary.totals;
-      process.stdout.write(`tenant ${summary.tenantId}: ${t.users} users, ${t.files} files (${formatBytes(t.bytes)}), `
-        + `${t.driveActivities} drive activities, ${t.signIns} sign-ins\n`);
+      process.stdout.write(
+        `tenant ${summary.tenantId}: ${t.users} users, ${t.files} files (${formatBytes(t.bytes)}), ` +
+          `${t.driveActivities} drive activities, ${t.signIns} sign-ins\n`,
+      );
       for (const u of summary.users.slice(0, 5)) process.stdout.write(`  ${u.userPrincipalName}  ${u.id}\n`);
       if (summary.users.length > 5) process.stdout.write(`  … and ${summary.users.length - 5} more\n`);
     }

@@ -31,7 +31,10 @@ export function withoutQuery(url: string): string {
  * does: then no notification will come, and the caller is told so.
  */
 export async function subscribeToOperation(
-  api: ApiClient, operationLocation: string, notificationUrl: string, warn: (line: string) => void = (l) => process.stderr.write(`${l}\n`),
+  api: ApiClient,
+  operationLocation: string,
+  notificationUrl: string,
+  warn: (line: string) => void = (l) => process.stderr.write(`${l}\n`),
 ): Promise<SubscriptionJson> {
   const operationId = new URL(operationLocation).pathname.split('/').pop()!;
   const res = await api.request('POST', '/v1.0/subscriptions', {
@@ -71,23 +74,33 @@ export function registerSubscriptionCommands(program: Command, h: CliHelpers): v
   const subscriptions = program.command('subscriptions').description('change-notification subscriptions: list, delete');
   h.clientOptions(subscriptions.command('list'))
     .description("the tenant's active subscriptions (notification URLs without their query string)")
-    .action(h.run(async (opts: ApiOpts) => {
-      const all = await listAll(await h.apiFor(opts, ROLES));
-      if (opts.json) {
-        process.stdout.write(`${JSON.stringify(all.map((s) => ({ ...s, notificationUrl: withoutQuery(s.notificationUrl) })), null, 2)}\n`);
-        return;
-      }
-      if (all.length === 0) process.stdout.write('no subscriptions\n');
-      for (const s of all) {
-        process.stdout.write(`${s.id} ${s.resource} ${s.changeType} → ${withoutQuery(s.notificationUrl)} until ${s.expirationDateTime}\n`);
-      }
-    }));
+    .action(
+      h.run(async (opts: ApiOpts) => {
+        const all = await listAll(await h.apiFor(opts, ROLES));
+        if (opts.json) {
+          process.stdout.write(
+            `${JSON.stringify(
+              all.map((s) => ({ ...s, notificationUrl: withoutQuery(s.notificationUrl) })),
+              null,
+              2,
+            )}\n`,
+          );
+          return;
+        }
+        if (all.length === 0) process.stdout.write('no subscriptions\n');
+        for (const s of all) {
+          process.stdout.write(`${s.id} ${s.resource} ${s.changeType} → ${withoutQuery(s.notificationUrl)} until ${s.expirationDateTime}\n`);
+        }
+      }),
+    );
   h.clientOptions(subscriptions.command('delete <id>'))
     .description('delete a subscription: no more notifications for it')
-    .action(h.run(async (id: string, opts: ApiOpts) => {
-      const api = await h.apiFor(opts, ROLES);
-      const res = await api.request('DELETE', `/v1.0/subscriptions/${encodeURIComponent(id)}`);
-      if (res.status !== 204) return ApiClient.fail(res, 'subscription delete');
-      process.stdout.write(opts.json ? `${JSON.stringify({ deleted: id })}\n` : `subscription ${id} deleted\n`);
-    }));
+    .action(
+      h.run(async (id: string, opts: ApiOpts) => {
+        const api = await h.apiFor(opts, ROLES);
+        const res = await api.request('DELETE', `/v1.0/subscriptions/${encodeURIComponent(id)}`);
+        if (res.status !== 204) return ApiClient.fail(res, 'subscription delete');
+        process.stdout.write(opts.json ? `${JSON.stringify({ deleted: id })}\n` : `subscription ${id} deleted\n`);
+      }),
+    );
 }

@@ -30,7 +30,8 @@ export async function mintToken(config: Config, opts: TokenOptions): Promise<str
       'Get tokens from your OpenID Connect issuer instead, or set DSR_AUTH_LOCAL_ISSUER=true to trust both.',
     );
   }
-  if (!opts.tenant || !GUID_PATTERN.test(opts.tenant)) throw new CliError('--tenant <guid> is required', 'Example: dsr-export token --tenant 3f2b… --app 7c1e… --roles User.Export.All');
+  if (!opts.tenant || !GUID_PATTERN.test(opts.tenant))
+    throw new CliError('--tenant <guid> is required', 'Example: dsr-export token --tenant 3f2b… --app 7c1e… --roles User.Export.All');
   if (Boolean(opts.app) === Boolean(opts.user)) throw new CliError('give either --app <id> (application token) or --user <upn or id> (delegated token)');
   const expiresInSeconds = Number(opts.expiresIn ?? 3600);
   if (!Number.isInteger(expiresInSeconds) || expiresInSeconds <= 0) throw new CliError('--expires-in must be a positive number of seconds');

@@ -11,8 +11,9 @@ import { exchangeSignInLink } from './sign-in-links.ts';
  * The console's pages: its own scripts and styles only, calls to this origin only; nothing inline,
  * nothing from another origin, and no framing (clickjacking of the review buttons).
  */
-export const CONSOLE_CSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; "
-  + "form-action 'none'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
+export const CONSOLE_CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; " +
+  "form-action 'none'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
 
 /**
  * With sign-in through the external issuer the page also talks to the issuer's origin (its
@@ -70,14 +71,18 @@ export function consoleRoutes(app: FastifyInstance, deps: AppDeps): void {
   // Also /console/ (the router ignores a trailing slash); the page names its files absolutely.
   app.get('/console', async (_request, reply) => serve('index.html', reply));
   // How to sign in: public facts only (the issuer, the console's public client id, the scope).
-  app.get('/console/config.json', async (_request, reply) => reply.header('cache-control', 'no-cache').send({
-    localSignIn: deps.localIssuer !== undefined,
-    oidc: deps.config.console ?? null,
-  }));
+  app.get('/console/config.json', async (_request, reply) =>
+    reply.header('cache-control', 'no-cache').send({
+      localSignIn: deps.localIssuer !== undefined,
+      oidc: deps.config.console ?? null,
+    }),
+  );
   app.get<{ Params: { file: string } }>('/console/:file', async (request, reply) => serve(request.params.file, reply));
   app.post('/console/session', async (request, reply) => {
     if (!deps.localIssuer) {
-      throw GraphError.forbidden('Console sign-in links need the local issuer (DSR_AUTH_LOCAL_ISSUER=true); sign in through your OpenID Connect issuer instead.');
+      throw GraphError.forbidden(
+        'Console sign-in links need the local issuer (DSR_AUTH_LOCAL_ISSUER=true); sign in through your OpenID Connect issuer instead.',
+      );
     }
     const body = request.body as Record<string, unknown> | null | undefined;
     const session = await exchangeSignInLink(deps.db, deps.localIssuer, body?.link, deps.clock());

@@ -1,9 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { tokenClaims, type LocalIssuer } from '../auth/local-issuer.ts';
 import type { Queryable } from '../db/pool.ts';
-import {
-  deleteStaleConsoleSignInLinks, insertConsoleSignInLink, useConsoleSignInLink,
-} from '../db/queries/console-sign-in-links.ts';
+import { deleteStaleConsoleSignInLinks, insertConsoleSignInLink, useConsoleSignInLink } from '../db/queries/console-sign-in-links.ts';
 import { findUser } from '../db/queries/users.ts';
 import { GraphError } from '../graph-error.ts';
 
@@ -25,14 +23,16 @@ function hashNonce(nonce: string): Buffer {
 }
 
 /** Makes a one-time link for a user; returns the nonce, which is only ever in the link itself. */
-export async function createSignInLink(
-  q: Queryable, user: { tenantId: string; userId: string; admin: boolean }, now: Date,
-): Promise<string> {
+export async function createSignInLink(q: Queryable, user: { tenantId: string; userId: string; admin: boolean }, now: Date): Promise<string> {
   await deleteStaleConsoleSignInLinks(q, now);
   const nonce = randomBytes(32).toString('base64url');
   await insertConsoleSignInLink(q, {
-    nonceHash: hashNonce(nonce), tenantId: user.tenantId, userId: user.userId, admin: user.admin,
-    now, expiresAt: new Date(now.getTime() + LINK_LIFETIME_SECONDS * 1000),
+    nonceHash: hashNonce(nonce),
+    tenantId: user.tenantId,
+    userId: user.userId,
+    admin: user.admin,
+    now,
+    expiresAt: new Date(now.getTime() + LINK_LIFETIME_SECONDS * 1000),
   });
   return nonce;
 }
@@ -60,9 +60,19 @@ export async function exchangeSignInLink(q: Queryable, issuer: LocalIssuer, nonc
   if (!link) throw refused;
   const user = await findUser(q, link.tenant_id, link.user_id);
   if (!user) throw refused;
-  const accessToken = await issuer.sign(tokenClaims({
-    tenant: link.tenant_id, clientAppId: CONSOLE_CLIENT_ID,
-    user: { id: user.id, upn: user.user_principal_name, scopes: CONSOLE_SCOPES, admin: link.admin },
-  }), CONSOLE_TOKEN_SECONDS);
-  return { accessToken, expiresIn: CONSOLE_TOKEN_SECONDS, userPrincipalName: user.user_principal_name, displayName: user.display_name ?? null, tenantId: link.tenant_id };
+  const accessToken = await issuer.sign(
+    tokenClaims({
+      tenant: link.tenant_id,
+      clientAppId: CONSOLE_CLIENT_ID,
+      user: { id: user.id, upn: user.user_principal_name, scopes: CONSOLE_SCOPES, admin: link.admin },
+    }),
+    CONSOLE_TOKEN_SECONDS,
+  );
+  return {
+    accessToken,
+    expiresIn: CONSOLE_TOKEN_SECONDS,
+    userPrincipalName: user.user_principal_name,
+    displayName: user.display_name ?? null,
+    tenantId: link.tenant_id,
+  };
 }

@@ -1,12 +1,8 @@
-import {
-  BlobSASPermissions, BlobServiceClient, ContainerClient, RestError, StorageSharedKeyCredential, type BlockBlobClient,
-} from '@azure/storage-blob';
+import { BlobSASPermissions, BlobServiceClient, ContainerClient, RestError, StorageSharedKeyCredential, type BlockBlobClient } from '@azure/storage-blob';
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import {
-  assertSha256, assertStagingKey, ContentNotFoundError, SHA256_HEX, type ContentStore, type StoredContent,
-} from './content-store.ts';
+import { assertSha256, assertStagingKey, ContentNotFoundError, SHA256_HEX, type ContentStore, type StoredContent } from './content-store.ts';
 import { HashingMeter, hashStoredBody } from './hashing-meter.ts';
 
 /** Container used when DSR_CONTENT_STORE names an account by connection string. */
@@ -122,9 +118,7 @@ export function createAzureContentStore(spec: string): ContentStore {
     async get(sha256, range) {
       assertSha256(sha256);
       try {
-        const response = range
-          ? await blobOf(sha256).download(range.start, range.end - range.start + 1)
-          : await blobOf(sha256).download();
+        const response = range ? await blobOf(sha256).download(range.start, range.end - range.start + 1) : await blobOf(sha256).download();
         return response.readableStreamBody as Readable;
       } catch (err) {
         if (isNotFound(err)) throw new ContentNotFoundError(sha256);

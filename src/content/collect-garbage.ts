@@ -1,7 +1,5 @@
 import { inTransaction, type Db } from '../db/pool.ts';
-import {
-  deleteContentBlobRow, deleteUnreferencedContentBlobs, lockUnrecordedContent, unrecordedContent,
-} from '../db/queries/content-blobs.ts';
+import { deleteContentBlobRow, deleteUnreferencedContentBlobs, lockUnrecordedContent, unrecordedContent } from '../db/queries/content-blobs.ts';
 import { deleteStaleUploadSessions, uploadSessionsThatExist } from '../db/queries/upload-sessions.ts';
 import { purgeExpiredDeletedUsers } from '../db/queries/users.ts';
 import { GUID_SOURCE } from '../domain/formats.ts';
@@ -41,9 +39,7 @@ export interface GarbageCollected {
  * row and finds the bytes gone (`has` is checked after the row is recorded), so it never commits
  * a drive item whose bytes were collected.
  */
-export async function collectGarbage(
-  db: Db, store: ContentStore, opts: { now: Date; graceSeconds?: number; listStore?: boolean },
-): Promise<GarbageCollected> {
+export async function collectGarbage(db: Db, store: ContentStore, opts: { now: Date; graceSeconds?: number; listStore?: boolean }): Promise<GarbageCollected> {
   // Users 30 days in deletedItems are purged first: their drive items go with them (cascade), so
   // their content is unreferenced by the blob pass below.
   while ((await purgeExpiredDeletedUsers(db, deletedItemsSince(opts.now), BATCH)) === BATCH);
@@ -108,7 +104,10 @@ async function collectUnlisted(db: Db, store: ContentStore, olderThan: Date): Pr
 
 /** Hands the names of listed entries older than `olderThan` to `handle`, BATCH at a time. */
 async function inPages<T extends { modified: Date }>(
-  listing: AsyncIterable<T>, olderThan: Date, name: (entry: T) => string, handle: (page: string[]) => Promise<void>,
+  listing: AsyncIterable<T>,
+  olderThan: Date,
+  name: (entry: T) => string,
+  handle: (page: string[]) => Promise<void>,
 ): Promise<void> {
   let page: string[] = [];
   for await (const entry of listing) {
@@ -124,7 +123,8 @@ async function inPages<T extends { modified: Date }>(
 
 /** Runs the collector every `intervalSeconds` until stopped; a failed round is logged and retried next time. */
 export function startGarbageCollector(
-  db: Db, store: ContentStore,
+  db: Db,
+  store: ContentStore,
   opts: { intervalSeconds: number; graceSeconds?: number; clock?: () => Date; onError?: (err: unknown) => void },
 ): { stop(): Promise<void> } {
   let listedAt = -Infinity;
@@ -132,7 +132,8 @@ export function startGarbageCollector(
     const now = (opts.clock ?? (() => new Date()))();
     const listStore = now.getTime() - listedAt >= LISTING_INTERVAL_SECONDS * 1000;
     await collectGarbage(db, store, {
-      now, listStore,
+      now,
+      listStore,
       ...(opts.graceSeconds === undefined ? {} : { graceSeconds: opts.graceSeconds }),
     });
     if (listStore) listedAt = now.getTime();

@@ -77,7 +77,10 @@ export class ContentTooLargeError extends Error {
 
 /** A body shorter or longer than announced (e.g. a connection dropped mid-fragment). */
 export class ContentLengthError extends Error {
-  constructor(readonly expected: number, readonly received: number) {
+  constructor(
+    readonly expected: number,
+    readonly received: number,
+  ) {
     super(`expected ${expected} bytes, received ${received}`);
     this.name = 'ContentLengthError';
   }

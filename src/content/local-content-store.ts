@@ -8,7 +8,13 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
-  assertSha256, assertStagingKey, ContentLengthError, ContentNotFoundError, SHA256_HEX, type ContentStore, type StoredContent,
+  assertSha256,
+  assertStagingKey,
+  ContentLengthError,
+  ContentNotFoundError,
+  SHA256_HEX,
+  type ContentStore,
+  type StoredContent,
 } from './content-store.ts';
 import { HashingMeter, hashStoredBody } from './hashing-meter.ts';
 
@@ -40,7 +46,10 @@ async function* entries(dir: string, name: RegExp): AsyncIterable<{ file: string
     if (!name.test(entry.name)) continue;
     const file = path.join(dir, entry.name);
     // Gone meanwhile (collected, published or discarded): nothing to report.
-    const modified = await stat(file).then((s) => s.mtime, () => undefined);
+    const modified = await stat(file).then(
+      (s) => s.mtime,
+      () => undefined,
+    );
     if (modified) yield { file, modified };
   }
 }
@@ -111,7 +120,10 @@ export function createLocalContentStore(root: string): ContentStore {
 
     async has(sha256) {
       assertSha256(sha256);
-      return stat(fileOf(sha256)).then(() => true, () => false);
+      return stat(fileOf(sha256)).then(
+        () => true,
+        () => false,
+      );
     },
 
     async delete(sha256) {
@@ -128,7 +140,10 @@ export function createLocalContentStore(root: string): ContentStore {
       for (const name of names) {
         const file = path.join(tmpDir, name);
         // Gone meanwhile (its put finished and renamed it): nothing to do.
-        const modified = await stat(file).then((s) => s.mtime, () => undefined);
+        const modified = await stat(file).then(
+          (s) => s.mtime,
+          () => undefined,
+        );
         if (modified === undefined || modified >= olderThan) continue;
         await rm(file, { force: true });
         removed++;
@@ -153,7 +168,10 @@ export function createLocalContentStore(root: string): ContentStore {
       await mkdir(stagingDir, { recursive: true });
       // One file per session, written in place: a fragment that dies half-way leaves bytes past the
       // session's committed offset, and the retry of that fragment simply overwrites them.
-      const exists = await stat(file).then(() => true, () => false);
+      const exists = await stat(file).then(
+        () => true,
+        () => false,
+      );
       const meter = new HashingMeter({ exactBytes: length });
       // r+ writes at `start` without truncating; flush: the session row is updated only after
       // this resolves, so an acknowledged fragment is on disk and survives a crash.
@@ -163,7 +181,10 @@ export function createLocalContentStore(root: string): ContentStore {
 
     async commitStaged(key, _parts, size) {
       const file = stagingFileOf(key);
-      const actual = await stat(file).then((s) => s.size, () => 0);
+      const actual = await stat(file).then(
+        (s) => s.size,
+        () => 0,
+      );
       if (actual < size) throw new ContentLengthError(size, actual);
       const handle = await open(file, 'r+');
       try {

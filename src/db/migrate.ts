@@ -20,9 +20,7 @@ export async function migrate(db: Db): Promise<string[]> {
   const client = await db.connect();
   try {
     await client.query('select pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
-    await client.query(
-      'create table if not exists schema_migrations (name text primary key, applied_at timestamptz not null default now())',
-    );
+    await client.query('create table if not exists schema_migrations (name text primary key, applied_at timestamptz not null default now())');
     const done = new Set((await client.query<{ name: string }>('select name from schema_migrations')).rows.map((r) => r.name));
     const applied: string[] = [];
     for (const name of await listMigrations()) {
@@ -49,9 +47,8 @@ export async function migrate(db: Db): Promise<string[]> {
 /** True when every migration shipped with this build is applied (for /readyz). */
 export async function migrationsApplied(db: Db): Promise<boolean> {
   const names = await listMigrations();
-  const rows = await db.query<{ n: number }>(
-    `select count(*)::int as n from schema_migrations where name = any($1)`,
-    [names],
-  ).catch(() => ({ rows: [{ n: -1 }] }));
+  const rows = await db
+    .query<{ n: number }>(`select count(*)::int as n from schema_migrations where name = any($1)`, [names])
+    .catch(() => ({ rows: [{ n: -1 }] }));
   return rows.rows[0]?.n === names.length;
 }

@@ -1,8 +1,5 @@
 /** What a `Range` request header asks of a body of `size` bytes. */
-export type RangeRequest =
-  | { kind: 'full' }
-  | { kind: 'partial'; start: number; end: number }
-  | { kind: 'unsatisfiable' };
+export type RangeRequest = { kind: 'full' } | { kind: 'partial'; start: number; end: number } | { kind: 'unsatisfiable' };
 
 /**
  * A single `bytes=` range (first-last, first-, or -suffix), end inclusive. Anything the service

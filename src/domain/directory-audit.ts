@@ -57,14 +57,16 @@ export function auditRecord(input: {
     resultReason: input.resultReason ?? '',
     correlationId: input.correlationId ?? null,
     initiatedBy: initiatorOf(input.requester, input.ipAddress),
-    targetResources: [{
-      id: input.target.id,
-      displayName: input.target.displayName ?? null,
-      type: 'User',
-      userPrincipalName: input.target.userPrincipalName,
-      groupType: null,
-      modifiedProperties: (input.modifiedProperties ?? []).map((displayName) => ({ displayName, oldValue: null, newValue: null })),
-    }],
+    targetResources: [
+      {
+        id: input.target.id,
+        displayName: input.target.displayName ?? null,
+        type: 'User',
+        userPrincipalName: input.target.userPrincipalName,
+        groupType: null,
+        modifiedProperties: (input.modifiedProperties ?? []).map((displayName) => ({ displayName, oldValue: null, newValue: null })),
+      },
+    ],
     // The column is a uuid: a delegated caller of an external issuer whose oid/sub is not a GUID
     // (e.g. "auth0|123") stays identified in initiatedBy but is not indexed as a directory user.
     initiatorUserId: input.requester.kind === 'delegated' && GUID_PATTERN.test(input.requester.oid) ? input.requester.oid : null,

@@ -31,9 +31,7 @@ export interface DriveItemView extends DriveItemRow {
 }
 
 /** Graph identitySet: exactly one of user or application. */
-export type IdentitySet =
-  | { user: { id: string; displayName: string | null } }
-  | { application: { id: string; displayName: string | null } };
+export type IdentitySet = { user: { id: string; displayName: string | null } } | { application: { id: string; displayName: string | null } };
 
 export type DriveActivityType = 'FileUploaded' | 'FileModified' | 'FileAccessed' | 'FileDownloaded' | 'FileDeleted' | 'FolderCreated';
 
@@ -52,7 +50,12 @@ const MAX_PATH_LENGTH = 400;
 // eslint-disable-next-line no-control-regex -- control characters are what this pattern refuses
 const FORBIDDEN_CHARACTERS = /["*:<>?/\\|\u0000-\u001f]/;
 const RESERVED_NAMES = new Set([
-  'con', 'prn', 'aux', 'nul', '.lock', 'desktop.ini',
+  'con',
+  'prn',
+  'aux',
+  'nul',
+  '.lock',
+  'desktop.ini',
   ...Array.from({ length: 10 }, (_, i) => `com${i}`),
   ...Array.from({ length: 10 }, (_, i) => `lpt${i}`),
 ]);
@@ -144,11 +147,29 @@ export function itemPathText(segments: readonly string[]): string {
 }
 
 const MIME_BY_EXTENSION: Record<string, string> = {
-  txt: 'text/plain', csv: 'text/csv', md: 'text/markdown', html: 'text/html', htm: 'text/html', xml: 'application/xml',
-  json: 'application/json', pdf: 'application/pdf', zip: 'application/zip', gz: 'application/gzip',
-  png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg', gif: 'image/gif', svg: 'image/svg+xml', webp: 'image/webp',
-  mp3: 'audio/mpeg', wav: 'audio/wav', mp4: 'video/mp4', mov: 'video/quicktime',
-  doc: 'application/msword', xls: 'application/vnd.ms-excel', ppt: 'application/vnd.ms-powerpoint',
+  txt: 'text/plain',
+  csv: 'text/csv',
+  md: 'text/markdown',
+  html: 'text/html',
+  htm: 'text/html',
+  xml: 'application/xml',
+  json: 'application/json',
+  pdf: 'application/pdf',
+  zip: 'application/zip',
+  gz: 'application/gzip',
+  png: 'image/png',
+  jpg: 'image/jpeg',
+  jpeg: 'image/jpeg',
+  gif: 'image/gif',
+  svg: 'image/svg+xml',
+  webp: 'image/webp',
+  mp3: 'audio/mpeg',
+  wav: 'audio/wav',
+  mp4: 'video/mp4',
+  mov: 'video/quicktime',
+  doc: 'application/msword',
+  xls: 'application/vnd.ms-excel',
+  ppt: 'application/vnd.ms-powerpoint',
   docx: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
   xlsx: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
   pptx: 'application/vnd.openxmlformats-officedocument.presentationml.presentation',

@@ -36,13 +36,17 @@ export function sasExpired(sas: SasFacts, now: Date): boolean {
 }
 
 export function expiredFailure(sas: SasFacts): ExportFailure {
-  return permanent('StorageLocationExpired',
-    `The storage location's SAS expired${sas.expiresAt ? ` at ${sas.expiresAt.toISOString()}` : ''} before the export was written; submit a new request with a SAS valid for longer.`);
+  return permanent(
+    'StorageLocationExpired',
+    `The storage location's SAS expired${sas.expiresAt ? ` at ${sas.expiresAt.toISOString()}` : ''} before the export was written; submit a new request with a SAS valid for longer.`,
+  );
 }
 
 export function alreadyUsedFailure(): ExportFailure {
-  return permanent('StorageLocationAlreadyUsed',
-    'The storage location already holds an export (RequestInfo.json exists); use an empty container for every export.');
+  return permanent(
+    'StorageLocationAlreadyUsed',
+    'The storage location already holds an export (RequestInfo.json exists); use an empty container for every export.',
+  );
 }
 
 export function userNotFoundFailure(userId: string): ExportFailure {
@@ -55,8 +59,18 @@ export function invalidStorageLocationFailure(message: string): ExportFailure {
 
 /** Node network error codes that mean "try again later". */
 const TRANSIENT_NETWORK_CODES = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH',
-  'ECONNABORTED', 'REQUEST_SEND_ERROR', 'UND_ERR_SOCKET', 'ERR_STREAM_PREMATURE_CLOSE',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ECONNABORTED',
+  'REQUEST_SEND_ERROR',
+  'UND_ERR_SOCKET',
+  'ERR_STREAM_PREMATURE_CLOSE',
 ]);
 
 /**
@@ -79,9 +93,12 @@ export function classifyStorageError(err: StorageErrorLike, action: StorageActio
       const needed = action === 'read' ? ['r'] : ['c', 'w'];
       const missing = needed.filter((p) => !sas.permissions.includes(p));
       const names = (missing.length > 0 ? missing : needed).map((p) => PERMISSION_NAMES[p]).join(' and ');
-      return permanent('StorageLocationAccessDenied', missing.length > 0
-        ? `The storage location's SAS lacks the ${names} permission needed to ${action} the package (storage answered ${what}).`
-        : `Storage refused to let the SAS ${action} blobs (${what}); grant the ${names} permission${needed.length > 1 ? 's' : ''} (a stored access policy may be restricting it).`);
+      return permanent(
+        'StorageLocationAccessDenied',
+        missing.length > 0
+          ? `The storage location's SAS lacks the ${names} permission needed to ${action} the package (storage answered ${what}).`
+          : `Storage refused to let the SAS ${action} blobs (${what}); grant the ${names} permission${needed.length > 1 ? 's' : ''} (a stored access policy may be restricting it).`,
+      );
     }
     if (code === 'AuthorizationSourceIPMismatch') {
       return permanent('StorageLocationAccessDenied', `The storage location's SAS does not allow this service's IP address (storage answered ${what}).`);
@@ -89,8 +106,10 @@ export function classifyStorageError(err: StorageErrorLike, action: StorageActio
     if (code === 'AuthorizationProtocolMismatch') {
       return permanent('StorageLocationAccessDenied', `The storage location's SAS does not allow the protocol used (storage answered ${what}).`);
     }
-    return permanent('StorageLocationAccessDenied',
-      `Storage refused the SAS (${what}): its signature is not valid any more (revoked access policy or rotated account key).`);
+    return permanent(
+      'StorageLocationAccessDenied',
+      `Storage refused the SAS (${what}): its signature is not valid any more (revoked access policy or rotated account key).`,
+    );
   }
   if (status === 404) {
     return permanent('StorageLocationNotFound', `The storage location's container does not exist (storage answered ${what}).`);

@@ -41,9 +41,7 @@ export interface OperationRow {
   request_info_written: boolean;
 }
 
-export const OPERATION_PROPERTIES = [
-  'id', 'status', 'progress', 'userId', 'storageLocation', 'submittedDateTime', 'completedDateTime', 'error',
-] as const;
+export const OPERATION_PROPERTIES = ['id', 'status', 'progress', 'userId', 'storageLocation', 'submittedDateTime', 'completedDateTime', 'error'] as const;
 
 /** The Graph dataPolicyOperation JSON (docs/architecture.md#the-operation-resource); `sig` is always redacted. */
 export function toGraphOperation(row: OperationRow): Record<string, unknown> {

@@ -185,9 +185,24 @@ export function toCsv(header: readonly string[], rows: readonly (readonly CsvVal
 // could read the SAS and rewrite the package. Every drive file is also written with
 // `Content-Disposition: attachment`, so even a passive type is downloaded rather than opened.
 const PASSIVE_TYPES = new Set([
-  'text/plain', 'text/csv', 'application/pdf', 'application/zip', 'application/gzip', 'application/json',
-  'application/msword', 'application/vnd.ms-excel', 'application/vnd.ms-powerpoint', 'application/rtf',
-  'image/png', 'image/jpeg', 'image/gif', 'image/webp', 'image/bmp', 'image/tiff', 'image/avif', 'image/heic',
+  'text/plain',
+  'text/csv',
+  'application/pdf',
+  'application/zip',
+  'application/gzip',
+  'application/json',
+  'application/msword',
+  'application/vnd.ms-excel',
+  'application/vnd.ms-powerpoint',
+  'application/rtf',
+  'image/png',
+  'image/jpeg',
+  'image/gif',
+  'image/webp',
+  'image/bmp',
+  'image/tiff',
+  'image/avif',
+  'image/heic',
 ]);
 const PASSIVE_PREFIXES = ['audio/', 'video/', 'application/vnd.openxmlformats-officedocument.', 'application/vnd.oasis.opendocument.'];
 
@@ -253,7 +268,8 @@ function nextBucket(start: string, unit: TimelineUnit): string {
  * horizontal axis is time. Memory is bounded by the number of days, never by the records.
  */
 export function timelineBuckets(
-  days: readonly { day: string; count: number }[], maxBuckets = 180,
+  days: readonly { day: string; count: number }[],
+  maxBuckets = 180,
 ): { unit: TimelineUnit; buckets: { start: string; count: number }[] } {
   if (days.length === 0) return { unit: 'day', buckets: [] };
   let first = days[0]!.day;

@@ -7,16 +7,36 @@ import net from 'node:net';
 // fec0::/10, still routed inside some networks).
 const blocked = new net.BlockList();
 for (const [prefix, bits] of [
-  ['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16],
-  ['172.16.0.0', 12], ['192.0.0.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15], ['224.0.0.0', 4], ['240.0.0.0', 4],
+  ['0.0.0.0', 8],
+  ['10.0.0.0', 8],
+  ['100.64.0.0', 10],
+  ['127.0.0.0', 8],
+  ['169.254.0.0', 16],
+  ['172.16.0.0', 12],
+  ['192.0.0.0', 24],
+  ['192.168.0.0', 16],
+  ['198.18.0.0', 15],
+  ['224.0.0.0', 4],
+  ['240.0.0.0', 4],
   ['168.63.129.16', 32],
-] as const) blocked.addSubnet(prefix, bits, 'ipv4');
+] as const)
+  blocked.addSubnet(prefix, bits, 'ipv4');
 for (const [prefix, bits] of [
-  ['::', 128], ['::1', 128], ['fc00::', 7], ['fe80::', 10], ['fec0::', 10], ['ff00::', 8], ['64:ff9b::', 96], ['2001:db8::', 32],
+  ['::', 128],
+  ['::1', 128],
+  ['fc00::', 7],
+  ['fe80::', 10],
+  ['fec0::', 10],
+  ['ff00::', 8],
+  ['64:ff9b::', 96],
+  ['2001:db8::', 32],
   // Forms that carry an IPv4 address inside: IPv4-compatible (::7f00:1), 6to4 and Teredo. Storage
   // endpoints never use them, so they are refused whole rather than decoded.
-  ['::', 96], ['2002::', 16], ['2001::', 32],
-] as const) blocked.addSubnet(prefix, bits, 'ipv6');
+  ['::', 96],
+  ['2002::', 16],
+  ['2001::', 32],
+] as const)
+  blocked.addSubnet(prefix, bits, 'ipv6');
 
 /** An IPv4-mapped IPv6 address (::ffff:a.b.c.d or ::ffff:7f00:1) as its IPv4 form. */
 function unmapIPv4(address: string): string | undefined {

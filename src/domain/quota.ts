@@ -11,7 +11,8 @@ export function quotaWindow(now: Date, window: QuotaWindow): { start: Date; retr
 
 /** The daily buckets an export counts against, whoever starts it (the export POST or a case). */
 export function exportQuotaBuckets(
-  limits: { exportsPerTenantPerDay: number; exportsPerUserPerDay: number }, userId: string,
+  limits: { exportsPerTenantPerDay: number; exportsPerUserPerDay: number },
+  userId: string,
 ): { bucket: string; limit: number; message: string }[] {
   const { exportsPerTenantPerDay: perTenant, exportsPerUserPerDay: perUser } = limits;
   return [

@@ -23,10 +23,30 @@ export interface NewSignIn {
  * import carried beyond these (beta-only ones, for instance) follow them unchanged.
  */
 export const SIGN_IN_PROPERTIES = [
-  'id', 'createdDateTime', 'userDisplayName', 'userPrincipalName', 'userId', 'appId', 'appDisplayName',
-  'ipAddress', 'clientAppUsed', 'correlationId', 'conditionalAccessStatus', 'isInteractive', 'riskDetail',
-  'riskLevelAggregated', 'riskLevelDuringSignIn', 'riskState', 'riskEventTypes', 'riskEventTypes_v2',
-  'resourceDisplayName', 'resourceId', 'status', 'deviceDetail', 'location', 'appliedConditionalAccessPolicies',
+  'id',
+  'createdDateTime',
+  'userDisplayName',
+  'userPrincipalName',
+  'userId',
+  'appId',
+  'appDisplayName',
+  'ipAddress',
+  'clientAppUsed',
+  'correlationId',
+  'conditionalAccessStatus',
+  'isInteractive',
+  'riskDetail',
+  'riskLevelAggregated',
+  'riskLevelDuringSignIn',
+  'riskState',
+  'riskEventTypes',
+  'riskEventTypes_v2',
+  'resourceDisplayName',
+  'resourceId',
+  'status',
+  'deviceDetail',
+  'location',
+  'appliedConditionalAccessPolicies',
 ] as const;
 
 export function toGraphSignIn(row: SignInRow): Record<string, unknown> {
@@ -58,9 +78,20 @@ export function parseIsoDateTime(value: unknown): Date | undefined {
 }
 
 const STRING_PROPERTIES = [
-  'userDisplayName', 'userPrincipalName', 'appId', 'appDisplayName', 'ipAddress', 'clientAppUsed', 'correlationId',
-  'conditionalAccessStatus', 'riskDetail', 'riskLevelAggregated', 'riskLevelDuringSignIn', 'riskState',
-  'resourceDisplayName', 'resourceId',
+  'userDisplayName',
+  'userPrincipalName',
+  'appId',
+  'appDisplayName',
+  'ipAddress',
+  'clientAppUsed',
+  'correlationId',
+  'conditionalAccessStatus',
+  'riskDetail',
+  'riskLevelAggregated',
+  'riskLevelDuringSignIn',
+  'riskState',
+  'resourceDisplayName',
+  'resourceId',
 ];
 const OBJECT_PROPERTIES = ['status', 'deviceDetail', 'location'];
 const ARRAY_PROPERTIES = ['riskEventTypes', 'riskEventTypes_v2', 'appliedConditionalAccessPolicies'];

@@ -68,9 +68,11 @@ export function checkStorageLocation(raw: unknown, rules: StorageRules, now: Dat
     if (url.protocol !== 'https:') throw refuse(`storageLocation must use https (got ${url.protocol.replace(/:$/, '')}).`);
     const host = bareHost(url.hostname);
     if (net.isIP(host) !== 0) {
-      throw refuse(isPrivateAddress(host)
-        ? 'storageLocation points to a loopback, private, link-local or metadata address.'
-        : `storageLocation must name a blob endpoint (*${rules.blobSuffix}), not an IP address.`);
+      throw refuse(
+        isPrivateAddress(host)
+          ? 'storageLocation points to a loopback, private, link-local or metadata address.'
+          : `storageLocation must name a blob endpoint (*${rules.blobSuffix}), not an IP address.`,
+      );
     }
     // Storage account names are 3-24 lowercase letters and digits: this also refuses IDN (xn--) hosts.
     if (!host.endsWith(rules.blobSuffix) || !STORAGE_ACCOUNT.test(host.slice(0, -rules.blobSuffix.length))) {
@@ -99,7 +101,9 @@ export function checkStorageLocation(raw: unknown, rules: StorageRules, now: Dat
   const sp = q.get('sp') ?? '';
   const missing = ['c', 'w'].filter((p) => !sp.includes(p));
   if (missing.length > 0) {
-    throw refuse(`storageLocation SAS lacks the ${missing.map((p) => (p === 'c' ? 'create (c)' : 'write (w)')).join(' and ')} permission${missing.length > 1 ? 's' : ''} (sp=${sp || 'missing'}).`);
+    throw refuse(
+      `storageLocation SAS lacks the ${missing.map((p) => (p === 'c' ? 'create (c)' : 'write (w)')).join(' and ')} permission${missing.length > 1 ? 's' : ''} (sp=${sp || 'missing'}).`,
+    );
   }
   const se = q.get('se');
   if (!se) throw refuse('storageLocation SAS has no expiry (se).');

@@ -51,7 +51,9 @@ export type UserChanges = Partial<Record<(typeof WRITABLE_USER_PROPERTIES)[Writa
 
 /** The Graph names of the properties a change touches (for audit records: never column names). */
 export function changedProperties(changes: UserChanges): string[] {
-  return Object.entries(WRITABLE_USER_PROPERTIES).filter(([, column]) => column in changes).map(([name]) => name);
+  return Object.entries(WRITABLE_USER_PROPERTIES)
+    .filter(([, column]) => column in changes)
+    .map(([name]) => name);
 }
 
 export const USER_PROPERTIES = ['id', 'createdDateTime', ...Object.keys(WRITABLE_USER_PROPERTIES)] as readonly string[];
@@ -98,20 +100,22 @@ export function parseUserChanges(body: unknown, mode: 'create' | 'update'): User
     if (key === 'accountEnabled') {
       if (typeof value !== 'boolean') throw GraphError.directoryBadRequest("Property 'accountEnabled' must be a boolean.");
     } else if (key === 'businessPhones') {
-      if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) throw GraphError.directoryBadRequest("Property 'businessPhones' must be an array of strings.");
+      if (!Array.isArray(value) || !value.every((v) => typeof v === 'string'))
+        throw GraphError.directoryBadRequest("Property 'businessPhones' must be an array of strings.");
     } else if (value !== null && typeof value !== 'string') {
       throw GraphError.directoryBadRequest(`Property '${key}' must be a string.`);
     } else if (typeof value === 'string' && value.length > 256) {
       throw GraphError.directoryBadRequest(`Property '${key}' is longer than 256 characters.`);
     }
-    for (const text of typeof value === 'string' ? [value] : Array.isArray(value) ? value as string[] : []) {
+    for (const text of typeof value === 'string' ? [value] : Array.isArray(value) ? (value as string[]) : []) {
       const bad = bidiControlIn(text) ?? controlCharacterIn(text);
-      if (bad) throw GraphError.directoryBadRequest(`Property '${key}' contains the character ${bad}; control and bidirectional override characters are not allowed.`);
+      if (bad)
+        throw GraphError.directoryBadRequest(`Property '${key}' contains the character ${bad}; control and bidirectional override characters are not allowed.`);
     }
     if (key === 'userPrincipalName' && (typeof value !== 'string' || !UPN.test(value))) {
       throw GraphError.directoryBadRequest("Property 'userPrincipalName' must be of the form alias@domain.");
     }
-    if ((key === 'displayName') && (typeof value !== 'string' || value.trim() === '')) {
+    if (key === 'displayName' && (typeof value !== 'string' || value.trim() === '')) {
       throw GraphError.directoryBadRequest("Property 'displayName' must be a non-empty string.");
     }
     changes[column] = value as string | boolean | string[] | null;

@@ -5,7 +5,13 @@ import type { Db, Queryable } from '../db/pool.ts';
 import { touchContentBlob } from '../db/queries/content-blobs.ts';
 import { insertDriveActivities, type DriveActivity } from '../db/queries/drive-activities.ts';
 import {
-  findChildByName, findDriveItem, findDriveRoot, insertDriveFile, insertDriveFolder, insertDriveRoot, lockDriveItem,
+  findChildByName,
+  findDriveItem,
+  findDriveRoot,
+  insertDriveFile,
+  insertDriveFolder,
+  insertDriveRoot,
+  lockDriveItem,
   replaceDriveFileContent,
 } from '../db/queries/drive-items.ts';
 import { itemPathText, mimeTypeFor, numberedName, type ConflictBehavior, type DriveItemView } from '../domain/drive-item.ts';
@@ -30,7 +36,8 @@ export async function ensureDriveRoot(q: Queryable, owner: UserRow, now: Date): 
  * and now, the upload fails with a retryable 503 rather than committing an item without bytes.
  */
 export async function recordStoredContent(
-  deps: { db: Db; contentStore: ContentStore; clock: () => Date; config: { retryAfterSeconds: number } }, content: StoredContent,
+  deps: { db: Db; contentStore: ContentStore; clock: () => Date; config: { retryAfterSeconds: number } },
+  content: StoredContent,
 ): Promise<void> {
   await touchContentBlob(deps.db, content, deps.clock());
   if (!(await deps.contentStore.has(content.sha256))) {

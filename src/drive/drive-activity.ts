@@ -15,7 +15,15 @@ export interface ActivityContext {
 /** One activity record of a drive action, as the export's Activity section reads it back. */
 export function activity(ctx: ActivityContext, type: DriveActivityType, itemId: string | null, segments: readonly string[]): DriveActivity {
   return {
-    tenantId: ctx.tenantId, userId: ctx.ownerId, at: ctx.now, type, actor: ctx.actor, itemId, itemPath: itemPathText(segments),
-    clientIp: ctx.clientIp, userAgent: ctx.userAgent, appId: ctx.appId,
+    tenantId: ctx.tenantId,
+    userId: ctx.ownerId,
+    at: ctx.now,
+    type,
+    actor: ctx.actor,
+    itemId,
+    itemPath: itemPathText(segments),
+    clientIp: ctx.clientIp,
+    userAgent: ctx.userAgent,
+    appId: ctx.appId,
   };
 }

@@ -13,21 +13,40 @@ async function main() {
   // Positional: host, port, keepAlive, metadataDB, extentDB, persistence, accessLog, accessLogStream,
   // debugLog, debugLogPath, loose, skipApiVersionCheck (storage-blob 12.32 sends a newer
   // x-ms-version than Azurite 3.35 knows), cert, key, pwd, oauth, disableProductStyleUrl, inMemory.
-  const config = new BlobConfiguration('127.0.0.1', port, undefined,
+  const config = new BlobConfiguration(
+    '127.0.0.1',
+    port,
+    undefined,
     dir ? path.join(dir, '__azurite_db_blob__.json') : undefined,
     dir ? path.join(dir, '__azurite_db_blob_extent__.json') : undefined,
     dir ? [{ locationId: 'Default', locationPath: path.join(dir, '__blobstorage__'), maxConcurrency: 10 }] : undefined,
-    false, undefined, false, undefined, true, true, '', '', '', undefined, false, !dir);
+    false,
+    undefined,
+    false,
+    undefined,
+    true,
+    true,
+    '',
+    '',
+    '',
+    undefined,
+    false,
+    !dir,
+  );
   const server = new BlobServer(config);
   await server.start();
   process.stdout.write(JSON.stringify({ url: server.getHttpServerAddress() }) + '\n');
-  const stop = () => server.close().then(() => process.exit(0), () => process.exit(1));
+  const stop = () =>
+    server.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
   process.once('SIGTERM', stop);
   process.stdin.on('end', stop);
   process.stdin.resume();
 }
 
 main().catch((err) => {
-  process.stderr.write(String(err && err.stack || err) + '\n');
+  process.stderr.write(String((err && err.stack) || err) + '\n');
   process.exit(1);
 });

@@ -1,6 +1,4 @@
-import {
-  BlobServiceClient, ContainerSASPermissions, generateBlobSASQueryParameters, SASProtocol, StorageSharedKeyCredential,
-} from '@azure/storage-blob';
+import { BlobServiceClient, ContainerSASPermissions, generateBlobSASQueryParameters, SASProtocol, StorageSharedKeyCredential } from '@azure/storage-blob';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -31,7 +29,9 @@ export interface Azurite {
 export async function startAzurite(port = 0, dir?: string): Promise<Azurite> {
   const child: ChildProcess = spawn(process.execPath, [SERVER_SCRIPT, String(port), ...(dir ? [dir] : [])], { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
-  child.stderr!.on('data', (d) => { stderr += String(d); });
+  child.stderr!.on('data', (d) => {
+    stderr += String(d);
+  });
   const origin = await new Promise<string>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! });
     lines.once('line', (line) => {
@@ -52,11 +52,12 @@ export async function startAzurite(port = 0, dir?: string): Promise<Azurite> {
     pid: child.pid!,
     credential,
     service: new BlobServiceClient(accountUrl, credential),
-    stop: () => new Promise<void>((resolve) => {
-      if (child.exitCode !== null || child.signalCode !== null) return resolve();
-      child.once('exit', () => resolve());
-      child.kill('SIGTERM');
-    }),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
   };
 }
 
@@ -70,12 +71,15 @@ export async function createContainerSas(
   opts: { permissions?: string; expiresInSeconds?: number; create?: boolean } = {},
 ): Promise<string> {
   if (opts.create !== false) await azurite.service.getContainerClient(name).createIfNotExists();
-  const sas = generateBlobSASQueryParameters({
-    containerName: name,
-    permissions: ContainerSASPermissions.parse(opts.permissions ?? 'racwdl'),
-    startsOn: new Date(Date.now() - 60_000),
-    expiresOn: new Date(Date.now() + (opts.expiresInSeconds ?? 4 * 3600) * 1000),
-    protocol: SASProtocol.HttpsAndHttp,
-  }, azurite.credential).toString();
+  const sas = generateBlobSASQueryParameters(
+    {
+      containerName: name,
+      permissions: ContainerSASPermissions.parse(opts.permissions ?? 'racwdl'),
+      startsOn: new Date(Date.now() - 60_000),
+      expiresOn: new Date(Date.now() + (opts.expiresInSeconds ?? 4 * 3600) * 1000),
+      protocol: SASProtocol.HttpsAndHttp,
+    },
+    azurite.credential,
+  ).toString();
   return `${azurite.accountUrl}/${name}?${sas}`;
 }

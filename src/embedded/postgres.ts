@@ -41,7 +41,10 @@ export async function freePort(): Promise<number> {
 
 /** One line for an error message: the last line that says something, without the log prefix. */
 function lastLine(output: string): string {
-  const lines = output.split('\n').map((l) => l.replace(/^.*?(FATAL|ERROR|PANIC|LOG):\s+/, '$1: ').trim()).filter(Boolean);
+  const lines = output
+    .split('\n')
+    .map((l) => l.replace(/^.*?(FATAL|ERROR|PANIC|LOG):\s+/, '$1: ').trim())
+    .filter(Boolean);
   return [...lines].reverse().find((l) => /FATAL|ERROR|PANIC|denied|cannot|could not/i.test(l)) ?? lines.at(-1) ?? 'no output';
 }
 
@@ -58,9 +61,16 @@ export async function serverUser(): Promise<ServerUser> {
       await execFileAsync('useradd', ['--system', '--user-group', '--no-create-home', '--shell', '/usr/sbin/nologin', USER]);
     } catch (err) {
       // A concurrent first run may have created it in the meantime.
-      if (!(await lookup().then(() => true, () => false))) {
-        throw new StartError(`PostgreSQL cannot run as root and the "${USER}" user could not be created (${lastLine(String((err as { stderr?: string }).stderr ?? err))}): `
-          + `create it (useradd --system --user-group ${USER}), run dsr-export as another user, or set DSR_DATABASE_URL`);
+      if (
+        !(await lookup().then(
+          () => true,
+          () => false,
+        ))
+      ) {
+        throw new StartError(
+          `PostgreSQL cannot run as root and the "${USER}" user could not be created (${lastLine(String((err as { stderr?: string }).stderr ?? err))}): ` +
+            `create it (useradd --system --user-group ${USER}), run dsr-export as another user, or set DSR_DATABASE_URL`,
+        );
       }
     }
     return lookup();
@@ -79,8 +89,11 @@ async function clusterFolder(dataDir: string, user: ServerUser | undefined): Pro
   if (link?.isSymbolicLink()) return realpath(pgData).catch(() => pgData);
   // A temporary data folder (mkdtemp: mode 700) only needs its own mode opened.
   await chmod(dataDir, 0o755).catch(() => undefined);
-  if (link || await reachableBy(dataDir, user)) return pgData;
-  const key = createHash('sha256').update(await realpath(dataDir)).digest('hex').slice(0, 16);
+  if (link || (await reachableBy(dataDir, user))) return pgData;
+  const key = createHash('sha256')
+    .update(await realpath(dataDir))
+    .digest('hex')
+    .slice(0, 16);
   const target = path.join(RELOCATED_DATA, key);
   await mkdir(target, { recursive: true, mode: 0o755 });
   await chmod(RELOCATED_DATA, 0o755);
@@ -96,7 +109,13 @@ function spawnAs(user: ServerUser | undefined, file: string, args: string[]) {
   });
 }
 
-async function initdb(binaries: { initdb: string }, pgData: string, password: string, user: ServerUser | undefined, log: (line: string) => void): Promise<void> {
+async function initdb(
+  binaries: { initdb: string },
+  pgData: string,
+  password: string,
+  user: ServerUser | undefined,
+  log: (line: string) => void,
+): Promise<void> {
   await mkdir(pgData, { recursive: true, mode: 0o700 });
   const pwDir = await mkdtemp(path.join(os.tmpdir(), 'dsr-initdb-'));
   const pwFile = path.join(pwDir, 'password');
@@ -109,17 +128,27 @@ async function initdb(binaries: { initdb: string }, pgData: string, password: st
     }
     const child = spawnAs(user, binaries.initdb, [`--pgdata=${pgData}`, '--auth=password', `--username=${USER}`, `--pwfile=${pwFile}`, '--lc-messages=C']);
     let output = '';
-    child.stdout.on('data', (d) => { output += String(d); log(String(d).trim()); });
-    child.stderr.on('data', (d) => { output += String(d); log(String(d).trim()); });
+    child.stdout.on('data', (d) => {
+      output += String(d);
+      log(String(d).trim());
+    });
+    child.stderr.on('data', (d) => {
+      output += String(d);
+      log(String(d).trim());
+    });
     const code = await new Promise<number | null>((resolve, reject) => {
       child.once('error', reject);
       child.once('close', resolve);
     }).catch((err: NodeJS.ErrnoException) => {
-      throw new StartError(`PostgreSQL's initdb could not run (${err.code ?? err.message}): ${err.code === 'EACCES' ? `the ${USER} user cannot execute ${binaries.initdb}; ` : ''}`
-        + 'run `npm ci` again, or set DSR_DATABASE_URL to an external PostgreSQL');
+      throw new StartError(
+        `PostgreSQL's initdb could not run (${err.code ?? err.message}): ${err.code === 'EACCES' ? `the ${USER} user cannot execute ${binaries.initdb}; ` : ''}` +
+          'run `npm ci` again, or set DSR_DATABASE_URL to an external PostgreSQL',
+      );
     });
     if (code !== 0) {
-      throw new StartError(`PostgreSQL's initdb failed in ${pgData} (${lastLine(output)}): remove that folder if it holds nothing of value and run again, or set DSR_DATABASE_URL`);
+      throw new StartError(
+        `PostgreSQL's initdb failed in ${pgData} (${lastLine(output)}): remove that folder if it holds nothing of value and run again, or set DSR_DATABASE_URL`,
+      );
     }
   } finally {
     await rm(pwDir, { recursive: true, force: true });
@@ -143,8 +172,10 @@ export async function startEmbeddedPostgres(
     // (a file where a folder should be, a read-only disk) get the generic advice.
     const message = (err instanceof Error ? err.message : String(err)).replace(/\s*\n\s*/g, ' ');
     if (err instanceof StartError) throw err;
-    throw new StartError(`embedded PostgreSQL could not start in ${dataDir} (${message}): fix that folder or choose another with `
-      + '--data-dir / DSR_DATA_DIR, or set DSR_DATABASE_URL to an external PostgreSQL');
+    throw new StartError(
+      `embedded PostgreSQL could not start in ${dataDir} (${message}): fix that folder or choose another with ` +
+        '--data-dir / DSR_DATA_DIR, or set DSR_DATABASE_URL to an external PostgreSQL',
+    );
   }
 }
 
@@ -167,11 +198,21 @@ async function start(dataDir: string, log: (line: string) => void, opts: { port?
   if (!existsSync(path.join(pgData, 'PG_VERSION'))) await initdb(binaries, pgData, password, user, log);
 
   // A fixed port lets a restarted server keep the connection strings its clients hold.
-  const port = opts.port ?? await freePort();
+  const port = opts.port ?? (await freePort());
   const child = spawnAs(user, binaries.postgres, [
-    '-D', pgData, '-p', String(port),
+    '-D',
+    pgData,
+    '-p',
+    String(port),
     // No unix socket: its default folder may not exist or be writable; TCP on loopback only.
-    '-c', 'unix_socket_directories=', '-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200', '-c', 'lc_messages=C',
+    '-c',
+    'unix_socket_directories=',
+    '-c',
+    'listen_addresses=127.0.0.1',
+    '-c',
+    'max_connections=200',
+    '-c',
+    'lc_messages=C',
   ]);
   let output = '';
   const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
@@ -196,8 +237,12 @@ async function start(dataDir: string, log: (line: string) => void, opts: { port?
     function fail(why: string) {
       settle();
       child.kill('SIGKILL');
-      reject(new StartError(`embedded PostgreSQL did not start in ${pgData} (${why}): check that folder's permissions and free disk space, `
-        + 'stop any other server using it, or set DSR_DATABASE_URL to an external PostgreSQL'));
+      reject(
+        new StartError(
+          `embedded PostgreSQL did not start in ${pgData} (${why}): check that folder's permissions and free disk space, ` +
+            'stop any other server using it, or set DSR_DATABASE_URL to an external PostgreSQL',
+        ),
+      );
     }
     child.once('error', onError);
     child.once('close', onClose);
@@ -207,9 +252,10 @@ async function start(dataDir: string, log: (line: string) => void, opts: { port?
   return {
     url: urlFor(port),
     // SIGINT: PostgreSQL's fast shutdown (sessions are ended, the cluster is left consistent).
-    stop: () => (stopping ??= (async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT');
-      await exited;
-    })()),
+    stop: () =>
+      (stopping ??= (async () => {
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT');
+        await exited;
+      })()),
   };
 }

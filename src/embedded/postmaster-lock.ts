@@ -14,7 +14,10 @@ function portAnswers(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = net.connect({ host: '127.0.0.1', port });
     socket.setTimeout(1000);
-    const done = (ok: boolean) => { socket.destroy(); resolve(ok); };
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
     socket.once('connect', () => done(true));
     socket.once('error', () => done(false));
     socket.once('timeout', () => done(false));
@@ -56,7 +59,10 @@ async function sharedMemoryAttachments(lockLines: string[]): Promise<number> {
   if (!shmid) return 0;
   const table = await readFile('/proc/sysvipc/shm', 'utf8').catch(() => '');
   // Columns: key shmid perms size cpid lpid nattch …
-  const row = table.split('\n').map((l) => l.trim().split(/\s+/)).find((cols) => cols[1] === shmid);
+  const row = table
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/))
+    .find((cols) => cols[1] === shmid);
   return row ? Number(row[6]) : 0;
 }
 
@@ -71,21 +77,26 @@ export async function runningServerPort(pgData: string): Promise<number | undefi
   const pidFile = path.join(pgData, 'postmaster.pid');
   const deadline = Date.now() + PEER_START_TIMEOUT_MS;
   for (;;) {
-    const lines = await readFile(pidFile, 'utf8').then((text) => text.split('\n'), () => undefined);
+    const lines = await readFile(pidFile, 'utf8').then(
+      (text) => text.split('\n'),
+      () => undefined,
+    );
     if (lines === undefined) return undefined;
     const pid = Number(lines[0]);
     const port = Number(lines[3]);
     if (!Number.isInteger(pid) || pid <= 0 || !(await isPostmasterOf(pid, pgData))) {
-      if (await sharedMemoryAttachments(lines) === 0) {
+      if ((await sharedMemoryAttachments(lines)) === 0) {
         await rm(pidFile, { force: true });
         return undefined;
       }
-    } else if (Number.isInteger(port) && port > 0 && await portAnswers(port)) {
+    } else if (Number.isInteger(port) && port > 0 && (await portAnswers(port))) {
       return port;
     }
     if (Date.now() > deadline) {
-      throw new StartError(`PostgreSQL still holds ${pgData} (postmaster.pid: pid ${lines[0]}, port ${lines[3] ?? '?'}) but does not answer: `
-        + 'stop that process, or remove postmaster.pid if none is running, and try again');
+      throw new StartError(
+        `PostgreSQL still holds ${pgData} (postmaster.pid: pid ${lines[0]}, port ${lines[3] ?? '?'}) but does not answer: ` +
+          'stop that process, or remove postmaster.pid if none is running, and try again',
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }

@@ -12,7 +12,10 @@ export const systemResolver: HostResolver = (hostname) => dns.promises.lookup(ho
 /** Thrown (through the SDK) when a storage host resolves to an address it must never reach. */
 export class BlockedAddressError extends Error {
   readonly code = 'EBLOCKEDADDRESS';
-  constructor(readonly hostname: string, readonly address: string) {
+  constructor(
+    readonly hostname: string,
+    readonly address: string,
+  ) {
     super(`storage host ${hostname} resolves to ${address}, a loopback, private, link-local or metadata address`);
     this.name = 'BlockedAddressError';
   }
@@ -35,31 +38,36 @@ export function createGuardedAgent(protocol: string, opts: { allowPrivate: boole
   const resolve = opts.resolve ?? systemResolver;
   const state: { blocked: BlockedAddressError | undefined } = { blocked: undefined };
   const lookup = ((hostname: string, options: { all?: boolean; family?: number | string }, callback: (...args: unknown[]) => void) => {
-    resolve(hostname).then((all) => {
-      const family = options.family === 6 || options.family === 'IPv6' ? 6 : options.family === 4 || options.family === 'IPv4' ? 4 : 0;
-      const addresses = all.filter((a) => family === 0 || a.family === family);
-      if (addresses.length === 0) {
-        const err = Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND', hostname });
-        return callback(err);
-      }
-      if (!opts.allowPrivate) {
-        // Any private answer refuses the name: connecting to "the public one" would still let a
-        // rebinding server choose which address the next connection gets.
-        const bad = addresses.find((a) => isPrivateAddress(a.address));
-        if (bad) {
-          state.blocked = new BlockedAddressError(hostname, bad.address);
-          return callback(state.blocked);
+    resolve(hostname).then(
+      (all) => {
+        const family = options.family === 6 || options.family === 'IPv6' ? 6 : options.family === 4 || options.family === 'IPv4' ? 4 : 0;
+        const addresses = all.filter((a) => family === 0 || a.family === family);
+        if (addresses.length === 0) {
+          const err = Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND', hostname });
+          return callback(err);
         }
-      }
-      if (options.all) return callback(null, addresses);
-      return callback(null, addresses[0]!.address, addresses[0]!.family);
-    }, (err: unknown) => callback(err));
+        if (!opts.allowPrivate) {
+          // Any private answer refuses the name: connecting to "the public one" would still let a
+          // rebinding server choose which address the next connection gets.
+          const bad = addresses.find((a) => isPrivateAddress(a.address));
+          if (bad) {
+            state.blocked = new BlockedAddressError(hostname, bad.address);
+            return callback(state.blocked);
+          }
+        }
+        if (options.all) return callback(null, addresses);
+        return callback(null, addresses[0]!.address, addresses[0]!.family);
+      },
+      (err: unknown) => callback(err),
+    );
   }) as unknown as LookupFunction;
   const agentOptions = { keepAlive: true, lookup, maxSockets: 64 };
   const agent = protocol === 'https:' ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
   return {
     agent,
-    get blocked() { return state.blocked; },
+    get blocked() {
+      return state.blocked;
+    },
     destroy: () => agent.destroy(),
   };
 }

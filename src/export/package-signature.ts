@@ -1,6 +1,4 @@
-import {
-  createLocalJWKSet, decodeProtectedHeader, exportJWK, generateKeyPair, type JSONWebKeySet, type JWK,
-} from 'jose';
+import { createLocalJWKSet, decodeProtectedHeader, exportJWK, generateKeyPair, type JSONWebKeySet, type JWK } from 'jose';
 import { createPrivateKey, createSign, createVerify, KeyObject, randomUUID, type Sign, type Verify } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -38,10 +36,12 @@ export interface PackageSigner {
  * and it can be rotated without invalidating tokens.
  */
 export async function loadPackageSigner(dataDir: string): Promise<PackageSigner> {
-  const privateJwk = JSON.parse(await readOrCreateKeyFile(path.join(dataDir, 'keys', 'package-signing.json'), async () => {
-    const { privateKey } = await generateKeyPair(ALG, { extractable: true });
-    return JSON.stringify({ ...(await exportJWK(privateKey)), kid: `package-signing-${randomUUID()}`, alg: ALG, use: 'sig' });
-  })) as JWK;
+  const privateJwk = JSON.parse(
+    await readOrCreateKeyFile(path.join(dataDir, 'keys', 'package-signing.json'), async () => {
+      const { privateKey } = await generateKeyPair(ALG, { extractable: true });
+      return JSON.stringify({ ...(await exportJWK(privateKey)), kid: `package-signing-${randomUUID()}`, alg: ALG, use: 'sig' });
+    }),
+  ) as JWK;
   const kid = privateJwk.kid!;
   const key = createPrivateKey({ key: privateJwk as import('node:crypto').JsonWebKey, format: 'jwk' });
   const header = Buffer.from(JSON.stringify({ alg: ALG, kid, typ: MANIFEST_SIGNATURE_TYPE })).toString('base64url');
@@ -56,9 +56,7 @@ export async function loadPackageSigner(dataDir: string): Promise<PackageSigner>
 }
 
 /** Feeds `header.base64url(payload)` to a signer or verifier, the payload encoded as it streams. */
-async function hashSigningInput<T extends Sign | Verify>(
-  hash: T, header: string, payload: Uint8Array | AsyncIterable<Uint8Array>,
-): Promise<T> {
+async function hashSigningInput<T extends Sign | Verify>(hash: T, header: string, payload: Uint8Array | AsyncIterable<Uint8Array>): Promise<T> {
   hash.update(`${header}.`);
   // base64url turns 3 bytes into 4 characters: a piece's last 0–2 bytes wait for the next one.
   let carry = Buffer.alloc(0);
@@ -87,24 +85,21 @@ function publicHalf(jwk: JWK): JWK {
   return Object.fromEntries(Object.entries({ kty, crv, x, y, n, e, kid, alg, use: 'sig' }).filter(([, v]) => v !== undefined));
 }
 
-export type SignatureCheck =
-  | { readonly valid: true; readonly kid: string }
-  | { readonly valid: false; readonly reason: string };
+export type SignatureCheck = { readonly valid: true; readonly kid: string } | { readonly valid: false; readonly reason: string };
 
 /**
  * Checks a detached manifest signature against a key set, reading the manifest as it streams;
  * never throws for a bad signature.
  */
-export async function verifyManifestSignature(
-  manifest: Uint8Array | AsyncIterable<Uint8Array>, jws: string, keys: JSONWebKeySet,
-): Promise<SignatureCheck> {
+export async function verifyManifestSignature(manifest: Uint8Array | AsyncIterable<Uint8Array>, jws: string, keys: JSONWebKeySet): Promise<SignatureCheck> {
   const parts = jws.trim().split('.');
   if (parts.length !== 3 || parts[1] !== '') return { valid: false, reason: 'not a detached compact JWS' };
   const [header, , signature] = parts as [string, string, string];
   try {
     const protectedHeader = decodeProtectedHeader(jws);
     if (protectedHeader.alg !== ALG) return { valid: false, reason: `alg is ${String(protectedHeader.alg)}, not ${ALG}` };
-    if (protectedHeader.typ !== MANIFEST_SIGNATURE_TYPE) return { valid: false, reason: `typ is ${String(protectedHeader.typ)}, not ${MANIFEST_SIGNATURE_TYPE}` };
+    if (protectedHeader.typ !== MANIFEST_SIGNATURE_TYPE)
+      return { valid: false, reason: `typ is ${String(protectedHeader.typ)}, not ${MANIFEST_SIGNATURE_TYPE}` };
     // jose picks the key (kid, kty, alg, use) as it would for a whole JWS.
     const key = KeyObject.from(await createLocalJWKSet(keys)(protectedHeader, { payload: '', signature }));
     const verifier = await hashSigningInput(createVerify('SHA256'), header, manifest);
@@ -122,7 +117,7 @@ export async function verifyManifestSignature(
 /** A key set from a JWKS document or a single JWK (private members dropped). */
 export function toKeySet(document: unknown): JSONWebKeySet {
   const doc = document as { keys?: unknown; kty?: unknown };
-  const keys = Array.isArray(doc?.keys) ? doc.keys as JWK[] : typeof doc?.kty === 'string' ? [doc as JWK] : undefined;
+  const keys = Array.isArray(doc?.keys) ? (doc.keys as JWK[]) : typeof doc?.kty === 'string' ? [doc as JWK] : undefined;
   if (!keys) throw new Error('neither a JWKS ({"keys": […]}) nor a JWK');
   return { keys: keys.map(publicHalf) };
 }

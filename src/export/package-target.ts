@@ -1,6 +1,4 @@
-import {
-  AnonymousCredential, ContainerClient, newPipeline, Pipeline, type RequestPolicyFactory,
-} from '@azure/storage-blob';
+import { AnonymousCredential, ContainerClient, newPipeline, Pipeline, type RequestPolicyFactory } from '@azure/storage-blob';
 import type { StorageLocation } from '../domain/storage-location.ts';
 import { createGuardedAgent, type GuardedAgent, type HostResolver } from './guarded-agent.ts';
 
@@ -17,13 +15,16 @@ export interface PackageTarget {
  * (maxTries 1): the worker retries requests itself, so that every retry is counted in /metrics
  * and a long outage falls back to the operation's backoff instead of blocking a slot.
  */
-export function openPackageTarget(location: StorageLocation, opts: {
-  /** The location is an allowed origin (an emulator on a private address). */
-  allowPrivate: boolean;
-  resolve?: HostResolver | undefined;
-  /** Per request; a 4 MiB block over a slow link still fits in 2 minutes. */
-  requestTimeoutMs?: number;
-}): PackageTarget {
+export function openPackageTarget(
+  location: StorageLocation,
+  opts: {
+    /** The location is an allowed origin (an emulator on a private address). */
+    allowPrivate: boolean;
+    resolve?: HostResolver | undefined;
+    /** Per request; a 4 MiB block over a slow link still fits in 2 minutes. */
+    requestTimeoutMs?: number;
+  },
+): PackageTarget {
   const guard = createGuardedAgent(location.protocol, {
     allowPrivate: opts.allowPrivate,
     ...(opts.resolve ? { resolve: opts.resolve } : {}),

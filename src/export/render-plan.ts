@@ -4,7 +4,13 @@ import type { ContentStore } from '../content/content-store.ts';
 import type { Db } from '../db/pool.ts';
 import { touchContentBlob } from '../db/queries/content-blobs.ts';
 import {
-  deleteSetAsideExportFiles, deleteUnfinishedExportFiles, insertContentPins, setAsideFinishedExportFiles, insertExportFiles, selectExportFilesPage, type NewExportFile,
+  deleteSetAsideExportFiles,
+  deleteUnfinishedExportFiles,
+  insertContentPins,
+  setAsideFinishedExportFiles,
+  insertExportFiles,
+  selectExportFilesPage,
+  type NewExportFile,
 } from '../db/queries/export-files.ts';
 import { createDrivePlacementTable, dropDrivePlacementTable, selectExportUser } from '../db/queries/worker-sources.ts';
 import type { UserRow } from '../domain/user.ts';
@@ -99,7 +105,11 @@ async function* chunked(pieces: AsyncIterable<string> | Iterable<string>, signal
  * plan (bytes_planned) once this returns, and from then on nothing is rendered again.
  */
 export async function renderPlan(
-  deps: RenderDeps, operation: SnapshotOperation, sections: readonly Section[], instant: () => Promise<Date>, maxPathLength: number,
+  deps: RenderDeps,
+  operation: SnapshotOperation,
+  sections: readonly Section[],
+  instant: () => Promise<Date>,
+  maxPathLength: number,
 ): Promise<RenderedPlan> {
   const { db, store, token, signal } = deps;
   const opId = operation.id;
@@ -118,7 +128,7 @@ export async function renderPlan(
     if (pendingPins.size === 0) return;
     const shas = [...pendingPins];
     pendingPins = new Set();
-    if (await insertContentPins(db, opId, shas) < shas.length) throw new PinShortfall();
+    if ((await insertContentPins(db, opId, shas)) < shas.length) throw new PinShortfall();
   };
   const flushPlan = async () => {
     await flushPins();
@@ -168,7 +178,7 @@ export async function renderPlan(
       async *readBack(entry) {
         const body = inline.get(entry.path);
         if (body) yield body;
-        else yield* await store.get(entry.sha256) as AsyncIterable<Buffer>;
+        else yield* (await store.get(entry.sha256)) as AsyncIterable<Buffer>;
       },
       async writeFile(path, contentType, pieces) {
         const chunks = chunked(pieces, signal);
@@ -188,15 +198,19 @@ export async function renderPlan(
           return entry;
         }
         const first = rest.value;
-        const stored = await store.put(Readable.from((async function* () {
-          yield* head;
-          yield first;
-          yield* chunks;
-        })()));
+        const stored = await store.put(
+          Readable.from(
+            (async function* () {
+              yield* head;
+              yield first;
+              yield* chunks;
+            })(),
+          ),
+        );
         // Recorded and pinned at once (each its own commit): the garbage collector leaves a
         // recorded blob alone for its grace period, and a pinned one until the export ends.
         await touchContentBlob(db, stored, new Date());
-        if (await insertContentPins(db, opId, [stored.sha256]) < 1) throw new PinShortfall();
+        if ((await insertContentPins(db, opId, [stored.sha256])) < 1) throw new PinShortfall();
         const entry: PlanEntry = { path, contentType, size: stored.size, sha256: stored.sha256, source: 'rendered' };
         await append(entry);
         return entry;

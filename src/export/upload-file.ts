@@ -50,9 +50,15 @@ export class ContentReadError extends Error {
 
 /** Bytes from the content store did not hash to the plan's sha256: never committed. */
 export class ContentIntegrityError extends Error {
-  constructor(readonly path: string, expected: { size: number; sha256: string }, actual: { size: number; sha256: string }) {
-    super(`content of ${path} does not match the plan: expected ${expected.size} bytes with SHA-256 ${expected.sha256}, `
-      + `the content store gave ${actual.size} bytes with SHA-256 ${actual.sha256}`);
+  constructor(
+    readonly path: string,
+    expected: { size: number; sha256: string },
+    actual: { size: number; sha256: string },
+  ) {
+    super(
+      `content of ${path} does not match the plan: expected ${expected.size} bytes with SHA-256 ${expected.sha256}, ` +
+        `the content store gave ${actual.size} bytes with SHA-256 ${actual.sha256}`,
+    );
     this.name = 'ContentIntegrityError';
   }
 }
@@ -73,11 +79,16 @@ function blobHeaders(opts: UploadOptions): BlobHTTPHeaders {
 
 /** A small file already in memory (metadata rendered at plan time). `ifNoneMatch` for RequestInfo.json. */
 export async function uploadBuffer(blob: BlockBlobClient, body: Buffer, opts: UploadOptions & { ifNoneMatch?: boolean }): Promise<void> {
-  await withRequestRetry(() => blob.upload(body, body.length, {
-    blobHTTPHeaders: blobHeaders(opts),
-    ...(opts.ifNoneMatch ? { conditions: { ifNoneMatch: '*' } } : {}),
-    abortSignal: opts.signal,
-  }), opts.retry, opts.signal);
+  await withRequestRetry(
+    () =>
+      blob.upload(body, body.length, {
+        blobHTTPHeaders: blobHeaders(opts),
+        ...(opts.ifNoneMatch ? { conditions: { ifNoneMatch: '*' } } : {}),
+        abortSignal: opts.signal,
+      }),
+    opts.retry,
+    opts.signal,
+  );
   opts.onBytes?.(body.length);
 }
 
@@ -163,7 +174,7 @@ export async function uploadContentVerified(
       const buf = Buffer.allocUnsafe(expected.size + 1);
       const n = await fill(reader, buf, signal);
       hash.update(buf.subarray(0, n));
-      const size = n > expected.size ? n + await drainInto(reader, hash, signal) : n;
+      const size = n > expected.size ? n + (await drainInto(reader, hash, signal)) : n;
       // Closed while the request is in flight, not after it: a file close is a thread-pool round
       // trip, which adds up over the thousands of small files of a package.
       void reader.close().catch(() => undefined);
@@ -184,7 +195,12 @@ export async function uploadContentVerified(
       const block = n === buf.length ? buf : buf.subarray(0, n);
       // The buffer goes back to the pool only once its request has settled, retries included.
       const p = withRequestRetry(() => blob.stageBlock(id, block, n, { abortSignal: signal }), opts.retry, signal)
-        .then(() => opts.onBytes?.(n), (err: unknown) => { failures.push(err); })
+        .then(
+          () => opts.onBytes?.(n),
+          (err: unknown) => {
+            failures.push(err);
+          },
+        )
         .finally(() => {
           inFlight.delete(p);
           pool.push(buf);
@@ -222,9 +238,15 @@ export async function uploadContentVerified(
     }
     await Promise.all(inFlight);
     if (failures.length > 0) throw failures[0];
-    await withRequestRetry(() => blob.commitBlockList(ids, {
-      blobHTTPHeaders: blobHeaders(opts), abortSignal: signal,
-    }), opts.retry, signal);
+    await withRequestRetry(
+      () =>
+        blob.commitBlockList(ids, {
+          blobHTTPHeaders: blobHeaders(opts),
+          abortSignal: signal,
+        }),
+      opts.retry,
+      signal,
+    );
   } finally {
     signal.removeEventListener('abort', onAbort);
     await Promise.allSettled(inFlight);

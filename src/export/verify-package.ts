@@ -40,9 +40,7 @@ export interface VerifyOptions {
  * (l) on the SAS. Returns the differences; an empty list means the package is intact. Bodies and
  * manifest.json are streamed, never buffered (readManifest).
  */
-export async function verifyPackage(
-  sasUrl: string, onProgress?: (p: VerifyProgress) => void, opts: VerifyOptions = {},
-): Promise<PackageDifference[]> {
+export async function verifyPackage(sasUrl: string, onProgress?: (p: VerifyProgress) => void, opts: VerifyOptions = {}): Promise<PackageDifference[]> {
   const location = parseStorageLocation(sasUrl, []);
   const container = new ContainerClient(location.containerUrl);
   const blobPath = (name: string) => name.slice(location.prefix.length);
@@ -114,7 +112,10 @@ export async function verifyPackage(
 
 /** The signing key's kid, or the difference that makes the signature fail. */
 async function checkSignature(
-  container: ContainerClient, prefix: string, manifest: AsyncIterable<Buffer>, keys: JSONWebKeySet,
+  container: ContainerClient,
+  prefix: string,
+  manifest: AsyncIterable<Buffer>,
+  keys: JSONWebKeySet,
 ): Promise<string | PackageDifference> {
   let jws: string;
   try {

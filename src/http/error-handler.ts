@@ -88,9 +88,10 @@ export function installErrorHandling(app: FastifyInstance, deps: AppDeps): void 
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0]!;
     const allow = [...new Set(routes.filter((r) => r.pattern.test(path)).map((r) => r.method))].filter((m) => m !== 'HEAD');
-    const err = allow.length > 0
-      ? GraphError.methodNotAllowed(allow)
-      : GraphError.notFound(`Resource not found for the segment '${path.split('/').filter(Boolean).pop() ?? '/'}'.`);
+    const err =
+      allow.length > 0
+        ? GraphError.methodNotAllowed(allow)
+        : GraphError.notFound(`Resource not found for the segment '${path.split('/').filter(Boolean).pop() ?? '/'}'.`);
     return sendGraphError(reply, request, err, deps.clock());
   });
 }

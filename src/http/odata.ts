@@ -40,8 +40,10 @@ export interface FilterOptions {
 export function parseFilter(raw: string | undefined, allowed: readonly string[], opts: FilterOptions = {}): FilterTerm[] {
   if (raw === undefined) return [];
   const supported = [
-    ...allowed.map((p) => `${p} eq '…'`), ...(opts.dates ?? []).map((p) => `${p} ge|gt|le|lt|eq {DateTimeOffset}`),
-    ...(opts.startsWith ?? []).map((p) => `startswith(${p}, '…')`), ...(opts.anyTarget ? ["targetResources/any(t: t/id eq '…')"] : []),
+    ...allowed.map((p) => `${p} eq '…'`),
+    ...(opts.dates ?? []).map((p) => `${p} ge|gt|le|lt|eq {DateTimeOffset}`),
+    ...(opts.startsWith ?? []).map((p) => `startswith(${p}, '…')`),
+    ...(opts.anyTarget ? ["targetResources/any(t: t/id eq '…')"] : []),
   ];
   const terms: FilterTerm[] = [];
   let rest = raw;
@@ -49,7 +51,8 @@ export function parseFilter(raw: string | undefined, allowed: readonly string[],
     const term = readTerm(rest, opts);
     if (!term) throw GraphError.badRequest(`Invalid $filter: "${raw}". Supported: ${supported.join(', ')}, joined by "and".`);
     const { property, operator } = term;
-    const known = term.any || (operator === 'eq' && !term.date ? allowed : operator === 'startswith' ? opts.startsWith ?? [] : opts.dates ?? []).includes(property);
+    const known =
+      term.any || (operator === 'eq' && !term.date ? allowed : operator === 'startswith' ? (opts.startsWith ?? []) : (opts.dates ?? [])).includes(property);
     if (!known) {
       throw GraphError.badRequest(`Invalid $filter: property "${property}" cannot be filtered on that way; supported: ${supported.join(', ')}.`);
     }
@@ -69,7 +72,8 @@ function readTerm(rest: string, opts: FilterOptions) {
   const any = opts.anyTarget ? ANY_TARGET_TERM.exec(rest) : null;
   if (any) return { property: ANY_TARGET_ID, operator: 'eq' as const, value: any[2]!.replace(/''/g, "'"), length: any[0].length, any: true, date: false };
   const starts = STARTSWITH_TERM.exec(rest);
-  if (starts) return { property: starts[1]!, operator: 'startswith' as const, value: starts[2]!.replace(/''/g, "'"), length: starts[0].length, any: false, date: false };
+  if (starts)
+    return { property: starts[1]!, operator: 'startswith' as const, value: starts[2]!.replace(/''/g, "'"), length: starts[0].length, any: false, date: false };
   const date = DATE_TERM.exec(rest);
   if (date) {
     return { property: date[1]!, operator: date[2]!.toLowerCase() as FilterOperator, value: date[3]!, length: date[0].length, any: false, date: true };
@@ -120,7 +124,10 @@ export function guidFilterValue(property: string, value: string): string {
 /** $select: a subset of the entity's properties, in the entity's order; undefined = all. */
 export function parseSelect(raw: string | undefined, properties: readonly string[]): string[] | undefined {
   if (raw === undefined) return undefined;
-  const wanted = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  const wanted = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (wanted.length === 0) throw GraphError.badRequest('Invalid $select: it names no property.');
   const unknown = wanted.filter((w) => !properties.includes(w));
   if (unknown.length > 0) throw GraphError.badRequest(`Invalid $select: could not find a property named '${unknown[0]}'.`);

@@ -11,7 +11,13 @@ import { metricsRoute } from './routes/service/metrics.ts';
  * exist only in its own process. This port is the private one: /metrics needs no token unless
  * DSR_METRICS_TOKEN is set (the API port serves it only with that token).
  */
-export function buildOpsApp(deps: { db: Db; metrics: Metrics; draining: () => boolean; logger?: FastifyBaseLogger; metricsToken?: string | undefined }): FastifyInstance {
+export function buildOpsApp(deps: {
+  db: Db;
+  metrics: Metrics;
+  draining: () => boolean;
+  logger?: FastifyBaseLogger;
+  metricsToken?: string | undefined;
+}): FastifyInstance {
   const app = Fastify(deps.logger ? { loggerInstance: deps.logger } : { logger: false });
   healthz(app);
   readyz(app, deps);

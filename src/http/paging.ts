@@ -7,7 +7,8 @@ import { parseSelect, parseTop, rejectUnknownOptions } from './odata.ts';
  * (default `top[0]`), and $select against `properties` when the list supports it.
  */
 export function readListQuery(
-  query: Record<string, string>, opts: { options: readonly string[]; top: readonly [number, number]; properties?: readonly string[] },
+  query: Record<string, string>,
+  opts: { options: readonly string[]; top: readonly [number, number]; properties?: readonly string[] },
 ): { top: number; select: string[] | undefined } {
   rejectUnknownOptions(query, opts.options);
   const select = opts.properties ? parseSelect(query.$select, opts.properties) : undefined;
@@ -18,15 +19,19 @@ export function readListQuery(
  * Sends one page of a list. `rows` holds up to `top + 1` rows, read that way so that the extra
  * one says whether a next page exists; the nextLink carries the keyset of the last row served.
  */
-export function sendPage<R>(reply: FastifyReply, rows: readonly R[], page: {
-  top: number;
-  context: string;
-  /** The list's URL, without query: the nextLink repeats `query` with the new $skiptoken. */
-  url: string;
-  query: Record<string, string>;
-  render: (row: R) => unknown;
-  skipToken: (last: R) => string;
-}): FastifyReply {
+export function sendPage<R>(
+  reply: FastifyReply,
+  rows: readonly R[],
+  page: {
+    top: number;
+    context: string;
+    /** The list's URL, without query: the nextLink repeats `query` with the new $skiptoken. */
+    url: string;
+    query: Record<string, string>;
+    render: (row: R) => unknown;
+    skipToken: (last: R) => string;
+  },
+): FastifyReply {
   const served = rows.slice(0, page.top);
   const last = served[served.length - 1];
   return sendGraphJson(reply, 200, {

@@ -42,11 +42,15 @@ export interface ExportRequest {
  */
 export async function requestExport(ctx: ExportRequestContext, req: ExportRequest): Promise<{ operationId: string; created: boolean }> {
   const { caller, now } = req;
-  const target = checkStorageLocation(req.storageLocation, {
-    blobSuffix: BLOB_SUFFIX_BY_CLOUD[ctx.config.cloud],
-    allowedOrigins: ctx.config.storageAllow,
-    minValiditySeconds: ctx.config.sasMinValiditySeconds,
-  }, now);
+  const target = checkStorageLocation(
+    req.storageLocation,
+    {
+      blobSuffix: BLOB_SUFFIX_BY_CLOUD[ctx.config.cloud],
+      allowedOrigins: ctx.config.storageAllow,
+      minValiditySeconds: ctx.config.sasMinValiditySeconds,
+    },
+    now,
+  );
   const deletedSince = deletedItemsSince(now);
   // By id the user is looked up inside the insert (one round trip); a UPN is resolved first,
   // because the per-user quota is counted by object id.
@@ -70,8 +74,15 @@ export async function requestExport(ctx: ExportRequestContext, req: ExportReques
   let inserted: ExportRequestInsert;
   try {
     inserted = await ctx.inserts.insert({
-      id: randomUUID(), tenantId: caller.tenantId, userId, storageLocation: target.url, storageContainer: target.container,
-      requestedBy: req.requester, submittedAt: now, ipAddress: req.ipAddress, deletedSince,
+      id: randomUUID(),
+      tenantId: caller.tenantId,
+      userId,
+      storageLocation: target.url,
+      storageContainer: target.container,
+      requestedBy: req.requester,
+      submittedAt: now,
+      ipAddress: req.ipAddress,
+      deletedSince,
     });
   } catch (err) {
     ctx.quotas.giveBack(caller.tenantId, buckets, 'day', now);
@@ -91,8 +102,9 @@ export async function requestExport(ctx: ExportRequestContext, req: ExportReques
 /** The queued or running operation this same request (user and full SAS URL) already started, if any. */
 async function earlierSameRequest(ctx: ExportRequestContext, tenantId: string, userId: string, target: StorageLocation): Promise<OperationRow | undefined> {
   const claim = await findContainerClaim(ctx.db, tenantId, target.container);
-  return claim && claim.user_id === userId && claim.storage_location === target.url
-    && (claim.status === 'notStarted' || claim.status === 'running') ? claim : undefined;
+  return claim && claim.user_id === userId && claim.storage_location === target.url && (claim.status === 'notStarted' || claim.status === 'running')
+    ? claim
+    : undefined;
 }
 
 function userNotFound(key: string): GraphError {

@@ -1,7 +1,11 @@
 import type { Db } from '../db/pool.ts';
 import { insertExportRequests, type ExportRequestInsert, type NewExportRequest } from '../db/queries/operations.ts';
 
-interface Waiting { request: NewExportRequest; resolve(outcome: ExportRequestInsert): void; reject(err: unknown): void }
+interface Waiting {
+  request: NewExportRequest;
+  resolve(outcome: ExportRequestInsert): void;
+  reject(err: unknown): void;
+}
 
 /**
  * Export POSTs' inserts, grouped under load: up to `maxInFlight` statements run at once; requests
@@ -13,7 +17,11 @@ export class GroupedExportInserts {
   private waiting: Waiting[] = [];
   private inFlight = 0;
 
-  constructor(private readonly db: Db, private readonly maxInFlight = 8, private readonly maxGroup = 64) {}
+  constructor(
+    private readonly db: Db,
+    private readonly maxInFlight = 8,
+    private readonly maxGroup = 64,
+  ) {}
 
   insert(request: NewExportRequest): Promise<ExportRequestInsert> {
     return new Promise((resolve, reject) => {
@@ -26,8 +34,14 @@ export class GroupedExportInserts {
     while (this.inFlight < this.maxInFlight && this.waiting.length > 0) {
       const group = this.waiting.splice(0, this.maxGroup);
       this.inFlight++;
-      insertExportRequests(this.db, group.map((w) => w.request))
-        .then((outcomes) => group.forEach((w, i) => w.resolve(outcomes[i]!)), (err: unknown) => group.forEach((w) => w.reject(err)))
+      insertExportRequests(
+        this.db,
+        group.map((w) => w.request),
+      )
+        .then(
+          (outcomes) => group.forEach((w, i) => w.resolve(outcomes[i]!)),
+          (err: unknown) => group.forEach((w) => w.reject(err)),
+        )
         .finally(() => {
           this.inFlight--;
           this.send();

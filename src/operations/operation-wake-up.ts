@@ -10,7 +10,11 @@ import type { Db } from '../db/pool.ts';
 export class OperationWakeUp {
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly db: Db, private readonly log: { warn(obj: object, msg: string): void } | undefined, private readonly delayMs = 20) {}
+  constructor(
+    private readonly db: Db,
+    private readonly log: { warn(obj: object, msg: string): void } | undefined,
+    private readonly delayMs = 20,
+  ) {}
 
   schedule(): void {
     this.timer ??= setTimeout(() => {

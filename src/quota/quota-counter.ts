@@ -32,7 +32,10 @@ export class QuotaCounter {
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
 
-  constructor(private readonly db: Db, private readonly flushMs = 250) {}
+  constructor(
+    private readonly db: Db,
+    private readonly flushMs = 250,
+  ) {}
 
   /**
    * Counts one request; throws 429 TooManyRequests (with Retry-After) over the limit. The first
@@ -50,7 +53,10 @@ export class QuotaCounter {
     }
     if (slot.known + slot.sending + slot.pending >= limit) throw GraphError.tooManyRequests(message, retryAfterSeconds);
     slot.pending += 1;
-    this.timer ??= setTimeout(() => { this.timer = undefined; void this.flush(); }, this.flushMs);
+    this.timer ??= setTimeout(() => {
+      this.timer = undefined;
+      void this.flush();
+    }, this.flushMs);
   }
 
   /** Counts one request in each bucket, or none of them if any is over its limit. */
@@ -62,7 +68,12 @@ export class QuotaCounter {
         taken.push(b.bucket);
       }
     } catch (err) {
-      this.giveBack(tenantId, taken.map((bucket) => ({ bucket })), window, now);
+      this.giveBack(
+        tenantId,
+        taken.map((bucket) => ({ bucket })),
+        window,
+        now,
+      );
       throw err;
     }
   }
@@ -83,15 +94,32 @@ export class QuotaCounter {
     const batch = [...this.slots.entries()].filter(([, s]) => s.pending !== 0);
     if (batch.length === 0) return;
     const sent = batch.map(([, s]) => s.pending);
-    batch.forEach(([, s], i) => { s.pending = 0; s.sending += sent[i]!; });
-    this.flushing = addToQuotaCounters(this.db, batch.map(([, s], i) => ({ tenantId: s.tenantId, bucket: s.bucket, windowStart: s.windowStart, count: sent[i]! })))
-      .then((totals) => {
-        batch.forEach(([, s], i) => { s.sending -= sent[i]!; s.known = Math.max(s.known, totals[i] ?? s.known + sent[i]!); });
-      }, () => {
-        // Database unreachable: keep the counts for the next flush (requests fail with 503 meanwhile).
-        batch.forEach(([, s], i) => { s.sending -= sent[i]!; s.pending += sent[i]!; });
-      })
-      .finally(() => { this.flushing = undefined; });
+    batch.forEach(([, s], i) => {
+      s.pending = 0;
+      s.sending += sent[i]!;
+    });
+    this.flushing = addToQuotaCounters(
+      this.db,
+      batch.map(([, s], i) => ({ tenantId: s.tenantId, bucket: s.bucket, windowStart: s.windowStart, count: sent[i]! })),
+    )
+      .then(
+        (totals) => {
+          batch.forEach(([, s], i) => {
+            s.sending -= sent[i]!;
+            s.known = Math.max(s.known, totals[i] ?? s.known + sent[i]!);
+          });
+        },
+        () => {
+          // Database unreachable: keep the counts for the next flush (requests fail with 503 meanwhile).
+          batch.forEach(([, s], i) => {
+            s.sending -= sent[i]!;
+            s.pending += sent[i]!;
+          });
+        },
+      )
+      .finally(() => {
+        this.flushing = undefined;
+      });
     await this.flushing;
     // Windows that ended can never be counted again here.
     const now = Date.now();

@@ -18,7 +18,13 @@ const REQUEST_BUCKETS = {
  * request through the token hook, and every upload-session fragment (a drive request), whose URL
  * is its own credential.
  */
-export async function takeRequestQuota(quotas: QuotaCounter, config: Config, tenantId: string, now: Date, kind: RequestQuotaKind = 'dataPolicy'): Promise<void> {
+export async function takeRequestQuota(
+  quotas: QuotaCounter,
+  config: Config,
+  tenantId: string,
+  now: Date,
+  kind: RequestQuotaKind = 'dataPolicy',
+): Promise<void> {
   const { bucket, what } = REQUEST_BUCKETS[kind];
   const limit = REQUEST_BUCKETS[kind].limit(config);
   await quotas.take(tenantId, bucket, 'hour', limit, now, `The tenant exceeded its quota of ${limit} ${what} per hour.`);
@@ -29,7 +35,14 @@ export async function takeRequestQuota(quotas: QuotaCounter, config: Config, ten
  * quotaLimitReached, as OneDrive). `exceptSession`: the session asking, whose own declared size
  * must not count twice.
  */
-export async function checkTenantStorage(db: Queryable, config: Config, tenantId: string, bytes: number, now: Date, exceptSession: string | null = null): Promise<void> {
+export async function checkTenantStorage(
+  db: Queryable,
+  config: Config,
+  tenantId: string,
+  bytes: number,
+  now: Date,
+  exceptSession: string | null = null,
+): Promise<void> {
   const limit = config.quotas.storageBytesPerTenant;
   const used = await tenantStorageUsage(db, tenantId, now, exceptSession);
   if (used + bytes > limit) {
@@ -44,31 +57,50 @@ export async function checkTenantStorage(db: Queryable, config: Config, tenantId
  * `declaredBytes` is null when the client gives no fileSize: the first fragment's total is checked then.
  */
 export async function checkNewUploadSession(
-  db: Queryable, config: Config, owner: { tenant_id: string; id: string }, declaredBytes: number | null, now: Date,
+  db: Queryable,
+  config: Config,
+  owner: { tenant_id: string; id: string },
+  declaredBytes: number | null,
+  now: Date,
 ): Promise<void> {
   const usage = await uploadSessionUsage(db, owner.tenant_id, owner.id, now);
   const { uploadSessionsPerUser: maxSessions } = config.quotas;
   if (usage.sessions >= maxSessions) {
     const retryAfter = Math.max(1, Math.ceil(((usage.firstExpiry?.getTime() ?? now.getTime()) - now.getTime()) / 1000));
-    throw GraphError.tooManyRequests(`The user already has ${usage.sessions} upload sessions open, the most allowed (${maxSessions}); finish or cancel one.`, retryAfter);
+    throw GraphError.tooManyRequests(
+      `The user already has ${usage.sessions} upload sessions open, the most allowed (${maxSessions}); finish or cancel one.`,
+      retryAfter,
+    );
   }
   if (declaredBytes !== null) await checkDeclaredSize(db, config, owner, declaredBytes, now, usage.declaredBytes, null);
 }
 
 /** The first fragment of a session without fileSize fixes its size: the same byte limits apply then. */
 export async function checkUploadSessionSize(
-  db: Queryable, config: Config, session: { id: string; tenant_id: string; owner_user_id: string }, totalBytes: number, now: Date,
+  db: Queryable,
+  config: Config,
+  session: { id: string; tenant_id: string; owner_user_id: string },
+  totalBytes: number,
+  now: Date,
 ): Promise<void> {
   const usage = await uploadSessionUsage(db, session.tenant_id, session.owner_user_id, now);
   await checkDeclaredSize(db, config, { tenant_id: session.tenant_id, id: session.owner_user_id }, totalBytes, now, usage.declaredBytes, session.id);
 }
 
 async function checkDeclaredSize(
-  db: Queryable, config: Config, owner: { tenant_id: string; id: string }, bytes: number, now: Date, declaredByOthers: number, sessionId: string | null,
+  db: Queryable,
+  config: Config,
+  owner: { tenant_id: string; id: string },
+  bytes: number,
+  now: Date,
+  declaredByOthers: number,
+  sessionId: string | null,
 ): Promise<void> {
   const limit = config.quotas.uploadSessionBytesPerUser;
   if (declaredByOthers + bytes > limit) {
-    throw GraphError.quotaLimitReached(`The user's open upload sessions may declare ${limit} bytes together; this one would bring them to ${declaredByOthers + bytes}.`);
+    throw GraphError.quotaLimitReached(
+      `The user's open upload sessions may declare ${limit} bytes together; this one would bring them to ${declaredByOthers + bytes}.`,
+    );
   }
   await checkTenantStorage(db, config, owner.tenant_id, bytes, now, sessionId);
 }

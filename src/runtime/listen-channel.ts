@@ -40,12 +40,21 @@ export async function listenChannel(db: Db, channel: string, onWake: () => void,
       onLost();
       return;
     }
-    current = { client: c, close: () => { lost = true; c.removeListener('notification', onWake); c.release(true); } };
+    current = {
+      client: c,
+      close: () => {
+        lost = true;
+        c.removeListener('notification', onWake);
+        c.release(true);
+      },
+    };
   };
   const scheduleReconnect = () => {
     if (closed) return;
     retry = setTimeout(() => {
-      void connect().then(() => { if (current) onWake(); }, scheduleReconnect);
+      void connect().then(() => {
+        if (current) onWake();
+      }, scheduleReconnect);
     }, 1000);
     retry.unref();
   };

@@ -43,7 +43,10 @@ export async function openDatabase(config: Config, log: (line: string) => void =
     const db = createPool(url, poolSize);
     const applied = await migrate(db);
     return {
-      db, url, embedded: true, applied,
+      db,
+      url,
+      embedded: true,
+      applied,
       close: async () => {
         await db.end();
         await server.stop();

@@ -4,7 +4,8 @@
  * The timer does not keep the process alive; stop() waits for a round in progress.
  */
 export function startPeriodicTask(
-  task: () => Promise<unknown>, opts: { intervalSeconds: number; onError?: ((err: unknown) => void) | undefined },
+  task: () => Promise<unknown>,
+  opts: { intervalSeconds: number; onError?: ((err: unknown) => void) | undefined },
 ): { stop(): Promise<void> } {
   let running: Promise<unknown> = Promise.resolve();
   const timer = setInterval(() => {

@@ -18,16 +18,17 @@ export function createWakeSignal(): WakeSignal {
       pending = true;
       wakeUp?.();
     },
-    wait: (ms) => new Promise<void>((resolve) => {
-      if (pending) return resolve();
-      const t = setTimeout(() => done(), ms);
-      const done = () => {
-        clearTimeout(t);
-        wakeUp = undefined;
-        resolve();
-      };
-      wakeUp = done;
-    }),
+    wait: (ms) =>
+      new Promise<void>((resolve) => {
+        if (pending) return resolve();
+        const t = setTimeout(() => done(), ms);
+        const done = () => {
+          clearTimeout(t);
+          wakeUp = undefined;
+          resolve();
+        };
+        wakeUp = done;
+      }),
     reset() {
       pending = false;
     },

@@ -35,7 +35,8 @@ function keyId(key: Buffer): string {
 export function parseSecretKeys(entries: readonly string[], source: string): Buffer[] {
   const keys = entries.map((entry) => {
     const key = Buffer.from(entry.trim(), 'base64');
-    if (key.length !== KEY_BYTES) throw new SecretKeyError(`${source}: every key must be ${KEY_BYTES} bytes, base64-encoded (e.g. \`openssl rand -base64 32\`)`);
+    if (key.length !== KEY_BYTES)
+      throw new SecretKeyError(`${source}: every key must be ${KEY_BYTES} bytes, base64-encoded (e.g. \`openssl rand -base64 32\`)`);
     return key;
   });
   if (keys.length === 0) throw new SecretKeyError(`${source}: no key`);
@@ -97,18 +98,21 @@ let installed: SecretKeys | undefined;
  */
 export function installSecretKeys(keys: SecretKeys): void {
   const previous = installed;
-  installed = !previous || previous === keys ? keys : {
-    sealingKeyId: keys.sealingKeyId,
-    seal: (plain, boundTo) => keys.seal(plain, boundTo),
-    open: (sealed, boundTo) => {
-      try {
-        return keys.open(sealed, boundTo);
-      } catch (err) {
-        if (sealed.split('.')[1] === keys.sealingKeyId) throw err;
-        return previous.open(sealed, boundTo);
-      }
-    },
-  };
+  installed =
+    !previous || previous === keys
+      ? keys
+      : {
+          sealingKeyId: keys.sealingKeyId,
+          seal: (plain, boundTo) => keys.seal(plain, boundTo),
+          open: (sealed, boundTo) => {
+            try {
+              return keys.open(sealed, boundTo);
+            } catch (err) {
+              if (sealed.split('.')[1] === keys.sealingKeyId) throw err;
+              return previous.open(sealed, boundTo);
+            }
+          },
+        };
 }
 
 export function secretKeys(): SecretKeys {

@@ -60,7 +60,10 @@ const SHARED_BODIES = 8;
 const FILE_BATCH = 500;
 const PUT_CONCURRENCY = 4;
 const EVENT_TYPES: readonly (readonly [DriveActivityType, number])[] = [
-  ['FileAccessed', 70], ['FileDownloaded', 12], ['FileModified', 12], ['FileUploaded', 6],
+  ['FileAccessed', 70],
+  ['FileDownloaded', 12],
+  ['FileModified', 12],
+  ['FileUploaded', 6],
 ];
 
 /** COPY text format: backslash, tab and line breaks escaped; null as \N. */
@@ -123,10 +126,15 @@ export async function loadHeavySubject(client: pg.PoolClient, opts: HeavySubject
     const batches = Math.ceil(files / PER_FOLDER);
     const created = iso(windowStart);
     const topId = heavyId(scope, top, -1);
-    await copyRows(client, 'drive_items (tenant_id, id, owner_user_id, parent_id, name, is_folder, size, mime_type, content_sha256, created_at, modified_at, created_by, modified_by)',
-      batches + 1, (i) => i === 0
-        ? row([tenantId, topId, p.id, opts.rootId, top, true, 0, null, null, created, created, owner, owner])
-        : row([tenantId, heavyId(scope, `${top}/folder`, i - 1), p.id, topId, `Batch ${pad(i, 4)}`, true, 0, null, null, created, created, owner, owner]));
+    await copyRows(
+      client,
+      'drive_items (tenant_id, id, owner_user_id, parent_id, name, is_folder, size, mime_type, content_sha256, created_at, modified_at, created_by, modified_by)',
+      batches + 1,
+      (i) =>
+        i === 0
+          ? row([tenantId, topId, p.id, opts.rootId, top, true, 0, null, null, created, created, owner, owner])
+          : row([tenantId, heavyId(scope, `${top}/folder`, i - 1), p.id, topId, `Batch ${pad(i, 4)}`, true, 0, null, null, created, created, owner, owner]),
+    );
     summary.folders += batches + 1;
     // The foreign-key check of every row (its parent folder) runs a plan cached per connection,
     // made when drive_items is still empty on a fresh database: an index scan on the tenant
@@ -141,14 +149,31 @@ export async function loadHeavySubject(client: pg.PoolClient, opts: HeavySubject
     await insertSeedContentBlobs(client, shared, new Date(opts.now));
     await folderRows('Records', counts.driveItems);
     const prng = opts.prng.fork('heavy-records');
-    await copyRows(client, 'drive_items (tenant_id, id, owner_user_id, parent_id, name, is_folder, size, mime_type, content_sha256, created_at, modified_at, created_by, modified_by)',
-      counts.driveItems, (n) => {
+    await copyRows(
+      client,
+      'drive_items (tenant_id, id, owner_user_id, parent_id, name, is_folder, size, mime_type, content_sha256, created_at, modified_at, created_by, modified_by)',
+      counts.driveItems,
+      (n) => {
         const place = heavyPlace('Records', n);
         const body = shared[n % shared.length]!;
         const created = iso(at(prng));
-        return row([tenantId, heavyId(scope, 'Records', n), p.id, heavyId(scope, 'Records/folder', place.folder), place.name, false,
-          body.size, 'text/plain', body.sha256, created, created, owner, owner]);
-      });
+        return row([
+          tenantId,
+          heavyId(scope, 'Records', n),
+          p.id,
+          heavyId(scope, 'Records/folder', place.folder),
+          place.name,
+          false,
+          body.size,
+          'text/plain',
+          body.sha256,
+          created,
+          created,
+          owner,
+          owner,
+        ]);
+      },
+    );
     summary.files += counts.driveItems;
     summary.bytes += shared.reduce((a, b, i) => a + b.size * Math.ceil((counts.driveItems - i) / shared.length), 0);
   }
@@ -162,11 +187,19 @@ export async function loadHeavySubject(client: pg.PoolClient, opts: HeavySubject
       await insertSeedContentBlobs(client, bodies, new Date(opts.now));
       const items: SeedDriveItem[] = bodies.map((b, k) => {
         const place = heavyPlace('Files', from + k);
-        const created = iso(windowStart + Math.floor((from + k) / counts.files * (SPAN_MS / 1000)) * 1000);
+        const created = iso(windowStart + Math.floor(((from + k) / counts.files) * (SPAN_MS / 1000)) * 1000);
         return {
-          id: heavyId(scope, 'Files', from + k), owner_user_id: p.id, parent_id: heavyId(scope, 'Files/folder', place.folder),
-          name: place.name, is_folder: false, size: b.size, mime_type: mimeTypeFor(place.name), content_sha256: b.sha256,
-          created_at: created, modified_at: created, created_by: JSON.parse(owner) as Record<string, unknown>,
+          id: heavyId(scope, 'Files', from + k),
+          owner_user_id: p.id,
+          parent_id: heavyId(scope, 'Files/folder', place.folder),
+          name: place.name,
+          is_folder: false,
+          size: b.size,
+          mime_type: mimeTypeFor(place.name),
+          content_sha256: b.sha256,
+          created_at: created,
+          modified_at: created,
+          created_by: JSON.parse(owner) as Record<string, unknown>,
           modified_by: JSON.parse(owner) as Record<string, unknown>,
         };
       });
@@ -180,18 +213,36 @@ export async function loadHeavySubject(client: pg.PoolClient, opts: HeavySubject
   if (counts.driveEvents > 0) {
     const prng = opts.prng.fork('heavy-events');
     const named = counts.driveItems + opts.items.length;
-    await copyRows(client, 'drive_activities (tenant_id, id, user_id, activity_at, activity_type, actor, item_id, item_path, client_ip, user_agent, app_id)',
-      counts.driveEvents, (n) => {
+    await copyRows(
+      client,
+      'drive_activities (tenant_id, id, user_id, activity_at, activity_type, actor, item_id, item_path, client_ip, user_agent, app_id)',
+      counts.driveEvents,
+      (n) => {
         const when = iso(at(prng));
         const type = prng.weighted(EVENT_TYPES);
         const pickAt = named > 0 ? prng.int(0, named - 1) : -1;
-        const item = pickAt < 0 ? null : pickAt < counts.driveItems
-          ? { id: heavyId(scope, 'Records', pickAt), path: heavyPlace('Records', pickAt).path }
-          : opts.items[pickAt - counts.driveItems]!;
+        const item =
+          pickAt < 0
+            ? null
+            : pickAt < counts.driveItems
+              ? { id: heavyId(scope, 'Records', pickAt), path: heavyPlace('Records', pickAt).path }
+              : opts.items[pickAt - counts.driveItems]!;
         const { ip, device } = origin(p, prng);
-        return row([tenantId, heavyId(scope, 'event', n), p.id, when, type, owner, item?.id ?? null, item?.path ?? null, ip,
-          device.userAgent, appFor(device).appId]);
-      });
+        return row([
+          tenantId,
+          heavyId(scope, 'event', n),
+          p.id,
+          when,
+          type,
+          owner,
+          item?.id ?? null,
+          item?.path ?? null,
+          ip,
+          device.userAgent,
+          appFor(device).appId,
+        ]);
+      },
+    );
   }
 
   if (counts.signIns > 0) {

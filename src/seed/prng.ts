@@ -29,7 +29,10 @@ export interface Prng {
 
 /** cyrb128: spreads a string of any length over four 32-bit words. */
 function cyrb128(text: string): [number, number, number, number] {
-  let h1 = 1779033703, h2 = 3144134277, h3 = 1013904242, h4 = 2773480762;
+  let h1 = 1779033703,
+    h2 = 3144134277,
+    h3 = 1013904242,
+    h4 = 2773480762;
   for (let i = 0; i < text.length; i++) {
     const k = text.charCodeAt(i);
     h1 = h2 ^ Math.imul(h1 ^ k, 597399067);
@@ -51,13 +54,16 @@ function cyrb128(text: string): [number, number, number, number] {
 export function createPrng(seed: string): Prng {
   let [a, b, c, d] = cyrb128(seed);
   const uint32 = (): number => {
-    a >>>= 0; b >>>= 0; c >>>= 0; d >>>= 0;
-    const t = (a + b | 0) + d | 0;
-    d = d + 1 | 0;
+    a >>>= 0;
+    b >>>= 0;
+    c >>>= 0;
+    d >>>= 0;
+    const t = (((a + b) | 0) + d) | 0;
+    d = (d + 1) | 0;
     a = b ^ (b >>> 9);
-    b = c + (c << 3) | 0;
+    b = (c + (c << 3)) | 0;
     c = (c << 21) | (c >>> 11);
-    c = c + t | 0;
+    c = (c + t) | 0;
     return t >>> 0;
   };
   // The first outputs of sfc32 still echo the seed words; discard them.

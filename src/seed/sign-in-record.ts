@@ -20,22 +20,36 @@ export interface SeedPerson {
 }
 
 const SIGN_IN_APPS: readonly (readonly [{ appId: string; displayName: string }, number])[] = [
-  [APPS.office, 3], [APPS.officeHome, 2], [APPS.teams, 4], [APPS.outlookMobile, 1], [APPS.oneDriveSync, 2],
+  [APPS.office, 3],
+  [APPS.officeHome, 2],
+  [APPS.teams, 4],
+  [APPS.outlookMobile, 1],
+  [APPS.oneDriveSync, 2],
 ];
 
 export const iso = (ms: number): string => new Date(ms).toISOString();
 
 /** ASCII local part of a UPN: "Tomás O'Brien" → "tomas.obrien". */
 export function upnPart(name: string): string {
-  return name.normalize('NFD').replace(/[\u0300-\u036f]/g, '').replace(/ß/g, 'ss').toLowerCase().replace(/[^a-z0-9]/g, '');
+  return name
+    .normalize('NFD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .replace(/ß/g, 'ss')
+    .toLowerCase()
+    .replace(/[^a-z0-9]/g, '');
 }
 
 /** Where an action came from: office NAT, home, or now and then a trip (IPv6 included). */
 export function origin(p: SeedPerson, prng: Prng): { ip: string; device: DeviceProfile } {
   const r = prng.next();
-  const ip = r < 0.7 ? `203.0.113.${10 + p.officeIndex}`
-    : r < 0.95 ? p.homeIp
-      : prng.chance(0.5) ? `192.0.2.${prng.int(1, 254)}` : `2001:db8:${prng.int(1, 0xffff).toString(16)}::${prng.int(1, 0xffff).toString(16)}`;
+  const ip =
+    r < 0.7
+      ? `203.0.113.${10 + p.officeIndex}`
+      : r < 0.95
+        ? p.homeIp
+        : prng.chance(0.5)
+          ? `192.0.2.${prng.int(1, 254)}`
+          : `2001:db8:${prng.int(1, 0xffff).toString(16)}::${prng.int(1, 0xffff).toString(16)}`;
   return { ip, device: prng.chance(0.8) ? p.desktop : p.mobile };
 }
 
@@ -87,7 +101,9 @@ export function signInRecord(p: SeedPerson, prng: Prng, at: number): NewSignIn {
       trustType: device.managed ? 'Azure AD joined' : '',
     },
     location: {
-      city: place.city, state: place.state, countryOrRegion: place.countryOrRegion,
+      city: place.city,
+      state: place.state,
+      countryOrRegion: place.countryOrRegion,
       geoCoordinates: { altitude: null, latitude: place.latitude, longitude: place.longitude },
     },
     appliedConditionalAccessPolicies: [],

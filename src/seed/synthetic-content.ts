@@ -5,12 +5,70 @@ export type FileKind = 'txt' | 'md' | 'csv' | 'json' | 'png' | 'pdf';
 const CHUNK_BYTES = 256 * 1024;
 
 const WORDS = [
-  'quarterly', 'budget', 'review', 'customer', 'pipeline', 'forecast', 'roadmap', 'milestone', 'deliverable', 'stakeholder',
-  'onboarding', 'contract', 'invoice', 'renewal', 'supplier', 'inventory', 'warehouse', 'shipment', 'campaign', 'launch',
-  'feedback', 'survey', 'metrics', 'dashboard', 'retention', 'revenue', 'margin', 'headcount', 'hiring', 'training',
-  'compliance', 'audit', 'policy', 'security', 'migration', 'release', 'sprint', 'backlog', 'estimate', 'priority',
-  'meeting', 'agenda', 'minutes', 'action', 'owner', 'deadline', 'risk', 'mitigation', 'scope', 'vendor',
-  'the', 'and', 'for', 'with', 'from', 'next', 'team', 'plan', 'update', 'draft', 'final', 'approved', 'pending', 'shared',
+  'quarterly',
+  'budget',
+  'review',
+  'customer',
+  'pipeline',
+  'forecast',
+  'roadmap',
+  'milestone',
+  'deliverable',
+  'stakeholder',
+  'onboarding',
+  'contract',
+  'invoice',
+  'renewal',
+  'supplier',
+  'inventory',
+  'warehouse',
+  'shipment',
+  'campaign',
+  'launch',
+  'feedback',
+  'survey',
+  'metrics',
+  'dashboard',
+  'retention',
+  'revenue',
+  'margin',
+  'headcount',
+  'hiring',
+  'training',
+  'compliance',
+  'audit',
+  'policy',
+  'security',
+  'migration',
+  'release',
+  'sprint',
+  'backlog',
+  'estimate',
+  'priority',
+  'meeting',
+  'agenda',
+  'minutes',
+  'action',
+  'owner',
+  'deadline',
+  'risk',
+  'mitigation',
+  'scope',
+  'vendor',
+  'the',
+  'and',
+  'for',
+  'with',
+  'from',
+  'next',
+  'team',
+  'plan',
+  'update',
+  'draft',
+  'final',
+  'approved',
+  'pending',
+  'shared',
 ];
 const REGIONS = ['North', 'South', 'East', 'West', 'Central', 'EMEA', 'APAC', 'LATAM'];
 const PRODUCTS = ['Widget', 'Gadget', 'Sprocket', 'Gizmo', 'Doohickey', 'Contraption', 'Apparatus', 'Module'];
@@ -52,8 +110,12 @@ function* textPieces(kind: 'txt' | 'md' | 'csv' | 'json', prng: Prng, title: str
       yield `{\n  "title": ${JSON.stringify(title)},\n  "items": [\n`;
       for (let i = 1; ; i++) {
         yield `${i > 1 ? ',\n' : ''}    ${JSON.stringify({
-          id: i, name: `${prng.pick(PRODUCTS)} ${prng.int(100, 999)}`, createdAt: isoDay(prng, base),
-          tags: [prng.pick(TAGS), prng.pick(TAGS)], value: prng.int(0, 1_000_000) / 100, note: sentence(prng),
+          id: i,
+          name: `${prng.pick(PRODUCTS)} ${prng.int(100, 999)}`,
+          createdAt: isoDay(prng, base),
+          tags: [prng.pick(TAGS), prng.pick(TAGS)],
+          value: prng.int(0, 1_000_000) / 100,
+          note: sentence(prng),
         })}`;
       }
   }
@@ -107,8 +169,8 @@ function* pngLike(size: number, prng: Prng): Generator<Buffer> {
 /** A PDF's outline (header, catalog, one binary stream object, trailer) around PRNG bytes. */
 function* pdfLike(size: number, prng: Prng, title: string): Generator<Buffer> {
   const head = Buffer.from(
-    `%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n2 0 obj\n<< /Type /Pages /Kids [] /Count 0 >>\nendobj\n`
-    + `3 0 obj\n<< /Title (${title.replace(/[()\\]/g, '')}) /Producer (dsr-export seed) >>\nendobj\n`,
+    `%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n2 0 obj\n<< /Type /Pages /Kids [] /Count 0 >>\nendobj\n` +
+      `3 0 obj\n<< /Title (${title.replace(/[()\\]/g, '')}) /Producer (dsr-export seed) >>\nendobj\n`,
     'latin1',
   );
   const tail = Buffer.from('\nendstream\nendobj\ntrailer\n<< /Root 1 0 R /Info 3 0 R >>\n%%EOF\n', 'latin1');
@@ -132,8 +194,11 @@ function* randomBytes(n: number, prng: Prng): Generator<Buffer> {
  */
 export function syntheticContent(kind: FileKind, targetBytes: number, prng: Prng, title: string, base: number): Generator<Buffer> {
   switch (kind) {
-    case 'png': return pngLike(targetBytes, prng);
-    case 'pdf': return pdfLike(targetBytes, prng, title);
-    default: return textContent(kind, targetBytes, prng, title, base);
+    case 'png':
+      return pngLike(targetBytes, prng);
+    case 'pdf':
+      return pdfLike(targetBytes, prng, title);
+    default:
+      return textContent(kind, targetBytes, prng, title, base);
   }
 }

@@ -40,7 +40,9 @@ export interface RunningServer {
 export async function installKeys(config: Config, logger: Logger): Promise<void> {
   installSecretKeys(await loadSecretKeys(config));
   if (config.databaseUrl && config.secretKeys.length === 0) {
-    logger.warn('DSR_SECRET_KEY is not set: this process seals with its data folder\'s key; every API and worker process sharing this database needs the same key');
+    logger.warn(
+      "DSR_SECRET_KEY is not set: this process seals with its data folder's key; every API and worker process sharing this database needs the same key",
+    );
   }
 }
 
@@ -57,7 +59,12 @@ export async function startServer(config: Config, opts: { withWorker: boolean; l
   let draining = false;
   let publicUrl = config.publicUrl ?? `http://${config.host}:${config.port}`;
   const deps: AppDeps = {
-    config, db: database.db, localIssuer, logger, contentStore, metrics,
+    config,
+    db: database.db,
+    localIssuer,
+    logger,
+    contentStore,
+    metrics,
     verifier: createTokenVerifier(config, localIssuer),
     clock: () => new Date(),
     publicUrl: () => publicUrl,
@@ -77,12 +84,14 @@ export async function startServer(config: Config, opts: { withWorker: boolean; l
     onError: (err) => logger.warn({ err }, 'content garbage collection failed'),
   });
   const casePurge = startCasePurge(database.db, createCaseStorage(config.cases.storage), {
-    intervalSeconds: GARBAGE_COLLECTION_INTERVAL_SECONDS, onError: (err) => logger.warn({ err }, 'case package purge failed'),
+    intervalSeconds: GARBAGE_COLLECTION_INTERVAL_SECONDS,
+    onError: (err) => logger.warn({ err }, 'case package purge failed'),
   });
   // Quota windows are a day long at most; two days later their counters can never count again.
   const quotaSweep = setInterval(() => {
-    deleteExpiredQuotaCounters(database.db, new Date(Date.now() - 2 * 86_400_000))
-      .catch((err: unknown) => logger.warn({ err }, 'quota counter cleanup failed'));
+    deleteExpiredQuotaCounters(database.db, new Date(Date.now() - 2 * 86_400_000)).catch((err: unknown) =>
+      logger.warn({ err }, 'quota counter cleanup failed'),
+    );
   }, GARBAGE_COLLECTION_INTERVAL_SECONDS * 1000);
   quotaSweep.unref();
   const { port } = app.server.address() as AddressInfo;
@@ -95,14 +104,15 @@ export async function startServer(config: Config, opts: { withWorker: boolean; l
     contentStore,
     localIssuer,
     worker,
-    stop: () => (stopping ??= (async () => {
-      draining = true;
-      clearInterval(quotaSweep);
-      await collector.stop();
-      await casePurge.stop();
-      await worker?.stop(SHUTDOWN_GRACE_MS);
-      await app.close();
-      await database.close();
-    })()),
+    stop: () =>
+      (stopping ??= (async () => {
+        draining = true;
+        clearInterval(quotaSweep);
+        await collector.stop();
+        await casePurge.stop();
+        await worker?.stop(SHUTDOWN_GRACE_MS);
+        await app.close();
+        await database.close();
+      })()),
   };
 }

@@ -4,8 +4,16 @@ import { pino, type Logger } from 'pino';
 import type { Config } from '../config.ts';
 import { createPool, type Db } from '../db/pool.ts';
 import {
-  claimNotifications, clearSubscriptionFailing, deleteDeliveredNotifications, deleteExpiredSubscriptions, dropStaleLifecycleNotifications,
-  markNotificationsDelivered, markSubscriptionFailing, NOTIFICATIONS_CHANNEL, removeFailingSubscriptions, rescheduleNotifications,
+  claimNotifications,
+  clearSubscriptionFailing,
+  deleteDeliveredNotifications,
+  deleteExpiredSubscriptions,
+  dropStaleLifecycleNotifications,
+  markNotificationsDelivered,
+  markSubscriptionFailing,
+  NOTIFICATIONS_CHANNEL,
+  removeFailingSubscriptions,
+  rescheduleNotifications,
   type ClaimedNotification,
 } from '../db/queries/subscriptions.ts';
 import type { HostResolver } from '../export/guarded-agent.ts';
@@ -81,8 +89,7 @@ export async function startNotificationDelivery(opts: DeliveryOptions): Promise<
   const timeoutMs = Math.min(VALIDATION_TIMEOUT_MS, leaseMs / 2);
   const pollIntervalMs = opts.pollIntervalMs ?? 1000;
   const sweepIntervalMs = opts.sweepIntervalMs ?? 60_000;
-  const signer = opts.signer === null ? undefined
-    : opts.signer ?? (config.auth.localIssuer ? await loadValidationTokenSigner(config.dataDir) : undefined);
+  const signer = opts.signer === null ? undefined : (opts.signer ?? (config.auth.localIssuer ? await loadValidationTokenSigner(config.dataDir) : undefined));
   const client = new WebhookClient(config.notifications.allowedOrigins, opts.resolve);
   const emit = (event: DeliveryEvent) => {
     try {
@@ -186,7 +193,9 @@ export async function startNotificationDelivery(opts: DeliveryOptions): Promise<
     },
     stopHard() {
       hard = true;
-      void halt().then(endPool).catch(() => undefined);
+      void halt()
+        .then(endPool)
+        .catch(() => undefined);
       client.close();
     },
   };

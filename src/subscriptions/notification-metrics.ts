@@ -22,12 +22,16 @@ export function notificationMetrics(metrics: Metrics, db: Queryable): Notificati
   found = {
     delivered: new Counter({ name: 'dsr_notifications_delivered_total', help: 'Change and lifecycle notifications delivered (2xx).', registers }),
     failed: new Counter({
-      name: 'dsr_notifications_failed_total', help: 'Notification POSTs that failed (error status, timeout, refused connection).', registers,
+      name: 'dsr_notifications_failed_total',
+      help: 'Notification POSTs that failed (error status, timeout, refused connection).',
+      registers,
     }),
     retried: new Counter({ name: 'dsr_notifications_retried_total', help: 'Notifications rescheduled after a failed delivery.', registers }),
   };
   new Gauge({
-    name: 'dsr_notification_outbox_backlog', help: 'Notifications written but not yet delivered.', registers,
+    name: 'dsr_notification_outbox_backlog',
+    help: 'Notifications written but not yet delivered.',
+    registers,
     async collect() {
       // A database that does not answer keeps the last value rather than reporting an empty outbox.
       const backlog = await countNotificationBacklog(db).catch(() => undefined);

@@ -21,14 +21,15 @@ export async function loadValidationTokenSigner(dataDir: string): Promise<Valida
   await loadLocalIssuer(dataDir);
   const jwk = JSON.parse(await readFile(path.join(dataDir, 'keys', 'local-issuer.json'), 'utf8')) as JWK;
   const key = await importJWK(jwk, 'RS256');
-  return ({ tenantId, audience }) => new SignJWT({ tid: tenantId, azp: NOTIFICATION_ISSUER })
-    .setProtectedHeader({ alg: 'RS256', kid: jwk.kid!, typ: 'JWT' })
-    .setIssuer(NOTIFICATION_ISSUER)
-    .setAudience(audience)
-    .setIssuedAt()
-    .setNotBefore('0s')
-    .setExpirationTime(`${VALIDATION_TOKEN_SECONDS}s`)
-    .sign(key);
+  return ({ tenantId, audience }) =>
+    new SignJWT({ tid: tenantId, azp: NOTIFICATION_ISSUER })
+      .setProtectedHeader({ alg: 'RS256', kid: jwk.kid!, typ: 'JWT' })
+      .setIssuer(NOTIFICATION_ISSUER)
+      .setAudience(audience)
+      .setIssuedAt()
+      .setNotBefore('0s')
+      .setExpirationTime(`${VALIDATION_TOKEN_SECONDS}s`)
+      .sign(key);
 }
 
 /**

@@ -3,14 +3,29 @@ import { requirePermissions } from '../auth/permissions.ts';
 import type { Caller } from '../auth/verify-token.ts';
 import { findOperation } from '../db/queries/operations.ts';
 import {
-  countActiveSubscriptions, deleteSubscription, findSubscription, insertSubscription, subjectRightsRequestExists, updateSubscription,
+  countActiveSubscriptions,
+  deleteSubscription,
+  findSubscription,
+  insertSubscription,
+  subjectRightsRequestExists,
+  updateSubscription,
 } from '../db/queries/subscriptions.ts';
 import { GraphError } from '../graph-error.ts';
 import type { AppDeps } from '../http/app-deps.ts';
 import { GUID_PATTERN } from '../domain/formats.ts';
 import {
-  checkNotificationUrl, invalidSubscription, parseChangeType, parseClientState, parseExpiration, parseOptionalGuid, parseResource,
-  parseTlsVersion, RESOURCE_KINDS, type ResourceKind, type SubscriptionRow, type WatchedResource,
+  checkNotificationUrl,
+  invalidSubscription,
+  parseChangeType,
+  parseClientState,
+  parseExpiration,
+  parseOptionalGuid,
+  parseResource,
+  parseTlsVersion,
+  RESOURCE_KINDS,
+  type ResourceKind,
+  type SubscriptionRow,
+  type WatchedResource,
 } from './subscription.ts';
 import { validateEndpoint } from './validate-endpoint.ts';
 import { WebhookClient } from './webhook-client.ts';
@@ -20,8 +35,15 @@ import { WebhookClient } from './webhook-client.ts';
 export const MAX_SUBSCRIPTIONS_PER_TENANT = 100;
 
 const CREATE_PROPERTIES = new Set([
-  'changeType', 'notificationUrl', 'lifecycleNotificationUrl', 'resource', 'expirationDateTime', 'clientState',
-  'latestSupportedTlsVersion', 'notificationUrlAppId', '@odata.type',
+  'changeType',
+  'notificationUrl',
+  'lifecycleNotificationUrl',
+  'resource',
+  'expirationDateTime',
+  'clientState',
+  'latestSupportedTlsVersion',
+  'notificationUrlAppId',
+  '@odata.type',
 ]);
 // Graph features this service does not offer: refused by name rather than silently ignored.
 const UNSUPPORTED_PROPERTIES = new Set(['includeResourceData', 'encryptionCertificate', 'encryptionCertificateId', 'notificationQueryOptions']);
@@ -37,7 +59,8 @@ function rejectProperties(body: Record<string, unknown>, allowed: Set<string>): 
     if (UNSUPPORTED_PROPERTIES.has(key) && body[key] !== null && body[key] !== false) {
       throw invalidSubscription(`${key} is not supported: notifications of this service never carry resource data.`);
     }
-    if (!allowed.has(key) && !UNSUPPORTED_PROPERTIES.has(key)) throw invalidSubscription(`Property '${key.slice(0, 100)}' cannot be set on a subscription here.`);
+    if (!allowed.has(key) && !UNSUPPORTED_PROPERTIES.has(key))
+      throw invalidSubscription(`Property '${key.slice(0, 100)}' cannot be set on a subscription here.`);
   }
 }
 
@@ -92,8 +115,10 @@ export async function createSubscription(deps: AppDeps, caller: Caller, rawBody:
   const changeTypes = parseChangeType(body.changeType);
   const allowed = deps.config.notifications.allowedOrigins;
   const notificationUrl = checkNotificationUrl('notificationUrl', body.notificationUrl, allowed);
-  const lifecycleNotificationUrl = body.lifecycleNotificationUrl === undefined || body.lifecycleNotificationUrl === null
-    ? null : checkNotificationUrl('lifecycleNotificationUrl', body.lifecycleNotificationUrl, allowed);
+  const lifecycleNotificationUrl =
+    body.lifecycleNotificationUrl === undefined || body.lifecycleNotificationUrl === null
+      ? null
+      : checkNotificationUrl('lifecycleNotificationUrl', body.lifecycleNotificationUrl, allowed);
   const expiresAt = parseExpiration(body.expirationDateTime, deps.config.notifications.maxExpirationSeconds, deps.clock());
   const clientState = parseClientState(body.clientState);
   const latestSupportedTlsVersion = parseTlsVersion(body.latestSupportedTlsVersion);
@@ -101,15 +126,26 @@ export async function createSubscription(deps: AppDeps, caller: Caller, rawBody:
   if (resource.id !== undefined && !(await watchedItemExists(deps, caller.tenantId, { kind: resource.kind, id: resource.id }))) {
     throw invalidSubscription(`Resource '${resource.kind}/${resource.id}' does not exist in this tenant.`);
   }
-  if (await countActiveSubscriptions(deps.db, caller.tenantId) >= MAX_SUBSCRIPTIONS_PER_TENANT) {
+  if ((await countActiveSubscriptions(deps.db, caller.tenantId)) >= MAX_SUBSCRIPTIONS_PER_TENANT) {
     throw new GraphError(403, 'ExtensionError', `Subscription quota reached: a tenant may hold ${MAX_SUBSCRIPTIONS_PER_TENANT} active subscriptions.`);
   }
   await validateEndpoint(webhookClient(deps), 'notificationUrl', notificationUrl);
   if (lifecycleNotificationUrl !== null) await validateEndpoint(webhookClient(deps), 'lifecycleNotificationUrl', lifecycleNotificationUrl);
   return insertSubscription(deps.db, {
-    id: randomUUID(), tenantId: caller.tenantId, resource: body.resource as string, resourceKind: resource.kind, resourceId: resource.id ?? null,
-    changeTypes, notificationUrl, lifecycleNotificationUrl, expiresAt, clientState,
-    applicationId: caller.appId, creatorId: caller.oid, latestSupportedTlsVersion, notificationUrlAppId,
+    id: randomUUID(),
+    tenantId: caller.tenantId,
+    resource: body.resource as string,
+    resourceKind: resource.kind,
+    resourceId: resource.id ?? null,
+    changeTypes,
+    notificationUrl,
+    lifecycleNotificationUrl,
+    expiresAt,
+    clientState,
+    applicationId: caller.appId,
+    creatorId: caller.oid,
+    latestSupportedTlsVersion,
+    notificationUrlAppId,
   });
 }
 
@@ -129,10 +165,10 @@ export async function changeSubscription(deps: AppDeps, caller: Caller, id: stri
   if (body.expirationDateTime === undefined && body.notificationUrl === undefined) {
     throw invalidSubscription('Nothing to update: send expirationDateTime and/or notificationUrl.');
   }
-  const expiresAt = body.expirationDateTime === undefined
-    ? null : parseExpiration(body.expirationDateTime, deps.config.notifications.maxExpirationSeconds, deps.clock());
-  const notificationUrl = body.notificationUrl === undefined
-    ? null : checkNotificationUrl('notificationUrl', body.notificationUrl, deps.config.notifications.allowedOrigins);
+  const expiresAt =
+    body.expirationDateTime === undefined ? null : parseExpiration(body.expirationDateTime, deps.config.notifications.maxExpirationSeconds, deps.clock());
+  const notificationUrl =
+    body.notificationUrl === undefined ? null : checkNotificationUrl('notificationUrl', body.notificationUrl, deps.config.notifications.allowedOrigins);
   if (notificationUrl !== null) await validateEndpoint(webhookClient(deps), 'notificationUrl', notificationUrl);
   const updated = await updateSubscription(deps.db, caller.tenantId, row.id, { expiresAt, notificationUrl });
   if (!updated) throw subscriptionNotFound();

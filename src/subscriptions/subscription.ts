@@ -32,8 +32,17 @@ export interface SubscriptionRow {
 }
 
 export const SUBSCRIPTION_PROPERTIES = [
-  'id', 'resource', 'applicationId', 'changeType', 'clientState', 'notificationUrl', 'lifecycleNotificationUrl',
-  'expirationDateTime', 'creatorId', 'latestSupportedTlsVersion', 'notificationUrlAppId',
+  'id',
+  'resource',
+  'applicationId',
+  'changeType',
+  'clientState',
+  'notificationUrl',
+  'lifecycleNotificationUrl',
+  'expirationDateTime',
+  'creatorId',
+  'latestSupportedTlsVersion',
+  'notificationUrlAppId',
 ] as const;
 
 /** Graph's subscription JSON. */
@@ -74,7 +83,9 @@ export function parseResource(raw: unknown): WatchedResource {
   const m = /^\/?(dataPolicyOperations|security\/subjectRightsRequests)(?:\/([^/?#]+)|\('([^'/?#]+)'\))?$/.exec(raw);
   const id = m?.[2] ?? m?.[3];
   if (!m || (id !== undefined && !GUID_PATTERN.test(id))) {
-    throw invalidSubscription(`Resource '${raw.slice(0, 200)}' is not supported for change notifications; use ${RESOURCE_KINDS.map((k) => `${k} or ${k}/{id}`).join(', ')}.`);
+    throw invalidSubscription(
+      `Resource '${raw.slice(0, 200)}' is not supported for change notifications; use ${RESOURCE_KINDS.map((k) => `${k} or ${k}/{id}`).join(', ')}.`,
+    );
   }
   return { kind: m[1] as ResourceKind, id: id?.toLowerCase() };
 }
@@ -85,7 +96,8 @@ export function parseChangeType(raw: unknown): ChangeType[] {
   if (typeof raw !== 'string') throw invalidSubscription('changeType must be a string.');
   const values = raw.split(',').map((s) => s.trim());
   const bad = values.find((v) => !CHANGE_TYPES.includes(v as ChangeType));
-  if (bad !== undefined) throw invalidSubscription(`Invalid changeType '${bad.slice(0, 50)}': the supported values are ${CHANGE_TYPES.join(', ')}, comma-separated.`);
+  if (bad !== undefined)
+    throw invalidSubscription(`Invalid changeType '${bad.slice(0, 50)}': the supported values are ${CHANGE_TYPES.join(', ')}, comma-separated.`);
   if (new Set(values).size !== values.length) throw invalidSubscription('changeType names a value more than once.');
   return CHANGE_TYPES.filter((c) => values.includes(c));
 }

@@ -30,6 +30,8 @@ export async function validateEndpoint(client: WebhookClient, name: string, url:
     throw invalidSubscription(`${prefix}. The response must have the content type text/plain; it was '${mediaType.slice(0, 100) || 'none'}'.`);
   }
   if (answer.body !== token) {
-    throw invalidSubscription(`${prefix}. Response must exactly match validationToken query parameter; it answered ${answer.body.length} characters that do not.`);
+    throw invalidSubscription(
+      `${prefix}. Response must exactly match validationToken query parameter; it answered ${answer.body.length} characters that do not.`,
+    );
   }
 }

@@ -22,7 +22,10 @@ const MAX_BODY_BYTES = 4096;
 export class WebhookClient {
   private readonly agents = new Map<string, GuardedAgent>();
 
-  constructor(private readonly allowedOrigins: readonly string[], private readonly resolve?: HostResolver) {}
+  constructor(
+    private readonly allowedOrigins: readonly string[],
+    private readonly resolve?: HostResolver,
+  ) {}
 
   private agentFor(url: URL): GuardedAgent {
     const allowPrivate = isAllowedOrigin(url.href, this.allowedOrigins);
@@ -47,27 +50,35 @@ export class WebhookClient {
         clearTimeout(timer);
         resolve(answer);
       };
-      const req = send(url, {
-        method: 'POST',
-        agent: agent.agent,
-        headers: {
-          ...(contentType ? { 'content-type': contentType } : {}),
-          'content-length': body === undefined ? 0 : Buffer.byteLength(body),
-          'user-agent': 'dsr-export-notifications',
+      const req = send(
+        url,
+        {
+          method: 'POST',
+          agent: agent.agent,
+          headers: {
+            ...(contentType ? { 'content-type': contentType } : {}),
+            'content-length': body === undefined ? 0 : Buffer.byteLength(body),
+            'user-agent': 'dsr-export-notifications',
+          },
         },
-      }, (res) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (chunk: Buffer) => {
-          if (size < MAX_BODY_BYTES) chunks.push(chunk.subarray(0, MAX_BODY_BYTES - size));
-          size += chunk.length;
-        });
-        res.on('end', () => settle({
-          kind: 'response', status: res.statusCode ?? 0, contentType: String(res.headers['content-type'] ?? ''),
-          body: Buffer.concat(chunks).toString('utf8'),
-        }));
-        res.on('error', (err: NodeJS.ErrnoException) => settle({ kind: 'error', code: err.code ?? 'ERESPONSE' }));
-      });
+        (res) => {
+          const chunks: Buffer[] = [];
+          let size = 0;
+          res.on('data', (chunk: Buffer) => {
+            if (size < MAX_BODY_BYTES) chunks.push(chunk.subarray(0, MAX_BODY_BYTES - size));
+            size += chunk.length;
+          });
+          res.on('end', () =>
+            settle({
+              kind: 'response',
+              status: res.statusCode ?? 0,
+              contentType: String(res.headers['content-type'] ?? ''),
+              body: Buffer.concat(chunks).toString('utf8'),
+            }),
+          );
+          res.on('error', (err: NodeJS.ErrnoException) => settle({ kind: 'error', code: err.code ?? 'ERESPONSE' }));
+        },
+      );
       const timer = setTimeout(() => {
         settle({ kind: 'timeout' });
         req.destroy();
@@ -89,9 +100,13 @@ export class WebhookClient {
 /** One line for logs and error messages; never includes the URL (its query string may be a secret). */
 export function describeAnswer(answer: WebhookAnswer, timeoutMs: number): string {
   switch (answer.kind) {
-    case 'timeout': return `no answer within ${Math.round(timeoutMs / 100) / 10} s`;
-    case 'blocked': return answer.message;
-    case 'error': return `the connection failed (${answer.code})`;
-    case 'response': return `HTTP ${answer.status}${answer.contentType ? ` (${answer.contentType.split(';')[0]})` : ''}`;
+    case 'timeout':
+      return `no answer within ${Math.round(timeoutMs / 100) / 10} s`;
+    case 'blocked':
+      return answer.message;
+    case 'error':
+      return `the connection failed (${answer.code})`;
+    case 'response':
+      return `HTTP ${answer.status}${answer.contentType ? ` (${answer.contentType.split(';')[0]})` : ''}`;
   }
 }

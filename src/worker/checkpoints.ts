@@ -103,16 +103,19 @@ export class CheckpointBatcher<F extends CheckpointFile> {
     const batch = this.pending;
     this.pending = [];
     this.pendingBytes = 0;
-    this.writing = this.write(batch.map((f) => f.path)).then((ok) => {
-      if (!ok) throw this.leaseLost();
-      this.onDone(batch);
-    }).catch((err: unknown) => {
-      this.failure ??= { error: err };
-      this.onFailure(err);
-    }).finally(() => {
-      this.writing = undefined;
-      // What came in while this batch was written: at once if full, else on the timer.
-      this.schedule();
-    });
+    this.writing = this.write(batch.map((f) => f.path))
+      .then((ok) => {
+        if (!ok) throw this.leaseLost();
+        this.onDone(batch);
+      })
+      .catch((err: unknown) => {
+        this.failure ??= { error: err };
+        this.onFailure(err);
+      })
+      .finally(() => {
+        this.writing = undefined;
+        // What came in while this batch was written: at once if full, else on the timer.
+        this.schedule();
+      });
   }
 }

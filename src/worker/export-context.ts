@@ -39,9 +39,7 @@ export interface ExportContext {
   readonly onEvent: (event: WorkerEvent) => void;
 }
 
-export type RunOutcome =
-  | { kind: 'complete' | 'failed' | 'leaseLost' | 'released' | 'abandoned' }
-  | { kind: 'retry'; delayMs: number };
+export type RunOutcome = { kind: 'complete' | 'failed' | 'leaseLost' | 'released' | 'abandoned' } | { kind: 'retry'; delayMs: number };
 
 /** The lease is someone else's now (fencing): stop this export at once, write nothing more. */
 export class LeaseLostError extends Error {

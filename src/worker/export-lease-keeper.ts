@@ -54,14 +54,21 @@ export class ExportLeaseKeeper {
     this.heartbeat = setInterval(() => {
       if (this.renewing || this.signal.aborted) return;
       this.renewing = true;
-      renewLease(this.ctx.db, this.operationId, this.token, leaseSeconds).then((ok) => {
-        if (ok) this.lastRenewedMs = Date.now();
-        else this.abort(new LeaseLostError());
-      }, (err: unknown) => {
-        // The database is away: keep trying until the lease we last saw may have lapsed.
-        this.log.warn({ err: String(err) }, 'lease renewal failed');
-        if (leaseMayHaveLapsed(Date.now(), this.lastRenewedMs, leaseSeconds)) this.abort(new LeaseLostError());
-      }).finally(() => { this.renewing = false; });
+      renewLease(this.ctx.db, this.operationId, this.token, leaseSeconds)
+        .then(
+          (ok) => {
+            if (ok) this.lastRenewedMs = Date.now();
+            else this.abort(new LeaseLostError());
+          },
+          (err: unknown) => {
+            // The database is away: keep trying until the lease we last saw may have lapsed.
+            this.log.warn({ err: String(err) }, 'lease renewal failed');
+            if (leaseMayHaveLapsed(Date.now(), this.lastRenewedMs, leaseSeconds)) this.abort(new LeaseLostError());
+          },
+        )
+        .finally(() => {
+          this.renewing = false;
+        });
     }, heartbeatIntervalMs(leaseSeconds));
     this.heartbeat.unref();
   }

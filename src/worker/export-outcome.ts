@@ -13,9 +13,7 @@ import { parseStorageLocation } from '../domain/storage-location.ts';
 import type { PackageTarget } from '../export/package-target.ts';
 import { ContentIntegrityError, ContentReadError, storageErrorFacts } from '../export/upload-file.ts';
 import { redactSecrets } from '../logger.ts';
-import {
-  AbandonedError, FailureError, LeaseLostError, ReleasedError, type ExportContext, type RunOutcome, type WorkerEvent,
-} from './export-context.ts';
+import { AbandonedError, FailureError, LeaseLostError, ReleasedError, type ExportContext, type RunOutcome, type WorkerEvent } from './export-context.ts';
 import { fenced, type ExportLeaseKeeper } from './export-lease-keeper.ts';
 
 // How an export run ends: complete or failed in one fenced transaction, or, after an error,
@@ -56,20 +54,35 @@ export async function endExport(
     if (!row) throw new LeaseLostError();
     await deleteContentPins(tx, op.id);
     await clearExportFileBodies(tx, op.id);
-    await insertDirectoryAudit(tx, auditRecord({
-      ...audit, tenantId: op.tenant_id, now: new Date(), operationType: 'Other', requester: op.requested_by, ipAddress: null,
-      target: { id: op.user_id, userPrincipalName: op.user_principal_name }, correlationId: op.id,
-    }));
+    await insertDirectoryAudit(
+      tx,
+      auditRecord({
+        ...audit,
+        tenantId: op.tenant_id,
+        now: new Date(),
+        operationType: 'Other',
+        requester: op.requested_by,
+        ipAddress: null,
+        target: { id: op.user_id, userPrincipalName: op.user_principal_name },
+        correlationId: op.id,
+      }),
+    );
     ctx.metrics.exportDuration.observe({ status }, (row.completed_at!.getTime() - op.submitted_at.getTime()) / 1000);
   });
 }
 
-export function classifyExportError(
-  err: unknown, op: OperationRow, target: PackageTarget | undefined, config: Pick<Config, 'storageAllow'>,
-): ExportFailure {
+export function classifyExportError(err: unknown, op: OperationRow, target: PackageTarget | undefined, config: Pick<Config, 'storageAllow'>): ExportFailure {
   if (err instanceof FailureError) return err.failure;
-  if (target?.guard.blocked) return invalidStorageLocationFailure(`storageLocation host ${target.guard.blocked.hostname} resolves to a loopback, private, link-local or metadata address; nothing was sent.`);
-  if (err instanceof ContentIntegrityError) return { kind: 'permanent', code: 'InternalServerError', message: 'A file in the content store does not match its recorded hash; the export was stopped so as not to deliver corrupt data.' };
+  if (target?.guard.blocked)
+    return invalidStorageLocationFailure(
+      `storageLocation host ${target.guard.blocked.hostname} resolves to a loopback, private, link-local or metadata address; nothing was sent.`,
+    );
+  if (err instanceof ContentIntegrityError)
+    return {
+      kind: 'permanent',
+      code: 'InternalServerError',
+      message: 'A file in the content store does not match its recorded hash; the export was stopped so as not to deliver corrupt data.',
+    };
   if (isContentNotFound(err)) return { kind: 'permanent', code: 'InternalServerError', message: 'A file of the drive is missing from the content store.' };
   if (err instanceof ContentReadError) {
     // The content store (a local folder or the service's own blob container) had a hiccup:
@@ -89,10 +102,9 @@ export function classifyExportError(
 /** After an error: lease lost or abandoned (nothing written), handed back, retried later, or failed for good. */
 export async function settleExportError(run: EndingRun, thrown: unknown): Promise<RunOutcome> {
   const { ctx, op, lease, log } = run;
-  const err = lease.signal.aborted ? lease.signal.reason as unknown : thrown;
+  const err = lease.signal.aborted ? (lease.signal.reason as unknown) : thrown;
   const classify = () => classifyExportError(err, op, run.target, ctx.config);
-  const emit = (e: DistributiveOmit<WorkerEvent, 'operationId' | 'workerId'>) =>
-    ctx.onEvent({ ...e, operationId: op.id, workerId: ctx.workerId });
+  const emit = (e: DistributiveOmit<WorkerEvent, 'operationId' | 'workerId'>) => ctx.onEvent({ ...e, operationId: op.id, workerId: ctx.workerId });
   if (err instanceof AbandonedError) return { kind: 'abandoned' };
   if (err instanceof LeaseLostError) {
     ctx.metrics.leaseLosses.inc();
@@ -133,7 +145,10 @@ export async function settleExportError(run: EndingRun, thrown: unknown): Promis
     const { code, message } = failure as Extract<ExportFailure, { kind: 'permanent' }>;
     const reason = redactSecrets(message);
     await endExport(run, 'failed', (tx, storageLocation) => failOperation(tx, op.id, lease.token, code, reason, storageLocation), {
-      activity: 'Export personal data failed', result: 'failure', resultReason: code, details: { operationId: op.id, errorCode: code },
+      activity: 'Export personal data failed',
+      result: 'failure',
+      resultReason: code,
+      details: { operationId: op.id, errorCode: code },
     });
     log.warn({ code, reason }, 'export failed');
     emit({ type: 'failed', code });

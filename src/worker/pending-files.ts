@@ -83,7 +83,9 @@ export class PendingFiles {
       const file = this.buffer.shift();
       if (file) return file;
       if (this.end) return undefined;
-      this.fetching ??= this.fetch().finally(() => { this.fetching = undefined; });
+      this.fetching ??= this.fetch().finally(() => {
+        this.fetching = undefined;
+      });
       await this.fetching;
     }
   }

@@ -87,10 +87,11 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
     blockSize: opts.blockSize ?? 4 * 1024 * 1024,
     parallelBlocks: 2,
     // A failed load (database away) is not kept: the next export tries again.
-    packageSigner: () => (signer ??= registeredPackageSigner(db, config.dataDir).catch((err: unknown) => {
-      signer = undefined;
-      throw err;
-    })),
+    packageSigner: () =>
+      (signer ??= registeredPackageSigner(db, config.dataDir).catch((err: unknown) => {
+        signer = undefined;
+        throw err;
+      })),
     onEvent: (event) => {
       try {
         opts.onEvent?.(event);
@@ -120,14 +121,20 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
     const run = new ExportRun(ctx, row);
     ctx.onEvent({ type: 'claimed', operationId: row.id, workerId: id });
     logger.info({ operationId: row.id, attempts: row.attempts }, 'export claimed');
-    const done = run.run().then((outcome) => {
-      if (outcome.kind === 'retry') later(outcome.delayMs + 20, wake);
-    }, (err: unknown) => {
-      logger.error({ err, operationId: row.id }, 'export run crashed');
-    }).finally(() => {
-      runs.delete(row.id);
-      wake();
-    });
+    const done = run
+      .run()
+      .then(
+        (outcome) => {
+          if (outcome.kind === 'retry') later(outcome.delayMs + 20, wake);
+        },
+        (err: unknown) => {
+          logger.error({ err, operationId: row.id }, 'export run crashed');
+        },
+      )
+      .finally(() => {
+        runs.delete(row.id);
+        wake();
+      });
     runs.set(row.id, { run, done });
   };
 
@@ -152,13 +159,14 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
   const listener = await listenChannel(db, OPERATIONS_CHANNEL, wake, logger);
   // Before the claim loop: if delivery cannot start, nothing is running that the caller would
   // have to stop before it closes the pool.
-  const notifications = await startNotificationDelivery({ config, db, workerId: id, logger, metrics: ctx.metrics, ...opts.notifications })
-    .catch((err: unknown) => {
+  const notifications = await startNotificationDelivery({ config, db, workerId: id, logger, metrics: ctx.metrics, ...opts.notifications }).catch(
+    (err: unknown) => {
       // The LISTEN connection is checked out of the pool: the caller could not close it otherwise.
       stopping = true;
       listener.close();
       throw err;
-    });
+    },
+  );
   const looping = loop();
 
   const shutdown = async (): Promise<void> => {
@@ -185,7 +193,9 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
       for (const { run } of runs.values()) run.drain();
       const all = Promise.allSettled([...runs.values()].map((r) => r.done));
       let timer: NodeJS.Timeout | undefined;
-      const grace = new Promise<void>((resolve) => { timer = setTimeout(resolve, graceMs); });
+      const grace = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, graceMs);
+      });
       await Promise.race([all, grace]);
       clearTimeout(timer);
       for (const { run } of runs.values()) run.abort(new ReleasedError());

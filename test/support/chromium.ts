@@ -34,7 +34,9 @@ export async function startTestBrowser(): Promise<TestBrowser> {
     async newPage() {
       const page = await context.newPage();
       const watched: WatchedPage = { page, problems: [], requests: [], origins: new Set() };
-      page.on('console', (m) => { if (m.type() === 'error') watched.problems.push(m.text()); });
+      page.on('console', (m) => {
+        if (m.type() === 'error') watched.problems.push(m.text());
+      });
       page.on('pageerror', (e) => watched.problems.push(e.message));
       page.on('request', (r) => {
         watched.requests.push(r.url());

@@ -17,14 +17,22 @@ export async function runCli(args: string[], env: Record<string, string> = {}): 
   const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
-  child.stdout.on('data', (d) => { stdout += String(d); });
-  child.stderr.on('data', (d) => { stderr += String(d); });
+  child.stdout.on('data', (d) => {
+    stdout += String(d);
+  });
+  child.stderr.on('data', (d) => {
+    stderr += String(d);
+  });
   const [code] = (await once(child, 'exit')) as [number | null];
   return { code, stdout, stderr };
 }
 
 /** Starts a long-running command and resolves once a stdout line matches `ready`. */
-export function startCli(args: string[], env: Record<string, string>, ready: RegExp): Promise<{ child: ChildProcess; match: RegExpMatchArray; output: () => string }> {
+export function startCli(
+  args: string[],
+  env: Record<string, string>,
+  ready: RegExp,
+): Promise<{ child: ChildProcess; match: RegExpMatchArray; output: () => string }> {
   return startChild(process.execPath, [BIN, ...args], env, ready);
 }
 
@@ -37,7 +45,9 @@ export async function stopCli(child: ChildProcess, signal: NodeJS.Signals = 'SIG
   const exited = once(child, 'exit') as Promise<[number | null]>;
   child.kill(signal);
   let timer: NodeJS.Timeout | undefined;
-  const killed = new Promise<'timeout'>((resolve) => { timer = setTimeout(() => resolve('timeout'), timeoutMs); });
+  const killed = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), timeoutMs);
+  });
   const first = await Promise.race([exited, killed]);
   clearTimeout(timer);
   if (first !== 'timeout') return first[0];

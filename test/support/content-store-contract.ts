@@ -70,10 +70,10 @@ export function contentStoreContract(store: () => ContentStore): void {
     const key = `s${Date.now()}`;
     const parts: string[] = [];
     const a = 1024 * 1024;
-    parts.push(...await store().stagePart(key, 0, chunked(data.subarray(0, a)), a));
+    parts.push(...(await store().stagePart(key, 0, chunked(data.subarray(0, a)), a)));
     // A fragment that arrives short (the connection dropped) is rejected and not kept.
     await expect(store().stagePart(key, a, chunked(data.subarray(a, a + 1000)), data.length - a)).rejects.toBeInstanceOf(ContentLengthError);
-    parts.push(...await store().stagePart(key, a, chunked(data.subarray(a)), data.length - a));
+    parts.push(...(await store().stagePart(key, a, chunked(data.subarray(a)), data.length - a)));
     const stored = await store().commitStaged(key, parts, data.length);
     expect(stored).toEqual({ sha256: sha256Hex(data), size: data.length, quickXorHash: new QuickXorHash().update(data).digest() });
     expect((await readAll(await store().get(stored.sha256))).equals(data)).toBe(true);

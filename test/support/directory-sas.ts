@@ -1,6 +1,4 @@
-import {
-  DirectorySASPermissions, generateDataLakeSASQueryParameters, SASProtocol, StorageSharedKeyCredential,
-} from '@azure/storage-file-datalake';
+import { DirectorySASPermissions, generateDataLakeSASQueryParameters, SASProtocol, StorageSharedKeyCredential } from '@azure/storage-file-datalake';
 import { AZURITE_ACCOUNT, AZURITE_KEY, createContainerSas, type Azurite } from '../../src/embedded/azurite.ts';
 import type { StorageRefusal } from './export-fixtures.ts';
 
@@ -13,12 +11,18 @@ const credential = new StorageSharedKeyCredential(AZURITE_ACCOUNT, AZURITE_KEY);
 
 /** The query of a directory SAS for `container/directory`, made by Azure's own DataLake SDK. */
 export function directorySasQuery(container: string, directory: string, opts: { permissions?: string; expiresInSeconds?: number } = {}): string {
-  return generateDataLakeSASQueryParameters({
-    fileSystemName: container, pathName: directory, isDirectory: true,
-    permissions: DirectorySASPermissions.parse(opts.permissions ?? 'racwl'),
-    startsOn: new Date(Date.now() - 60_000), expiresOn: new Date(Date.now() + (opts.expiresInSeconds ?? 4 * 3600) * 1000),
-    protocol: SASProtocol.HttpsAndHttp,
-  }, credential).toString();
+  return generateDataLakeSASQueryParameters(
+    {
+      fileSystemName: container,
+      pathName: directory,
+      isDirectory: true,
+      permissions: DirectorySASPermissions.parse(opts.permissions ?? 'racwl'),
+      startsOn: new Date(Date.now() - 60_000),
+      expiresOn: new Date(Date.now() + (opts.expiresInSeconds ?? 4 * 3600) * 1000),
+      protocol: SASProtocol.HttpsAndHttp,
+    },
+    credential,
+  ).toString();
 }
 
 const SAS_PARAMETERS = ['sv', 'ss', 'srt', 'sr', 'sp', 'st', 'se', 'sip', 'spr', 'sig', 'sdd', 'si', 'ses', 'rscc', 'rscd', 'rsce', 'rscl', 'rsct'];
@@ -32,24 +36,38 @@ const SAS_PARAMETERS = ['sv', 'ss', 'srt', 'sr', 'sp', 'st', 'se', 'sip', 'spr',
  * needs. What passes is forwarded with a container SAS in place of the directory SAS; what does
  * not is refused as storage would refuse it.
  */
-export async function directorySasStandIn(azurite: Azurite, container: string, directory: string): Promise<(method: string, url: URL) => StorageRefusal | string> {
+export async function directorySasStandIn(
+  azurite: Azurite,
+  container: string,
+  directory: string,
+): Promise<(method: string, url: URL) => StorageRefusal | string> {
   const containerSas = new URL(await createContainerSas(azurite, container, { create: false })).searchParams;
   const dirSegments = directory.split('/');
   return (method, url) => {
     const q = url.searchParams;
-    const [account, inContainer, ...rest] = url.pathname.split('/').filter(Boolean).map((s) => decodeURIComponent(s));
+    const [account, inContainer, ...rest] = url.pathname
+      .split('/')
+      .filter(Boolean)
+      .map((s) => decodeURIComponent(s));
     if (account !== AZURITE_ACCOUNT || inContainer !== container || q.get('sr') !== 'd') return { status: 403, code: 'AuthenticationFailed' };
     const se = q.get('se');
     const st = q.get('st');
     if (!se) return { status: 403, code: 'AuthenticationFailed' };
     let expected: string;
     try {
-      expected = generateDataLakeSASQueryParameters({
-        fileSystemName: container, pathName: directory, isDirectory: true, version: q.get('sv') ?? undefined,
-        permissions: DirectorySASPermissions.parse(q.get('sp') ?? ''),
-        ...(st ? { startsOn: new Date(st) } : {}), expiresOn: new Date(se),
-        ...(q.get('spr') ? { protocol: q.get('spr') as SASProtocol } : {}),
-      }, credential).signature;
+      expected = generateDataLakeSASQueryParameters(
+        {
+          fileSystemName: container,
+          pathName: directory,
+          isDirectory: true,
+          version: q.get('sv') ?? undefined,
+          permissions: DirectorySASPermissions.parse(q.get('sp') ?? ''),
+          ...(st ? { startsOn: new Date(st) } : {}),
+          expiresOn: new Date(se),
+          ...(q.get('spr') ? { protocol: q.get('spr') as SASProtocol } : {}),
+        },
+        credential,
+      ).signature;
     } catch {
       return { status: 403, code: 'AuthenticationFailed' };
     }

@@ -11,7 +11,11 @@ export function testBytes(size: number, seed = 1): Buffer {
   const buf = Buffer.alloc(size);
   let x = seed >>> 0 || 1;
   for (let i = 0; i < size; i += 4) {
-    x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
     buf.writeUInt32LE(x, i <= size - 4 ? i : size - 4);
   }
   return buf;
@@ -22,7 +26,9 @@ export async function createDriveUser(t: TestApp, tenant: string, upnPrefix = 'u
   const token = await t.appToken(tenant, ['User.ReadWrite.All']);
   const upn = `${upnPrefix}-${randomUUID().slice(0, 8)}@contoso.test`;
   const res = await t.app.inject({
-    method: 'POST', url: '/v1.0/users', headers: { authorization: `Bearer ${token}` },
+    method: 'POST',
+    url: '/v1.0/users',
+    headers: { authorization: `Bearer ${token}` },
     payload: { userPrincipalName: upn, displayName: `User ${upnPrefix}`, accountEnabled: true },
   });
   if (res.statusCode !== 201) throw new Error(`user not created: ${res.statusCode} ${res.body}`);
@@ -56,7 +62,9 @@ export async function startDriveServer(): Promise<DriveServer> {
   const origin = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
   const tenant = randomUUID();
   return {
-    t, origin, tenant,
+    t,
+    origin,
+    tenant,
     user: await createDriveUser(t, tenant),
     token: await t.appToken(tenant, ['Files.ReadWrite.All']),
     local: (uploadUrl) => {

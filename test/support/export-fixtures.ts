@@ -11,7 +11,10 @@ import type { OperationRow, Requester } from '../../src/domain/operation.ts';
 export const REQUESTER: Requester = { kind: 'application', appId: '11111111-2222-3333-4444-555555555555', oid: '66666666-7777-8888-9999-000000000000' };
 
 /** Polls `fn` until it returns a truthy value or the deadline passes (no fixed sleeps). */
-export async function waitFor<T>(fn: () => Promise<T | undefined | null | false> | T | undefined | null | false, opts: { timeoutMs?: number; intervalMs?: number; what?: string } = {}): Promise<T> {
+export async function waitFor<T>(
+  fn: () => Promise<T | undefined | null | false> | T | undefined | null | false,
+  opts: { timeoutMs?: number; intervalMs?: number; what?: string } = {},
+): Promise<T> {
   const deadline = Date.now() + (opts.timeoutMs ?? 20_000);
   for (;;) {
     const v = await fn();
@@ -38,13 +41,17 @@ export interface SeededUser {
  * A user with a drive, activity, sign-ins and audits, written straight into the tables (the
  * drive routes are another issue's) and the file bodies into the content store.
  */
-export async function seedUser(db: Db, store: ContentStore, opts: {
-  tenantId?: string;
-  files?: SeededFile[];
-  signIns?: number;
-  activities?: number;
-  displayName?: string;
-} = {}): Promise<SeededUser> {
+export async function seedUser(
+  db: Db,
+  store: ContentStore,
+  opts: {
+    tenantId?: string;
+    files?: SeededFile[];
+    signIns?: number;
+    activities?: number;
+    displayName?: string;
+  } = {},
+): Promise<SeededUser> {
   const tenantId = opts.tenantId ?? randomUUID();
   const userId = randomUUID();
   const upn = `u-${userId.slice(0, 8)}@contoso.test`;
@@ -77,7 +84,11 @@ export async function seedUser(db: Db, store: ContentStore, opts: {
   };
   for (const file of opts.files ?? []) {
     const stored = await store.put(Readable.from([file.body]));
-    await db.query('insert into content_blobs (sha256, size, quick_xor_hash) values ($1, $2, $3) on conflict do nothing', [stored.sha256, stored.size, stored.quickXorHash]);
+    await db.query('insert into content_blobs (sha256, size, quick_xor_hash) values ($1, $2, $3) on conflict do nothing', [
+      stored.sha256,
+      stored.size,
+      stored.quickXorHash,
+    ]);
     const slash = file.path.lastIndexOf('/');
     const parent = await folderOf(slash < 0 ? '' : file.path.slice(0, slash));
     const id = randomUUID();
@@ -99,13 +110,22 @@ export async function seedUser(db: Db, store: ContentStore, opts: {
   for (let i = 0; i < (opts.signIns ?? 0); i++) {
     const id = randomUUID();
     const at = new Date(Date.UTC(2026, 2, 1 + i, 9, 0, 0));
-    await db.query(
-      'insert into sign_ins (tenant_id, id, user_id, created_at, data) values ($1, $2, $3, $4, $5)',
-      [tenantId, id, userId, at, {
-        id, createdDateTime: at.toISOString(), userId, userPrincipalName: upn, appDisplayName: 'Outlook, mobile',
-        ipAddress: '198.51.100.4', status: { errorCode: 0 }, location: { city: 'Zürich', countryOrRegion: 'CH' },
-      }],
-    );
+    await db.query('insert into sign_ins (tenant_id, id, user_id, created_at, data) values ($1, $2, $3, $4, $5)', [
+      tenantId,
+      id,
+      userId,
+      at,
+      {
+        id,
+        createdDateTime: at.toISOString(),
+        userId,
+        userPrincipalName: upn,
+        appDisplayName: 'Outlook, mobile',
+        ipAddress: '198.51.100.4',
+        status: { errorCode: 0 },
+        location: { city: 'Zürich', countryOrRegion: 'CH' },
+      },
+    ]);
   }
   return { tenantId, userId, upn, itemIds };
 }
@@ -120,10 +140,20 @@ export async function queueExport(db: Db, user: SeededUser, storageLocation: str
   }
   const id = randomUUID();
   const now = new Date();
-  const row = await insertOperationWithAudit(db, {
-    id, tenantId: user.tenantId, userId: user.userId, userPrincipalName: user.upn, storageLocation,
-    storageContainer: container, requestedBy: REQUESTER, submittedAt: now,
-  }, { ipAddress: null });
+  const row = await insertOperationWithAudit(
+    db,
+    {
+      id,
+      tenantId: user.tenantId,
+      userId: user.userId,
+      userPrincipalName: user.upn,
+      storageLocation,
+      storageContainer: container,
+      requestedBy: REQUESTER,
+      submittedAt: now,
+    },
+    { ipAddress: null },
+  );
   if (!row) throw new Error('container already claimed');
   return row;
 }
@@ -134,10 +164,13 @@ export async function operationRow(db: Db, id: string): Promise<OperationRow> {
 }
 
 export async function waitForStatus(db: Db, id: string, statuses: string[], timeoutMs = 20_000): Promise<OperationRow> {
-  return waitFor(async () => {
-    const row = await operationRow(db, id);
-    return statuses.includes(row.status) ? row : undefined;
-  }, { timeoutMs, what: `operation ${id} to reach ${statuses.join('|')}` });
+  return waitFor(
+    async () => {
+      const row = await operationRow(db, id);
+      return statuses.includes(row.status) ? row : undefined;
+    },
+    { timeoutMs, what: `operation ${id} to reach ${statuses.join('|')}` },
+  );
 }
 
 /** Every blob of a container, by name, read back through the real SDK. */
@@ -170,9 +203,12 @@ export interface StorageRefusal {
  * stays the real thing. `authorize`, if given, decides each request instead of Azurite's own
  * check: a refusal, or the path and query to forward (for an authorization Azurite lacks).
  */
-export async function startStorageProxy(targetOrigin: string, opts: {
-  authorize?: (method: string, url: URL) => StorageRefusal | string;
-} = {}): Promise<{
+export async function startStorageProxy(
+  targetOrigin: string,
+  opts: {
+    authorize?: (method: string, url: URL) => StorageRefusal | string;
+  } = {},
+): Promise<{
   origin: string;
   requests: RecordedRequest[];
   failNext(n: number, mode?: 'reset' | number): void;
@@ -191,32 +227,47 @@ export async function startStorageProxy(targetOrigin: string, opts: {
       failures--;
       req.resume();
       if (failMode === 'reset') req.socket.destroy();
-      else res.writeHead(failMode, { 'content-type': 'application/xml' }).end('<?xml version="1.0" encoding="utf-8"?><Error><Code>ServerBusy</Code><Message>busy</Message></Error>');
+      else
+        res
+          .writeHead(failMode, { 'content-type': 'application/xml' })
+          .end('<?xml version="1.0" encoding="utf-8"?><Error><Code>ServerBusy</Code><Message>busy</Message></Error>');
       return;
     }
     const url = new URL(req.url ?? '/', targetOrigin);
     const path = decodeURIComponent(url.pathname);
     requests.push({ method: req.method ?? '', path, headers: req.headers });
-    const decision = opts.authorize ? opts.authorize(req.method ?? '', url) : req.url ?? '/';
+    const decision = opts.authorize ? opts.authorize(req.method ?? '', url) : (req.url ?? '/');
     if (typeof decision !== 'string') {
       req.resume();
       res.writeHead(decision.status, { 'content-type': 'application/xml', 'x-ms-error-code': decision.code });
-      res.end(req.method === 'HEAD' ? undefined : `<?xml version="1.0" encoding="utf-8"?><Error><Code>${decision.code}</Code><Message>${decision.code}</Message></Error>`);
+      res.end(
+        req.method === 'HEAD'
+          ? undefined
+          : `<?xml version="1.0" encoding="utf-8"?><Error><Code>${decision.code}</Code><Message>${decision.code}</Message></Error>`,
+      );
       return;
     }
     const lose = loseAnswer !== undefined && loseAnswer.method === req.method && loseAnswer.path.test(path);
     if (lose) loseAnswer = undefined;
-    const upstream = http.request({
-      host: target.hostname, port: target.port, method: req.method, path: decision, headers: req.headers, agent,
-    }, (up) => {
-      if (lose) {
-        up.resume();
-        up.once('end', () => req.socket.destroy());
-        return;
-      }
-      res.writeHead(up.statusCode ?? 502, up.headers);
-      up.pipe(res);
-    });
+    const upstream = http.request(
+      {
+        host: target.hostname,
+        port: target.port,
+        method: req.method,
+        path: decision,
+        headers: req.headers,
+        agent,
+      },
+      (up) => {
+        if (lose) {
+          up.resume();
+          up.once('end', () => req.socket.destroy());
+          return;
+        }
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      },
+    );
     upstream.on('error', () => res.destroy());
     req.pipe(upstream);
   });
@@ -232,11 +283,12 @@ export async function startStorageProxy(targetOrigin: string, opts: {
     loseAnswerOnce(method, path) {
       loseAnswer = { method, path };
     },
-    close: () => new Promise<void>((resolve) => {
-      agent.destroy();
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        agent.destroy();
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 

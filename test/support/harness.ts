@@ -54,13 +54,25 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
   const config = loadConfig({ DSR_DATA_DIR: dataDir, DSR_PUBLIC_URL: PUBLIC_URL, DSR_STORAGE_ALLOW: 'http://127.0.0.1:10000', ...env });
   const issuer = await loadLocalIssuer(dataDir);
   const deps: AppDeps = {
-    config, db, localIssuer: config.auth.localIssuer ? issuer : undefined, logger: undefined, contentStore: createContentStore(config),
+    config,
+    db,
+    localIssuer: config.auth.localIssuer ? issuer : undefined,
+    logger: undefined,
+    contentStore: createContentStore(config),
     verifier: createTokenVerifier(config, issuer),
-    clock: () => new Date(), publicUrl: () => PUBLIC_URL, draining: () => false,
+    clock: () => new Date(),
+    publicUrl: () => PUBLIC_URL,
+    draining: () => false,
   };
   const app = await buildApp(deps);
   return {
-    app, deps, db, dbUrl: url, config, issuer, dataDir,
+    app,
+    deps,
+    db,
+    dbUrl: url,
+    config,
+    issuer,
+    dataDir,
     appToken: (tenant, roles, extra = {}) => issuer.sign({ ...tokenClaims({ tenant, app: { id: randomUUID(), roles } }), ...extra }, 3600),
     userToken: (tenant, oid, scopes, admin) => issuer.sign(tokenClaims({ tenant, user: { id: oid, scopes, admin } }), 3600),
     close: async () => {

@@ -32,7 +32,11 @@ export interface HeavySubject {
  */
 export async function seedHeavySubject(db: Db, contentStore: ContentStore, req: HeavySubjectRequest): Promise<HeavySubject> {
   const summary = await seedTenant({
-    db, contentStore, users: req.users ?? 1, filesPerUser: req.files ?? 5, seed: req.seed ?? `heavy-${Date.now()}-${Math.random()}`,
+    db,
+    contentStore,
+    users: req.users ?? 1,
+    filesPerUser: req.files ?? 5,
+    seed: req.seed ?? `heavy-${Date.now()}-${Math.random()}`,
     now: req.now ?? new Date(),
     heavy: { signIns: req.signIns ?? 0, driveEvents: req.driveEvents ?? 0, driveItems: req.driveItems ?? 0 },
   });

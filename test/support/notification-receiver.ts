@@ -44,7 +44,10 @@ export class NotificationReceiver {
   private readonly events = new EventEmitter();
   private readonly sockets = new Set<Socket>();
 
-  private constructor(private readonly server: http.Server, readonly origin: string) {
+  private constructor(
+    private readonly server: http.Server,
+    readonly origin: string,
+  ) {
     server.on('connection', (s) => {
       this.sockets.add(s);
       s.on('close', () => this.sockets.delete(s));
@@ -73,13 +76,24 @@ export class NotificationReceiver {
       if (token !== null) {
         this.validations.push(url.pathname);
         switch (this.behaviour.validation) {
-          case 'echo': res.writeHead(200, { 'content-type': 'text/plain' }).end(token); return;
-          case 'wrong-token': res.writeHead(200, { 'content-type': 'text/plain' }).end('not-the-token'); return;
-          case 'status-500': res.writeHead(500).end('broken'); return;
-          case 'json': res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(token)); return;
+          case 'echo':
+            res.writeHead(200, { 'content-type': 'text/plain' }).end(token);
+            return;
+          case 'wrong-token':
+            res.writeHead(200, { 'content-type': 'text/plain' }).end('not-the-token');
+            return;
+          case 'status-500':
+            res.writeHead(500).end('broken');
+            return;
+          case 'json':
+            res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(token));
+            return;
           // To a URL that would answer correctly: following it would pass the handshake.
-          case 'redirect': res.writeHead(302, { location: `/hook?validationToken=${encodeURIComponent(token)}` }).end(); return;
-          case 'hang': return;
+          case 'redirect':
+            res.writeHead(302, { location: `/hook?validationToken=${encodeURIComponent(token)}` }).end();
+            return;
+          case 'hang':
+            return;
         }
       }
       if (this.behaviour.notifications !== 'accept' || this.failing.has(url.pathname) || this.hanging.has(url.pathname)) {
@@ -92,13 +106,24 @@ export class NotificationReceiver {
       }
       if (this.hanging.has(url.pathname)) return;
       switch (this.behaviour.notifications) {
-        case 'status-503': res.writeHead(503).end(); return;
-        case 'reset': req.socket.destroy(); return;
-        case 'hang': return;
-        case 'accept': break;
+        case 'status-503':
+          res.writeHead(503).end();
+          return;
+        case 'reset':
+          req.socket.destroy();
+          return;
+        case 'hang':
+          return;
+        case 'accept':
+          break;
       }
       const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { value: ReceivedItem[]; validationTokens?: string[] };
-      this.batches.push({ path: url.pathname, value: body.value, ...(body.validationTokens ? { validationTokens: body.validationTokens } : {}), receivedAt: Date.now() });
+      this.batches.push({
+        path: url.pathname,
+        value: body.value,
+        ...(body.validationTokens ? { validationTokens: body.validationTokens } : {}),
+        receivedAt: Date.now(),
+      });
       res.writeHead(202).end();
       this.events.emit('batch');
     });

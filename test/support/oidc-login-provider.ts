@@ -46,10 +46,16 @@ export async function startLoginProvider(audience: string): Promise<LoginProvide
     registerClient(clientId, redirectUri) {
       const origin = new URL(redirectUri).origin;
       const provider = new Provider(issuer, {
-        clients: [{
-          client_id: clientId, token_endpoint_auth_method: 'none', redirect_uris: [redirectUri],
-          grant_types: ['authorization_code'], response_types: ['code'], id_token_signed_response_alg: 'ES256',
-        }],
+        clients: [
+          {
+            client_id: clientId,
+            token_endpoint_auth_method: 'none',
+            redirect_uris: [redirectUri],
+            grant_types: ['authorization_code'],
+            response_types: ['code'],
+            id_token_signed_response_alg: 'ES256',
+          },
+        ],
         jwks: { keys: [signingKey] },
         cookies: { keys: ['dsr-test-login-cookie-key'] },
         clientBasedCORS: (_ctx, requestOrigin) => requestOrigin === origin,
@@ -65,7 +71,11 @@ export async function startLoginProvider(audience: string): Promise<LoginProvide
             defaultResource: () => audience,
             useGrantedResource: () => true,
             getResourceServerInfo: () => ({
-              scope: PROVIDER_SCOPES.join(' '), audience, accessTokenFormat: 'jwt', accessTokenTTL: 600, jwt: { sign: { alg: 'ES256' } },
+              scope: PROVIDER_SCOPES.join(' '),
+              audience,
+              accessTokenFormat: 'jwt',
+              accessTokenTTL: 600,
+              jwt: { sign: { alg: 'ES256' } },
             }),
           },
         },
@@ -77,10 +87,11 @@ export async function startLoginProvider(audience: string): Promise<LoginProvide
       });
       callback = provider.callback();
     },
-    close: () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      // A browser keeps its connections open; they would hold the close forever.
-      server.closeAllConnections();
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        // A browser keeps its connections open; they would hold the close forever.
+        server.closeAllConnections();
+      }),
   };
 }

@@ -28,8 +28,7 @@ export interface TestOidcProvider {
  * not usable (an EC key with coordinates that are no point).
  */
 export type OidcFault =
-  | 'discovery-reset' | 'discovery-500' | 'discovery-garbage' | 'discovery-wrong-issuer'
-  | 'jwks-reset' | 'jwks-500' | 'jwks-garbage' | 'jwks-bad-keys';
+  'discovery-reset' | 'discovery-500' | 'discovery-garbage' | 'discovery-wrong-issuer' | 'jwks-reset' | 'jwks-500' | 'jwks-garbage' | 'jwks-bad-keys';
 
 const CLIENT = { id: 'dsr-test-client', secret: 'dsr-test-client-secret' };
 
@@ -48,10 +47,16 @@ export async function startOidcProvider(audience: string, signingKeys: JWK[]): P
     let callback = providers.get(tenant);
     if (!callback) {
       const provider = new Provider(issuerOf(tenant), {
-        clients: [{
-          client_id: CLIENT.id, client_secret: CLIENT.secret, grant_types: ['client_credentials'], redirect_uris: [], response_types: [],
-          id_token_signed_response_alg: 'ES256',
-        }],
+        clients: [
+          {
+            client_id: CLIENT.id,
+            client_secret: CLIENT.secret,
+            grant_types: ['client_credentials'],
+            redirect_uris: [],
+            response_types: [],
+            id_token_signed_response_alg: 'ES256',
+          },
+        ],
         jwks: { keys: signingKeys },
         cookies: { keys: ['dsr-test-cookie-key'] },
         features: {
@@ -94,7 +99,10 @@ export async function startOidcProvider(audience: string, signingKeys: JWK[]): P
   });
 
   return {
-    base, hits, faults, issuerOf,
+    base,
+    hits,
+    faults,
+    issuerOf,
     async token(tenant, claims, alg = 'ES256') {
       pending = { claims, alg };
       const res = await fetch(`${issuerOf(tenant)}/token`, {
@@ -137,6 +145,11 @@ function answerFault(fault: OidcFault, req: http.IncomingMessage, res: http.Serv
       json({ issuer: `${issuer}/elsewhere`, jwks_uri: `${issuer}/jwks` });
       return;
     case 'jwks-bad-keys':
-      json({ keys: [{ kty: 'EC', crv: 'P-256', kid: 'es-1', alg: 'ES256', use: 'sig', x: 'AAAA', y: 'AAAA' }, { kty: 'RSA', kid: 'rs-1', alg: 'RS256', use: 'sig', n: 'AQAB', e: 'AQAB' }] });
+      json({
+        keys: [
+          { kty: 'EC', crv: 'P-256', kid: 'es-1', alg: 'ES256', use: 'sig', x: 'AAAA', y: 'AAAA' },
+          { kty: 'RSA', kid: 'rs-1', alg: 'RS256', use: 'sig', n: 'AQAB', e: 'AQAB' },
+        ],
+      });
   }
 }

@@ -31,7 +31,8 @@ export async function mountSmallTmpfs(sizeMiB: number): Promise<SmallTmpfs | { r
   try {
     execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${sizeMiB}m`, 'tmpfs', dir], { stdio: 'pipe' });
     return {
-      dir, how: 'mount as root',
+      dir,
+      how: 'mount as root',
       unmount: async () => {
         execFileSync('umount', ['-l', dir], { stdio: 'pipe' });
         await rm(dir, { recursive: true, force: true });
@@ -45,19 +46,35 @@ export async function mountSmallTmpfs(sizeMiB: number): Promise<SmallTmpfs | { r
 }
 
 async function mountInUserNamespace(dir: string, sizeMiB: number): Promise<SmallTmpfs> {
-  const holder = spawn('unshare', [
-    '--user', '--map-root-user', '--mount', 'sh', '-c',
-    'mount -t tmpfs -o "size=$1m" tmpfs "$2" && echo "$$" && exec sleep 86400', 'sh', String(sizeMiB), dir,
-  ], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const holder = spawn(
+    'unshare',
+    [
+      '--user',
+      '--map-root-user',
+      '--mount',
+      'sh',
+      '-c',
+      'mount -t tmpfs -o "size=$1m" tmpfs "$2" && echo "$$" && exec sleep 86400',
+      'sh',
+      String(sizeMiB),
+      dir,
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let stderr = '';
-  holder.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+  holder.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
   const exited = new Promise<void>((resolve) => holder.once('close', () => resolve()));
   const failed = new Promise<never>((_, reject) => holder.once('error', reject));
   failed.catch(() => undefined);
   const firstLine = once(createInterface({ input: holder.stdout }), 'line').then(([line]) => String(line).trim());
   const pid = await Promise.race([
-    firstLine, failed,
-    exited.then(() => { throw new Error(stderr.trim() || 'unshare exited'); }),
+    firstLine,
+    failed,
+    exited.then(() => {
+      throw new Error(stderr.trim() || 'unshare exited');
+    }),
   ]);
   const onTmpfs = `/proc/${pid}/root${dir}`;
   try {
@@ -68,7 +85,8 @@ async function mountInUserNamespace(dir: string, sizeMiB: number): Promise<Small
     throw err;
   }
   return {
-    dir: onTmpfs, how: 'unprivileged user namespace (unshare -rm)',
+    dir: onTmpfs,
+    how: 'unprivileged user namespace (unshare -rm)',
     unmount: async () => {
       if (holder.exitCode === null && holder.signalCode === null) {
         holder.kill('SIGKILL');

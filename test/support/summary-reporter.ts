@@ -9,8 +9,7 @@ import type { Reporter, TestModule } from 'vitest/node';
  */
 export class SummaryReporter implements Reporter {
   onTestRunEnd(testModules: ReadonlyArray<TestModule>, unhandledErrors: ReadonlyArray<SerializedError>): void {
-    const count = (state: 'passed' | 'failed' | 'skipped') =>
-      testModules.reduce((n, m) => n + [...m.children.allTests(state)].length, 0);
+    const count = (state: 'passed' | 'failed' | 'skipped') => testModules.reduce((n, m) => n + [...m.children.allTests(state)].length, 0);
     const brokenFiles = testModules.filter((m) => m.state() === 'failed' && [...m.children.allTests('failed')].length === 0).length;
     const failed = count('failed') + brokenFiles + unhandledErrors.length;
     process.stdout.write(`\n${count('passed')} passed, ${failed} failed, ${count('skipped')} skipped\n`);

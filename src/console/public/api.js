@@ -39,7 +39,9 @@ async function failure(response) {
 /** Spends a one-time sign-in link (its nonce) for a token. */
 export async function signIn(link) {
   const response = await fetch('/console/session', {
-    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ link }),
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ link }),
   });
   if (!response.ok) throw await failure(response);
   session = await response.json();
@@ -54,7 +56,8 @@ function authorization() {
 /** A Graph call; `path` is /v1.0/… or an @odata.nextLink of this service. */
 export async function graph(method, path, body) {
   const url = new URL(path, location.origin);
-  if (url.origin !== location.origin) throw new GraphRequestError(0, 'foreignLink', 'The service returned a link to another origin; it was not followed.', null);
+  if (url.origin !== location.origin)
+    throw new GraphRequestError(0, 'foreignLink', 'The service returned a link to another origin; it was not followed.', null);
   const headers = { ...authorization(), accept: 'application/json' };
   if (body !== undefined) headers['content-type'] = 'application/json';
   const response = await fetch(url.pathname + url.search, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
@@ -71,7 +74,8 @@ export async function download(path) {
   const response = await fetch(path, { headers: { ...authorization(), prefer: 'dsr.downloadUrl' } });
   if (!response.ok) throw await failure(response);
   const url = new URL((await response.json())['@microsoft.graph.downloadUrl'], location.origin);
-  if (url.origin !== location.origin) throw new GraphRequestError(0, 'foreignLink', 'The service returned a download link to another origin; it was not followed.', null);
+  if (url.origin !== location.origin)
+    throw new GraphRequestError(0, 'foreignLink', 'The service returned a download link to another origin; it was not followed.', null);
   const a = document.createElement('a');
   a.href = url.href;
   a.download = '';

@@ -19,9 +19,12 @@ export function h(tag, attrs = {}, ...children) {
 
 /** The Graph error as the service gave it, with the request id to quote to an operator. */
 export function errorBox(err) {
-  const box = h('div', { class: 'error', role: 'alert' },
+  const box = h(
+    'div',
+    { class: 'error', role: 'alert' },
     h('p', {}, h('strong', {}, err.status === 403 ? 'Not allowed: ' : 'Error: '), err.message),
-    err.code ? h('p', {}, 'Code: ', h('code', {}, err.code), err.requestId ? [' · request id: ', h('code', {}, err.requestId)] : []) : null);
+    err.code ? h('p', {}, 'Code: ', h('code', {}, err.code), err.requestId ? [' · request id: ', h('code', {}, err.requestId)] : []) : null,
+  );
   return box;
 }
 
@@ -44,7 +47,10 @@ export function formatBytes(n) {
   const units = ['B', 'KB', 'MB', 'GB', 'TB'];
   let i = 0;
   let v = n;
-  while (v >= 1024 && i < units.length - 1) { v /= 1024; i += 1; }
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i += 1;
+  }
   return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
 }
 

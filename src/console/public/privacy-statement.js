@@ -9,12 +9,17 @@ const STATEMENT = '/v1.0/security/privacyStatement';
 
 // Lists of pairs are edited one entry a line, the two parts split by " | ".
 const PAIRS = {
-  purposes: ['purpose', 'legalBasis'], retention: ['category', 'period'], transfers: ['destination', 'safeguards'],
+  purposes: ['purpose', 'legalBasis'],
+  retention: ['category', 'period'],
+  transfers: ['destination', 'safeguards'],
 };
 const SEPARATOR = ' | ';
 
 function lines(text) {
-  return text.split('\n').map((l) => l.trim()).filter(Boolean);
+  return text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
 }
 
 function pairs(name, text) {
@@ -29,13 +34,23 @@ function fieldsOf(statement) {
   const s = statement || {};
   const pairText = (name) => (s[name] || []).map((p) => PAIRS[name].map((k) => p[k]).join(SEPARATOR)).join('\n');
   return {
-    controllerName: s.controller?.name ?? '', controllerContact: s.controller?.contact ?? '',
-    dpoName: s.dataProtectionOfficer?.name ?? '', dpoContact: s.dataProtectionOfficer?.contact ?? '',
-    purposes: pairText('purposes'), categories: (s.categories || []).join('\n'), recipients: (s.recipients || []).join('\n'),
-    retention: pairText('retention'), source: s.source ?? '', automatedDecisionMaking: s.automatedDecisionMaking ?? '',
-    transfers: pairText('transfers'), rectification: s.rights?.rectification ?? '', erasure: s.rights?.erasure ?? '',
-    restriction: s.rights?.restriction ?? '', objection: s.rights?.objection ?? '',
-    complaintAuthority: s.rights?.complaint?.authority ?? '', complaintContact: s.rights?.complaint?.contact ?? '',
+    controllerName: s.controller?.name ?? '',
+    controllerContact: s.controller?.contact ?? '',
+    dpoName: s.dataProtectionOfficer?.name ?? '',
+    dpoContact: s.dataProtectionOfficer?.contact ?? '',
+    purposes: pairText('purposes'),
+    categories: (s.categories || []).join('\n'),
+    recipients: (s.recipients || []).join('\n'),
+    retention: pairText('retention'),
+    source: s.source ?? '',
+    automatedDecisionMaking: s.automatedDecisionMaking ?? '',
+    transfers: pairText('transfers'),
+    rectification: s.rights?.rectification ?? '',
+    erasure: s.rights?.erasure ?? '',
+    restriction: s.rights?.restriction ?? '',
+    objection: s.rights?.objection ?? '',
+    complaintAuthority: s.rights?.complaint?.authority ?? '',
+    complaintContact: s.rights?.complaint?.contact ?? '',
   };
 }
 
@@ -52,7 +67,10 @@ function statementOf(form) {
     automatedDecisionMaking: v('automatedDecisionMaking'),
     transfers: pairs('transfers', v('transfers')),
     rights: {
-      rectification: v('rectification'), erasure: v('erasure'), restriction: v('restriction'), objection: v('objection'),
+      rectification: v('rectification'),
+      erasure: v('erasure'),
+      restriction: v('restriction'),
+      objection: v('objection'),
       complaint: { authority: v('complaintAuthority'), contact: v('complaintContact') },
     },
     redactOtherActors: form.elements.redactOtherActors.checked,
@@ -62,8 +80,10 @@ function statementOf(form) {
 }
 
 const FIELDS = [
-  ['controllerName', 'Controller: name'], ['controllerContact', 'Controller: contact'],
-  ['dpoName', 'Data protection officer: name (optional)'], ['dpoContact', 'Data protection officer: contact (optional)'],
+  ['controllerName', 'Controller: name'],
+  ['controllerContact', 'Controller: contact'],
+  ['dpoName', 'Data protection officer: name (optional)'],
+  ['dpoContact', 'Data protection officer: contact (optional)'],
   ['purposes', 'Purposes and legal bases', 'One a line: purpose | legal basis, e.g. Payroll | Art. 6(1)(b) GDPR', 3],
   ['categories', 'Categories of personal data', 'One a line.', 3],
   ['recipients', 'Recipients', 'One a line; empty for none.', 2],
@@ -71,9 +91,12 @@ const FIELDS = [
   ['source', 'Source of the data'],
   ['automatedDecisionMaking', 'Automated decision-making, including profiling', null, 2],
   ['transfers', 'Transfers to third countries', 'One a line: destination | safeguards; empty for none.', 2],
-  ['rectification', 'Right to rectification: how'], ['erasure', 'Right to erasure: how'],
-  ['restriction', 'Right to restriction: how'], ['objection', 'Right to object: how'],
-  ['complaintAuthority', 'Supervisory authority'], ['complaintContact', 'Supervisory authority: contact'],
+  ['rectification', 'Right to rectification: how'],
+  ['erasure', 'Right to erasure: how'],
+  ['restriction', 'Right to restriction: how'],
+  ['objection', 'Right to object: how'],
+  ['complaintAuthority', 'Supervisory authority'],
+  ['complaintContact', 'Supervisory authority: contact'],
 ];
 
 function control(name, label, hint, rows, value) {
@@ -84,11 +107,25 @@ function control(name, label, hint, rows, value) {
 }
 
 function previewOf(result) {
-  return h('section', { class: 'preview', 'aria-labelledby': 'ps-preview-title' },
+  return h(
+    'section',
+    { class: 'preview', 'aria-labelledby': 'ps-preview-title' },
     h('h3', { id: 'ps-preview-title' }, result.title),
-    h('div', { class: 'table-wrap' }, h('table', {},
-      h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Information'))),
-      h('tbody', {}, result.lines.map((line) => h('tr', {}, h('td', {}, line)))))));
+    h(
+      'div',
+      { class: 'table-wrap' },
+      h(
+        'table',
+        {},
+        h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Information'))),
+        h(
+          'tbody',
+          {},
+          result.lines.map((line) => h('tr', {}, h('td', {}, line))),
+        ),
+      ),
+    ),
+  );
 }
 
 export async function renderPrivacyStatement(main) {
@@ -105,11 +142,19 @@ export async function renderPrivacyStatement(main) {
   }
   const values = fieldsOf(current);
   const redact = h('input', { id: 'ps-redact', name: 'redactOtherActors', type: 'checkbox', checked: current?.redactOtherActors !== false });
-  const form = h('form', { novalidate: true, 'aria-label': 'Privacy statement' },
+  const form = h(
+    'form',
+    { novalidate: true, 'aria-label': 'Privacy statement' },
     FIELDS.map(([name, label, hint, rows]) => control(name, label, hint, rows, values[name])),
-    h('div', { class: 'check' }, redact, h('label', { for: 'ps-redact' }, "Leave other people's IP addresses and user agents out of packages (GDPR Art. 15(4))")),
+    h(
+      'div',
+      { class: 'check' },
+      redact,
+      h('label', { for: 'ps-redact' }, "Leave other people's IP addresses and user agents out of packages (GDPR Art. 15(4))"),
+    ),
     h('button', { type: 'button', id: 'ps-preview' }, 'Preview'),
-    h('button', { type: 'submit', class: 'primary' }, 'Save statement'));
+    h('button', { type: 'submit', class: 'primary' }, 'Save statement'),
+  );
   const preview = h('div', { id: 'ps-preview-area', 'aria-live': 'polite' });
   const showPreview = async () => {
     errors.replaceChildren();
@@ -131,16 +176,22 @@ export async function renderPrivacyStatement(main) {
       errors.replaceChildren(errorBox(err));
     }
   });
-  show(main,
+  show(
+    main,
     h('h1', {}, 'Privacy statement'),
     h('p', {}, 'What GDPR Art. 15(1) and (2) require beside the data itself. Every final report and package carries it.'),
     current
-      ? h('p', {}, `Last changed ${formatDate(current.lastModifiedDateTime)} by ${(current.lastModifiedBy?.user ?? current.lastModifiedBy?.application)?.displayName ?? '—'}.`)
+      ? h(
+          'p',
+          {},
+          `Last changed ${formatDate(current.lastModifiedDateTime)} by ${(current.lastModifiedBy?.user ?? current.lastModifiedBy?.application)?.displayName ?? '—'}.`,
+        )
       : h('p', {}, 'No statement is set yet: packages say only that none was set.'),
     errors,
     saved,
     form,
     h('h2', {}, 'Preview, as the data subject sees it in the package'),
-    preview);
+    preview,
+  );
   if (current) showPreview();
 }

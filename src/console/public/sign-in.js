@@ -13,7 +13,8 @@ const PENDING = 'dsr-console-sign-in';
 /** What /console/config.json says: `{ localSignIn, oidc: { issuer, clientId, scope } | null }`. */
 export async function loadSignInConfig() {
   const response = await fetch('/console/config.json');
-  if (!response.ok) throw new GraphRequestError(response.status, 'consoleConfig', 'The console could not read its sign-in settings.', response.headers.get('request-id'));
+  if (!response.ok)
+    throw new GraphRequestError(response.status, 'consoleConfig', 'The console could not read its sign-in settings.', response.headers.get('request-id'));
   return response.json();
 }
 
@@ -42,9 +43,14 @@ export async function beginSignIn(oidc, returnTo) {
   sessionStorage.setItem(PENDING, JSON.stringify({ verifier, state, nonce, returnTo }));
   const url = new URL(as.authorization_endpoint);
   url.search = new URLSearchParams({
-    client_id: oidc.clientId, redirect_uri: redirectUri(), response_type: 'code', scope: oidc.scope,
-    code_challenge: await oauth.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
-    state, nonce,
+    client_id: oidc.clientId,
+    redirect_uri: redirectUri(),
+    response_type: 'code',
+    scope: oidc.scope,
+    code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+    state,
+    nonce,
     // In the fragment, the code never reaches a server or its logs (it is spent at once anyway).
     response_mode: 'fragment',
   }).toString();
@@ -77,7 +83,8 @@ export async function completeSignIn(oidc) {
   // The code out of the address bar and history at once, whatever happens next.
   history.replaceState(null, '', `${location.pathname}#/requests`);
   try {
-    if (!pending) throw new GraphRequestError(0, 'signInExpired', 'This sign-in answer was not started from this tab, or was already used. Sign in again.', null);
+    if (!pending)
+      throw new GraphRequestError(0, 'signInExpired', 'This sign-in answer was not started from this tab, or was already used. Sign in again.', null);
     const as = await discover(oidc);
     const client = { client_id: oidc.clientId };
     const options = requestOptions(new URL(oidc.issuer));
@@ -87,9 +94,11 @@ export async function completeSignIn(oidc) {
     if (String(tokens.token_type).toLowerCase() !== 'bearer') throw new Error(`the issuer answered a ${tokens.token_type} token, not a bearer token`);
     const claims = oauth.getValidatedIdTokenClaims(tokens);
     const session = {
-      accessToken: tokens.access_token, expiresIn: tokens.expires_in,
+      accessToken: tokens.access_token,
+      expiresIn: tokens.expires_in,
       userPrincipalName: claims.preferred_username ?? claims.upn ?? claims.email ?? claims.sub,
-      displayName: claims.name ?? null, tenantId: claims.tid ?? null,
+      displayName: claims.name ?? null,
+      tenantId: claims.tid ?? null,
     };
     setSession(session);
     if (typeof pending.returnTo === 'string' && pending.returnTo.startsWith('#/')) history.replaceState(null, '', `${location.pathname}${pending.returnTo}`);
@@ -119,9 +128,16 @@ export function renderSignIn(main, config) {
   }
   if (!config || config.localSignIn) {
     ways.push(
-      h('p', {}, config?.oidc ? 'Or open a one-time sign-in link, made on the server with:' : 'Open a one-time sign-in link to use the console. Ask for one on the server with:'),
+      h(
+        'p',
+        {},
+        config?.oidc
+          ? 'Or open a one-time sign-in link, made on the server with:'
+          : 'Open a one-time sign-in link to use the console. Ask for one on the server with:',
+      ),
       h('pre', {}, h('code', {}, 'dsr-export console-link --user <your user principal name>')),
-      h('p', {}, 'The link works once and for a few minutes.'));
+      h('p', {}, 'The link works once and for a few minutes.'),
+    );
   }
   if (ways.length === 0) ways.push(h('p', {}, 'This service offers no console sign-in: set DSR_CONSOLE_CLIENT_ID (see docs/console.md).'));
   show(main, h('h1', {}, 'Sign in'), ways, h('p', {}, 'Reloading this page signs you out.'));

@@ -7,12 +7,17 @@ export interface ConsoleSignInLinkRow {
 }
 
 export async function insertConsoleSignInLink(
-  q: Queryable, link: { nonceHash: Buffer; tenantId: string; userId: string; admin: boolean; now: Date; expiresAt: Date },
+  q: Queryable,
+  link: { nonceHash: Buffer; tenantId: string; userId: string; admin: boolean; now: Date; expiresAt: Date },
 ): Promise<void> {
-  await q.query(
-    'insert into console_sign_in_links (nonce_hash, tenant_id, user_id, admin, created_at, expires_at) values ($1, $2, $3, $4, $5, $6)',
-    [link.nonceHash, link.tenantId, link.userId, link.admin, link.now, link.expiresAt],
-  );
+  await q.query('insert into console_sign_in_links (nonce_hash, tenant_id, user_id, admin, created_at, expires_at) values ($1, $2, $3, $4, $5, $6)', [
+    link.nonceHash,
+    link.tenantId,
+    link.userId,
+    link.admin,
+    link.now,
+    link.expiresAt,
+  ]);
 }
 
 /** Spends a link: only the first call for an unexpired, unused nonce returns its row. */

@@ -5,9 +5,7 @@ import type { Queryable } from '../pool.ts';
  * leaves blobs alone for a grace period after this, long enough for the drive change that
  * references them to commit.
  */
-export async function touchContentBlob(
-  q: Queryable, blob: { sha256: string; size: number; quickXorHash: string | null }, now: Date,
-): Promise<void> {
+export async function touchContentBlob(q: Queryable, blob: { sha256: string; size: number; quickXorHash: string | null }, now: Date): Promise<void> {
   await q.query(
     `insert into content_blobs (sha256, size, created_at, quick_xor_hash) values ($1, $2, $3, $4)
      on conflict (sha256) do update set created_at = greatest(content_blobs.created_at, excluded.created_at),
@@ -41,10 +39,7 @@ export async function deleteUnreferencedContentBlobs(q: Queryable, olderThan: Da
 }
 
 export async function pinContent(q: Queryable, operationId: string, sha256s: readonly string[]): Promise<void> {
-  await q.query(
-    'insert into content_pins (sha256, operation_id) select unnest($1::text[]), $2 on conflict do nothing',
-    [sha256s, operationId],
-  );
+  await q.query('insert into content_pins (sha256, operation_id) select unnest($1::text[]), $2 on conflict do nothing', [sha256s, operationId]);
 }
 
 export async function unpinContent(q: Queryable, operationId: string): Promise<void> {
@@ -68,10 +63,9 @@ export async function unrecordedContent(q: Queryable, sha256s: readonly string[]
  * then find the bytes gone (see recordStoredContent). False when a row appeared meanwhile.
  */
 export async function lockUnrecordedContent(q: Queryable, sha256: string): Promise<boolean> {
-  const { rowCount } = await q.query(
-    `insert into content_blobs (sha256, size, created_at) values ($1, 0, '-infinity') on conflict (sha256) do nothing`,
-    [sha256],
-  );
+  const { rowCount } = await q.query(`insert into content_blobs (sha256, size, created_at) values ($1, 0, '-infinity') on conflict (sha256) do nothing`, [
+    sha256,
+  ]);
   return rowCount === 1;
 }
 

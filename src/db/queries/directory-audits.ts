@@ -8,9 +8,22 @@ export async function insertDirectoryAudit(q: Queryable, a: DirectoryAudit): Pro
        (id, tenant_id, activity_at, category, activity_display_name, operation_type, result, result_reason,
         correlation_id, initiated_by, target_resources, initiator_user_id, target_user_id, additional_details)
      values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
-    [a.id, a.tenantId, a.activityAt, a.category, a.activityDisplayName, a.operationType, a.result, a.resultReason,
-      a.correlationId, a.initiatedBy, JSON.stringify(a.targetResources), a.initiatorUserId, a.targetUserId,
-      JSON.stringify(a.additionalDetails)],
+    [
+      a.id,
+      a.tenantId,
+      a.activityAt,
+      a.category,
+      a.activityDisplayName,
+      a.operationType,
+      a.result,
+      a.resultReason,
+      a.correlationId,
+      a.initiatedBy,
+      JSON.stringify(a.targetResources),
+      a.initiatorUserId,
+      a.targetUserId,
+      JSON.stringify(a.additionalDetails),
+    ],
   );
 }
 
@@ -49,9 +62,20 @@ export async function listDirectoryAudits(q: Queryable, tenantId: string, opts: 
        and ($11::timestamptz is null or activity_at <= $11) and ($12::timestamptz is null or activity_at < $12)
      order by activity_at ${desc ? 'desc' : 'asc'}, id ${desc ? 'desc' : 'asc'}
      limit $8`,
-    [tenantId, opts.targetId === undefined ? null : JSON.stringify([{ id: opts.targetId }]), opts.initiatorUserId ?? null,
-      opts.activityDisplayName ?? null, opts.category ?? null, opts.after?.at ?? null, opts.after?.id ?? null, opts.limit,
-      a.ge ?? null, a.gt ?? null, a.le ?? null, a.lt ?? null],
+    [
+      tenantId,
+      opts.targetId === undefined ? null : JSON.stringify([{ id: opts.targetId }]),
+      opts.initiatorUserId ?? null,
+      opts.activityDisplayName ?? null,
+      opts.category ?? null,
+      opts.after?.at ?? null,
+      opts.after?.id ?? null,
+      opts.limit,
+      a.ge ?? null,
+      a.gt ?? null,
+      a.le ?? null,
+      a.lt ?? null,
+    ],
   );
   return rows;
 }

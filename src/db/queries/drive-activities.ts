@@ -43,9 +43,17 @@ export async function insertDriveActivities(q: Queryable, activities: readonly D
      select * from unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::timestamptz[], $5::text[], $6::jsonb[], $7::uuid[], $8::text[],
                           $9::text[], $10::text[], $11::text[])`,
     [
-      column((a) => a.tenantId), column(() => randomUUID()), column((a) => a.userId), column((a) => a.at), column((a) => a.type),
-      column((a) => JSON.stringify(a.actor)), column((a) => a.itemId), column((a) => a.itemPath), column((a) => a.clientIp),
-      column((a) => a.userAgent?.slice(0, 1024) ?? null), column((a) => a.appId),
+      column((a) => a.tenantId),
+      column(() => randomUUID()),
+      column((a) => a.userId),
+      column((a) => a.at),
+      column((a) => a.type),
+      column((a) => JSON.stringify(a.actor)),
+      column((a) => a.itemId),
+      column((a) => a.itemPath),
+      column((a) => a.clientIp),
+      column((a) => a.userAgent?.slice(0, 1024) ?? null),
+      column((a) => a.appId),
     ],
   );
 }

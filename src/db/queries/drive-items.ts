@@ -55,10 +55,11 @@ export async function lockDriveItem(q: Queryable, tenantId: string, id: string):
 
 /** A child by name, case-insensitively, as OneDrive matches names. */
 export async function findChildByName(q: Queryable, tenantId: string, parentId: string, name: string): Promise<DriveItemRow | undefined> {
-  const { rows } = await q.query<DriveItemRow>(
-    'select * from drive_items where tenant_id = $1 and parent_id = $2 and lower(name) = lower($3)',
-    [tenantId, parentId, name],
-  );
+  const { rows } = await q.query<DriveItemRow>('select * from drive_items where tenant_id = $1 and parent_id = $2 and lower(name) = lower($3)', [
+    tenantId,
+    parentId,
+    name,
+  ]);
   return rows[0];
 }
 
@@ -81,9 +82,7 @@ export async function insertDriveFolder(q: Queryable, f: NewDriveItem): Promise<
   return rows[0]!;
 }
 
-export async function insertDriveFile(
-  q: Queryable, f: NewDriveItem & { size: number; mimeType: string; sha256: string },
-): Promise<DriveItemRow> {
+export async function insertDriveFile(q: Queryable, f: NewDriveItem & { size: number; mimeType: string; sha256: string }): Promise<DriveItemRow> {
   const { rows } = await q.query<DriveItemRow>(
     `insert into drive_items (tenant_id, id, owner_user_id, parent_id, name, is_folder, size, mime_type, content_sha256,
        created_at, modified_at, created_by, modified_by)
@@ -95,7 +94,10 @@ export async function insertDriveFile(
 
 /** A new version of a file: OneDrive keeps the item (id, name, createdBy) and replaces the content. */
 export async function replaceDriveFileContent(
-  q: Queryable, tenantId: string, id: string, c: { size: number; mimeType: string; sha256: string; now: Date; by: IdentitySet },
+  q: Queryable,
+  tenantId: string,
+  id: string,
+  c: { size: number; mimeType: string; sha256: string; now: Date; by: IdentitySet },
 ): Promise<DriveItemRow> {
   const { rows } = await q.query<DriveItemRow>(
     `update drive_items set size = $3, mime_type = $4, content_sha256 = $5, modified_at = $6, modified_by = $7
@@ -116,9 +118,7 @@ export async function findDriveItem(q: Queryable, tenantId: string, ownerId: str
 }
 
 /** An item by its names below the root (matched case-insensitively, reported as stored). */
-export async function findDriveItemByPath(
-  q: Queryable, tenantId: string, ownerId: string, segments: readonly string[],
-): Promise<DriveItemView | undefined> {
+export async function findDriveItemByPath(q: Queryable, tenantId: string, ownerId: string, segments: readonly string[]): Promise<DriveItemView | undefined> {
   const { rows } = await q.query<DriveItemView>(
     `with recursive walk(id, depth, names) as (
        select r.id, 0, '{}'::text[] from drive_items r
@@ -140,7 +140,10 @@ export async function findDriveItemByPath(
 
 /** One page of a folder's children, by name; `after` is the [lower(name), id] of the previous page's last item. */
 export async function listDriveChildren(
-  q: Queryable, tenantId: string, parentId: string, opts: { limit: number; after?: [string, string] | undefined },
+  q: Queryable,
+  tenantId: string,
+  parentId: string,
+  opts: { limit: number; after?: [string, string] | undefined },
 ): Promise<Omit<DriveItemView, 'path'>[]> {
   const { rows } = await q.query<Omit<DriveItemView, 'path'>>(
     `select d.*, ${VIEW_COLUMNS}
@@ -155,9 +158,7 @@ export async function listDriveChildren(
 }
 
 /** An item and everything below it, with names relative to the item's parent (for activity records). */
-export async function listDriveSubtree(
-  q: Queryable, tenantId: string, id: string,
-): Promise<{ id: string; names: string[]; is_folder: boolean }[]> {
+export async function listDriveSubtree(q: Queryable, tenantId: string, id: string): Promise<{ id: string; names: string[]; is_folder: boolean }[]> {
   const { rows } = await q.query<{ id: string; names: string[]; is_folder: boolean }>(
     `with recursive sub(id, names, is_folder) as (
        select id, array[name], is_folder from drive_items where tenant_id = $1 and id = $2

@@ -42,9 +42,10 @@ export async function insertExportFiles(q: Queryable, operationId: string, token
   // Inline bodies go as binary parameters joined by path: inside the JSON they would go through
   // base64 and jsonb parsing.
   const inline = files.filter((f): f is NewExportFile & { body: Buffer } => f.body !== null);
-  const bodies = inline.length === 0
-    ? 'select null::text, null::bytea where false'
-    : `values ${inline.map((_, i) => `($${2 * i + 4}::text, $${2 * i + 5}::bytea)`).join(', ')}`;
+  const bodies =
+    inline.length === 0
+      ? 'select null::text, null::bytea where false'
+      : `values ${inline.map((_, i) => `($${2 * i + 4}::text, $${2 * i + 5}::bytea)`).join(', ')}`;
   const { rowCount } = await q.query(
     `insert into export_files (operation_id, seq, path, size, sha256, content_type, source, body)
      select $1, f.seq, f.path, f.size, f.sha256, f.content_type, f.source, b.body
@@ -58,9 +59,21 @@ export async function insertExportFiles(q: Queryable, operationId: string, token
            done = export_files.sha256 = excluded.sha256 and export_files.size = excluded.size,
            done_at = case when export_files.sha256 = excluded.sha256 and export_files.size = excluded.size then export_files.done_at end
        where export_files.seq < 0`,
-    [operationId, token, JSON.stringify(files.map((f) => ({
-      seq: f.seq, path: f.path, size: f.size, sha256: f.sha256, content_type: f.contentType, source: f.source,
-    }))), ...inline.flatMap((f) => [f.path, f.body])],
+    [
+      operationId,
+      token,
+      JSON.stringify(
+        files.map((f) => ({
+          seq: f.seq,
+          path: f.path,
+          size: f.size,
+          sha256: f.sha256,
+          content_type: f.contentType,
+          source: f.source,
+        })),
+      ),
+      ...inline.flatMap((f) => [f.path, f.body]),
+    ],
   );
   return rowCount === files.length;
 }
@@ -109,7 +122,11 @@ export async function deleteSetAsideExportFiles(q: Queryable, operationId: strin
 
 /** One keyset page of the plan in upload order, after `afterSeq`; `pendingOnly` skips finished files. */
 export async function selectExportFilesPage(
-  q: Queryable, operationId: string, afterSeq: number, limit: number, pendingOnly: boolean,
+  q: Queryable,
+  operationId: string,
+  afterSeq: number,
+  limit: number,
+  pendingOnly: boolean,
 ): Promise<ExportFileRow[]> {
   const { rows } = await q.query<ExportFileRow>(
     `select operation_id, seq, path, size, sha256, content_type, source, done
@@ -146,10 +163,7 @@ export async function selectExportFileByPath(q: Queryable, operationId: string, 
 }
 
 export async function selectExportFileBody(q: Queryable, operationId: string, path: string): Promise<Buffer | undefined> {
-  const { rows } = await q.query<{ body: Buffer | null }>(
-    'select body from export_files where operation_id = $1 and path = $2',
-    [operationId, path],
-  );
+  const { rows } = await q.query<{ body: Buffer | null }>('select body from export_files where operation_id = $1 and path = $2', [operationId, path]);
   return rows[0]?.body ?? undefined;
 }
 

@@ -36,19 +36,42 @@ export interface NewOperation {
 
 function exportRequestedAudit(op: NewOperation, context: { ipAddress: string | null; userDisplayName?: string | null }) {
   return auditRecord({
-    tenantId: op.tenantId, now: op.submittedAt, activity: 'Export personal data requested', operationType: 'Other',
-    requester: op.requestedBy, ipAddress: context.ipAddress,
+    tenantId: op.tenantId,
+    now: op.submittedAt,
+    activity: 'Export personal data requested',
+    operationType: 'Other',
+    requester: op.requestedBy,
+    ipAddress: context.ipAddress,
     target: { id: op.userId, userPrincipalName: op.userPrincipalName, displayName: context.userDisplayName ?? null },
-    correlationId: op.id, details: { operationId: op.id },
+    correlationId: op.id,
+    details: { operationId: op.id },
   });
 }
 
 /** $1–$20 of both insert statements below: the operation's columns, then its audit's. */
 function operationValues(op: NewOperation, audit: ReturnType<typeof auditRecord>): unknown[] {
-  return [op.id, op.tenantId, op.userId, op.userPrincipalName, redactSasSignatures(op.storageLocation), op.storageContainer, op.requestedBy, op.submittedAt,
-    audit.id, audit.category, audit.activityDisplayName, audit.operationType, audit.result, audit.resultReason,
-    audit.initiatedBy, JSON.stringify(audit.targetResources), audit.initiatorUserId, audit.targetUserId, JSON.stringify(audit.additionalDetails),
-    secretKeys().seal(op.storageLocation, op.id)];
+  return [
+    op.id,
+    op.tenantId,
+    op.userId,
+    op.userPrincipalName,
+    redactSasSignatures(op.storageLocation),
+    op.storageContainer,
+    op.requestedBy,
+    op.submittedAt,
+    audit.id,
+    audit.category,
+    audit.activityDisplayName,
+    audit.operationType,
+    audit.result,
+    audit.resultReason,
+    audit.initiatedBy,
+    JSON.stringify(audit.targetResources),
+    audit.initiatorUserId,
+    audit.targetUserId,
+    JSON.stringify(audit.additionalDetails),
+    secretKeys().seal(op.storageLocation, op.id),
+  ];
 }
 
 const INSERT_OPERATION = `insert into data_policy_operations
@@ -65,7 +88,9 @@ const INSERT_AUDIT = `insert into directory_audits
  * The row returned carries the full storageLocation, as claimOperations gives it to the worker.
  */
 export async function insertOperationWithAudit(
-  q: Queryable, op: NewOperation, context: { ipAddress: string | null; userDisplayName?: string | null },
+  q: Queryable,
+  op: NewOperation,
+  context: { ipAddress: string | null; userDisplayName?: string | null },
 ): Promise<OperationRow | undefined> {
   const { rows } = await q.query<OperationRow>({
     // Named: PostgreSQL parses and plans this 20-parameter statement once per connection.
@@ -81,10 +106,7 @@ export async function insertOperationWithAudit(
   return rows[0] && { ...rows[0], storage_location: op.storageLocation };
 }
 
-export type ExportRequestInsert =
-  | { outcome: 'inserted'; operation: OperationRow }
-  | { outcome: 'noUser' }
-  | { outcome: 'containerClaimed' };
+export type ExportRequestInsert = { outcome: 'inserted'; operation: OperationRow } | { outcome: 'noUser' } | { outcome: 'containerClaimed' };
 
 /** One export POST's row: the operation with its user given by id, not yet looked up. */
 export type NewExportRequest = Omit<NewOperation, 'userPrincipalName'> & { ipAddress: string | null; deletedSince: Date };
@@ -159,7 +181,9 @@ export async function notifyOperationsQueued(q: Queryable): Promise<void> {
 export async function findOperation(q: Queryable, tenantId: string, id: string): Promise<OperationRow | undefined> {
   // Named (prepared once per connection): status polling is the hottest read of the API.
   const { rows } = await q.query<OperationRow>({
-    name: 'find-operation', text: 'select * from data_policy_operations where tenant_id = $1 and id = $2', values: [tenantId, id],
+    name: 'find-operation',
+    text: 'select * from data_policy_operations where tenant_id = $1 and id = $2',
+    values: [tenantId, id],
   });
   return rows[0];
 }

@@ -3,10 +3,7 @@ import type { Queryable } from '../pool.ts';
 
 /** Publishes a package-signing public key; registering the same kid again changes nothing. */
 export async function insertPackageSigningKey(q: Queryable, kid: string, publicJwk: JWK): Promise<void> {
-  await q.query(
-    'insert into package_signing_keys (kid, public_jwk) values ($1, $2) on conflict (kid) do nothing',
-    [kid, JSON.stringify(publicJwk)],
-  );
+  await q.query('insert into package_signing_keys (kid, public_jwk) values ($1, $2) on conflict (kid) do nothing', [kid, JSON.stringify(publicJwk)]);
 }
 
 /** Every package-signing public key ever registered, oldest first. */

@@ -13,7 +13,13 @@ export async function findPrivacyStatement(q: Queryable, tenantId: string): Prom
   return rows[0];
 }
 
-export async function upsertPrivacyStatement(q: Queryable, tenantId: string, statement: PrivacyStatement, by: IdentitySet, now: Date): Promise<PrivacyStatementRow> {
+export async function upsertPrivacyStatement(
+  q: Queryable,
+  tenantId: string,
+  statement: PrivacyStatement,
+  by: IdentitySet,
+  now: Date,
+): Promise<PrivacyStatementRow> {
   const { rows } = await q.query<PrivacyStatementRow>(
     `insert into privacy_statements (tenant_id, statement, updated_by, updated_at) values ($1, $2, $3, $4)
      on conflict (tenant_id) do update set statement = excluded.statement, updated_by = excluded.updated_by, updated_at = excluded.updated_at

@@ -27,10 +27,11 @@ export async function addToQuotaCounters(q: Queryable, increments: QuotaIncremen
 
 /** The shared count of one quota window (0 when nothing was counted yet). */
 export async function readQuotaCounter(q: Queryable, tenantId: string, bucket: string, windowStart: Date): Promise<number> {
-  const { rows } = await q.query<{ count: number }>(
-    'select count from quota_counters where tenant_id = $1 and bucket = $2 and window_start = $3',
-    [tenantId, bucket, windowStart],
-  );
+  const { rows } = await q.query<{ count: number }>('select count from quota_counters where tenant_id = $1 and bucket = $2 and window_start = $3', [
+    tenantId,
+    bucket,
+    windowStart,
+  ]);
   return rows[0]?.count ?? 0;
 }
 
@@ -42,7 +43,10 @@ export async function deleteExpiredQuotaCounters(q: Queryable, before: Date): Pr
 
 /** The live upload sessions of one user: how many, the bytes they declare, and when the first expires. */
 export async function uploadSessionUsage(
-  q: Queryable, tenantId: string, ownerUserId: string, now: Date,
+  q: Queryable,
+  tenantId: string,
+  ownerUserId: string,
+  now: Date,
 ): Promise<{ sessions: number; declaredBytes: number; firstExpiry: Date | null }> {
   const { rows } = await q.query<{ sessions: number; declared_bytes: number; first_expiry: Date | null }>(
     `select count(*)::int as sessions, coalesce(sum(total_size), 0)::float8 as declared_bytes, min(expires_at) as first_expiry

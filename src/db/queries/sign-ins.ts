@@ -56,9 +56,21 @@ export async function listSignIns(q: Queryable, tenantId: string, opts: SignInQu
        and ($12::timestamptz is null or created_at <= $12) and ($13::timestamptz is null or created_at < $13)
      order by created_at ${desc ? 'desc' : 'asc'}, id ${desc ? 'desc' : 'asc'}
      limit $6`,
-    [tenantId, opts.userId ?? null, opts.userPrincipalName ?? null, opts.after?.at ?? null, opts.after?.id ?? null, opts.limit,
-      likePrefix(opts.userPrincipalNamePrefix), opts.appDisplayName ?? null, likePrefix(opts.appDisplayNamePrefix),
-      c.ge ?? null, c.gt ?? null, c.le ?? null, c.lt ?? null],
+    [
+      tenantId,
+      opts.userId ?? null,
+      opts.userPrincipalName ?? null,
+      opts.after?.at ?? null,
+      opts.after?.id ?? null,
+      opts.limit,
+      likePrefix(opts.userPrincipalNamePrefix),
+      opts.appDisplayName ?? null,
+      likePrefix(opts.appDisplayNamePrefix),
+      c.ge ?? null,
+      c.gt ?? null,
+      c.le ?? null,
+      c.lt ?? null,
+    ],
   );
   return rows;
 }
@@ -73,7 +85,10 @@ function likePrefix(prefix: string | undefined): string | null {
  * import, one statement per batch of lines.
  */
 export async function findSignInUsers(
-  q: Queryable, tenantId: string, ids: readonly string[], upnsLower: readonly string[],
+  q: Queryable,
+  tenantId: string,
+  ids: readonly string[],
+  upnsLower: readonly string[],
 ): Promise<{ id: string; upn_lower: string }[]> {
   const { rows } = await q.query<{ id: string; upn_lower: string }>(
     `select id, lower(user_principal_name) as upn_lower from users

@@ -39,14 +39,36 @@ export async function insertRequest(q: Queryable, r: NewRequestRow): Promise<voi
        include_all_versions, include_authored_content, pause_after_estimate, content_query, subject_user_id, operation_id,
        storage_container, retrieval_error_code, retrieval_error_message)
      values ($1, $2, $3, $4, $5, $6, $7, $8, 'active', $9, $10, $11, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)`,
-    [r.tenantId, r.id, r.displayName, r.description, r.type, r.dataSubjectType, r.dataSubject, r.regulations, r.internalDueAt,
-      r.createdBy, r.now, r.externalId, r.includeAllVersions, r.includeAuthoredContent, r.pauseAfterEstimate, r.contentQuery,
-      r.subjectUserId, r.operationId, r.storageContainer, r.retrievalError?.code ?? null, r.retrievalError?.message ?? null],
+    [
+      r.tenantId,
+      r.id,
+      r.displayName,
+      r.description,
+      r.type,
+      r.dataSubjectType,
+      r.dataSubject,
+      r.regulations,
+      r.internalDueAt,
+      r.createdBy,
+      r.now,
+      r.externalId,
+      r.includeAllVersions,
+      r.includeAuthoredContent,
+      r.pauseAfterEstimate,
+      r.contentQuery,
+      r.subjectUserId,
+      r.operationId,
+      r.storageContainer,
+      r.retrievalError?.code ?? null,
+      r.retrievalError?.message ?? null,
+    ],
   );
 }
 
 export async function insertHistory(
-  q: Queryable, tenantId: string, requestId: string,
+  q: Queryable,
+  tenantId: string,
+  requestId: string,
   e: { at: Date; type: string; stage: Stage; stageStatus: StageStatus; changedBy: IdentitySet },
 ): Promise<void> {
   await q.query(
@@ -80,9 +102,19 @@ export interface RequestListFilter {
 export type RequestListOrder = 'due' | 'created' | 'status';
 
 const ORDER_KEYS: Record<RequestListOrder, { sql: string; type: string }[]> = {
-  due: [{ sql: 'r.internal_due_at', type: 'timestamptz' }, { sql: 'r.id', type: 'uuid' }],
-  created: [{ sql: 'r.created_at', type: 'timestamptz' }, { sql: 'r.id', type: 'uuid' }],
-  status: [{ sql: 'r.status', type: 'text' }, { sql: 'r.internal_due_at', type: 'timestamptz' }, { sql: 'r.id', type: 'uuid' }],
+  due: [
+    { sql: 'r.internal_due_at', type: 'timestamptz' },
+    { sql: 'r.id', type: 'uuid' },
+  ],
+  created: [
+    { sql: 'r.created_at', type: 'timestamptz' },
+    { sql: 'r.id', type: 'uuid' },
+  ],
+  status: [
+    { sql: 'r.status', type: 'text' },
+    { sql: 'r.internal_due_at', type: 'timestamptz' },
+    { sql: 'r.id', type: 'uuid' },
+  ],
 };
 
 /**
@@ -90,17 +122,20 @@ const ORDER_KEYS: Record<RequestListOrder, { sql: string; type: string }[]> = {
  * (e.g. [due, id], or [status, due, id]), as the caller read them from RequestListRow.
  */
 export async function listRequestViews(
-  q: Queryable, tenantId: string,
+  q: Queryable,
+  tenantId: string,
   opts: { limit: number; order?: RequestListOrder; descending?: boolean; after?: readonly string[] } & RequestListFilter,
 ): Promise<RequestListRow[]> {
   const keys = ORDER_KEYS[opts.order ?? 'due'];
   const direction = opts.descending ? 'desc' : 'asc';
   const values: unknown[] = [tenantId, opts.status ?? null, opts.type ?? null, opts.text ?? null, opts.limit];
   // Column names and operators come from fixed sets; only values are parameters.
-  const due = (opts.due ?? []).map((d) => {
-    values.push(d.at);
-    return ` and r.internal_due_at ${d.op} $${values.length}`;
-  }).join('');
+  const due = (opts.due ?? [])
+    .map((d) => {
+      values.push(d.at);
+      return ` and r.internal_due_at ${d.op} $${values.length}`;
+    })
+    .join('');
   let after = '';
   if (opts.after) {
     const params = keys.map((k, i) => {
@@ -124,9 +159,12 @@ export async function listRequestViews(
 }
 
 export async function updateRequest(
-  q: Queryable, tenantId: string, id: string,
+  q: Queryable,
+  tenantId: string,
+  id: string,
   c: { displayName?: string; description?: string | null; internalDueAt?: Date; closedAt?: Date; purgeAfter?: Date },
-  by: IdentitySet, now: Date,
+  by: IdentitySet,
+  now: Date,
 ): Promise<void> {
   await q.query(
     `update subject_rights_requests set
@@ -138,8 +176,18 @@ export async function updateRequest(
        purge_after = coalesce($8, purge_after),
        last_modified_by = $9, last_modified_at = $10
      where tenant_id = $1 and id = $2`,
-    [tenantId, id, c.displayName ?? null, c.description !== undefined, c.description ?? null, c.internalDueAt ?? null,
-      c.closedAt ?? null, c.purgeAfter ?? null, by, now],
+    [
+      tenantId,
+      id,
+      c.displayName ?? null,
+      c.description !== undefined,
+      c.description ?? null,
+      c.internalDueAt ?? null,
+      c.closedAt ?? null,
+      c.purgeAfter ?? null,
+      by,
+      now,
+    ],
   );
 }
 
@@ -152,7 +200,10 @@ export async function markReviewCompleted(q: Queryable, tenantId: string, id: st
 }
 
 export async function insertNote(
-  q: Queryable, tenantId: string, requestId: string, note: { id: string; author: IdentitySet; content: string; contentType: string; at: Date },
+  q: Queryable,
+  tenantId: string,
+  requestId: string,
+  note: { id: string; author: IdentitySet; content: string; contentType: string; at: Date },
 ): Promise<NoteRow> {
   const { rows } = await q.query<NoteRow>(
     `insert into subject_rights_request_notes (tenant_id, request_id, id, author, content, content_type, created_at)
@@ -164,7 +215,10 @@ export async function insertNote(
 
 /** Oldest first; `after` is the (created_at to the microsecond, id) of the previous page's last note. */
 export async function listNotes(
-  q: Queryable, tenantId: string, requestId: string, opts: { limit: number; after?: { at: string; id: string } },
+  q: Queryable,
+  tenantId: string,
+  requestId: string,
+  opts: { limit: number; after?: { at: string; id: string } },
 ): Promise<(NoteRow & { cursor: string })[]> {
   const { rows } = await q.query<NoteRow & { cursor: string }>(
     `select *, to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as cursor
@@ -199,7 +253,11 @@ export interface PackageFileRow {
 
 /** One page of the case's package files in package order, each with its exclusion if any. */
 export async function listPackageFiles(
-  q: Queryable, tenantId: string, requestId: string, operationId: string, opts: { afterSeq: number; limit: number },
+  q: Queryable,
+  tenantId: string,
+  requestId: string,
+  operationId: string,
+  opts: { afterSeq: number; limit: number },
 ): Promise<PackageFileRow[]> {
   const { rows } = await q.query<PackageFileRow>(
     `select f.seq, f.path, f.size, f.sha256, e.reason, e.excluded_by, e.excluded_at
@@ -212,7 +270,13 @@ export async function listPackageFiles(
   return rows;
 }
 
-export async function findPackageFile(q: Queryable, tenantId: string, requestId: string, operationId: string, seq: number): Promise<PackageFileRow | undefined> {
+export async function findPackageFile(
+  q: Queryable,
+  tenantId: string,
+  requestId: string,
+  operationId: string,
+  seq: number,
+): Promise<PackageFileRow | undefined> {
   const { rows } = await q.query<PackageFileRow>(
     `select f.seq, f.path, f.size, f.sha256, e.reason, e.excluded_by, e.excluded_at
      from export_files f
@@ -224,7 +288,10 @@ export async function findPackageFile(q: Queryable, tenantId: string, requestId:
 }
 
 export async function upsertExclusion(
-  q: Queryable, tenantId: string, requestId: string, e: { path: string; reason: string; by: IdentitySet; at: Date },
+  q: Queryable,
+  tenantId: string,
+  requestId: string,
+  e: { path: string; reason: string; by: IdentitySet; at: Date },
 ): Promise<void> {
   await q.query(
     `insert into subject_rights_request_exclusions (tenant_id, request_id, path, reason, excluded_by, excluded_at)
@@ -250,9 +317,10 @@ export async function listPurgeableRequests(q: Queryable, now: Date, limit: numb
 }
 
 export async function markPurged(q: Queryable, tenantId: string, id: string, now: Date): Promise<boolean> {
-  const { rowCount } = await q.query(
-    'update subject_rights_requests set purged_at = $3 where tenant_id = $1 and id = $2 and purged_at is null',
-    [tenantId, id, now],
-  );
+  const { rowCount } = await q.query('update subject_rights_requests set purged_at = $3 where tenant_id = $1 and id = $2 and purged_at is null', [
+    tenantId,
+    id,
+    now,
+  ]);
   return rowCount === 1;
 }

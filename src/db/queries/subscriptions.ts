@@ -26,17 +26,29 @@ export async function insertSubscription(q: Queryable, s: NewSubscription): Prom
        lifecycle_notification_url, expires_at, client_state, application_id, creator_id, latest_supported_tls_version, notification_url_app_id)
      values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
      returning *`,
-    [s.id, s.tenantId, s.resource, s.resourceKind, s.resourceId, s.changeTypes, s.notificationUrl, s.lifecycleNotificationUrl,
-      s.expiresAt, s.clientState, s.applicationId, s.creatorId, s.latestSupportedTlsVersion, s.notificationUrlAppId],
+    [
+      s.id,
+      s.tenantId,
+      s.resource,
+      s.resourceKind,
+      s.resourceId,
+      s.changeTypes,
+      s.notificationUrl,
+      s.lifecycleNotificationUrl,
+      s.expiresAt,
+      s.clientState,
+      s.applicationId,
+      s.creatorId,
+      s.latestSupportedTlsVersion,
+      s.notificationUrlAppId,
+    ],
   );
   return rows[0]!;
 }
 
 /** An expired subscription no longer exists for its owner, even before the sweep removes it. */
 export async function findSubscription(q: Queryable, tenantId: string, id: string): Promise<SubscriptionRow | undefined> {
-  const { rows } = await q.query<SubscriptionRow>(
-    'select * from subscriptions where tenant_id = $1 and id = $2 and expires_at > now()', [tenantId, id],
-  );
+  const { rows } = await q.query<SubscriptionRow>('select * from subscriptions where tenant_id = $1 and id = $2 and expires_at > now()', [tenantId, id]);
   return rows[0];
 }
 
@@ -45,7 +57,9 @@ export async function findSubscription(q: Queryable, tenantId: string, id: strin
  * the microsecond, id) of the previous page's last row.
  */
 export async function listSubscriptions(
-  q: Queryable, tenantId: string, opts: { kinds: readonly ResourceKind[]; limit: number; after?: { createdAt: string; id: string } },
+  q: Queryable,
+  tenantId: string,
+  opts: { kinds: readonly ResourceKind[]; limit: number; after?: { createdAt: string; id: string } },
 ): Promise<(SubscriptionRow & { created_cursor: string })[]> {
   const { rows } = await q.query<SubscriptionRow & { created_cursor: string }>(
     `select *, to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as created_cursor
@@ -66,15 +80,16 @@ export async function subjectRightsRequestExists(q: Queryable, tenantId: string,
 }
 
 export async function countActiveSubscriptions(q: Queryable, tenantId: string): Promise<number> {
-  const { rows } = await q.query<{ n: number }>(
-    'select count(*)::int as n from subscriptions where tenant_id = $1 and expires_at > now()', [tenantId],
-  );
+  const { rows } = await q.query<{ n: number }>('select count(*)::int as n from subscriptions where tenant_id = $1 and expires_at > now()', [tenantId]);
   return rows[0]!.n;
 }
 
 /** PATCH: a new expiry and/or notificationUrl (already validated by the handshake). */
 export async function updateSubscription(
-  q: Queryable, tenantId: string, id: string, changes: { expiresAt: Date | null; notificationUrl: string | null },
+  q: Queryable,
+  tenantId: string,
+  id: string,
+  changes: { expiresAt: Date | null; notificationUrl: string | null },
 ): Promise<SubscriptionRow | undefined> {
   const { rows } = await q.query<SubscriptionRow>(
     `update subscriptions
@@ -126,9 +141,7 @@ export interface ClaimedNotification {
  * write must match it). A row whose lease ran out (a worker that died mid-delivery) is due again.
  * Change rows of a subscription that is gone or expired are never claimed (the sweep drops them).
  */
-export async function claimNotifications(
-  q: Queryable, owner: string, token: string, limit: number, leaseMs: number,
-): Promise<ClaimedNotification[]> {
+export async function claimNotifications(q: Queryable, owner: string, token: string, limit: number, leaseMs: number): Promise<ClaimedNotification[]> {
   const { rows } = await q.query<ClaimedNotification>(
     `with due as (
        select o.id from notification_outbox o
@@ -242,10 +255,9 @@ export async function dropStaleLifecycleNotifications(q: Queryable, windowMs: nu
 
 /** Delivered rows are kept a while (de-duplication evidence, debugging), then dropped. */
 export async function deleteDeliveredNotifications(q: Queryable, olderThanMs: number): Promise<number> {
-  const { rowCount } = await q.query(
-    `delete from notification_outbox where delivered_at < now() - make_interval(secs => $1::double precision / 1000)`,
-    [olderThanMs],
-  );
+  const { rowCount } = await q.query(`delete from notification_outbox where delivered_at < now() - make_interval(secs => $1::double precision / 1000)`, [
+    olderThanMs,
+  ]);
   return rowCount ?? 0;
 }
 

@@ -21,16 +21,26 @@ export interface UploadSessionRow {
   defer_commit: boolean;
 }
 
-export async function insertUploadSession(
-  q: Queryable,
-  s: Omit<UploadSessionRow, 'next_offset' | 'staged_parts'>,
-): Promise<UploadSessionRow> {
+export async function insertUploadSession(q: Queryable, s: Omit<UploadSessionRow, 'next_offset' | 'staged_parts'>): Promise<UploadSessionRow> {
   const { rows } = await q.query<UploadSessionRow>(
     `insert into upload_sessions (token_sha256, id, tenant_id, owner_user_id, item_path, conflict_behavior, total_size,
        created_by, app_id, created_at, expires_at, graph_version, defer_commit)
      values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) returning *`,
-    [s.token_sha256, s.id, s.tenant_id, s.owner_user_id, s.item_path, s.conflict_behavior, s.total_size,
-      JSON.stringify(s.created_by), s.app_id, s.created_at, s.expires_at, s.graph_version, s.defer_commit],
+    [
+      s.token_sha256,
+      s.id,
+      s.tenant_id,
+      s.owner_user_id,
+      s.item_path,
+      s.conflict_behavior,
+      s.total_size,
+      JSON.stringify(s.created_by),
+      s.app_id,
+      s.created_at,
+      s.expires_at,
+      s.graph_version,
+      s.defer_commit,
+    ],
   );
   return rows[0]!;
 }
@@ -46,7 +56,9 @@ export async function findUploadSession(q: Queryable, tokenSha256: string): Prom
  * accepted fragment extends the session to `expiresAt`, as OneDrive does.
  */
 export async function advanceUploadSession(
-  q: Queryable, id: string, u: { offset: number; nextOffset: number; total: number; parts: readonly string[]; expiresAt: Date },
+  q: Queryable,
+  id: string,
+  u: { offset: number; nextOffset: number; total: number; parts: readonly string[]; expiresAt: Date },
 ): Promise<UploadSessionRow | undefined> {
   const { rows } = await q.query<UploadSessionRow>(
     `update upload_sessions

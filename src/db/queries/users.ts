@@ -17,23 +17,26 @@ export async function insertUser(q: Queryable, tenantId: string, id: string, cha
 export async function findUser(q: Queryable, tenantId: string, idOrUpn: string): Promise<UserRow | undefined> {
   const byId = GUID_PATTERN.test(idOrUpn);
   // Named (prepared once per connection): every export POST and drive request looks its user up.
-  const { rows } = await q.query<UserRow>(byId
-    ? { name: 'find-user-by-id', text: 'select * from users where tenant_id = $1 and id = $2 and deleted_at is null', values: [tenantId, idOrUpn] }
-    : {
-      name: 'find-user-by-upn',
-      text: 'select * from users where tenant_id = $1 and lower(user_principal_name) = lower($2) and deleted_at is null',
-      values: [tenantId, idOrUpn],
-    });
+  const { rows } = await q.query<UserRow>(
+    byId
+      ? { name: 'find-user-by-id', text: 'select * from users where tenant_id = $1 and id = $2 and deleted_at is null', values: [tenantId, idOrUpn] }
+      : {
+          name: 'find-user-by-upn',
+          text: 'select * from users where tenant_id = $1 and lower(user_principal_name) = lower($2) and deleted_at is null',
+          values: [tenantId, idOrUpn],
+        },
+  );
   return rows[0];
 }
 
 /** Like findUser, but also a user soft-deleted after `deletedSince` (still in deletedItems): exports reach them. */
 export async function findUserOrDeleted(q: Queryable, tenantId: string, idOrUpn: string, deletedSince: Date): Promise<UserRow | undefined> {
   const key = GUID_PATTERN.test(idOrUpn) ? 'id = $2' : 'lower(user_principal_name) = lower($2)';
-  const { rows } = await q.query<UserRow>(
-    `select * from users where tenant_id = $1 and ${key} and (deleted_at is null or deleted_at > $3)`,
-    [tenantId, idOrUpn, deletedSince],
-  );
+  const { rows } = await q.query<UserRow>(`select * from users where tenant_id = $1 and ${key} and (deleted_at is null or deleted_at > $3)`, [
+    tenantId,
+    idOrUpn,
+    deletedSince,
+  ]);
   return rows[0];
 }
 
@@ -51,9 +54,7 @@ export interface UserListFilter {
 }
 
 /** One page ordered by id; `after` is the last id of the previous page. */
-export async function listUsers(
-  q: Queryable, tenantId: string, opts: { limit: number; after?: string } & UserListFilter,
-): Promise<UserRow[]> {
+export async function listUsers(q: Queryable, tenantId: string, opts: { limit: number; after?: string } & UserListFilter): Promise<UserRow[]> {
   const values: unknown[] = [tenantId, opts.after ?? null, opts.upn ?? null, opts.limit];
   // Column names come from a fixed union; only the prefixes are parameters (starts_with needs no LIKE escaping).
   const prefixes = (opts.prefixes ?? []).map((p) => {
@@ -66,8 +67,9 @@ export async function listUsers(
     return `strpos(' ' || regexp_replace(lower(coalesce(${w.column}, '')), '[^[:alnum:]]+', ' ', 'g'),
       ' ' || trim(regexp_replace(lower($${values.length}), '[^[:alnum:]]+', ' ', 'g'))) > 0`;
   });
-  const match = (prefixes.length > 0 ? ` and (${prefixes.join(opts.anyPrefix ? ' or ' : ' and ')})` : '')
-    + (words.length > 0 ? ` and (${words.join(opts.anyWord ? ' or ' : ' and ')})` : '');
+  const match =
+    (prefixes.length > 0 ? ` and (${prefixes.join(opts.anyPrefix ? ' or ' : ' and ')})` : '') +
+    (words.length > 0 ? ` and (${words.join(opts.anyWord ? ' or ' : ' and ')})` : '');
   const { rows } = await q.query<UserRow>(
     `select * from users
      where tenant_id = $1 and deleted_at is null
@@ -96,7 +98,10 @@ export async function softDeleteUser(q: Queryable, tenantId: string, id: string,
 
 /** One page of the soft-deleted users still kept (deleted after `deletedSince`), by id. */
 export async function listDeletedUsers(
-  q: Queryable, tenantId: string, deletedSince: Date, opts: { limit: number; after?: string | undefined },
+  q: Queryable,
+  tenantId: string,
+  deletedSince: Date,
+  opts: { limit: number; after?: string | undefined },
 ): Promise<UserRow[]> {
   const { rows } = await q.query<UserRow>(
     `select * from users where tenant_id = $1 and deleted_at > $2 and ($3::uuid is null or id > $3) order by id limit $4`,
@@ -112,9 +117,11 @@ export async function findDeletedUser(q: Queryable, tenantId: string, id: string
 
 /** Brings a soft-deleted user back; undefined when it is not (or no longer) in deletedItems. */
 export async function restoreUser(q: Queryable, tenantId: string, id: string, deletedSince: Date): Promise<UserRow | undefined> {
-  const { rows } = await q.query<UserRow>(
-    'update users set deleted_at = null where tenant_id = $1 and id = $2 and deleted_at > $3 returning *', [tenantId, id, deletedSince],
-  );
+  const { rows } = await q.query<UserRow>('update users set deleted_at = null where tenant_id = $1 and id = $2 and deleted_at > $3 returning *', [
+    tenantId,
+    id,
+    deletedSince,
+  ]);
   return rows[0];
 }
 

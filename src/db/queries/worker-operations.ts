@@ -84,10 +84,10 @@ export async function releaseLease(q: Queryable, id: string, token: string): Pro
 
 /** Fenced: locks the row inside a transaction and proves the lease is still ours. */
 export async function lockLeasedOperation(q: Queryable, id: string, token: string): Promise<OperationRow | undefined> {
-  const { rows } = await q.query<OperationRow>(
-    `select * from data_policy_operations where id = $1 and lease_token = $2 and status = 'running' for update`,
-    [id, token],
-  );
+  const { rows } = await q.query<OperationRow>(`select * from data_policy_operations where id = $1 and lease_token = $2 and status = 'running' for update`, [
+    id,
+    token,
+  ]);
   return rows[0];
 }
 
@@ -128,7 +128,13 @@ export async function markRequestInfoWritten(q: Queryable, id: string, token: st
  * `storageLocation`: the SAS URL with its signature redacted. Once the export has ended nothing
  * needs the signature: its sealed copy goes too, so even a leaked key opens nothing old.
  */
-export async function completeOperation(q: Queryable, id: string, token: string, bytesWritten: number, storageLocation: string): Promise<OperationRow | undefined> {
+export async function completeOperation(
+  q: Queryable,
+  id: string,
+  token: string,
+  bytesWritten: number,
+  storageLocation: string,
+): Promise<OperationRow | undefined> {
   const { rows } = await q.query<OperationRow>(
     `update data_policy_operations
      set status = 'complete', progress = 100, bytes_written = $3, completed_at = now(), storage_location = $4, storage_location_sealed = null,
@@ -141,7 +147,14 @@ export async function completeOperation(q: Queryable, id: string, token: string,
 }
 
 /** `storageLocation`: redacted, as in completeOperation. */
-export async function failOperation(q: Queryable, id: string, token: string, code: string, message: string, storageLocation: string): Promise<OperationRow | undefined> {
+export async function failOperation(
+  q: Queryable,
+  id: string,
+  token: string,
+  code: string,
+  message: string,
+  storageLocation: string,
+): Promise<OperationRow | undefined> {
   const { rows } = await q.query<OperationRow>(
     `update data_policy_operations
      set status = 'failed', completed_at = now(), error_code = $3, error_message = $4, storage_location = $5, storage_location_sealed = null,
@@ -170,9 +183,7 @@ export async function scheduleRetry(q: Queryable, id: string, token: string, del
 
 /** For /metrics: how many operations are in each status. */
 export async function countOperationsByStatus(q: Queryable): Promise<Partial<Record<OperationStatus, number>>> {
-  const { rows } = await q.query<{ status: OperationStatus; n: number }>(
-    'select status, count(*)::int as n from data_policy_operations group by status',
-  );
+  const { rows } = await q.query<{ status: OperationStatus; n: number }>('select status, count(*)::int as n from data_policy_operations group by status');
   return Object.fromEntries(rows.map((r) => [r.status, r.n]));
 }
 

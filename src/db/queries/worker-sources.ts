@@ -98,7 +98,8 @@ export async function placeDriveRoots(q: Queryable, tenantId: string, ownerId: s
   await q.query(
     `insert into export_drive_placements (id, depth, is_folder, drive_path, package_path)
      select id, 0, is_folder, '', $3 from drive_items where tenant_id = $1 and owner_user_id = $2 and parent_id is null`,
-    [tenantId, ownerId, rootPath]);
+    [tenantId, ownerId, rootPath],
+  );
 }
 
 /**
@@ -108,7 +109,8 @@ export async function placeDriveRoots(q: Queryable, tenantId: string, ownerId: s
  */
 export function driveChildrenAtDepth(q: Queryable, tenantId: string, ownerId: string, depth: number): AsyncGenerator<DriveChildRow> {
   if (depth === 1) {
-    return cursorRows(q,
+    return cursorRows(
+      q,
       `select d.id, d.parent_id, d.name, d.is_folder, null as parent_drive_path, null as parent_package_path
        from drive_items d
        where d.tenant_id = $1 and d.owner_user_id = $2 and d.parent_id is not null
@@ -116,30 +118,39 @@ export function driveChildrenAtDepth(q: Queryable, tenantId: string, ownerId: st
               or not exists (select 1 from drive_items p
                              where p.tenant_id = d.tenant_id and p.id = d.parent_id and p.owner_user_id = d.owner_user_id and p.is_folder))
        order by d.name collate "C", d.id`,
-      [tenantId, ownerId]);
+      [tenantId, ownerId],
+    );
   }
-  return cursorRows(q,
+  return cursorRows(
+    q,
     `select d.id, d.parent_id, d.name, d.is_folder, p.drive_path as parent_drive_path, p.package_path as parent_package_path
      from drive_items d join export_drive_placements p on p.id = d.parent_id and p.depth = $3 - 1 and p.is_folder
      where d.tenant_id = $1 and d.owner_user_id = $2
      order by d.parent_id, d.name collate "C", d.id`,
-    [tenantId, ownerId, depth]);
+    [tenantId, ownerId, depth],
+  );
 }
 
 export async function insertDrivePlacements(
-  q: Queryable, depth: number, rows: readonly { id: string; isFolder: boolean; drivePath: string; packagePath: string }[],
+  q: Queryable,
+  depth: number,
+  rows: readonly { id: string; isFolder: boolean; drivePath: string; packagePath: string }[],
 ): Promise<void> {
   await q.query(
     `insert into export_drive_placements (id, depth, is_folder, drive_path, package_path)
      select id, $1, f, dp, pp from unnest($2::uuid[], $3::boolean[], $4::text[], $5::text[]) as t(id, f, dp, pp)`,
-    [depth, rows.map((r) => r.id), rows.map((r) => r.isFolder), rows.map((r) => r.drivePath), rows.map((r) => r.packagePath)]);
+    [depth, rows.map((r) => r.id), rows.map((r) => r.isFolder), rows.map((r) => r.drivePath), rows.map((r) => r.packagePath)],
+  );
 }
 
 /** Every item of the drive with its placement, its parent's, and (folders) its number of children. */
 export function driveItemsOfOwner(
-  q: Queryable, tenantId: string, ownerId: string,
+  q: Queryable,
+  tenantId: string,
+  ownerId: string,
 ): AsyncGenerator<ExportDriveItemRow & PlacedRow & { parent_drive_path: string | null; child_count: number }> {
-  return cursorRows(q,
+  return cursorRows(
+    q,
     `select d.id, d.owner_user_id, d.parent_id, d.name, d.is_folder, d.size, d.mime_type, d.content_sha256,
             b.size as content_size, b.quick_xor_hash, d.created_at, d.modified_at, d.created_by, d.modified_by,
             p.drive_path, p.package_path, pp.drive_path as parent_drive_path,
@@ -152,38 +163,47 @@ export function driveItemsOfOwner(
        left join content_blobs b on b.sha256 = d.content_sha256
      where d.tenant_id = $1 and d.owner_user_id = $2
      order by d.id`,
-    [tenantId, ownerId]);
+    [tenantId, ownerId],
+  );
 }
 
 /** The drive's files (items with content), with the size of their content. */
 export function driveFilesOfOwner(
-  q: Queryable, tenantId: string, ownerId: string,
+  q: Queryable,
+  tenantId: string,
+  ownerId: string,
 ): AsyncGenerator<Pick<ExportDriveItemRow, 'id' | 'mime_type' | 'content_sha256' | 'content_size' | 'size'> & Pick<PlacedRow, 'package_path'>> {
-  return cursorRows(q,
+  return cursorRows(
+    q,
     `select d.id, d.mime_type, d.content_sha256, b.size as content_size, d.size, p.package_path
      from drive_items d join export_drive_placements p on p.id = d.id
        left join content_blobs b on b.sha256 = d.content_sha256
      where d.tenant_id = $1 and d.owner_user_id = $2 and not d.is_folder and d.content_sha256 is not null
      order by d.id`,
-    [tenantId, ownerId]);
+    [tenantId, ownerId],
+  );
 }
 
 /** Activity on the subject's drive, whoever acted. */
 export function driveActivitiesOfUser(q: Queryable, tenantId: string, userId: string): AsyncGenerator<DriveActivityRow> {
-  return cursorRows(q,
+  return cursorRows(
+    q,
     `select id, user_id, activity_at, activity_type, actor, item_id, item_path, client_ip, user_agent, app_id
      from drive_activities where tenant_id = $1 and user_id = $2
      order by activity_at, id`,
-    [tenantId, userId]);
+    [tenantId, userId],
+  );
 }
 
 /** What the subject did on other users' drives (the subject is the acting user). */
 export function driveActivitiesByActorElsewhere(q: Queryable, tenantId: string, userId: string): AsyncGenerator<DriveActivityRow> {
-  return cursorRows(q,
+  return cursorRows(
+    q,
     `select id, user_id, activity_at, activity_type, actor, item_id, item_path, client_ip, user_agent, app_id
      from drive_activities where tenant_id = $1 and actor -> 'user' ->> 'id' = $2::text and user_id <> $2::uuid
      order by activity_at, id`,
-    [tenantId, userId]);
+    [tenantId, userId],
+  );
 }
 
 /** UsageReport.csv: counts per UTC day and activity type (one row per pair, bounded by days × types). */
@@ -192,7 +212,8 @@ export async function selectDailyActivityCounts(q: Queryable, tenantId: string, 
     `select to_char(activity_at at time zone 'UTC', 'YYYY-MM-DD') as day, activity_type as type, count(*)::int as count
      from drive_activities where tenant_id = $1 and user_id = $2
      group by 1, 2 order by 1, 2`,
-    [tenantId, userId]);
+    [tenantId, userId],
+  );
   return rows;
 }
 
@@ -203,7 +224,8 @@ export async function selectDailyTimeline(q: Queryable, tenantId: string, userId
      from (select activity_at as at from drive_activities where tenant_id = $1 and user_id = $2
            union all select created_at from sign_ins where tenant_id = $1 and user_id = $2) t
      group by 1 order by 1`,
-    [tenantId, userId]);
+    [tenantId, userId],
+  );
   return rows;
 }
 
@@ -213,19 +235,19 @@ export function signInsOfUser(q: Queryable, tenantId: string, userId: string): A
 
 /** Audits where the user is initiator or target, oldest first (the package reads as a history). */
 export function directoryAuditsOfUser(q: Queryable, tenantId: string, userId: string): AsyncGenerator<DirectoryAuditRow> {
-  return cursorRows(q,
+  return cursorRows(
+    q,
     `select * from directory_audits
      where tenant_id = $1
        and (target_user_id = $2 or initiator_user_id = $2
             -- an audit may name the user as a later target (target_user_id holds only the first)
             or target_resources @> jsonb_build_array(jsonb_build_object('id', $2::text)))
      order by activity_at, id`,
-    [tenantId, userId]);
+    [tenantId, userId],
+  );
 }
 
 /** The subject's export requests, this one included, oldest first. */
 export function exportRequestsOfUser(q: Queryable, tenantId: string, userId: string): AsyncGenerator<OperationRow> {
-  return cursorRows(q,
-    'select * from data_policy_operations where tenant_id = $1 and user_id = $2 order by submitted_at, id',
-    [tenantId, userId]);
+  return cursorRows(q, 'select * from data_policy_operations where tenant_id = $1 and user_id = $2 order by submitted_at, id', [tenantId, userId]);
 }

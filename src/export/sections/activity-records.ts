@@ -30,8 +30,18 @@ function actorName(actor: Record<string, unknown>): string {
 
 export function activityCsvRow(a: DriveActivityRow): (string | null)[] {
   const who = 'user' in a.actor ? a.actor.user : a.actor.application;
-  return [a.id, graphDateTime(a.activity_at), a.activity_type, String(who.id ?? ''), actorName(a.actor),
-    a.item_id, a.item_path, a.client_ip, a.user_agent, a.app_id];
+  return [
+    a.id,
+    graphDateTime(a.activity_at),
+    a.activity_type,
+    String(who.id ?? ''),
+    actorName(a.actor),
+    a.item_id,
+    a.item_path,
+    a.client_ip,
+    a.user_agent,
+    a.app_id,
+  ];
 }
 
 export const ACTIVITY_PREVIEW = {

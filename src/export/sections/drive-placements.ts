@@ -1,6 +1,4 @@
-import {
-  clearDrivePlacements, driveChildrenAtDepth, insertDrivePlacements, placeDriveRoots,
-} from '../../db/queries/worker-sources.ts';
+import { clearDrivePlacements, driveChildrenAtDepth, insertDrivePlacements, placeDriveRoots } from '../../db/queries/worker-sources.ts';
 import { FolderNamer, PACKAGE_PATHS } from '../../domain/package-plan.ts';
 import type { RenderContext } from './section.ts';
 
@@ -18,7 +16,10 @@ export function placeDrive(ctx: RenderContext): Promise<void> {
   let done = placed.get(ctx);
   if (!done) {
     done = (async () => {
-      const { q, operation: { tenantId, userId } } = ctx;
+      const {
+        q,
+        operation: { tenantId, userId },
+      } = ctx;
       await clearDrivePlacements(q);
       await placeDriveRoots(q, tenantId, userId, PACKAGE_PATHS.filesRoot);
       for (let depth = 1; ; depth++) {

@@ -11,15 +11,19 @@ function timelineSvg(buckets: readonly { start: string; count: number }[], unit:
   let max = 0;
   for (const b of buckets) max = Math.max(max, b.count);
   const barWidth = width / buckets.length;
-  const bars = buckets.map((b, i) => {
-    const h = Math.max(b.count > 0 ? 2 : 0, Math.round((b.count / max) * (height - 20)));
-    return `<rect x="${(i * barWidth).toFixed(1)}" y="${height - 16 - h}" width="${Math.max(1, barWidth - 1).toFixed(1)}" height="${h}" fill="#0f6cbd"><title>${esc(b.start)}: ${b.count}</title></rect>`;
-  }).join('');
+  const bars = buckets
+    .map((b, i) => {
+      const h = Math.max(b.count > 0 ? 2 : 0, Math.round((b.count / max) * (height - 20)));
+      return `<rect x="${(i * barWidth).toFixed(1)}" y="${height - 16 - h}" width="${Math.max(1, barWidth - 1).toFixed(1)}" height="${h}" fill="#0f6cbd"><title>${esc(b.start)}: ${b.count}</title></rect>`;
+    })
+    .join('');
   const first = buckets[0]!.start;
   const last = buckets[buckets.length - 1]!.start;
-  return `<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="Activity per ${unit} from ${esc(first)} to ${esc(last)}" viewBox="0 0 ${width} ${height}" width="100%" class="timeline">`
-    + `${bars}<line x1="0" y1="${height - 15}" x2="${width}" y2="${height - 15}" stroke="#888"/>`
-    + `<text x="0" y="${height - 2}" font-size="11">${esc(first)}</text><text x="${width}" y="${height - 2}" font-size="11" text-anchor="end">${esc(last)}</text></svg>`;
+  return (
+    `<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="Activity per ${unit} from ${esc(first)} to ${esc(last)}" viewBox="0 0 ${width} ${height}" width="100%" class="timeline">` +
+    `${bars}<line x1="0" y1="${height - 15}" x2="${width}" y2="${height - 15}" stroke="#888"/>` +
+    `<text x="0" y="${height - 2}" font-size="11">${esc(first)}</text><text x="${width}" y="${height - 2}" font-size="11" text-anchor="end">${esc(last)}</text></svg>`
+  );
 }
 
 function link(path: string, text = path): string {
@@ -39,9 +43,13 @@ function driveFilesList(sections: readonly SectionResult[]): string {
   const drive = sections.find((s) => s.driveFiles)?.driveFiles ?? { count: 0, bytes: 0, first: [] };
   const heading = `<h2>Files (${drive.count}, ${esc(formatBytes(drive.bytes))})</h2>`;
   if (drive.count === 0) return `${heading}\n<p>The drive holds no files.</p>`;
-  const listed = drive.first.map((f) => `<li>${link(f.path, f.path.slice(PACKAGE_PATHS.filesRoot.length + 1))} <small>${esc(formatBytes(f.size))}</small></li>`).join('');
-  const more = drive.count > drive.first.length
-    ? `<p>… and ${drive.count - drive.first.length} more; every file is listed in ${link(PACKAGE_PATHS.driveItems, 'DriveItems.json')}.</p>` : '';
+  const listed = drive.first
+    .map((f) => `<li>${link(f.path, f.path.slice(PACKAGE_PATHS.filesRoot.length + 1))} <small>${esc(formatBytes(f.size))}</small></li>`)
+    .join('');
+  const more =
+    drive.count > drive.first.length
+      ? `<p>… and ${drive.count - drive.first.length} more; every file is listed in ${link(PACKAGE_PATHS.driveItems, 'DriveItems.json')}.</p>`
+      : '';
   return `${heading}\n<ul>${listed}</ul>${more}`;
 }
 
@@ -50,8 +58,10 @@ async function indexHtml(ctx: RenderContext): Promise<string> {
   const { unit, buckets } = timelineBuckets(await selectDailyTimeline(ctx.q, op.tenantId, op.userId));
   const totals: Record<string, number> = {};
   for (const r of ctx.earlier) Object.assign(totals, r.totals);
-  const rows = ctx.earlier.flatMap((r) => r.files).map((f) =>
-    `<tr><td>${link(f.path)}</td><td>${esc(f.title)}</td><td>${f.records ?? ''}</td><td>${esc(formatBytes(f.size))}</td></tr>`).join('\n');
+  const rows = ctx.earlier
+    .flatMap((r) => r.files)
+    .map((f) => `<tr><td>${link(f.path)}</td><td>${esc(f.title)}</td><td>${f.records ?? ''}</td><td>${esc(formatBytes(f.size))}</td></tr>`)
+    .join('\n');
   const previews = ctx.earlier.flatMap((r) => (r.preview ? [previewTable(r.preview)] : [])).join('\n');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="${esc(INDEX_CSP)}"><meta name="viewport" content="width=device-width,initial-scale=1">

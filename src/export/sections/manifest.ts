@@ -8,7 +8,10 @@ async function* manifestPieces(ctx: RenderContext, totals: Record<string, number
   const head = {
     schemaVersion: PACKAGE_SCHEMA_VERSION,
     operation: {
-      id: op.id, tenantId: op.tenantId, userId: op.userId, userPrincipalName: op.userPrincipalName,
+      id: op.id,
+      tenantId: op.tenantId,
+      userId: op.userId,
+      userPrincipalName: op.userPrincipalName,
       submittedDateTime: graphDateTime(op.submittedAt),
     },
     generatedDateTime: graphDateTime(ctx.now),

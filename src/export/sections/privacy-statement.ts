@@ -22,10 +22,12 @@ export const privacyStatementSection: Section = {
     const redaction = {
       applied,
       reason: applied ? REDACTION_REASON : 'The controller chose to include the IP addresses and user agents of other people.',
-      redactedFields: applied ? [
-        `${PACKAGE_PATHS.activityJson} and ${PACKAGE_PATHS.activityCsv}: clientIp and userAgent of activity by other people (${activities} records)`,
-        `${PACKAGE_PATHS.auditLogs}: initiatedBy.user.ipAddress of records initiated by other people (${audits} records)`,
-      ] : [],
+      redactedFields: applied
+        ? [
+            `${PACKAGE_PATHS.activityJson} and ${PACKAGE_PATHS.activityCsv}: clientIp and userAgent of activity by other people (${activities} records)`,
+            `${PACKAGE_PATHS.auditLogs}: initiatedBy.user.ipAddress of records initiated by other people (${audits} records)`,
+          ]
+        : [],
       redactedActivityRecords: activities,
       redactedAuditRecords: audits,
     };
@@ -33,10 +35,7 @@ export const privacyStatementSection: Section = {
       ? { statement: row.statement, lastModifiedDateTime: graphDateTime(row.updated_at), redaction }
       : { statement: null, note: NO_STATEMENT_TEXT, redaction };
     const file = await ctx.writeFile(PRIVACY_STATEMENT_PATH, CONTENT_TYPES.json, [`${JSON.stringify(body, null, 2)}\n`]);
-    const lines = [
-      ...privacyStatementLines(row?.statement),
-      redactionLine(applied, { activities, audits }),
-    ];
+    const lines = [...privacyStatementLines(row?.statement), redactionLine(applied, { activities, audits })];
     return {
       files: [{ path: file.path, title: TITLE, records: null, size: file.size }],
       preview: { title: TITLE, columns: ['Information'], rows: lines.map((l) => [l]), total: lines.length, links: [file.path] },

@@ -91,22 +91,31 @@ export function recordSection<R>(spec: RecordSectionSpec<R>): Section {
       let count = 0;
       const rows: string[][] = [];
       const kept: R[] = [];
-      const json = await ctx.writeFile(spec.json.path, CONTENT_TYPES.json, graphCollection(spec.json.context, spec.rows(ctx), (row) => {
-        // Past REUSE_ROWS the CSV reads the snapshot again: the rows kept so far are dropped at
-        // once instead of staying alive (and growing the heap) through the rest of the pass.
-        if (spec.csv && count < REUSE_ROWS) kept.push(row);
-        else if (count === REUSE_ROWS) kept.length = 0;
-        const record = spec.json.toJson(row);
-        if (count < PREVIEW_ROWS) rows.push(spec.preview.cells(record).map(cell));
-        count++;
-        return record;
-      }));
+      const json = await ctx.writeFile(
+        spec.json.path,
+        CONTENT_TYPES.json,
+        graphCollection(spec.json.context, spec.rows(ctx), (row) => {
+          // Past REUSE_ROWS the CSV reads the snapshot again: the rows kept so far are dropped at
+          // once instead of staying alive (and growing the heap) through the rest of the pass.
+          if (spec.csv && count < REUSE_ROWS) kept.push(row);
+          else if (count === REUSE_ROWS) kept.length = 0;
+          const record = spec.json.toJson(row);
+          if (count < PREVIEW_ROWS) rows.push(spec.preview.cells(record).map(cell));
+          count++;
+          return record;
+        }),
+      );
       const files: SectionFile[] = [{ path: json.path, title: `${spec.title} (JSON)`, records: count, size: json.size }];
       if (spec.csv) {
         const { columns, toRow } = spec.csv;
         // Small sections (most subjects) are read once; larger ones in a second pass over the
         // snapshot, so that memory never holds a section.
-        const again = count <= REUSE_ROWS ? (async function* () { yield* kept; })() : spec.rows(ctx);
+        const again =
+          count <= REUSE_ROWS
+            ? (async function* () {
+                yield* kept;
+              })()
+            : spec.rows(ctx);
         const csv = await ctx.writeFile(spec.csv.path, CONTENT_TYPES.csv, csvFile(columns, again, toRow));
         files.push({ path: csv.path, title: `${spec.title} (CSV)`, records: count, size: csv.size });
       }

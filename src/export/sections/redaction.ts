@@ -4,8 +4,9 @@ import type { DriveActivityRow } from '../../db/queries/worker-sources.ts';
 import type { DirectoryAuditRow } from '../../domain/directory-audit.ts';
 
 /** Why the package leaves some values out: other people's data (GDPR Art. 15(4)). */
-export const REDACTION_REASON = 'GDPR Art. 15(4): the right to a copy must not adversely affect the rights and freedoms of others. '
-  + 'The IP address and user agent of every person other than the data subject are left out (null) of drive activity and audit records.';
+export const REDACTION_REASON =
+  'GDPR Art. 15(4): the right to a copy must not adversely affect the rights and freedoms of others. ' +
+  'The IP address and user agent of every person other than the data subject are left out (null) of drive activity and audit records.';
 
 /** The tenant's choice (its privacy statement's redactOtherActors), true by default. */
 export async function redactsOtherActors(q: Queryable, tenantId: string): Promise<boolean> {
@@ -36,7 +37,11 @@ export function redactAudit(a: DirectoryAuditRow, subjectId: string): DirectoryA
 
 /** The rows as the package shows them: other actors redacted unless the tenant turned it off. */
 export async function* redacted<R>(
-  q: Queryable, tenantId: string, subjectId: string, rows: AsyncIterable<R>, redact: (row: R, subjectId: string) => R,
+  q: Queryable,
+  tenantId: string,
+  subjectId: string,
+  rows: AsyncIterable<R>,
+  redact: (row: R, subjectId: string) => R,
 ): AsyncGenerator<R> {
   const on = await redactsOtherActors(q, tenantId);
   for await (const row of rows) yield on ? redact(row, subjectId) : row;

@@ -4,9 +4,23 @@ import { PACKAGE_PATHS } from '../../domain/package-plan.ts';
 import { odataContext, pick, recordSection, subjectRows } from './records.ts';
 
 const COLUMNS = [
-  'id', 'createdDateTime', 'userPrincipalName', 'userDisplayName', 'appId', 'appDisplayName', 'ipAddress', 'clientAppUsed',
-  'isInteractive', 'resourceDisplayName', 'conditionalAccessStatus', 'status.errorCode', 'status.failureReason',
-  'location.city', 'location.countryOrRegion', 'deviceDetail.operatingSystem', 'deviceDetail.browser',
+  'id',
+  'createdDateTime',
+  'userPrincipalName',
+  'userDisplayName',
+  'appId',
+  'appDisplayName',
+  'ipAddress',
+  'clientAppUsed',
+  'isInteractive',
+  'resourceDisplayName',
+  'conditionalAccessStatus',
+  'status.errorCode',
+  'status.failureReason',
+  'location.city',
+  'location.countryOrRegion',
+  'deviceDetail.operatingSystem',
+  'deviceDetail.browser',
 ];
 
 /** Directory/SignIns.json and .csv: the subject's sign-ins (Graph's signIn). */

@@ -9,8 +9,18 @@ import { decodeAuditCursor, encodeAuditCursor } from './audit-log-cursor.ts';
 
 /** Graph's directoryAudit properties, in the order toGraphDirectoryAudit writes them. */
 const DIRECTORY_AUDIT_PROPERTIES = [
-  'id', 'category', 'correlationId', 'result', 'resultReason', 'activityDisplayName', 'activityDateTime',
-  'loggedByService', 'operationType', 'initiatedBy', 'targetResources', 'additionalDetails',
+  'id',
+  'category',
+  'correlationId',
+  'result',
+  'resultReason',
+  'activityDisplayName',
+  'activityDateTime',
+  'loggedByService',
+  'operationType',
+  'initiatedBy',
+  'targetResources',
+  'additionalDetails',
 ] as const;
 
 /**
@@ -25,28 +35,44 @@ export function listDirectoryAuditsRoute(app: FastifyInstance, deps: AppDeps): v
     requirePermissions(caller, ['AuditLog.Read.All']);
     const query = request.query;
     const { top, select } = readListQuery(query, {
-      options: ['$select', '$top', '$skiptoken', '$filter', '$orderby'], top: [100, 1000], properties: DIRECTORY_AUDIT_PROPERTIES,
+      options: ['$select', '$top', '$skiptoken', '$filter', '$orderby'],
+      top: [100, 1000],
+      properties: DIRECTORY_AUDIT_PROPERTIES,
     });
     const terms = parseFilter(query.$filter, ['initiatedBy/user/id', 'activityDisplayName', 'category'], { anyTarget: true, dates: ['activityDateTime'] });
     const filter: Omit<DirectoryAuditQuery, 'limit'> = {
-      activity: dateBounds(terms, 'activityDateTime'), order: parseDateOrderBy(query.$orderby, 'activityDateTime'),
+      activity: dateBounds(terms, 'activityDateTime'),
+      order: parseDateOrderBy(query.$orderby, 'activityDateTime'),
     };
     for (const term of terms) {
       switch (term.property) {
-        case 'activityDateTime': break;
+        case 'activityDateTime':
+          break;
         // Target ids are strings in Graph (not only users); GUIDs are stored lowercase.
-        case ANY_TARGET_ID: filter.targetId = GUID_PATTERN.test(term.value) ? term.value.toLowerCase() : term.value; break;
-        case 'initiatedBy/user/id': filter.initiatorUserId = guidFilterValue('initiatedBy/user/id', term.value); break;
-        case 'activityDisplayName': filter.activityDisplayName = term.value; break;
-        case 'category': filter.category = term.value; break;
+        case ANY_TARGET_ID:
+          filter.targetId = GUID_PATTERN.test(term.value) ? term.value.toLowerCase() : term.value;
+          break;
+        case 'initiatedBy/user/id':
+          filter.initiatorUserId = guidFilterValue('initiatedBy/user/id', term.value);
+          break;
+        case 'activityDisplayName':
+          filter.activityDisplayName = term.value;
+          break;
+        case 'category':
+          filter.category = term.value;
+          break;
       }
     }
     const after = decodeAuditCursor(query.$skiptoken);
     const rows = await listDirectoryAudits(deps.db, caller.tenantId, { limit: top + 1, ...filter, after });
     const base = graphBase(deps, request.graphVersion);
     return sendPage(reply, rows, {
-      top, query, url: `${base}/auditLogs/directoryAudits`, context: `${base}/$metadata#auditLogs/directoryAudits${select ? `(${select.join(',')})` : ''}`,
-      render: (row) => selectProperties(toGraphDirectoryAudit(row), select), skipToken: encodeAuditCursor,
+      top,
+      query,
+      url: `${base}/auditLogs/directoryAudits`,
+      context: `${base}/$metadata#auditLogs/directoryAudits${select ? `(${select.join(',')})` : ''}`,
+      render: (row) => selectProperties(toGraphDirectoryAudit(row), select),
+      skipToken: encodeAuditCursor,
     });
   });
 }

@@ -22,10 +22,13 @@ export function listSignInsRoute(app: FastifyInstance, deps: AppDeps): void {
     requirePermissions(caller, ['AuditLog.Read.All']);
     const query = request.query;
     const { top, select } = readListQuery(query, {
-      options: ['$select', '$top', '$skiptoken', '$filter', '$orderby'], top: [SIGN_IN_PAGE, SIGN_IN_PAGE], properties: SIGN_IN_PROPERTIES,
+      options: ['$select', '$top', '$skiptoken', '$filter', '$orderby'],
+      top: [SIGN_IN_PAGE, SIGN_IN_PAGE],
+      properties: SIGN_IN_PROPERTIES,
     });
     const terms = parseFilter(query.$filter, ['userId', 'userPrincipalName', 'appDisplayName'], {
-      dates: ['createdDateTime'], startsWith: ['userPrincipalName', 'appDisplayName'],
+      dates: ['createdDateTime'],
+      startsWith: ['userPrincipalName', 'appDisplayName'],
     });
     const filter: Omit<SignInQuery, 'limit'> = { created: dateBounds(terms, 'createdDateTime'), order: parseDateOrderBy(query.$orderby, 'createdDateTime') };
     for (const term of terms) {
@@ -38,8 +41,12 @@ export function listSignInsRoute(app: FastifyInstance, deps: AppDeps): void {
     const rows = await listSignIns(deps.db, caller.tenantId, { limit: top + 1, ...filter, after });
     const base = graphBase(deps, request.graphVersion);
     return sendPage(reply, rows, {
-      top, query, url: `${base}/auditLogs/signIns`, context: `${base}/$metadata#auditLogs/signIns${select ? `(${select.join(',')})` : ''}`,
-      render: (row) => selectProperties(toGraphSignIn(row), select), skipToken: encodeAuditCursor,
+      top,
+      query,
+      url: `${base}/auditLogs/signIns`,
+      context: `${base}/$metadata#auditLogs/signIns${select ? `(${select.join(',')})` : ''}`,
+      render: (row) => selectProperties(toGraphSignIn(row), select),
+      skipToken: encodeAuditCursor,
     });
   });
 }

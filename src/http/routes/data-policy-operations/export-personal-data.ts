@@ -19,12 +19,17 @@ export function exportPersonalData(app: FastifyInstance, deps: AppDeps, quotas: 
     const body = request.body;
     if (typeof body !== 'object' || body === null || Array.isArray(body)) throw GraphError.badRequest('The request body must be a JSON object.');
     const { operationId, created } = await requestExport(ctx, {
-      caller, requester: requesterOf(caller), userKey: request.params.user,
-      storageLocation: (body as Record<string, unknown>).storageLocation, ipAddress: request.ip, now: deps.clock(),
+      caller,
+      requester: requesterOf(caller),
+      userKey: request.params.user,
+      storageLocation: (body as Record<string, unknown>).storageLocation,
+      ipAddress: request.ip,
+      now: deps.clock(),
     });
     if (created) request.log.info({ operationId, tenantId: caller.tenantId }, 'export accepted');
     // Graph's JavaScript client fails on a JSON content type with an empty body: send neither.
-    return reply.code(202)
+    return reply
+      .code(202)
       .header('location', `${graphBase(deps, request.graphVersion)}/dataPolicyOperations/${operationId}`)
       .header('retry-after', String(deps.config.retryAfterSeconds))
       .send();

@@ -10,15 +10,19 @@ import { OPERATION_RESPONSE } from './operation-schema.ts';
 
 /** GET /{version}/dataPolicyOperations/{id} (docs/architecture.md#the-operation-resource). */
 export function getOperation(app: FastifyInstance, deps: AppDeps): void {
-  app.get<{ Params: { id: string }; Querystring: Record<string, string> }>('/dataPolicyOperations/:id', { schema: { response: OPERATION_RESPONSE } }, async (request, reply) => {
-    const caller = request.caller;
-    requirePermissions(caller, ['User.Export.All', 'User.Read.All']);
-    rejectUnknownOptions(request.query, ['$select']);
-    const select = parseSelect(request.query.$select, OPERATION_PROPERTIES);
-    const { id } = request.params;
-    const row = GUID_PATTERN.test(id) ? await findOperation(deps.db, caller.tenantId, id.toLowerCase()) : undefined;
-    if (!row) throw GraphError.notFound(`Resource '${id}' does not exist or one of its queried reference-property objects are not present.`);
-    const context = `${graphBase(deps, request.graphVersion)}/$metadata#dataPolicyOperations${select ? `(${select.join(',')})` : ''}/$entity`;
-    return sendGraphObject(reply, 200, { '@odata.context': context, ...selectProperties(toGraphOperation(row), select) });
-  });
+  app.get<{ Params: { id: string }; Querystring: Record<string, string> }>(
+    '/dataPolicyOperations/:id',
+    { schema: { response: OPERATION_RESPONSE } },
+    async (request, reply) => {
+      const caller = request.caller;
+      requirePermissions(caller, ['User.Export.All', 'User.Read.All']);
+      rejectUnknownOptions(request.query, ['$select']);
+      const select = parseSelect(request.query.$select, OPERATION_PROPERTIES);
+      const { id } = request.params;
+      const row = GUID_PATTERN.test(id) ? await findOperation(deps.db, caller.tenantId, id.toLowerCase()) : undefined;
+      if (!row) throw GraphError.notFound(`Resource '${id}' does not exist or one of its queried reference-property objects are not present.`);
+      const context = `${graphBase(deps, request.graphVersion)}/$metadata#dataPolicyOperations${select ? `(${select.join(',')})` : ''}/$entity`;
+      return sendGraphObject(reply, 200, { '@odata.context': context, ...selectProperties(toGraphOperation(row), select) });
+    },
+  );
 }

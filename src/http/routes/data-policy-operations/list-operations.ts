@@ -5,9 +5,7 @@ import { GRAPH_OPERATION_STATUSES, OPERATION_PROPERTIES, toGraphOperation, type 
 import { GraphError } from '../../../graph-error.ts';
 import { graphBase, type AppDeps } from '../../app-deps.ts';
 import { sendGraphObject } from '../../graph-reply.ts';
-import {
-  decodeSkipToken, encodeSkipToken, GUID_PATTERN, parseFilter, parseSelect, parseTop, rejectUnknownOptions, selectProperties,
-} from '../../odata.ts';
+import { decodeSkipToken, encodeSkipToken, GUID_PATTERN, parseFilter, parseSelect, parseTop, rejectUnknownOptions, selectProperties } from '../../odata.ts';
 import { nextLink } from '../../paging.ts';
 import { OPERATION_PAGE_RESPONSE } from './operation-schema.ts';
 
@@ -46,7 +44,10 @@ export function listOperationsRoute(app: FastifyInstance, deps: AppDeps): void {
       throw GraphError.badRequest('Invalid $skiptoken: use the @odata.nextLink of the previous page as it is.');
     }
     const rows = await listOperations(deps.db, caller.tenantId, {
-      limit: top + 1, status, userId, ...(cursor ? { after: { submittedAt: cursor[0], id: cursor[1] } } : {}),
+      limit: top + 1,
+      status,
+      userId,
+      ...(cursor ? { after: { submittedAt: cursor[0], id: cursor[1] } } : {}),
     });
     const page = rows.slice(0, top);
     const last = page[page.length - 1];

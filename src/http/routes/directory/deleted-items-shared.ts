@@ -15,10 +15,23 @@ export function deletedItemId(raw: string): string {
 
 /** The directory audit of a change to a deleted user (Restore user, Hard Delete user), in the change's transaction. */
 export async function auditDeletedItemChange(
-  q: Queryable, request: FastifyRequest, user: UserRow, activity: string, operationType: 'Update' | 'Delete', now: Date,
+  q: Queryable,
+  request: FastifyRequest,
+  user: UserRow,
+  activity: string,
+  operationType: 'Update' | 'Delete',
+  now: Date,
 ): Promise<void> {
-  await insertDirectoryAudit(q, auditRecord({
-    tenantId: user.tenant_id, now, activity, operationType, requester: requesterOf(request.caller), ipAddress: request.ip,
-    target: { id: user.id, userPrincipalName: user.user_principal_name, displayName: user.display_name },
-  }));
+  await insertDirectoryAudit(
+    q,
+    auditRecord({
+      tenantId: user.tenant_id,
+      now,
+      activity,
+      operationType,
+      requester: requesterOf(request.caller),
+      ipAddress: request.ip,
+      target: { id: user.id, userPrincipalName: user.user_principal_name, displayName: user.display_name },
+    }),
+  );
 }

@@ -16,8 +16,12 @@ export function listDeletedUsersRoute(app: FastifyInstance, deps: AppDeps): void
     const rows = await listDeletedUsers(deps.db, request.caller.tenantId, deletedItemsSince(deps.clock()), { limit: top + 1, after: cursor?.[0] });
     const base = graphBase(deps, request.graphVersion);
     return sendPage(reply, rows, {
-      top, query, url: `${base}/directory/deletedItems/microsoft.graph.user`, context: `${base}/$metadata#directory/deletedItems/microsoft.graph.user`,
-      render: toGraphUser, skipToken: (last) => encodeSkipToken([last.id]),
+      top,
+      query,
+      url: `${base}/directory/deletedItems/microsoft.graph.user`,
+      context: `${base}/$metadata#directory/deletedItems/microsoft.graph.user`,
+      render: toGraphUser,
+      skipToken: (last) => encodeSkipToken([last.id]),
     });
   });
 }

@@ -15,7 +15,11 @@ import { activityContext } from './drive-shared.ts';
  * before anything is recorded or sent, so missing bytes are a clean 500, not a truncated 200.
  */
 export async function sendContentBytes(
-  deps: AppDeps, request: FastifyRequest, reply: FastifyReply, item: DriveItemView, actor: { by: IdentitySet; appId: string | null },
+  deps: AppDeps,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  item: DriveItemView,
+  actor: { by: IdentitySet; appId: string | null },
 ): Promise<FastifyReply> {
   if (item.is_folder || item.content_sha256 === null) {
     throw GraphError.invalidRequest(`'${item.name}' is a folder; only files have content.`);
@@ -44,7 +48,8 @@ export async function sendContentBytes(
     .header('content-disposition', `attachment; filename*=UTF-8''${encodeURIComponent(item.name)}`)
     .header('x-content-type-options', 'nosniff');
   if (range.kind === 'partial') {
-    return reply.code(206)
+    return reply
+      .code(206)
       .header('content-range', `bytes ${range.start}-${range.end}/${item.size}`)
       .header('content-length', String(range.end - range.start + 1))
       .send(stream);

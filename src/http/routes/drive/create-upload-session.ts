@@ -2,9 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { findDriveItemByPath } from '../../../db/queries/drive-items.ts';
 import { insertUploadSession } from '../../../db/queries/upload-sessions.ts';
-import {
-  nextExpectedRanges, parseDrivePath, UPLOAD_SESSION_LIFETIME_SECONDS, validateItemName, type ConflictBehavior,
-} from '../../../domain/drive-item.ts';
+import { nextExpectedRanges, parseDrivePath, UPLOAD_SESSION_LIFETIME_SECONDS, validateItemName, type ConflictBehavior } from '../../../domain/drive-item.ts';
 import type { UserRow } from '../../../domain/user.ts';
 import { GraphError } from '../../../graph-error.ts';
 import { checkNewUploadSession } from '../../../quota/upload-quotas.ts';
@@ -63,7 +61,12 @@ function parseSessionBody(body: unknown): SessionOptions {
  * upload to this one path until it expires (24 h after the last fragment) or is cancelled.
  */
 async function openSession(
-  deps: AppDeps, request: FastifyRequest, reply: FastifyReply, owner: UserRow, segments: string[], options: SessionOptions,
+  deps: AppDeps,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  owner: UserRow,
+  segments: string[],
+  options: SessionOptions,
 ): Promise<FastifyReply> {
   const caller = request.caller;
   if (options.name !== undefined && options.name.toLowerCase() !== segments[segments.length - 1]!.toLowerCase()) {
@@ -77,11 +80,19 @@ async function openSession(
   await checkNewUploadSession(deps.db, deps.config, owner, options.fileSize, now);
   const token = randomBytes(32).toString('base64url');
   const session = await insertUploadSession(deps.db, {
-    token_sha256: uploadTokenHash(token), id: randomUUID(), tenant_id: owner.tenant_id, owner_user_id: owner.id,
-    item_path: segments, conflict_behavior: options.conflictBehavior, total_size: options.fileSize,
-    created_by: await actorOf(deps, caller, owner), app_id: caller.appId || null,
-    created_at: now, expires_at: new Date(now.getTime() + UPLOAD_SESSION_LIFETIME_SECONDS * 1000),
-    graph_version: request.graphVersion, defer_commit: options.deferCommit,
+    token_sha256: uploadTokenHash(token),
+    id: randomUUID(),
+    tenant_id: owner.tenant_id,
+    owner_user_id: owner.id,
+    item_path: segments,
+    conflict_behavior: options.conflictBehavior,
+    total_size: options.fileSize,
+    created_by: await actorOf(deps, caller, owner),
+    app_id: caller.appId || null,
+    created_at: now,
+    expires_at: new Date(now.getTime() + UPLOAD_SESSION_LIFETIME_SECONDS * 1000),
+    graph_version: request.graphVersion,
+    defer_commit: options.deferCommit,
   });
   return sendGraphJson(reply, 200, {
     '@odata.context': `${graphBase(deps, request.graphVersion)}/$metadata#microsoft.graph.uploadSession`,

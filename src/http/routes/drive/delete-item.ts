@@ -25,7 +25,10 @@ export function deleteItemRoute(app: FastifyInstance, deps: AppDeps): void {
       if (!(await lockDriveItem(tx, owner.tenant_id, item.id))) throw itemNotFound();
       const subtree = await listDriveSubtree(tx, owner.tenant_id, item.id);
       if (!(await deleteDriveItem(tx, owner.tenant_id, owner.id, item.id))) throw itemNotFound();
-      await insertDriveActivities(tx, subtree.map((s) => activity(ctx, 'FileDeleted', s.id, [...parentPath, ...s.names])));
+      await insertDriveActivities(
+        tx,
+        subtree.map((s) => activity(ctx, 'FileDeleted', s.id, [...parentPath, ...s.names])),
+      );
     });
     return reply.code(204).send();
   });

@@ -20,7 +20,12 @@ const DIRECT_CONTENT = /(?:^|[,;\s])return\s*=\s*"?representation"?(?:$|[,;\s])/
  * (`Preference-Applied` says so), with the same Range and If-None-Match handling.
  */
 export async function sendItemContent(
-  deps: AppDeps, request: FastifyRequest, reply: FastifyReply, caller: Caller, owner: UserRow, item: DriveItemView,
+  deps: AppDeps,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  caller: Caller,
+  owner: UserRow,
+  item: DriveItemView,
 ): Promise<FastifyReply> {
   if (item.is_folder || item.content_sha256 === null) {
     throw GraphError.invalidRequest(`'${item.name}' is a folder; only files have content.`);

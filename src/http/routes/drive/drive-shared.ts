@@ -16,8 +16,22 @@ import { renderDriveItem, type ItemLinks } from './item-rendering.ts';
 
 /** Every property a driveItem of this service can carry ($select accepts each, and nothing else). */
 export const DRIVE_ITEM_PROPERTIES = [
-  'id', 'name', 'size', 'eTag', 'cTag', 'createdDateTime', 'lastModifiedDateTime', 'fileSystemInfo', 'parentReference',
-  'createdBy', 'lastModifiedBy', 'webUrl', 'file', 'folder', 'root', '@microsoft.graph.downloadUrl',
+  'id',
+  'name',
+  'size',
+  'eTag',
+  'cTag',
+  'createdDateTime',
+  'lastModifiedDateTime',
+  'fileSystemInfo',
+  'parentReference',
+  'createdBy',
+  'lastModifiedBy',
+  'webUrl',
+  'file',
+  'folder',
+  'root',
+  '@microsoft.graph.downloadUrl',
 ] as const;
 
 export function itemNotFound(): GraphError {
@@ -56,7 +70,13 @@ export async function actorOf(deps: AppDeps, caller: Caller, owner: UserRow): Pr
   return { user: { id: caller.oid, displayName: self?.display_name ?? caller.upn ?? null } };
 }
 
-export function activityContext(request: FastifyRequest, owner: Pick<UserRow, 'tenant_id' | 'id'>, actor: IdentitySet, appId: string | null, now: Date): ActivityContext {
+export function activityContext(
+  request: FastifyRequest,
+  owner: Pick<UserRow, 'tenant_id' | 'id'>,
+  actor: IdentitySet,
+  appId: string | null,
+  now: Date,
+): ActivityContext {
   const ua = request.headers['user-agent'];
   return { tenantId: owner.tenant_id, ownerId: owner.id, actor, clientIp: request.ip, userAgent: typeof ua === 'string' ? ua : null, appId, now };
 }
@@ -75,7 +95,12 @@ export function driveItemContext(deps: AppDeps, request: FastifyRequest, ownerId
 }
 
 export function sendDriveItem(
-  reply: FastifyReply, status: number, context: string, links: ItemLinks, item: DriveItemView, select?: readonly string[],
+  reply: FastifyReply,
+  status: number,
+  context: string,
+  links: ItemLinks,
+  item: DriveItemView,
+  select?: readonly string[],
 ): FastifyReply {
   return sendGraphJson(reply, status, { '@odata.context': context, ...selectProperties(renderDriveItem(links, item), select) });
 }

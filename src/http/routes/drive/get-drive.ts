@@ -18,7 +18,8 @@ export function getDriveRoute(app: FastifyInstance, deps: AppDeps): void {
     const base = graphBase(deps, request.graphVersion);
     return sendGraphJson(reply, 200, {
       '@odata.context': /^\/[^/]+\/drives\//i.test(request.originalUrl)
-        ? `${base}/$metadata#drives/$entity` : `${base}/$metadata#users('${owner.id}')/drive/$entity`,
+        ? `${base}/$metadata#drives/$entity`
+        : `${base}/$metadata#users('${owner.id}')/drive/$entity`,
       id: owner.id,
       driveType: 'business',
       name: 'OneDrive',

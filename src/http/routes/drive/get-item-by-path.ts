@@ -20,9 +20,8 @@ export function getItemByPathRoute(app: FastifyInstance, deps: AppDeps): void {
     const owner = await resolveDriveOwner(deps, request.caller, request.params.user, 'read');
     const anchor = path.anchorId === undefined ? undefined : await loadItem(deps, owner, path.anchorId);
     const segments = [...(anchor?.path ?? []), ...path.segments];
-    const item = segments.length === 0
-      ? await ensureDriveRoot(deps.db, owner, deps.clock())
-      : await findDriveItemByPath(deps.db, owner.tenant_id, owner.id, segments);
+    const item =
+      segments.length === 0 ? await ensureDriveRoot(deps.db, owner, deps.clock()) : await findDriveItemByPath(deps.db, owner.tenant_id, owner.id, segments);
     if (!item) throw itemNotFound();
     return path.action === 'content'
       ? sendItemContent(deps, request, reply, request.caller, owner, item)

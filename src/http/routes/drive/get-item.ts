@@ -6,15 +6,17 @@ import type { UserRow } from '../../../domain/user.ts';
 import type { AppDeps } from '../../app-deps.ts';
 import { rejectUnknownOptions } from '../../odata.ts';
 import { activity } from '../../../drive/drive-activity.ts';
-import {
-  activityContext, actorOf, driveItemContext, loadItem, parseItemSelect, resolveDriveOwner, sendDriveItem,
-} from './drive-shared.ts';
+import { activityContext, actorOf, driveItemContext, loadItem, parseItemSelect, resolveDriveOwner, sendDriveItem } from './drive-shared.ts';
 import { itemLinks } from './item-rendering.ts';
 
 /** Answers an item's metadata and records FileAccessed (shared by the id, path and root routes). */
 export async function sendItemMetadata(
-  deps: AppDeps, request: FastifyRequest<{ Querystring: Record<string, string> }>, reply: FastifyReply,
-  caller: Caller, owner: UserRow, item: DriveItemView,
+  deps: AppDeps,
+  request: FastifyRequest<{ Querystring: Record<string, string> }>,
+  reply: FastifyReply,
+  caller: Caller,
+  owner: UserRow,
+  item: DriveItemView,
 ): Promise<FastifyReply> {
   rejectUnknownOptions(request.query, ['$select']);
   const select = parseItemSelect(request.query.$select);
@@ -27,12 +29,9 @@ export async function sendItemMetadata(
 
 /** GET /{version}/users/{id | upn}/drive/items/{itemId} */
 export function getItemRoute(app: FastifyInstance, deps: AppDeps): void {
-  app.get<{ Params: { user: string; itemId: string }; Querystring: Record<string, string> }>(
-    '/users/:user/drive/items/:itemId',
-    async (request, reply) => {
-      const owner = await resolveDriveOwner(deps, request.caller, request.params.user, 'read');
-      const item = await loadItem(deps, owner, request.params.itemId);
-      return sendItemMetadata(deps, request, reply, request.caller, owner, item);
-    },
-  );
+  app.get<{ Params: { user: string; itemId: string }; Querystring: Record<string, string> }>('/users/:user/drive/items/:itemId', async (request, reply) => {
+    const owner = await resolveDriveOwner(deps, request.caller, request.params.user, 'read');
+    const item = await loadItem(deps, owner, request.params.itemId);
+    return sendItemMetadata(deps, request, reply, request.caller, owner, item);
+  });
 }

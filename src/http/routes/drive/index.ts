@@ -15,8 +15,16 @@ import { uploadSessionRoutes } from './upload-session-routes.ts';
 /** A user's OneDrive (/users/{id}/drive…), its upload sessions' uploadUrls and its download URLs. */
 export const driveRoutes: ResourceRoutes = {
   graph: allRoutes(
-    getDriveRoute, getRootRoute, listRootChildrenRoute, getItemRoute, listItemChildrenRoute, downloadContentRoute,
-    getItemByPathRoute, uploadContentRoute, createUploadSessionRoute, deleteItemRoute,
+    getDriveRoute,
+    getRootRoute,
+    listRootChildrenRoute,
+    getItemRoute,
+    listItemChildrenRoute,
+    downloadContentRoute,
+    getItemByPathRoute,
+    uploadContentRoute,
+    createUploadSessionRoute,
+    deleteItemRoute,
   ),
   // An uploadUrl or a download URL is its own credential.
   root: allRoutes(uploadSessionRoutes, downloadUrlRoute),

@@ -20,7 +20,7 @@ export async function itemLinks(deps: AppDeps, version: string, by: IdentitySet,
 const MAX_GRANT_NAME = 64;
 
 function shortened(by: IdentitySet): IdentitySet {
-  const [kind, who] = 'user' in by ? ['user', by.user] as const : ['application', by.application] as const;
+  const [kind, who] = 'user' in by ? (['user', by.user] as const) : (['application', by.application] as const);
   const displayName = who.displayName === null ? null : who.displayName.slice(0, MAX_GRANT_NAME);
   return kind === 'user' ? { user: { id: who.id, displayName } } : { application: { id: who.id, displayName } };
 }
@@ -31,8 +31,13 @@ export function renderDriveItem(links: ItemLinks, item: DriveItemView): Record<s
   out.webUrl = `${links.base}/drives/${item.owner_user_id}/items/${item.id}`;
   if (!item.is_folder && item.content_sha256 !== null) {
     out['@microsoft.graph.downloadUrl'] = signDownloadUrl(links.publicUrl, links.key, {
-      tenantId: item.tenant_id, ownerId: item.owner_user_id, itemId: item.id, sha256: item.content_sha256,
-      expires: Math.floor(links.now.getTime() / 1000) + DOWNLOAD_URL_LIFETIME_SECONDS, by: shortened(links.by), appId: links.appId,
+      tenantId: item.tenant_id,
+      ownerId: item.owner_user_id,
+      itemId: item.id,
+      sha256: item.content_sha256,
+      expires: Math.floor(links.now.getTime() / 1000) + DOWNLOAD_URL_LIFETIME_SECONDS,
+      by: shortened(links.by),
+      appId: links.appId,
     });
   }
   return out;

@@ -18,9 +18,7 @@ import { dropSession, loadLiveSession, sendSessionState, sessionNotFound, UPLOAD
 function unexpectedRange(session: UploadSessionRow, first: number): GraphError {
   const expected = nextExpectedRanges(session.next_offset, session.total_size)[0] ?? 'none';
   const why = first < session.next_offset ? 'overlaps bytes already received' : 'leaves a gap';
-  return GraphError.invalidRange(
-    `The fragment starting at byte ${first} ${why}; fragments must be sent in order. nextExpectedRanges: ${expected}.`,
-  );
+  return GraphError.invalidRange(`The fragment starting at byte ${first} ${why}; fragments must be sent in order. nextExpectedRanges: ${expected}.`);
 }
 
 /**
@@ -43,7 +41,11 @@ async function finish(deps: AppDeps, request: FastifyRequest, session: UploadSes
     const ctx = activityContext(request, owner, session.created_by, session.app_id, deps.clock());
     const result = await inTransaction(deps.db, async (tx) => {
       const r = await commitFileToDrive(tx, {
-        owner, segments: session.item_path, content, conflictBehavior: session.conflict_behavior, ctx,
+        owner,
+        segments: session.item_path,
+        content,
+        conflictBehavior: session.conflict_behavior,
+        ctx,
       });
       await deleteUploadSession(tx, session.id);
       return r;
@@ -96,7 +98,10 @@ export function uploadSessionFragmentRoute(app: FastifyInstance, deps: AppDeps, 
       throw err;
     }
     const advanced = await advanceUploadSession(deps.db, session.id, {
-      offset: range.first, nextOffset: range.last + 1, total: range.total, parts,
+      offset: range.first,
+      nextOffset: range.last + 1,
+      total: range.total,
+      parts,
       expiresAt: new Date(deps.clock().getTime() + UPLOAD_SESSION_LIFETIME_SECONDS * 1000),
     });
     if (!advanced) {

@@ -30,7 +30,7 @@ export interface FinalFileGrant {
 /** Whether the Prefer header (a comma-separated list, RFC 7240) asks for a download URL. */
 export function wantsDownloadUrl(request: FastifyRequest): boolean {
   const prefer = request.headers.prefer;
-  const values = Array.isArray(prefer) ? prefer.join(',') : prefer ?? '';
+  const values = Array.isArray(prefer) ? prefer.join(',') : (prefer ?? '');
   return values.split(',').some((v) => v.split(';')[0]!.trim().toLowerCase() === PREFERENCE);
 }
 
@@ -39,7 +39,8 @@ export async function finalFileUrl(deps: AppDeps, reply: FastifyReply, view: Req
   const expires = Math.floor(deps.clock().getTime() / 1000) + FINAL_FILE_URL_SECONDS;
   const grant: FinalFileGrant = { tenantId: view.tenant_id, requestId: view.id, file, expires };
   const token = signGrant(await grantKey(deps.db, KEY_NAME), grant);
-  return reply.code(200)
+  return reply
+    .code(200)
     .header('cache-control', 'no-store')
     .header('preference-applied', 'dsr.downloadUrl')
     .send({

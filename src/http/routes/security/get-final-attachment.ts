@@ -37,13 +37,20 @@ function caseStorage(deps: AppDeps, storage: CaseStorage | undefined, view: Requ
  * the response short (the status is sent by then); the zip's central directory is then missing
  * and every zip reader says so.
  */
-export function sendFinalAttachment(deps: AppDeps, configured: CaseStorage | undefined, request: FastifyRequest, reply: FastifyReply, view: RequestView): FastifyReply {
+export function sendFinalAttachment(
+  deps: AppDeps,
+  configured: CaseStorage | undefined,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  view: RequestView,
+): FastifyReply {
   const storage = caseStorage(deps, configured, view);
   const abort = new AbortController();
   reply.raw.on('close', () => abort.abort());
   const zip = finalAttachment(deps.db, storage, view, deps.clock(), abort.signal);
   zip.on('error', (err) => request.log.warn({ err: String(err), subjectRightsRequestId: view.id }, 'final attachment stopped'));
-  return reply.code(200)
+  return reply
+    .code(200)
     .type('application/zip')
     .header('content-disposition', `attachment; filename="subject-rights-request-${view.id}.zip"`)
     .header('x-content-type-options', 'nosniff')

@@ -27,7 +27,8 @@ export const getFinalReport: CaseRoute = (app, deps) => {
 /** The CSV report of a case whose report is ready. */
 export async function sendFinalReport(deps: AppDeps, reply: FastifyReply, view: RequestView): Promise<FastifyReply> {
   const statement = await findPrivacyStatement(deps.db, view.tenant_id);
-  return reply.code(200)
+  return reply
+    .code(200)
     .type('text/csv; charset=utf-8')
     .header('content-disposition', `attachment; filename="subject-rights-request-${view.id}-report.csv"`)
     .header('x-content-type-options', 'nosniff')

@@ -18,17 +18,29 @@ import { updateRequestPackageFile } from './update-package-file.ts';
 import { updateSubjectRightsRequest } from './update-subject-rights-request.ts';
 
 const ROUTES: CaseRoute[] = [
-  listSubjectRightsRequests, createSubjectRightsRequest, getSubjectRightsRequest, updateSubjectRightsRequest,
-  listRequestNotes, createRequestNote, getFinalReport, getFinalAttachment,
-  listRequestPackageFiles, updateRequestPackageFile, completeRequestReview, privacyStatementRoutes,
+  listSubjectRightsRequests,
+  createSubjectRightsRequest,
+  getSubjectRightsRequest,
+  updateSubjectRightsRequest,
+  listRequestNotes,
+  createRequestNote,
+  getFinalReport,
+  getFinalAttachment,
+  listRequestPackageFiles,
+  updateRequestPackageFile,
+  completeRequestReview,
+  privacyStatementRoutes,
   previewPrivacyStatement,
 ];
 
 /** Every /security/subjectRightsRequests route, sharing one case context. */
 const subjectRightsRequestRoutes: RouteRegistration = (app, deps, quotas) => {
   const ctx: CaseContext = {
-    db: deps.db, storage: createCaseStorage(deps.config.cases.storage), purgeDays: deps.config.cases.purgeDays,
-    quotas, quotaLimits: deps.config.quotas,
+    db: deps.db,
+    storage: createCaseStorage(deps.config.cases.storage),
+    purgeDays: deps.config.cases.purgeDays,
+    quotas,
+    quotaLimits: deps.config.quotas,
   };
   for (const route of ROUTES) route(app, deps, ctx);
 };

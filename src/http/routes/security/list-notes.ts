@@ -17,8 +17,12 @@ export const listRequestNotes: CaseRoute = (app, deps) => {
     const rows = await listNotes(deps.db, view.tenant_id, view.id, { limit: top + 1, ...(cursor ? { after: { at: cursor[0], id: cursor[1] } } : {}) });
     const base = graphBase(deps, request.graphVersion);
     return sendPage(reply, rows, {
-      top, query, url: `${base}${COLLECTION}/${view.id}/notes`, context: `${base}/$metadata#security/subjectRightsRequests('${view.id}')/notes`,
-      render: toGraphNote, skipToken: (last) => encodeSkipToken([last.cursor, last.id]),
+      top,
+      query,
+      url: `${base}${COLLECTION}/${view.id}/notes`,
+      context: `${base}/$metadata#security/subjectRightsRequests('${view.id}')/notes`,
+      render: toGraphNote,
+      skipToken: (last) => encodeSkipToken([last.cursor, last.id]),
     });
   });
 };

@@ -22,8 +22,12 @@ export const listRequestPackageFiles: CaseRoute = (app, deps) => {
       : [];
     const base = graphBase(deps, request.graphVersion);
     return sendPage(reply, rows, {
-      top, query, url: `${base}${COLLECTION}/${view.id}/packageFiles`, context: `${base}/$metadata#security/subjectRightsRequests('${view.id}')/packageFiles`,
-      render: toGraphPackageFile, skipToken: (last) => encodeSkipToken([String(last.seq)]),
+      top,
+      query,
+      url: `${base}${COLLECTION}/${view.id}/packageFiles`,
+      context: `${base}/$metadata#security/subjectRightsRequests('${view.id}')/packageFiles`,
+      render: toGraphPackageFile,
+      skipToken: (last) => encodeSkipToken([String(last.seq)]),
     });
   });
 };

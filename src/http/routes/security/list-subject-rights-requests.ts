@@ -1,8 +1,6 @@
 import { parseDateTimeOffset } from '../../../cases/request-input.ts';
 import { REQUEST_PROPERTIES, REQUEST_STATUSES, REQUEST_TYPES, toGraphRequest, type RequestStatus } from '../../../cases/subject-rights-request.ts';
-import {
-  listRequestViews, type RequestListFilter, type RequestListOrder, type RequestListRow,
-} from '../../../db/queries/subject-rights-requests.ts';
+import { listRequestViews, type RequestListFilter, type RequestListOrder, type RequestListRow } from '../../../db/queries/subject-rights-requests.ts';
 import { GraphError } from '../../../graph-error.ts';
 import { graphBase } from '../../app-deps.ts';
 import { decodeSkipToken, encodeSkipToken, GUID_PATTERN, selectProperties } from '../../odata.ts';
@@ -22,11 +20,13 @@ export function parseRequestFilter(raw: string | undefined): RequestListFilter {
     const m = TERM.exec(rest);
     if (!m) throw GraphError.badRequest(`Invalid $filter: "${raw}". Supported: ${SUPPORTED}.`);
     if (m[1] === 'status') {
-      if (!(REQUEST_STATUSES as readonly string[]).includes(m[2]!)) throw GraphError.badRequest(`Invalid $filter: status must be one of ${REQUEST_STATUSES.join(', ')}.`);
+      if (!(REQUEST_STATUSES as readonly string[]).includes(m[2]!))
+        throw GraphError.badRequest(`Invalid $filter: status must be one of ${REQUEST_STATUSES.join(', ')}.`);
       if (filter.status) throw GraphError.badRequest('Invalid $filter: "status" is given more than once.');
       filter.status = m[2] as RequestStatus;
     } else if (m[1] === 'type') {
-      if (!(REQUEST_TYPES as readonly string[]).includes(m[2]!)) throw GraphError.badRequest(`Invalid $filter: type must be one of ${REQUEST_TYPES.join(', ')}.`);
+      if (!(REQUEST_TYPES as readonly string[]).includes(m[2]!))
+        throw GraphError.badRequest(`Invalid $filter: type must be one of ${REQUEST_TYPES.join(', ')}.`);
       if (filter.type) throw GraphError.badRequest('Invalid $filter: "type" is given more than once.');
       filter.type = m[2]!;
     } else {
@@ -85,18 +85,29 @@ export const listSubjectRightsRequests: CaseRoute = (app, deps) => {
     requireCaseRead(request.caller);
     const query = request.query;
     const { top, select } = readListQuery(query, {
-      options: ['$select', '$top', '$skiptoken', '$filter', '$orderby', '$search'], top: [100, 500], properties: REQUEST_PROPERTIES,
+      options: ['$select', '$top', '$skiptoken', '$filter', '$orderby', '$search'],
+      top: [100, 500],
+      properties: REQUEST_PROPERTIES,
     });
     const filter = parseRequestFilter(query.$filter);
     const text = parseRequestSearch(query.$search);
     const { order, descending } = parseRequestOrder(query.$orderby);
     const after = decodeCursor(query.$skiptoken, order);
     const rows = await listRequestViews(deps.db, request.caller.tenantId, {
-      limit: top + 1, ...filter, ...(text ? { text } : {}), order, descending, ...(after ? { after } : {}),
+      limit: top + 1,
+      ...filter,
+      ...(text ? { text } : {}),
+      order,
+      descending,
+      ...(after ? { after } : {}),
     });
     return sendPage(reply, rows, {
-      top, query, url: `${graphBase(deps, request.graphVersion)}${COLLECTION}`, context: collectionContext(deps, request.graphVersion, select),
-      render: (row) => selectProperties(toGraphRequest(row), select), skipToken: (last) => encodeSkipToken(cursorOf(last, order)),
+      top,
+      query,
+      url: `${graphBase(deps, request.graphVersion)}${COLLECTION}`,
+      context: collectionContext(deps, request.graphVersion, select),
+      render: (row) => selectProperties(toGraphRequest(row), select),
+      skipToken: (last) => encodeSkipToken(cursorOf(last, order)),
     });
   });
 };

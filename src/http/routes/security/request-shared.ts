@@ -29,6 +29,9 @@ export function collectionContext(deps: AppDeps, version: string, select?: reado
 
 /** A keyset cursor of (instant to the microsecond, id); a forged one is a 400, not a cast error. */
 export function decodeTimeIdCursor(raw: string | undefined): [string, string] | undefined {
-  return decodeSkipToken(raw, 2, ([at, id]) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/.test(at!) && !Number.isNaN(Date.parse(at!)) && GUID_PATTERN.test(id!)) as
-    [string, string] | undefined;
+  return decodeSkipToken(
+    raw,
+    2,
+    ([at, id]) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/.test(at!) && !Number.isNaN(Date.parse(at!)) && GUID_PATTERN.test(id!),
+  ) as [string, string] | undefined;
 }

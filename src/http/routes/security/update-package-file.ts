@@ -18,7 +18,9 @@ function parseExclusion(raw: unknown): { excluded: boolean; reason: string | nul
   }
   const reason = body.exclusionReason;
   if (typeof reason !== 'string' || reason.trim() === '' || reason.length > 1000) {
-    throw GraphError.badRequest('exclusionReason is required when excluding a file: why it is left out (at most 1,000 characters), e.g. "another person\'s data".');
+    throw GraphError.badRequest(
+      'exclusionReason is required when excluding a file: why it is left out (at most 1,000 characters), e.g. "another person\'s data".',
+    );
   }
   return { excluded: true, reason };
 }
@@ -32,7 +34,15 @@ export const updateRequestPackageFile: CaseRoute = (app, deps, ctx) => {
   app.patch<{ Params: { id: string; fileId: string } }>(`${COLLECTION}/:id/packageFiles/:fileId`, async (request, reply) => {
     requireCaseWrite(request.caller);
     const change = parseExclusion(request.body);
-    const file = await setFileExclusion(ctx, request.caller.tenantId, request.params.id, requesterOf(request.caller), request.params.fileId, change, deps.clock());
+    const file = await setFileExclusion(
+      ctx,
+      request.caller.tenantId,
+      request.params.id,
+      requesterOf(request.caller),
+      request.params.fileId,
+      change,
+      deps.clock(),
+    );
     return sendGraphJson(reply, 200, {
       '@odata.context': `${graphBase(deps, request.graphVersion)}/$metadata#security/subjectRightsRequests('${request.params.id.toLowerCase()}')/packageFiles/$entity`,
       ...toGraphPackageFile(file),

@@ -12,8 +12,14 @@ import { collectionContext, COLLECTION, requireCaseWrite, type CaseRoute } from 
 export const updateSubjectRightsRequest: CaseRoute = (app, deps, ctx) => {
   app.patch<{ Params: { id: string } }>(`${COLLECTION}/:id`, async (request, reply) => {
     requireCaseWrite(request.caller);
-    const view = await updateRequestCase(ctx, request.caller.tenantId, request.params.id, requesterOf(request.caller),
-      (row) => parsePatchBody(request.body, row), deps.clock());
+    const view = await updateRequestCase(
+      ctx,
+      request.caller.tenantId,
+      request.params.id,
+      requesterOf(request.caller),
+      (row) => parsePatchBody(request.body, row),
+      deps.clock(),
+    );
     return sendGraphJson(reply, 200, { '@odata.context': `${collectionContext(deps, request.graphVersion)}/$entity`, ...toGraphRequest(view) });
   });
 };

@@ -8,6 +8,6 @@ import type { AppDeps } from '../../app-deps.ts';
  */
 export function jwks(app: FastifyInstance, deps: AppDeps): void {
   app.get('/.well-known/jwks.json', async () => ({
-    keys: [...deps.localIssuer?.jwks.keys ?? [], ...await selectPackageSigningKeys(deps.db)],
+    keys: [...(deps.localIssuer?.jwks.keys ?? []), ...(await selectPackageSigningKeys(deps.db))],
   }));
 }

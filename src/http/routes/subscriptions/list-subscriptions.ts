@@ -16,12 +16,18 @@ export function listSubscriptionsRoute(app: FastifyInstance, deps: AppDeps): voi
     const { top } = readListQuery(query, { options: ['$top', '$skiptoken'], top: [100, 1000] });
     const cursor = decodeSkipToken(query.$skiptoken, 2, ([at, id]) => !Number.isNaN(Date.parse(at!)) && GUID_PATTERN.test(id!));
     const rows = await listSubscriptions(deps.db, caller.tenantId, {
-      kinds, limit: top + 1, ...(cursor ? { after: { createdAt: cursor[0]!, id: cursor[1]! } } : {}),
+      kinds,
+      limit: top + 1,
+      ...(cursor ? { after: { createdAt: cursor[0]!, id: cursor[1]! } } : {}),
     });
     const base = graphBase(deps, request.graphVersion);
     return sendPage(reply, rows, {
-      top, query, url: `${base}/subscriptions`, context: `${base}/$metadata#subscriptions`,
-      render: toGraphSubscription, skipToken: (last) => encodeSkipToken([last.created_cursor, last.id]),
+      top,
+      query,
+      url: `${base}/subscriptions`,
+      context: `${base}/$metadata#subscriptions`,
+      render: toGraphSubscription,
+      skipToken: (last) => encodeSkipToken([last.created_cursor, last.id]),
     });
   });
 }

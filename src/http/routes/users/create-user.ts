@@ -20,11 +20,19 @@ export function createUser(app: FastifyInstance, deps: AppDeps): void {
     const now = deps.clock();
     const user = await inTransaction(deps.db, async (tx) => {
       const row = await insertUser(tx, caller.tenantId, randomUUID(), changes, now);
-      await insertDirectoryAudit(tx, auditRecord({
-        tenantId: caller.tenantId, now, activity: 'Add user', operationType: 'Add', requester: requesterOf(caller),
-        ipAddress: request.ip, target: { id: row.id, userPrincipalName: row.user_principal_name, displayName: row.display_name },
-        modifiedProperties: changedProperties(changes),
-      }));
+      await insertDirectoryAudit(
+        tx,
+        auditRecord({
+          tenantId: caller.tenantId,
+          now,
+          activity: 'Add user',
+          operationType: 'Add',
+          requester: requesterOf(caller),
+          ipAddress: request.ip,
+          target: { id: row.id, userPrincipalName: row.user_principal_name, displayName: row.display_name },
+          modifiedProperties: changedProperties(changes),
+        }),
+      );
       return row;
     }).catch((err: { code?: string }) => {
       if (err.code === '23505') throw GraphError.directoryBadRequest('Another object with the same value for property userPrincipalName already exists.');

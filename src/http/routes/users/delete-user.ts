@@ -22,10 +22,18 @@ export function deleteUserRoute(app: FastifyInstance, deps: AppDeps): void {
     await inTransaction(deps.db, async (tx) => {
       const existing = await findUser(tx, caller.tenantId, request.params.user);
       if (!existing || !(await softDeleteUser(tx, caller.tenantId, existing.id, now))) throw userNotFound(request.params.user);
-      await insertDirectoryAudit(tx, auditRecord({
-        tenantId: caller.tenantId, now, activity: 'Delete user', operationType: 'Delete', requester: requesterOf(caller),
-        ipAddress: request.ip, target: { id: existing.id, userPrincipalName: existing.user_principal_name, displayName: existing.display_name },
-      }));
+      await insertDirectoryAudit(
+        tx,
+        auditRecord({
+          tenantId: caller.tenantId,
+          now,
+          activity: 'Delete user',
+          operationType: 'Delete',
+          requester: requesterOf(caller),
+          ipAddress: request.ip,
+          target: { id: existing.id, userPrincipalName: existing.user_principal_name, displayName: existing.display_name },
+        }),
+      );
     });
     return reply.code(204).send();
   });

@@ -17,15 +17,21 @@ export function listUsersRoute(app: FastifyInstance, deps: AppDeps): void {
     requirePermissions(request.caller, ['User.Read.All']);
     const query = request.query;
     const { top, select } = readListQuery(query, {
-      options: ['$select', '$top', '$skiptoken', '$filter', '$search'], top: [100, 999], properties: USER_PROPERTIES,
+      options: ['$select', '$top', '$skiptoken', '$filter', '$search'],
+      top: [100, 999],
+      properties: USER_PROPERTIES,
     });
     const filter = { ...parseUserFilter(query.$filter), ...parseUserSearch(query.$search, request.headers.consistencylevel) };
     const cursor = decodeSkipToken(query.$skiptoken, 1, ([id]) => GUID_PATTERN.test(id!));
     const rows = await listUsers(deps.db, request.caller.tenantId, { limit: top + 1, after: cursor?.[0], ...filter });
     const base = graphBase(deps, request.graphVersion);
     return sendPage(reply, rows, {
-      top, query, url: `${base}/users`, context: `${base}/$metadata#users${select ? `(${select.join(',')})` : ''}`,
-      render: (u) => selectProperties(toGraphUser(u), select), skipToken: (last) => encodeSkipToken([last.id]),
+      top,
+      query,
+      url: `${base}/users`,
+      context: `${base}/$metadata#users${select ? `(${select.join(',')})` : ''}`,
+      render: (u) => selectProperties(toGraphUser(u), select),
+      skipToken: (last) => encodeSkipToken([last.id]),
     });
   });
 }

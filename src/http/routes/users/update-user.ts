@@ -34,11 +34,19 @@ export function updateUserRoute(app: FastifyInstance, deps: AppDeps): void {
       requireUserScopedAccess(caller, USER_WRITE, existing?.id ?? request.params.user);
       if (!existing) throw userNotFound(request.params.user);
       const row = (await updateUser(tx, caller.tenantId, existing.id, changes))!;
-      await insertDirectoryAudit(tx, auditRecord({
-        tenantId: caller.tenantId, now, activity: 'Update user', operationType: 'Update', requester: requesterOf(caller),
-        ipAddress: request.ip, target: { id: row.id, userPrincipalName: row.user_principal_name, displayName: row.display_name },
-        modifiedProperties: changedProperties(changes),
-      }));
+      await insertDirectoryAudit(
+        tx,
+        auditRecord({
+          tenantId: caller.tenantId,
+          now,
+          activity: 'Update user',
+          operationType: 'Update',
+          requester: requesterOf(caller),
+          ipAddress: request.ip,
+          target: { id: row.id, userPrincipalName: row.user_principal_name, displayName: row.display_name },
+          modifiedProperties: changedProperties(changes),
+        }),
+      );
     }).catch((err: { code?: string }) => {
       if (err.code === '23505') throw GraphError.directoryBadRequest('Another object with the same value for property userPrincipalName already exists.');
       throw err;

@@ -3,7 +3,11 @@ import type { UserListFilter, UserMatchColumn } from '../../../db/queries/users.
 
 // The user properties a look-up may match, and their columns; nothing else reaches SQL.
 const COLUMNS: Record<string, UserMatchColumn> = {
-  userPrincipalName: 'user_principal_name', displayName: 'display_name', mail: 'mail', givenName: 'given_name', surname: 'surname',
+  userPrincipalName: 'user_principal_name',
+  displayName: 'display_name',
+  mail: 'mail',
+  givenName: 'given_name',
+  surname: 'surname',
 };
 const NAMES = Object.keys(COLUMNS).join(', ');
 // OData string literals: a quote inside is written twice ('o''brien').
@@ -64,9 +68,14 @@ const SEARCH_CLAUSE = /^\s*"([A-Za-z]+):([^"]*)"\s*/;
 export function parseUserSearch(raw: string | undefined, consistencyLevel: unknown): Pick<UserListFilter, 'words' | 'anyWord'> {
   if (raw === undefined) return {};
   if (typeof consistencyLevel !== 'string' || consistencyLevel.toLowerCase() !== 'eventual') {
-    throw new GraphError(400, 'Request_UnsupportedQuery', "Request with $search query parameter only works through MSGraph with a special request header: 'ConsistencyLevel: eventual'");
+    throw new GraphError(
+      400,
+      'Request_UnsupportedQuery',
+      "Request with $search query parameter only works through MSGraph with a special request header: 'ConsistencyLevel: eventual'",
+    );
   }
-  const bad = (why: string) => GraphError.badRequest(`Invalid $search: ${why}. Supported: "property:text" clauses joined by OR (or all by AND), property one of ${NAMES}.`);
+  const bad = (why: string) =>
+    GraphError.badRequest(`Invalid $search: ${why}. Supported: "property:text" clauses joined by OR (or all by AND), property one of ${NAMES}.`);
   const words: { column: UserMatchColumn; word: string }[] = [];
   let joiner: 'AND' | 'OR' | undefined;
   let rest = raw;
