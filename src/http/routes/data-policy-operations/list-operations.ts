@@ -5,8 +5,8 @@ import { GRAPH_OPERATION_STATUSES, OPERATION_PROPERTIES, toGraphOperation, type 
 import { GraphError } from '../../../graph-error.ts';
 import { graphBase, type AppDeps } from '../../app-deps.ts';
 import { sendGraphObject } from '../../graph-reply.ts';
-import { decodeSkipToken, encodeSkipToken, GUID_PATTERN, parseFilter, parseSelect, parseTop, rejectUnknownOptions, selectProperties } from '../../odata.ts';
-import { nextLink } from '../../paging.ts';
+import { decodeSkipToken, encodeSkipToken, GUID_PATTERN, parseFilter, selectProperties } from '../../odata.ts';
+import { nextLink, readListQuery } from '../../paging.ts';
 import { OPERATION_PAGE_RESPONSE } from './operation-schema.ts';
 
 /** A real UTC instant to the microsecond (no 30 February, no year 0), as listOperations writes it. */
@@ -22,9 +22,7 @@ export function listOperationsRoute(app: FastifyInstance, deps: AppDeps): void {
     const caller = request.caller;
     requirePermissions(caller, ['User.Export.All', 'User.Read.All']);
     const query = request.query;
-    rejectUnknownOptions(query, ['$select', '$top', '$skiptoken', '$filter']);
-    const select = parseSelect(query.$select, OPERATION_PROPERTIES);
-    const top = parseTop(query.$top, 100, 1000);
+    const { top, select } = readListQuery(query, { options: ['$select', '$top', '$skiptoken', '$filter'], top: [100, 1000], properties: OPERATION_PROPERTIES });
     let status: OperationStatus | undefined;
     let userId: string | undefined;
     for (const term of parseFilter(query.$filter, ['status', 'userId'])) {
@@ -38,11 +36,8 @@ export function listOperationsRoute(app: FastifyInstance, deps: AppDeps): void {
         userId = term.value.toLowerCase();
       }
     }
-    const cursor = decodeSkipToken(query.$skiptoken, 2) as [string, string] | undefined;
     // A forged cursor must be a 400, not a PostgreSQL cast error (500).
-    if (cursor && (!isCursorTime(cursor[0]) || !GUID_PATTERN.test(cursor[1]))) {
-      throw GraphError.badRequest('Invalid $skiptoken: use the @odata.nextLink of the previous page as it is.');
-    }
+    const cursor = decodeSkipToken(query.$skiptoken, 2, ([at, id]) => isCursorTime(at!) && GUID_PATTERN.test(id!)) as [string, string] | undefined;
     const rows = await listOperations(deps.db, caller.tenantId, {
       limit: top + 1,
       status,
@@ -52,6 +47,7 @@ export function listOperationsRoute(app: FastifyInstance, deps: AppDeps): void {
     const page = rows.slice(0, top);
     const last = page[page.length - 1];
     const base = graphBase(deps, request.graphVersion);
+    // Not sendPage: this list's reply goes through its response schema (the hot polling path).
     return sendGraphObject(reply, 200, {
       '@odata.context': `${base}/$metadata#dataPolicyOperations${select ? `(${select.join(',')})` : ''}`,
       value: page.map((row) => selectProperties(toGraphOperation(row), select)),
