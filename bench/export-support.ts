@@ -125,7 +125,11 @@ export async function startWorkerProcess(cleanup: Cleanup, env: Record<string, s
 }
 
 /** `dsr-export serve` (API and, unless noWorker, a worker) in its own process. */
-export async function startServerProcess(cleanup: Cleanup, env: Record<string, string>, opts: { noWorker?: boolean } = {}): Promise<{ child: ChildProcess; pid: number; url: string; stop(): Promise<void> }> {
+export async function startServerProcess(
+  cleanup: Cleanup,
+  env: Record<string, string>,
+  opts: { noWorker?: boolean } = {},
+): Promise<{ child: ChildProcess; pid: number; url: string; stop(): Promise<void> }> {
   const args = [...nodeFlags(), BIN, 'serve', ...(opts.noWorker ? ['--no-worker'] : [])];
   const { child, match } = await startChild(process.execPath, args, { DSR_PORT: '0', ...env }, /listening on (http:\/\/\S+)/);
   const stop = () => stopProcess(child);
@@ -175,10 +179,24 @@ export async function insertUsers(q: Queryable, tenantId: string, count: number,
     [tenantId, JSON.stringify(users.map((u) => ({ id: u.userId, upn: u.upn })))],
   );
   const now = new Date().toISOString();
-  await insertSeedDriveItems(q, tenantId, users.map((u): SeedDriveItem => ({
-    id: u.rootId, owner_user_id: u.userId, parent_id: null, name: 'root', is_folder: true, size: 0, mime_type: null,
-    content_sha256: null, created_at: now, modified_at: now, created_by: who(u.userId), modified_by: who(u.userId),
-  })));
+  await insertSeedDriveItems(
+    q,
+    tenantId,
+    users.map((u): SeedDriveItem => ({
+      id: u.rootId,
+      owner_user_id: u.userId,
+      parent_id: null,
+      name: 'root',
+      is_folder: true,
+      size: 0,
+      mime_type: null,
+      content_sha256: null,
+      created_at: now,
+      modified_at: now,
+      created_by: who(u.userId),
+      modified_by: who(u.userId),
+    })),
+  );
   return users;
 }
 
@@ -194,7 +212,13 @@ export interface BenchFile {
  * `direct`: small bodies are written straight into the local store's layout instead, without
  * the fsync of each put (set-up time only; the worker reads them the same way).
  */
-export async function insertFiles(db: Db, store: ContentStore, files: readonly BenchFile[], concurrency = 8, direct?: { root: string }): Promise<{ bytes: number; paths: string[] }> {
+export async function insertFiles(
+  db: Db,
+  store: ContentStore,
+  files: readonly BenchFile[],
+  concurrency = 8,
+  direct?: { root: string },
+): Promise<{ bytes: number; paths: string[] }> {
   const stored = await mapConcurrent(files, concurrency, async (f) => {
     if (!direct) return store.put(f.body());
     const chunks: Buffer[] = [];
@@ -206,15 +230,28 @@ export async function insertFiles(db: Db, store: ContentStore, files: readonly B
     await writeFile(file, body);
     return { sha256, size: body.length };
   });
-  await insertSeedContentBlobs(db, [...new Map(stored.map((s) => [s.sha256, s])).values()].map((s) => ({ sha256: s.sha256, size: s.size })), new Date());
+  await insertSeedContentBlobs(
+    db,
+    [...new Map(stored.map((s) => [s.sha256, s])).values()].map((s) => ({ sha256: s.sha256, size: s.size })),
+    new Date(),
+  );
   const byTenant = new Map<string, SeedDriveItem[]>();
   const now = new Date().toISOString();
   files.forEach((f, i) => {
     const items = byTenant.get(f.user.tenantId) ?? [];
     items.push({
-      id: randomUUID(), owner_user_id: f.user.userId, parent_id: f.user.rootId, name: f.name, is_folder: false,
-      size: stored[i]!.size, mime_type: 'application/octet-stream', content_sha256: stored[i]!.sha256,
-      created_at: now, modified_at: now, created_by: who(f.user.userId), modified_by: who(f.user.userId),
+      id: randomUUID(),
+      owner_user_id: f.user.userId,
+      parent_id: f.user.rootId,
+      name: f.name,
+      is_folder: false,
+      size: stored[i]!.size,
+      mime_type: 'application/octet-stream',
+      content_sha256: stored[i]!.sha256,
+      created_at: now,
+      modified_at: now,
+      created_by: who(f.user.userId),
+      modified_by: who(f.user.userId),
     });
     byTenant.set(f.user.tenantId, items);
   });
@@ -234,10 +271,20 @@ export async function queueOperation(q: Queryable, user: BenchUser, sas: string,
   const now = new Date();
   const container = checkStorageLocation(sas, { blobSuffix: '.blob.core.windows.net', allowedOrigins: [origin], minValiditySeconds: 0 }, now).container;
   const id = randomUUID();
-  const row = await insertOperationWithAudit(q, {
-    id, tenantId: user.tenantId, userId: user.userId, userPrincipalName: user.upn, storageLocation: sas,
-    storageContainer: container, requestedBy: REQUESTER, submittedAt: now,
-  }, { ipAddress: null });
+  const row = await insertOperationWithAudit(
+    q,
+    {
+      id,
+      tenantId: user.tenantId,
+      userId: user.userId,
+      userPrincipalName: user.upn,
+      storageLocation: sas,
+      storageContainer: container,
+      requestedBy: REQUESTER,
+      submittedAt: now,
+    },
+    { ipAddress: null },
+  );
   if (!row) throw new Error('container already claimed');
   return id;
 }
@@ -261,11 +308,19 @@ export interface OperationState {
  * Polls the operation every `intervalMs` until `until(status)`; returns the state and the
  * performance.now() of the first poll that saw it (resolution ≈ interval + one round trip).
  */
-export async function pollOperation(db: Db, id: string, until: (status: string) => boolean, opts: { intervalMs?: number; timeoutMs?: number } = {}): Promise<{ state: OperationState; at: number }> {
+export async function pollOperation(
+  db: Db,
+  id: string,
+  until: (status: string) => boolean,
+  opts: { intervalMs?: number; timeoutMs?: number } = {},
+): Promise<{ state: OperationState; at: number }> {
   const deadline = performance.now() + (opts.timeoutMs ?? 120_000);
   for (;;) {
-    const { rows } = await db.query<OperationState>(`select status, error_code, error_message, bytes_written, extract(epoch from completed_at)::float8 * 1000 as completed_ms
-       from data_policy_operations where id = $1`, [id]);
+    const { rows } = await db.query<OperationState>(
+      `select status, error_code, error_message, bytes_written, extract(epoch from completed_at)::float8 * 1000 as completed_ms
+       from data_policy_operations where id = $1`,
+      [id],
+    );
     const at = performance.now();
     const state = rows[0];
     if (state && until(state.status)) return { state, at };
@@ -310,7 +365,8 @@ export function sampleWaits(db: Db): { stop(): Promise<string> } {
       while (running) {
         const { rows } = await client.query<{ key: string }>(
           `select state || ' ' || coalesce(wait_event_type || ':' || wait_event, 'CPU') as key from pg_stat_activity
-           where datname = current_database() and pid <> pg_backend_pid() and backend_type = 'client backend'`);
+           where datname = current_database() and pid <> pg_backend_pid() and backend_type = 'client backend'`,
+        );
         samples++;
         for (const r of rows) counts.set(r.key, (counts.get(r.key) ?? 0) + 1);
         await new Promise((r) => setTimeout(r, 10));
@@ -323,7 +379,10 @@ export function sampleWaits(db: Db): { stop(): Promise<string> } {
     async stop() {
       running = false;
       await loop;
-      return [...counts].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${(n / Math.max(1, samples)).toFixed(2)}`).join(', ');
+      return [...counts]
+        .sort((a, b) => b[1] - a[1])
+        .map(([k, n]) => `${k} ${(n / Math.max(1, samples)).toFixed(2)}`)
+        .join(', ');
     },
   };
 }

@@ -66,8 +66,11 @@ const STATEMENT = {
   automatedDecisionMaking: 'None',
   transfers: [],
   rights: {
-    rectification: 'Ask privacy@contoso.test', erasure: 'Ask privacy@contoso.test', restriction: 'Ask privacy@contoso.test',
-    objection: 'Ask privacy@contoso.test', complaint: { authority: 'Federal Data Protection and Information Commissioner', contact: 'https://www.edoeb.admin.ch' },
+    rectification: 'Ask privacy@contoso.test',
+    erasure: 'Ask privacy@contoso.test',
+    restriction: 'Ask privacy@contoso.test',
+    objection: 'Ask privacy@contoso.test',
+    complaint: { authority: 'Federal Data Protection and Information Commissioner', contact: 'https://www.edoeb.admin.ch' },
   },
 };
 
@@ -93,7 +96,9 @@ describe('a case from creation to purge', () => {
     const officer = await t.appToken(tenant, ['SubjectRightsRequest.ReadWrite.All']);
     const stranger = await t.appToken(randomUUID(), ['SubjectRightsRequest.ReadWrite.All']);
     const subject = await seedUser(t.db, t.deps.contentStore, {
-      tenantId: tenant, signIns: 2, activities: 3,
+      tenantId: tenant,
+      signIns: 2,
+      activities: 3,
       files: [
         { path: 'Docs/notes.txt', body: Buffer.from('my notes\n'.repeat(100)) },
         { path: 'Docs/colleague.bin', body: Buffer.alloc(200_000, 7) },
@@ -104,7 +109,10 @@ describe('a case from creation to purge', () => {
     expect((await call('PUT', '/v1.0/security/privacyStatement', officer, STATEMENT)).statusCode).toBe(200);
 
     const created = await call('POST', BASE, officer, {
-      type: 'access', dataSubjectType: 'currentEmployee', displayName: 'Access request', regulations: ['GDPR'],
+      type: 'access',
+      dataSubjectType: 'currentEmployee',
+      displayName: 'Access request',
+      regulations: ['GDPR'],
       dataSubject: { email: subject.upn.toUpperCase() },
     });
     expect(created.statusCode, created.body).toBe(201);
@@ -112,21 +120,33 @@ describe('a case from creation to purge', () => {
     expect(json(created).stages[0].status).toBe('current');
     // A case's export counts against the export quotas (here one per subject per day).
     const again = await call('POST', BASE, officer, {
-      type: 'access', dataSubjectType: 'currentEmployee', displayName: 'Again', regulations: ['GDPR'], dataSubject: { email: subject.upn },
+      type: 'access',
+      dataSubjectType: 'currentEmployee',
+      displayName: 'Again',
+      regulations: ['GDPR'],
+      dataSubject: { email: subject.upn },
     });
     expectGraphError(again, 429, 'TooManyRequests');
     expect(json(await call('GET', BASE, officer)).value.map((c: any) => c.id)).toEqual([id]);
 
-    const reviewing = await waitFor(async () => {
-      const c = json(await call('GET', `${BASE}/${id}`, officer));
-      expect(c.stages[0].status).not.toBe('failed');
-      return c.stages[1].status === 'current' ? c : undefined;
-    }, { what: 'the retrieval to complete', timeoutMs: 30_000 });
+    const reviewing = await waitFor(
+      async () => {
+        const c = json(await call('GET', `${BASE}/${id}`, officer));
+        expect(c.stages[0].status).not.toBe('failed');
+        return c.stages[1].status === 'current' ? c : undefined;
+      },
+      { what: 'the retrieval to complete', timeoutMs: 30_000 },
+    );
     const { rows: planned } = await t.db.query<{ path: string; size: number; sha256: string }>(
-      'select f.path, f.size, f.sha256 from export_files f join subject_rights_requests r on r.operation_id = f.operation_id where r.id = $1 order by f.seq', [id]);
+      'select f.path, f.size, f.sha256 from export_files f join subject_rights_requests r on r.operation_id = f.operation_id where r.id = $1 order by f.seq',
+      [id],
+    );
     expect(reviewing.stages.map((s: any) => s.status)).toEqual(['completed', 'current', 'notStarted', 'notStarted']);
     expect(reviewing.insight).toMatchObject({
-      itemCount: planned.length, totalItemSize: planned.reduce((a, f) => a + f.size, 0), excludedItemCount: 0, itemNeedReview: planned.length,
+      itemCount: planned.length,
+      totalItemSize: planned.reduce((a, f) => a + f.size, 0),
+      excludedItemCount: 0,
+      itemNeedReview: planned.length,
     });
     expect(reviewing.history.map((h: any) => h.type)).toEqual(['created', 'retrievalStarted', 'retrievalCompleted']);
     expect(reviewing.history[2].changedBy).toEqual({ application: { id: null, displayName: 'dsr-export' } });
@@ -152,8 +172,16 @@ describe('a case from creation to purge', () => {
     const reason = "Another person's data (Art. 15(4))";
     expectGraphError(await call('PATCH', `${BASE}/${id}/packageFiles/${colleague.id}`, officer, { excluded: true }), 400, 'BadRequest');
     expectGraphError(await call('PATCH', `${BASE}/${id}/packageFiles/${manifestFile.id}`, officer, { excluded: false }), 400, 'BadRequest');
-    expectGraphError(await call('PATCH', `${BASE}/${id}/packageFiles/99999`, officer, { excluded: true, exclusionReason: 'x' }), 404, 'Request_ResourceNotFound');
-    expectGraphError(await call('PATCH', `${BASE}/${id}/packageFiles/${colleague.id}`, stranger, { excluded: true, exclusionReason: 'x' }), 404, 'Request_ResourceNotFound');
+    expectGraphError(
+      await call('PATCH', `${BASE}/${id}/packageFiles/99999`, officer, { excluded: true, exclusionReason: 'x' }),
+      404,
+      'Request_ResourceNotFound',
+    );
+    expectGraphError(
+      await call('PATCH', `${BASE}/${id}/packageFiles/${colleague.id}`, stranger, { excluded: true, exclusionReason: 'x' }),
+      404,
+      'Request_ResourceNotFound',
+    );
     const excluded = await call('PATCH', `${BASE}/${id}/packageFiles/${colleague.id}`, officer, { excluded: true, exclusionReason: reason });
     expect(excluded.statusCode, excluded.body).toBe(200);
     expect(json(excluded)).toMatchObject({ path: colleague.path, excluded: true, exclusionReason: reason });
@@ -162,7 +190,11 @@ describe('a case from creation to purge', () => {
     expect(reviewed.statusCode, reviewed.body).toBe(200);
     expect(json(reviewed).stages.map((s: any) => s.status)).toEqual(['completed', 'completed', 'completed', 'notStarted']);
     expect(json(reviewed).insight).toMatchObject({ excludedItemCount: 1, signedOffItemCount: planned.length - 1, itemNeedReview: 0 });
-    expect(json(reviewed).history.map((h: any) => h.type).slice(-2)).toEqual(['fileExcluded', 'reviewCompleted']);
+    expect(
+      json(reviewed)
+        .history.map((h: any) => h.type)
+        .slice(-2),
+    ).toEqual(['fileExcluded', 'reviewCompleted']);
     expectGraphError(await call('PATCH', `${BASE}/${id}/packageFiles/${colleague.id}`, officer, { excluded: false }), 400, 'BadRequest');
 
     // The report: one row per package file, then the statement.
@@ -188,7 +220,9 @@ describe('a case from creation to purge', () => {
     expect(attachment.headers['content-type']).toBe('application/zip');
     const entries = await readZip(attachment.rawPayload);
     const manifest = JSON.parse(entries.get('manifest.json')!.toString('utf8')) as {
-      subjectRightsRequestId: string; files: { path: string; size: number; sha256: string }[]; excluded: { path: string; reason: string }[];
+      subjectRightsRequestId: string;
+      files: { path: string; size: number; sha256: string }[];
+      excluded: { path: string; reason: string }[];
     };
     expect(manifest.subjectRightsRequestId).toBe(id);
     expect(manifest.excluded).toEqual([expect.objectContaining({ path: colleague.path, reason })]);
@@ -197,12 +231,22 @@ describe('a case from creation to purge', () => {
       expect(sha(entries.get(f.path)!), f.path).toBe(f.sha256);
       expect(entries.get(f.path)!.length).toBe(f.size);
     }
-    expect(manifest.files.map((f) => f.path).sort()).toEqual(planned.map((f) => f.path).filter((p) => p !== colleague.path && p !== 'manifest.json').sort());
+    expect(manifest.files.map((f) => f.path).sort()).toEqual(
+      planned
+        .map((f) => f.path)
+        .filter((p) => p !== colleague.path && p !== 'manifest.json')
+        .sort(),
+    );
     expectGraphError(await call('GET', `${BASE}/${id}/getFinalAttachment`, stranger), 404, 'Request_ResourceNotFound');
 
     // Asked with Prefer: dsr.downloadUrl, the route answers a URL of that one file instead, which
     // serves the same zip without Authorization and cannot be bent to another case, tenant or file.
-    const ask = (op: string, token: string) => t.app.inject({ method: 'GET', url: `${BASE}/${id}/${op}`, headers: { authorization: `Bearer ${token}`, prefer: 'odata.maxpagesize=5, dsr.downloadUrl' } });
+    const ask = (op: string, token: string) =>
+      t.app.inject({
+        method: 'GET',
+        url: `${BASE}/${id}/${op}`,
+        headers: { authorization: `Bearer ${token}`, prefer: 'odata.maxpagesize=5, dsr.downloadUrl' },
+      });
     const asked = await ask('getFinalAttachment', officer);
     expect(asked.statusCode, asked.body).toBe(200);
     expect(asked.headers['preference-applied']).toBe('dsr.downloadUrl');
@@ -259,7 +303,8 @@ describe('a restart mid-stage', () => {
     const tenant = randomUUID();
     const officer = await t.appToken(tenant, ['SubjectRightsRequest.ReadWrite.All']);
     const subject = await seedUser(t.db, t.deps.contentStore, {
-      tenantId: tenant, files: Array.from({ length: 6 }, (_, i) => ({ path: `Docs/f-${i}.bin`, body: Buffer.alloc(30_000 + i, i) })),
+      tenantId: tenant,
+      files: Array.from({ length: 6 }, (_, i) => ({ path: `Docs/f-${i}.bin`, body: Buffer.alloc(30_000 + i, i) })),
     });
     let uploads = 0;
     let crashed: Promise<void> | undefined;
@@ -267,7 +312,11 @@ describe('a restart mid-stage', () => {
       if (e.type === 'fileUploaded' && ++uploads === 3) crashed = a.stopHard();
     });
     const res = await call('POST', BASE, officer, {
-      type: 'export', dataSubjectType: 'customer', displayName: 'Export', regulations: ['CCPA'], pauseAfterEstimate: false,
+      type: 'export',
+      dataSubjectType: 'customer',
+      displayName: 'Export',
+      regulations: ['CCPA'],
+      pauseAfterEstimate: false,
       dataSubject: { email: subject.upn },
     });
     expect(res.statusCode, res.body).toBe(201);
@@ -276,10 +325,13 @@ describe('a restart mid-stage', () => {
     await crashed;
     expect(json(await call('GET', `${BASE}/${id}`, officer)).stages[0].status).toBe('current');
     await worker();
-    const done = await waitFor(async () => {
-      const c = json(await call('GET', `${BASE}/${id}`, officer));
-      return c.stages[0].status === 'completed' ? c : undefined;
-    }, { what: 'the retrieval to be resumed', timeoutMs: 30_000 });
+    const done = await waitFor(
+      async () => {
+        const c = json(await call('GET', `${BASE}/${id}`, officer));
+        return c.stages[0].status === 'completed' ? c : undefined;
+      },
+      { what: 'the retrieval to be resumed', timeoutMs: 30_000 },
+    );
     // pauseAfterEstimate false: no review wait; the report is ready at once.
     expect(done.stages.map((s: any) => s.status)).toEqual(['completed', 'completed', 'completed', 'notStarted']);
     expect(done.history.map((h: any) => h.type)).toEqual(['created', 'retrievalStarted', 'retrievalCompleted', 'reviewSkipped']);
@@ -297,7 +349,13 @@ describe('the cases and privacy-statement commands', () => {
     const server = await t.app.listen({ host: '127.0.0.1', port: 0 });
     const tenant = randomUUID();
     const api = new ApiClient(server, await t.appToken(tenant, ['SubjectRightsRequest.ReadWrite.All']));
-    const subject = await seedUser(t.db, t.deps.contentStore, { tenantId: tenant, files: [{ path: 'a.txt', body: Buffer.from('hello') }, { path: 'b.txt', body: Buffer.from('not yours') }] });
+    const subject = await seedUser(t.db, t.deps.contentStore, {
+      tenantId: tenant,
+      files: [
+        { path: 'a.txt', body: Buffer.from('hello') },
+        { path: 'b.txt', body: Buffer.from('not yours') },
+      ],
+    });
     const dir = await tempDir('dsr-cases-cli-');
     const statementFile = path.join(dir, 'statement.json');
     await writeFile(statementFile, JSON.stringify(STATEMENT));
@@ -307,7 +365,15 @@ describe('the cases and privacy-statement commands', () => {
     await expect(cli.setPrivacyStatement(api, statementFile)).rejects.toThrow(/privacy statement failed: BadRequest: controller must be an object/);
 
     const c = await cli.createCase(api, { email: subject.upn, name: 'CLI case', type: 'export', subjectType: 'customer', regulation: ['LGPD'], pause: true });
-    await cli.createCase(api, { email: 'nobody@contoso.test', name: 'Late case', type: 'access', subjectType: 'customer', regulation: [], due: '2026-01-02T00:00:00Z', pause: true });
+    await cli.createCase(api, {
+      email: 'nobody@contoso.test',
+      name: 'Late case',
+      type: 'access',
+      subjectType: 'customer',
+      regulation: [],
+      due: '2026-01-02T00:00:00Z',
+      pause: true,
+    });
     const lines: string[] = [];
     const tty = { isTTY: true, write: (s: string) => lines.push(s) };
     expect(await cli.listCases(api, { out: tty, now: new Date() })).toBe(2);
@@ -323,8 +389,10 @@ describe('the cases and privacy-statement commands', () => {
     // eslint-disable-next-line no-control-regex -- no terminal escape code may reach a non-terminal
     expect(lines.join('')).not.toMatch(/CLI case|\u001b/);
 
-    await waitFor(async () => (await cli.showCase(api, c.id, { json: true, out: { write: () => undefined } })).stages[1]!.status === 'current',
-      { what: 'the CLI case to be retrieved', timeoutMs: 30_000 });
+    await waitFor(async () => (await cli.showCase(api, c.id, { json: true, out: { write: () => undefined } })).stages[1]!.status === 'current', {
+      what: 'the CLI case to be retrieved',
+      timeoutMs: 30_000,
+    });
     lines.length = 0;
     await cli.listCaseFiles(api, c.id, { json: true, out: { write: (s: string) => lines.push(s) } });
     const b = (JSON.parse(lines.join('')) as { id: string; path: string }[]).find((f) => f.path === 'OneDrive/Files/b.txt')!;
@@ -354,7 +422,8 @@ describe('the cases and privacy-statement commands', () => {
   it('--help lists the case commands', async () => {
     const { runCli } = await import('./support/cli.ts');
     const [cases, statement] = await Promise.all([runCli(['cases', '--help']), runCli(['privacy-statement', '--help'])]);
-    for (const c of ['list', 'show', 'create', 'files', 'exclude', 'include', 'complete-review', 'close', 'report', 'attachment']) expect(cases.stdout).toMatch(new RegExp(`^  ${c}`, 'm'));
+    for (const c of ['list', 'show', 'create', 'files', 'exclude', 'include', 'complete-review', 'close', 'report', 'attachment'])
+      expect(cases.stdout).toMatch(new RegExp(`^  ${c}`, 'm'));
     for (const c of ['get', 'set']) expect(statement.stdout).toMatch(new RegExp(`^  ${c}`, 'm'));
   });
 });

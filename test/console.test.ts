@@ -37,8 +37,12 @@ beforeAll(async () => {
   const { url: databaseUrl } = await createTestDatabase();
   azurite = await startAzurite();
   config = loadConfig({
-    DSR_DATA_DIR: await tempDir('dsr-console-'), DSR_DATABASE_URL: databaseUrl, DSR_PORT: '0', DSR_HOST: '127.0.0.1',
-    DSR_STORAGE_ALLOW: azurite.origin, DSR_LOG_LEVEL: 'warn',
+    DSR_DATA_DIR: await tempDir('dsr-console-'),
+    DSR_DATABASE_URL: databaseUrl,
+    DSR_PORT: '0',
+    DSR_HOST: '127.0.0.1',
+    DSR_STORAGE_ALLOW: azurite.origin,
+    DSR_LOG_LEVEL: 'warn',
     DSR_CASES_STORAGE: `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_KEY};BlobEndpoint=${azurite.accountUrl};`,
   });
   server = await startServer(config, { withWorker: true, logger: createLogger('warn') });
@@ -68,7 +72,9 @@ async function heading(page: Page, name: string): Promise<void> {
   const alert = page.getByRole('alert');
   await Promise.race([
     page.getByRole('heading', { name }).waitFor(),
-    alert.waitFor().then(async () => { throw new Error(`instead of "${name}": ${await alert.innerText()}`); }),
+    alert.waitFor().then(async () => {
+      throw new Error(`instead of "${name}": ${await alert.innerText()}`);
+    }),
   ]);
 }
 
@@ -78,7 +84,10 @@ function zipNames(file: string): Promise<string[]> {
     yauzl.open(file, { lazyEntries: true }, (err, zip) => {
       if (err) return reject(err);
       const names: string[] = [];
-      zip.on('entry', (entry: yauzl.Entry) => { names.push(entry.fileName); zip.readEntry(); });
+      zip.on('entry', (entry: yauzl.Entry) => {
+        names.push(entry.fileName);
+        zip.readEntry();
+      });
       zip.on('end', () => resolve(names));
       zip.on('error', reject);
       zip.readEntry();
@@ -191,7 +200,13 @@ describe('the privacy console', () => {
     expect(exportsTab.problems).toEqual([]);
     await exportsTab.page.close();
     expect(await page.locator('dl.facts dd').nth(5).innerText()).not.toMatch(/^0 /);
-    await page.locator('tbody tr').first().waitFor({ timeout: 5000 }).catch(async () => { throw new Error(await page.locator('main').innerText()); });
+    await page
+      .locator('tbody tr')
+      .first()
+      .waitFor({ timeout: 5000 })
+      .catch(async () => {
+        throw new Error(await page.locator('main').innerText());
+      });
     const firstRow = page.locator('tbody tr').first();
     await firstRow.getByRole('textbox').fill("another person's data");
     await firstRow.getByRole('button', { name: 'Exclude' }).click();
@@ -215,8 +230,14 @@ describe('the privacy console', () => {
     const [download] = await Promise.all([page.waitForEvent('download'), attachmentButton.click()]);
     const names = await zipNames(await download.path());
     expect(names.length).toBeGreaterThan(1);
-    expect(names.some((n) => n.endsWith(keptPath)), `${keptPath} in ${names.join(', ')}`).toBe(true);
-    expect(names.some((n) => n.endsWith(excludedPath)), `${excludedPath} in ${names.join(', ')}`).toBe(false);
+    expect(
+      names.some((n) => n.endsWith(keptPath)),
+      `${keptPath} in ${names.join(', ')}`,
+    ).toBe(true);
+    expect(
+      names.some((n) => n.endsWith(excludedPath)),
+      `${excludedPath} in ${names.join(', ')}`,
+    ).toBe(false);
 
     await page.getByRole('button', { name: 'Close request' }).click();
     await page.locator('ol.stages li', { hasText: 'caseResolved' }).getByText('completed').waitFor();
@@ -260,15 +281,23 @@ describe('the privacy console', () => {
     const token = await mintToken(config, { tenant: tenantId, user: officerUpn, admin: true, scopes: 'SubjectRightsRequest.ReadWrite.All' });
     const api = async (method: string, url: string, body?: unknown) => {
       const res = await fetch(`${server.url}/v1.0/security/subjectRightsRequests${url}`, {
-        method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body),
+        method,
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
       });
       expect(res.status, await res.clone().text()).toBeLessThan(300);
       return res.json() as Promise<{ id: string }>;
     };
     // Subjects not in the directory: no export runs, the lists need only the cases.
-    const make = (name: string, extra: Record<string, unknown>) => api('POST', '', {
-      displayName: name, type: 'access', dataSubjectType: 'customer', regulations: ['GDPR'], dataSubject: { email: `${name.replace(/ /g, '.')}@nowhere.example` }, ...extra,
-    });
+    const make = (name: string, extra: Record<string, unknown>) =>
+      api('POST', '', {
+        displayName: name,
+        type: 'access',
+        dataSubjectType: 'customer',
+        regulations: ['GDPR'],
+        dataSubject: { email: `${name.replace(/ /g, '.')}@nowhere.example` },
+        ...extra,
+      });
     await make('Sorted alpha', { internalDueDateTime: '2099-01-01T00:00:00Z' });
     await make('Sorted beta', { type: 'export', internalDueDateTime: '2020-01-01T00:00:00Z' });
     const gamma = await make('Sorted gamma', { internalDueDateTime: '2098-01-01T00:00:00Z' });
@@ -325,12 +354,19 @@ describe('the privacy console', () => {
     await page.getByText('No statement is set yet').waitFor();
     const hostile = 'Contoso <img src=x onerror="window.ran=1"><script>window.ran=2</script>';
     const fill: [string, string][] = [
-      ['Controller: name', hostile], ['Controller: contact', 'privacy@contoso.example'],
+      ['Controller: name', hostile],
+      ['Controller: contact', 'privacy@contoso.example'],
       ['Purposes and legal bases', 'Payroll | Art. 6(1)(b) GDPR\nSecurity | Art. 6(1)(f) GDPR'],
-      ['Categories of personal data', 'Profile\nFiles'], ['Retention', 'Profile | Employment + 2 years'],
-      ['Source of the data', 'You and your manager'], ['Automated decision-making, including profiling', 'None'],
-      ['Right to rectification: how', 'Ask HR'], ['Right to erasure: how', 'Ask HR'], ['Right to restriction: how', 'Ask HR'],
-      ['Right to object: how', 'Ask HR'], ['Supervisory authority', 'EDÖB'], ['Supervisory authority: contact', 'https://www.edoeb.admin.ch'],
+      ['Categories of personal data', 'Profile\nFiles'],
+      ['Retention', 'Profile | Employment + 2 years'],
+      ['Source of the data', 'You and your manager'],
+      ['Automated decision-making, including profiling', 'None'],
+      ['Right to rectification: how', 'Ask HR'],
+      ['Right to erasure: how', 'Ask HR'],
+      ['Right to restriction: how', 'Ask HR'],
+      ['Right to object: how', 'Ask HR'],
+      ['Supervisory authority', 'EDÖB'],
+      ['Supervisory authority: contact', 'https://www.edoeb.admin.ch'],
     ];
     for (const [label, value] of fill) await page.getByLabel(label, { exact: true }).fill(value);
     await page.getByRole('button', { name: 'Preview' }).click();
@@ -357,9 +393,15 @@ describe('the privacy console', () => {
     await preview.getByText("Other people's IP addresses and user agents are included.").waitFor();
     // Read back through the API, not the page.
     const token = await mintToken(config, { tenant: tenantId, user: officerUpn, admin: true, scopes: 'SubjectRightsRequest.Read.All' });
-    const stored = await (await fetch(`${server.url}/v1.0/security/privacyStatement`, { headers: { authorization: `Bearer ${token}` } })).json() as Record<string, any>;
+    const stored = (await (await fetch(`${server.url}/v1.0/security/privacyStatement`, { headers: { authorization: `Bearer ${token}` } })).json()) as Record<
+      string,
+      any
+    >;
     expect(stored.controller.name).toBe(hostile);
-    expect(stored.purposes).toEqual([{ purpose: 'Payroll', legalBasis: 'Art. 6(1)(b) GDPR' }, { purpose: 'Security', legalBasis: 'Art. 6(1)(f) GDPR' }]);
+    expect(stored.purposes).toEqual([
+      { purpose: 'Payroll', legalBasis: 'Art. 6(1)(b) GDPR' },
+      { purpose: 'Security', legalBasis: 'Art. 6(1)(f) GDPR' },
+    ]);
     expect(stored.recipients).toEqual([]);
     expect(stored.redactOtherActors).toBe(false);
     // The browser logs the two answers the test asked for (404 before any statement, the 400); nothing else.

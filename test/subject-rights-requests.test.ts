@@ -22,8 +22,13 @@ function call(method: 'GET' | 'POST' | 'PATCH' | 'PUT', url: string, token: stri
 
 function body(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {
-    type: 'access', dataSubjectType: 'customer', displayName: 'Adele asks', description: 'by mail',
-    regulations: ['GDPR'], dataSubject: { email: 'ADELE@contoso.com', firstName: 'Adele', residency: 'CH' }, ...overrides,
+    type: 'access',
+    dataSubjectType: 'customer',
+    displayName: 'Adele asks',
+    description: 'by mail',
+    regulations: ['GDPR'],
+    dataSubject: { email: 'ADELE@contoso.com', firstName: 'Adele', residency: 'CH' },
+    ...overrides,
   };
 }
 
@@ -55,9 +60,27 @@ describe('create and get', () => {
     expect(res.headers.location).toBe(`${PUBLIC_URL}${BASE}/${c.id}`);
     expect(c['@odata.context']).toBe(`${PUBLIC_URL}/v1.0/$metadata#security/subjectRightsRequests/$entity`);
     expect(Object.keys(c).slice(1)).toEqual([
-      'id', 'displayName', 'description', 'type', 'dataSubjectType', 'dataSubject', 'regulations', 'status',
-      'internalDueDateTime', 'createdBy', 'createdDateTime', 'lastModifiedBy', 'lastModifiedDateTime', 'closedDateTime',
-      'externalId', 'history', 'stages', 'insight', 'includeAllVersions', 'includeAuthoredContent', 'pauseAfterEstimate',
+      'id',
+      'displayName',
+      'description',
+      'type',
+      'dataSubjectType',
+      'dataSubject',
+      'regulations',
+      'status',
+      'internalDueDateTime',
+      'createdBy',
+      'createdDateTime',
+      'lastModifiedBy',
+      'lastModifiedDateTime',
+      'closedDateTime',
+      'externalId',
+      'history',
+      'stages',
+      'insight',
+      'includeAllVersions',
+      'includeAuthoredContent',
+      'pauseAfterEstimate',
       'contentQuery',
     ]);
     expect(c.status).toBe('active');
@@ -68,7 +91,10 @@ describe('create and get', () => {
     expect(Math.abs(due.getTime() - monthLater.getTime())).toBeLessThan(4 * 86_400_000);
     expect(due.getTime()).toBeGreaterThan(before.getTime() + 27 * 86_400_000);
     expect(c.stages.map((s: any) => [s.stage, s.status])).toEqual([
-      ['contentRetrieval', 'failed'], ['contentReview', 'notStarted'], ['generateReport', 'notStarted'], ['caseResolved', 'notStarted'],
+      ['contentRetrieval', 'failed'],
+      ['contentReview', 'notStarted'],
+      ['generateReport', 'notStarted'],
+      ['caseResolved', 'notStarted'],
     ]);
     expect(c.stages[0].error.code).toBe('caseStorageNotConfigured');
     expect(c.createdBy).toEqual({ application: { id: expect.any(String), displayName: null } });
@@ -80,7 +106,8 @@ describe('create and get', () => {
       expect(got.statusCode, got.body).toBe(200);
       expect(json(got)).toEqual({
         '@odata.context': `${PUBLIC_URL}/${version}/$metadata#security/subjectRightsRequests(displayName,status)/$entity`,
-        displayName: 'Adele asks', status: 'active',
+        displayName: 'Adele asks',
+        status: 'active',
       });
     }
   });
@@ -114,21 +141,38 @@ describe('create and get', () => {
   });
 
   it('answers bad input with a Graph 400 and creates nothing', async () => {
-    const { rows: [before] } = await t.db.query<{ n: number }>('select count(*)::int as n from subject_rights_requests');
+    const {
+      rows: [before],
+    } = await t.db.query<{ n: number }>('select count(*)::int as n from subject_rights_requests');
     const bad: unknown[] = [
-      [], 'x', body({ type: 'erase' }), body({ dataSubjectType: 'alien' }), body({ dataSubject: { firstName: 'no mail' } }),
-      body({ dataSubject: { email: 'not an address' } }), body({ displayName: '' }), body({ displayName: 'x'.repeat(300) }),
-      body({ regulations: 'GDPR' }), body({ internalDueDateTime: '2026-13-40T00:00:00Z' }), body({ internalDueDateTime: '2026-12-01' }),
-      body({ status: 'closed' }), body({ id: randomUUID() }), body({ pauseAfterEstimate: 'no' }),
+      [],
+      'x',
+      body({ type: 'erase' }),
+      body({ dataSubjectType: 'alien' }),
+      body({ dataSubject: { firstName: 'no mail' } }),
+      body({ dataSubject: { email: 'not an address' } }),
+      body({ displayName: '' }),
+      body({ displayName: 'x'.repeat(300) }),
+      body({ regulations: 'GDPR' }),
+      body({ internalDueDateTime: '2026-13-40T00:00:00Z' }),
+      body({ internalDueDateTime: '2026-12-01' }),
+      body({ status: 'closed' }),
+      body({ id: randomUUID() }),
+      body({ pauseAfterEstimate: 'no' }),
       body({ dataSubject: { email: 'a@b.c', blob: 'x'.repeat(9000) } }),
     ];
     for (const payload of bad) {
       const res = await t.app.inject({
-        method: 'POST', url: BASE, headers: { authorization: `Bearer ${writer}`, 'content-type': 'application/json' }, payload: JSON.stringify(payload),
+        method: 'POST',
+        url: BASE,
+        headers: { authorization: `Bearer ${writer}`, 'content-type': 'application/json' },
+        payload: JSON.stringify(payload),
       });
       expectGraphError(res, 400, 'BadRequest');
     }
-    const { rows: [after] } = await t.db.query<{ n: number }>('select count(*)::int as n from subject_rights_requests');
+    const {
+      rows: [after],
+    } = await t.db.query<{ n: number }>('select count(*)::int as n from subject_rights_requests');
     expect(after!.n).toBe(before!.n);
   });
 });
@@ -152,7 +196,7 @@ describe('permissions and tenants', () => {
     expectGraphError(await call('POST', BASE, delegatedReader, body()), 403, 'Authorization_RequestDenied');
   });
 
-  it('never shows, changes or annotates another tenant\'s case', async () => {
+  it("never shows, changes or annotates another tenant's case", async () => {
     const c = await create();
     expectGraphError(await call('GET', `${BASE}/${c.id}`, otherWriter), 404, 'Request_ResourceNotFound');
     expectGraphError(await call('PATCH', `${BASE}/${c.id}`, otherWriter, { displayName: 'mine' }), 404, 'Request_ResourceNotFound');
@@ -197,7 +241,9 @@ describe('update, close and notes', () => {
     expect(closed.history.at(-1).changedBy).toEqual(closed.lastModifiedBy);
     expectGraphError(await call('PATCH', `${BASE}/${c.id}`, officer, { status: 'active' }), 400, 'BadRequest');
     expectGraphError(await call('PATCH', `${BASE}/${c.id}`, officer, { displayName: 'after close' }), 400, 'BadRequest');
-    const { rows: [row] } = await t.db.query<{ purge_after: Date; closed_at: Date }>('select purge_after, closed_at from subject_rights_requests where id = $1', [c.id]);
+    const {
+      rows: [row],
+    } = await t.db.query<{ purge_after: Date; closed_at: Date }>('select purge_after, closed_at from subject_rights_requests where id = $1', [c.id]);
     expect(Math.round((row!.purge_after.getTime() - row!.closed_at.getTime()) / 86_400_000)).toBe(30);
   });
 
@@ -240,11 +286,25 @@ describe('list', () => {
     expect(await ids(`${BASE}?$filter=${encodeURIComponent(`status eq 'active' and internalDueDateTime lt ${now}`)}`)).toEqual([past.id]);
     expect(await ids(`${BASE}?$filter=${encodeURIComponent("type eq 'export'")}`)).toEqual([past.id]);
     expect(await ids(`${BASE}?$filter=${encodeURIComponent("status eq 'closed'")}`)).toEqual([closedPast.id]);
-    expect(await ids(`${BASE}?$filter=${encodeURIComponent('internalDueDateTime ge 2026-12-01T00:00:00Z and internalDueDateTime lt 2027-01-01T00:00:00Z')}`)).toEqual([soon.id]);
+    expect(
+      await ids(`${BASE}?$filter=${encodeURIComponent('internalDueDateTime ge 2026-12-01T00:00:00Z and internalDueDateTime lt 2027-01-01T00:00:00Z')}`),
+    ).toEqual([soon.id]);
 
-    for (const q of ["$filter=status eq 'open'", '$filter=displayName eq \'x\'', "$filter=status eq 'active' or type eq 'access'",
-      '$filter=internalDueDateTime lt yesterday', '$top=0', '$top=x', '$skiptoken=abc', '$orderby=displayName', '$expand=notes',
-      '$orderby=status sideways', '$search=adele', '$search=""', `$orderby=status&$skiptoken=${Buffer.from('["open","2026-01-01T00:00:00.000000Z","x"]').toString('base64url')}`]) {
+    for (const q of [
+      "$filter=status eq 'open'",
+      "$filter=displayName eq 'x'",
+      "$filter=status eq 'active' or type eq 'access'",
+      '$filter=internalDueDateTime lt yesterday',
+      '$top=0',
+      '$top=x',
+      '$skiptoken=abc',
+      '$orderby=displayName',
+      '$expand=notes',
+      '$orderby=status sideways',
+      '$search=adele',
+      '$search=""',
+      `$orderby=status&$skiptoken=${Buffer.from('["open","2026-01-01T00:00:00.000000Z","x"]').toString('base64url')}`,
+    ]) {
       expectGraphError(await call('GET', `${BASE}?${q.replace(/ /g, '%20')}`, tok), 400, 'BadRequest');
     }
   });
@@ -252,7 +312,10 @@ describe('list', () => {
   it('sorts by createdDateTime or status either way and pages in that order; $search finds text in the name or subject', async () => {
     const tenant = randomUUID();
     const tok = await t.appToken(tenant, ['SubjectRightsRequest.ReadWrite.All']);
-    const a = await create({ internalDueDateTime: '2027-03-01T00:00:00Z', displayName: 'Alpha', dataSubject: { email: 'zoe@contoso.com', lastName: 'Quist' } }, tok);
+    const a = await create(
+      { internalDueDateTime: '2027-03-01T00:00:00Z', displayName: 'Alpha', dataSubject: { email: 'zoe@contoso.com', lastName: 'Quist' } },
+      tok,
+    );
     const b = await create({ internalDueDateTime: '2027-01-01T00:00:00Z', displayName: 'Beta' }, tok);
     const c = await create({ internalDueDateTime: '2027-02-01T00:00:00Z', displayName: "Gamma 50% O'Neil" }, tok);
     await call('PATCH', `${BASE}/${b.id}`, tok, { status: 'closed' });
@@ -300,14 +363,26 @@ describe('review, report and statement before there is a package', () => {
     const url = '/v1.0/security/privacyStatement';
     expectGraphError(await call('GET', url, reader), 404, 'Request_ResourceNotFound');
     const statement = {
-      controller: { name: 'Contoso', contact: 'privacy@contoso.com' }, purposes: [{ purpose: 'HR', legalBasis: 'Art. 6(1)(b)' }],
-      categories: ['Profile'], recipients: [], retention: [{ category: 'Profile', period: 'Employment + 2 years' }], source: 'The subject',
-      automatedDecisionMaking: 'None', transfers: [{ destination: 'US', safeguards: 'Standard contractual clauses' }],
+      controller: { name: 'Contoso', contact: 'privacy@contoso.com' },
+      purposes: [{ purpose: 'HR', legalBasis: 'Art. 6(1)(b)' }],
+      categories: ['Profile'],
+      recipients: [],
+      retention: [{ category: 'Profile', period: 'Employment + 2 years' }],
+      source: 'The subject',
+      automatedDecisionMaking: 'None',
+      transfers: [{ destination: 'US', safeguards: 'Standard contractual clauses' }],
       rights: { rectification: 'r', erasure: 'e', restriction: 'x', objection: 'o', complaint: { authority: 'CNIL', contact: 'https://www.cnil.fr' } },
     };
     expectGraphError(await call('PUT', url, reader, statement), 403, 'Authorization_RequestDenied');
-    for (const bad of [{ ...statement, controller: 'Contoso' }, { ...statement, extra: 1 }, { ...statement, rights: { ...statement.rights, complaint: {} } },
-      { ...statement, categories: Array.from({ length: 51 }, () => 'x') }, { ...statement, source: '' }, [], 'text']) {
+    for (const bad of [
+      { ...statement, controller: 'Contoso' },
+      { ...statement, extra: 1 },
+      { ...statement, rights: { ...statement.rights, complaint: {} } },
+      { ...statement, categories: Array.from({ length: 51 }, () => 'x') },
+      { ...statement, source: '' },
+      [],
+      'text',
+    ]) {
       expectGraphError(await call('PUT', url, writer, bad), 400, 'BadRequest');
     }
     const res = await call('PUT', url, writer, statement);
@@ -321,8 +396,14 @@ describe('review, report and statement before there is a package', () => {
     const tenant = randomUUID();
     const tok = await t.appToken(tenant, ['SubjectRightsRequest.Read.All']);
     const draft = {
-      controller: { name: 'Contoso <script>', contact: 'privacy@contoso.com' }, purposes: [{ purpose: 'HR', legalBasis: 'Art. 6(1)(b)' }],
-      categories: ['Profile', 'Mail'], recipients: [], retention: [], source: 'The subject', automatedDecisionMaking: 'None', transfers: [],
+      controller: { name: 'Contoso <script>', contact: 'privacy@contoso.com' },
+      purposes: [{ purpose: 'HR', legalBasis: 'Art. 6(1)(b)' }],
+      categories: ['Profile', 'Mail'],
+      recipients: [],
+      retention: [],
+      source: 'The subject',
+      automatedDecisionMaking: 'None',
+      transfers: [],
       rights: { rectification: 'r', erasure: 'e', restriction: 'x', objection: 'o', complaint: { authority: 'CNIL', contact: 'https://www.cnil.fr' } },
       redactOtherActors: false,
     };
@@ -334,7 +415,11 @@ describe('review, report and statement before there is a package', () => {
     expect(preview.lines).toContain('Categories of personal data: Profile; Mail');
     expect(preview.lines.at(-1)).toBe("Other people's IP addresses and user agents are included.");
     expectGraphError(await call('POST', '/v1.0/security/privacyStatement/preview', tok, { ...draft, source: '' }), 400, 'BadRequest');
-    expectGraphError(await call('POST', '/v1.0/security/privacyStatement/preview', await t.appToken(tenant, ['User.Read.All']), draft), 403, 'Authorization_RequestDenied');
+    expectGraphError(
+      await call('POST', '/v1.0/security/privacyStatement/preview', await t.appToken(tenant, ['User.Read.All']), draft),
+      403,
+      'Authorization_RequestDenied',
+    );
     expectGraphError(await call('GET', '/v1.0/security/privacyStatement', tok), 404, 'Request_ResourceNotFound');
   });
 });

@@ -43,8 +43,12 @@ async function exportFor(tenant: string, token: string): Promise<string> {
 
 function body(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {
-    changeType: 'created,updated', notificationUrl: receiver.url(), resource: 'dataPolicyOperations',
-    expirationDateTime: inHours(24), clientState: 'secret-state', ...overrides,
+    changeType: 'created,updated',
+    notificationUrl: receiver.url(),
+    resource: 'dataPolicyOperations',
+    expirationDateTime: inHours(24),
+    clientState: 'secret-state',
+    ...overrides,
   };
 }
 
@@ -169,7 +173,9 @@ describe('the validation handshake', () => {
     try {
       const token = await local.appToken(randomUUID(), EXPORT_ROLES);
       const res = await local.app.inject({
-        method: 'POST', url: '/v1.0/subscriptions', headers: { authorization: `Bearer ${token}` },
+        method: 'POST',
+        url: '/v1.0/subscriptions',
+        headers: { authorization: `Bearer ${token}` },
         payload: body({ notificationUrl: `http://127.0.0.1:${port}/hook?code=hook-secret` }),
       });
       expect(res.statusCode).toBe(400);
@@ -186,7 +192,9 @@ describe('the validation handshake', () => {
       const answer = await client.post('https://hooks.contoso.example/x?code=s', undefined, undefined, 2000);
       expect(answer).toEqual({ kind: 'blocked', message: expect.stringMatching(/private/) });
       await expect(validateEndpoint(client, 'notificationUrl', 'https://hooks.contoso.example/x')).rejects.toMatchObject({
-        status: 400, code: 'InvalidRequest', message: expect.stringMatching(/resolves to a loopback, private/),
+        status: 400,
+        code: 'InvalidRequest',
+        message: expect.stringMatching(/resolves to a loopback, private/),
       });
     } finally {
       client.close();
@@ -198,7 +206,9 @@ describe('the validation handshake', () => {
     receiver.behaviour.validation = 'hang';
     try {
       await expect(validateEndpoint(client, 'notificationUrl', receiver.url('/slow'), 300)).rejects.toMatchObject({
-        status: 400, code: 'InvalidRequest', message: expect.stringMatching(/the validation request timed out \(no answer within 0.3 s\)/),
+        status: 400,
+        code: 'InvalidRequest',
+        message: expect.stringMatching(/the validation request timed out \(no answer within 0.3 s\)/),
       });
     } finally {
       receiver.behaviour.validation = 'echo';
@@ -260,7 +270,12 @@ describe('refused requests', () => {
     const short = await createTestApp({ DSR_NOTIFICATION_ALLOW: receiver.origin, DSR_SUBSCRIPTION_MAX_EXPIRATION: '1h' });
     try {
       const token = await short.appToken(randomUUID(), EXPORT_ROLES);
-      const res = await short.app.inject({ method: 'POST', url: '/v1.0/subscriptions', headers: { authorization: `Bearer ${token}` }, payload: body({ expirationDateTime: inHours(2) }) });
+      const res = await short.app.inject({
+        method: 'POST',
+        url: '/v1.0/subscriptions',
+        headers: { authorization: `Bearer ${token}` },
+        payload: body({ expirationDateTime: inHours(2) }),
+      });
       expect(res.statusCode).toBe(400);
       expect(res.json().error.message).toMatch(/can only be 60 minutes in the future/);
     } finally {
@@ -313,7 +328,9 @@ describe('notifications from the outbox', () => {
     const token = await t.appToken(tenant, EXPORT_ROLES);
     const path = `/created-${randomUUID().slice(0, 8)}`;
     const { subscription } = await createSubscription(tenant, {
-      changeType: 'created', notificationUrl: receiver.url(path), notificationUrlAppId: appId,
+      changeType: 'created',
+      notificationUrl: receiver.url(path),
+      notificationUrlAppId: appId,
     });
     const operationId = await exportFor(tenant, token);
     const { rows } = await t.db.query('select change_type, resource from notification_outbox where subscription_id = $1', [subscription.id]);
@@ -322,16 +339,18 @@ describe('notifications from the outbox', () => {
     delivery = await startNotificationDelivery({ config: t.config, db: t.db, workerId: 'test-delivery' });
     await receiver.waitFor(() => receiver.items(path).length > 0, 'the created notification');
     const [batch] = receiver.batches.filter((b) => b.path === path);
-    expect(batch!.value).toEqual([{
-      id: expect.stringMatching(/^[0-9a-f-]{36}$/),
-      subscriptionId: subscription.id,
-      subscriptionExpirationDateTime: subscription.expirationDateTime,
-      tenantId: tenant,
-      clientState: 'secret-state',
-      changeType: 'created',
-      resource: `dataPolicyOperations/${operationId}`,
-      resourceData: { '@odata.type': '#microsoft.graph.dataPolicyOperation', '@odata.id': `dataPolicyOperations/${operationId}`, id: operationId },
-    }]);
+    expect(batch!.value).toEqual([
+      {
+        id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+        subscriptionId: subscription.id,
+        subscriptionExpirationDateTime: subscription.expirationDateTime,
+        tenantId: tenant,
+        clientState: 'secret-state',
+        changeType: 'created',
+        resource: `dataPolicyOperations/${operationId}`,
+        resourceData: { '@odata.type': '#microsoft.graph.dataPolicyOperation', '@odata.id': `dataPolicyOperations/${operationId}`, id: operationId },
+      },
+    ]);
     // Nothing about the subject or the storage: no SAS, no user.
     expect(JSON.stringify(batch)).not.toMatch(/sig=|blob\.core|contoso/);
 
@@ -356,7 +375,11 @@ describe('subscriptions to subject rights requests', () => {
     expect(all.statusCode, all.body).toBe(201);
     expect(all.json().resource).toBe('security/subjectRightsRequests');
     const created = await call('POST', '/v1.0/security/subjectRightsRequests', cases, {
-      type: 'access', dataSubjectType: 'customer', displayName: 'Adele asks', regulations: ['GDPR'], dataSubject: { email: 'adele@contoso.com' },
+      type: 'access',
+      dataSubjectType: 'customer',
+      displayName: 'Adele asks',
+      regulations: ['GDPR'],
+      dataSubject: { email: 'adele@contoso.com' },
     });
     expect(created.statusCode, created.body).toBe(201);
     const caseId = created.json().id as string;
@@ -365,9 +388,8 @@ describe('subscriptions to subject rights requests', () => {
     const patch = await call('PATCH', `/v1.0/security/subjectRightsRequests/${caseId}`, cases, { description: 'by phone' });
     expect(patch.statusCode, patch.body).toBe(200);
 
-    const rows = async (subscriptionId: string) => (await t.db.query(
-      'select change_type, resource, resource_type from notification_outbox where subscription_id = $1 order by seq', [subscriptionId],
-    )).rows;
+    const rows = async (subscriptionId: string) =>
+      (await t.db.query('select change_type, resource, resource_type from notification_outbox where subscription_id = $1 order by seq', [subscriptionId])).rows;
     const resource = `security/subjectRightsRequests/${caseId}`;
     const type = '#microsoft.graph.subjectRightsRequest';
     expect((await rows(all.json().id)).map((r) => r.change_type)).toEqual(expect.arrayContaining(['created', 'updated']));
@@ -386,7 +408,11 @@ describe('subscriptions to subject rights requests', () => {
   test('a case of another tenant cannot be watched', async () => {
     const owner = await t.appToken(randomUUID(), ['SubjectRightsRequest.ReadWrite.All']);
     const created = await call('POST', '/v1.0/security/subjectRightsRequests', owner, {
-      type: 'access', dataSubjectType: 'customer', displayName: 'x', regulations: ['GDPR'], dataSubject: { email: 'x@contoso.com' },
+      type: 'access',
+      dataSubjectType: 'customer',
+      displayName: 'x',
+      regulations: ['GDPR'],
+      dataSubject: { email: 'x@contoso.com' },
     });
     expect(created.statusCode).toBe(201);
     const intruder = await t.appToken(randomUUID(), ['SubjectRightsRequest.ReadWrite.All']);

@@ -24,7 +24,14 @@ async function create(body: Record<string, unknown>, tok = writer, version = 'v1
   return json(res);
 }
 
-async function audits(targetUserId: string): Promise<{ activity_display_name: string; operation_type: string; target_resources: { modifiedProperties: { displayName: string }[] }[]; initiated_by: Record<string, unknown> }[]> {
+async function audits(targetUserId: string): Promise<
+  {
+    activity_display_name: string;
+    operation_type: string;
+    target_resources: { modifiedProperties: { displayName: string }[] }[];
+    initiated_by: Record<string, unknown>;
+  }[]
+> {
   return (await t.db.query('select * from directory_audits where target_user_id = $1 order by activity_at, activity_display_name', [targetUserId])).rows;
 }
 
@@ -42,15 +49,42 @@ describe('POST /users', () => {
     for (const version of ['v1.0', 'beta']) {
       const upn = `megan.${version}@contoso.com`;
       const res = await call('POST', `/${version}/users`, writer, {
-        userPrincipalName: upn, displayName: 'Megan Bowen', givenName: 'Megan', surname: 'Bowen', mail: upn, jobTitle: 'Auditor',
-        department: 'Legal', officeLocation: '12/1110', mobilePhone: '+1 412 555 0109', businessPhones: ['+1 412 555 0109'],
-        preferredLanguage: 'en-US', accountEnabled: true,
-        passwordProfile: { password: 'Secr3t!', forceChangePasswordNextSignIn: true }, mailNickname: 'megan', usageLocation: 'US',
+        userPrincipalName: upn,
+        displayName: 'Megan Bowen',
+        givenName: 'Megan',
+        surname: 'Bowen',
+        mail: upn,
+        jobTitle: 'Auditor',
+        department: 'Legal',
+        officeLocation: '12/1110',
+        mobilePhone: '+1 412 555 0109',
+        businessPhones: ['+1 412 555 0109'],
+        preferredLanguage: 'en-US',
+        accountEnabled: true,
+        passwordProfile: { password: 'Secr3t!', forceChangePasswordNextSignIn: true },
+        mailNickname: 'megan',
+        usageLocation: 'US',
       });
       expect(res.statusCode, res.body).toBe(201);
       expect(res.headers['content-type']).toMatch(/^application\/json;odata\.metadata=minimal/);
       const body = json(res);
-      expect(Object.keys(body)).toEqual(['@odata.context', 'id', 'userPrincipalName', 'displayName', 'givenName', 'surname', 'mail', 'jobTitle', 'department', 'officeLocation', 'mobilePhone', 'businessPhones', 'preferredLanguage', 'accountEnabled', 'createdDateTime']);
+      expect(Object.keys(body)).toEqual([
+        '@odata.context',
+        'id',
+        'userPrincipalName',
+        'displayName',
+        'givenName',
+        'surname',
+        'mail',
+        'jobTitle',
+        'department',
+        'officeLocation',
+        'mobilePhone',
+        'businessPhones',
+        'preferredLanguage',
+        'accountEnabled',
+        'createdDateTime',
+      ]);
       expect(body['@odata.context']).toBe(`${PUBLIC_URL}/${version}/$metadata#users/$entity`);
       expect(body.id).toMatch(GUID);
       expect(body).toMatchObject({ userPrincipalName: upn, displayName: 'Megan Bowen', businessPhones: ['+1 412 555 0109'], accountEnabled: true });
@@ -69,8 +103,10 @@ describe('POST /users', () => {
     await create({ userPrincipalName: 'dup@contoso.com', displayName: 'Dup' });
     const users = await countRows(t.db, 'users');
     const auditCount = await countRows(t.db, 'directory_audits');
-    expect(expectGraphError(await call('POST', '/v1.0/users', writer, { userPrincipalName: 'DUP@contoso.com', displayName: 'Dup 2' }), 400, 'Request_BadRequest').message)
-      .toMatch(/same value for property userPrincipalName/);
+    expect(
+      expectGraphError(await call('POST', '/v1.0/users', writer, { userPrincipalName: 'DUP@contoso.com', displayName: 'Dup 2' }), 400, 'Request_BadRequest')
+        .message,
+    ).toMatch(/same value for property userPrincipalName/);
     expect(await countRows(t.db, 'users')).toBe(users);
     expect(await countRows(t.db, 'directory_audits')).toBe(auditCount);
     // The same UPN in another tenant is a different user.
@@ -96,7 +132,16 @@ describe('POST /users', () => {
     for (const [body, message] of cases) {
       expect(expectGraphError(await call('POST', '/v1.0/users', writer, body), 400, 'Request_BadRequest').message).toMatch(message);
     }
-    expectGraphError(await t.app.inject({ method: 'POST', url: '/v1.0/users', headers: { authorization: `Bearer ${writer}`, 'content-type': 'application/json' }, payload: '{"displayName":' }), 400, 'BadRequest');
+    expectGraphError(
+      await t.app.inject({
+        method: 'POST',
+        url: '/v1.0/users',
+        headers: { authorization: `Bearer ${writer}`, 'content-type': 'application/json' },
+        payload: '{"displayName":',
+      }),
+      400,
+      'BadRequest',
+    );
     expect(await countRows(t.db, 'users')).toBe(users);
   });
 });
@@ -127,7 +172,12 @@ describe('GET, PATCH, DELETE /users/{id | userPrincipalName}', () => {
     const res = await call('PATCH', `/v1.0/users/${id}`, writer, { jobTitle: 'Engineer', businessPhones: ['+1 555 0100'], accountEnabled: false });
     expect(res.statusCode, res.body).toBe(204);
     expect(res.body).toBe('');
-    expect(json(await call('GET', `/v1.0/users/${id}`, reader))).toMatchObject({ jobTitle: 'Engineer', businessPhones: ['+1 555 0100'], accountEnabled: false, displayName: 'Lee' });
+    expect(json(await call('GET', `/v1.0/users/${id}`, reader))).toMatchObject({
+      jobTitle: 'Engineer',
+      businessPhones: ['+1 555 0100'],
+      accountEnabled: false,
+      displayName: 'Lee',
+    });
     expect((await call('PATCH', '/beta/users/LEE@contoso.com', writer, { userPrincipalName: 'lee.g@contoso.com', mail: null })).statusCode).toBe(204);
     expect(json(await call('GET', '/v1.0/users/lee.g@contoso.com', reader))).toMatchObject({ id, mail: null, jobTitle: 'Engineer' });
     expectGraphError(await call('GET', '/v1.0/users/lee@contoso.com', reader), 404, 'Request_ResourceNotFound');
@@ -135,8 +185,9 @@ describe('GET, PATCH, DELETE /users/{id | userPrincipalName}', () => {
     expect(trail.map((a) => a.activity_display_name)).toEqual(['Add user', 'Update user', 'Update user']);
     const updates = trail.filter((a) => a.activity_display_name === 'Update user');
     expect(updates.map((a) => a.operation_type)).toEqual(['Update', 'Update']);
-    expect(updates.flatMap((a) => a.target_resources[0]!.modifiedProperties.map((p) => p.displayName)).sort())
-      .toEqual(['accountEnabled', 'businessPhones', 'jobTitle', 'mail', 'userPrincipalName'].sort());
+    expect(updates.flatMap((a) => a.target_resources[0]!.modifiedProperties.map((p) => p.displayName)).sort()).toEqual(
+      ['accountEnabled', 'businessPhones', 'jobTitle', 'mail', 'userPrincipalName'].sort(),
+    );
   });
 
   it('PATCH: 400 for a duplicate UPN, unknown or read-only properties, an empty body; nothing changed', async () => {
@@ -164,7 +215,10 @@ describe('GET, PATCH, DELETE /users/{id | userPrincipalName}', () => {
       expectGraphError(await call('GET', `/v1.0/users/${String(u.id)}`, reader), 404, 'Request_ResourceNotFound');
       expectGraphError(await call('DELETE', `/v1.0/users/${String(u.id)}`, writer), 404, 'Request_ResourceNotFound');
       const trail = await audits(String(u.id));
-      expect(trail.map((x) => [x.activity_display_name, x.operation_type])).toEqual([['Add user', 'Add'], ['Delete user', 'Delete']]);
+      expect(trail.map((x) => [x.activity_display_name, x.operation_type])).toEqual([
+        ['Add user', 'Add'],
+        ['Delete user', 'Delete'],
+      ]);
       expect(trail[1]!.initiated_by).toMatchObject({ app: { servicePrincipalId: expect.any(String) }, user: null });
     }
     // As in Entra ID, the UPN stays taken while the user is in deletedItems, and is free after the permanent delete.
@@ -174,7 +228,10 @@ describe('GET, PATCH, DELETE /users/{id | userPrincipalName}', () => {
   });
 
   it('a delegated caller whose oid is not a GUID (external issuers) can still write; the audit keeps it in initiatedBy', async () => {
-    const tok = await t.issuer.sign({ tid: TENANT, sub: 'auth0|5f7c8ec7c33c6c004bbafe82', idtyp: 'user', scp: 'User.ReadWrite.All', wids: [GLOBAL_ADMIN_ROLE] }, 600);
+    const tok = await t.issuer.sign(
+      { tid: TENANT, sub: 'auth0|5f7c8ec7c33c6c004bbafe82', idtyp: 'user', scp: 'User.ReadWrite.All', wids: [GLOBAL_ADMIN_ROLE] },
+      600,
+    );
     const u = await create({ userPrincipalName: 'ext-admin@contoso.com', displayName: 'Ext' }, tok);
     expect((await call('PATCH', `/v1.0/users/${String(u.id)}`, tok, { jobTitle: 'x' })).statusCode).toBe(204);
     expect((await call('DELETE', `/v1.0/users/${String(u.id)}`, tok)).statusCode).toBe(204);
@@ -239,12 +296,18 @@ describe('GET /users', () => {
   });
 
   it("$filter=userPrincipalName eq '…', case-insensitive, with quotes escaped", async () => {
-    const res = json(await call('GET', `/v1.0/users?$filter=${encodeURIComponent("userPrincipalName eq 'U3@FABRIKAM.com'")}`, tok)) as { value: { userPrincipalName: string }[] };
+    const res = json(await call('GET', `/v1.0/users?$filter=${encodeURIComponent("userPrincipalName eq 'U3@FABRIKAM.com'")}`, tok)) as {
+      value: { userPrincipalName: string }[];
+    };
     expect(res.value.map((v) => v.userPrincipalName)).toEqual(['u3@fabrikam.com']);
     await create({ userPrincipalName: "o'brien@fabrikam.com", displayName: "O'Brien" }, tok);
-    const quoted = json(await call('GET', `/v1.0/users?$filter=${encodeURIComponent("userPrincipalName eq 'o''brien@fabrikam.com'")}`, tok)) as { value: { displayName: string }[] };
+    const quoted = json(await call('GET', `/v1.0/users?$filter=${encodeURIComponent("userPrincipalName eq 'o''brien@fabrikam.com'")}`, tok)) as {
+      value: { displayName: string }[];
+    };
     expect(quoted.value.map((v) => v.displayName)).toEqual(["O'Brien"]);
-    const none = json(await call('GET', `/v1.0/users?$filter=${encodeURIComponent("userPrincipalName eq 'nobody@fabrikam.com'")}`, tok)) as { value: unknown[] };
+    const none = json(await call('GET', `/v1.0/users?$filter=${encodeURIComponent("userPrincipalName eq 'nobody@fabrikam.com'")}`, tok)) as {
+      value: unknown[];
+    };
     expect(none.value).toEqual([]);
     await call('DELETE', `/v1.0/users/${encodeURIComponent("o'brien@fabrikam.com")}`, tok);
     for (const f of ["displayName eq 'U 1'", "userPrincipalName ne 'x'", 'userPrincipalName eq u1']) {
@@ -266,8 +329,12 @@ describe('GET /users', () => {
       // LIKE's wildcards are plain characters here.
       expect(await upns("startswith(displayName,'%') or startswith(mail,'_')")).toEqual([]);
       for (const f of [
-        "startswith(jobTitle,'x')", "startswith(displayName,'')", "startswith(displayName,'a') and startswith(mail,'b') or startswith(surname,'c')",
-        "startswith(displayName,'a'') or 1 eq 1", "userPrincipalName eq 'a' or startswith(mail,'b')", "startswith(displayName,'a'",
+        "startswith(jobTitle,'x')",
+        "startswith(displayName,'')",
+        "startswith(displayName,'a') and startswith(mail,'b') or startswith(surname,'c')",
+        "startswith(displayName,'a'') or 1 eq 1",
+        "userPrincipalName eq 'a' or startswith(mail,'b')",
+        "startswith(displayName,'a'",
       ]) {
         expectGraphError(await call('GET', `/v1.0/users?$filter=${encodeURIComponent(f)}`, tok), 400, 'BadRequest');
       }
@@ -277,10 +344,12 @@ describe('GET /users', () => {
   });
 
   it('$search="prop:text" with ConsistencyLevel: eventual matches the start of any word, OR or AND', async () => {
-    const search = (q: string, consistency: string | null = 'eventual') => t.app.inject({
-      method: 'GET', url: `/v1.0/users?$search=${encodeURIComponent(q)}`,
-      headers: { authorization: `Bearer ${tok}`, ...(consistency ? { consistencylevel: consistency } : {}) },
-    });
+    const search = (q: string, consistency: string | null = 'eventual') =>
+      t.app.inject({
+        method: 'GET',
+        url: `/v1.0/users?$search=${encodeURIComponent(q)}`,
+        headers: { authorization: `Bearer ${tok}`, ...(consistency ? { consistencylevel: consistency } : {}) },
+      });
     const upns = async (q: string) => {
       const res = await search(q);
       expect(res.statusCode, res.body).toBe(200);
@@ -305,7 +374,11 @@ describe('GET /users', () => {
   });
 
   it('$select on the list, kept in the nextLink', async () => {
-    const body = json(await call('GET', '/v1.0/users?$select=userPrincipalName,id&$top=3', tok)) as { '@odata.context': string; value: Record<string, unknown>[]; '@odata.nextLink': string };
+    const body = json(await call('GET', '/v1.0/users?$select=userPrincipalName,id&$top=3', tok)) as {
+      '@odata.context': string;
+      value: Record<string, unknown>[];
+      '@odata.nextLink': string;
+    };
     expect(body['@odata.context']).toBe(`${PUBLIC_URL}/v1.0/$metadata#users(id,userPrincipalName)`);
     for (const v of body.value) expect(Object.keys(v)).toEqual(['id', 'userPrincipalName']);
     const next = json(await call('GET', body['@odata.nextLink'].replace(PUBLIC_URL, ''), tok)) as { value: Record<string, unknown>[] };
@@ -323,7 +396,10 @@ describe('permissions and tenants', () => {
     const auditCount = await countRows(t.db, 'directory_audits');
     expect((await call('GET', `/v1.0/users/${id}`, reader)).statusCode).toBe(200);
     expect((await call('GET', '/v1.0/users', reader)).statusCode).toBe(200);
-    expect(expectGraphError(await call('POST', '/v1.0/users', reader, { userPrincipalName: 'x@contoso.com', displayName: 'X' }), 403, 'Authorization_RequestDenied').message).toMatch(/User\.ReadWrite\.All/);
+    expect(
+      expectGraphError(await call('POST', '/v1.0/users', reader, { userPrincipalName: 'x@contoso.com', displayName: 'X' }), 403, 'Authorization_RequestDenied')
+        .message,
+    ).toMatch(/User\.ReadWrite\.All/);
     expectGraphError(await call('PATCH', `/v1.0/users/${id}`, reader, { jobTitle: 'x' }), 403, 'Authorization_RequestDenied');
     expectGraphError(await call('DELETE', `/v1.0/users/${id}`, reader), 403, 'Authorization_RequestDenied');
     expect(await countRows(t.db, 'users')).toBe(users);
@@ -338,7 +414,14 @@ describe('permissions and tenants', () => {
     for (const roles of [[], ['User.Export.All'], ['Files.ReadWrite.All'], ['User.Read']]) {
       expectGraphError(await call('GET', '/v1.0/users', await t.appToken(TENANT, roles)), 403, 'Authorization_RequestDenied');
     }
-    expectGraphError(await call('POST', '/v1.0/users', await t.userToken(TENANT, randomUUID(), ['User.Read.All'], true), { userPrincipalName: 'y@contoso.com', displayName: 'Y' }), 403, 'Authorization_RequestDenied');
+    expectGraphError(
+      await call('POST', '/v1.0/users', await t.userToken(TENANT, randomUUID(), ['User.Read.All'], true), {
+        userPrincipalName: 'y@contoso.com',
+        displayName: 'Y',
+      }),
+      403,
+      'Authorization_RequestDenied',
+    );
   });
 
   it("another tenant's user does not exist: 404 for GET, PATCH, DELETE; absent from lists", async () => {
@@ -348,7 +431,9 @@ describe('permissions and tenants', () => {
     expectGraphError(await call('GET', '/v1.0/users/secret@fabrikam.com', writer), 404, 'Request_ResourceNotFound');
     expectGraphError(await call('PATCH', `/v1.0/users/${id}`, writer, { jobTitle: 'pwned' }), 404, 'Request_ResourceNotFound');
     expectGraphError(await call('DELETE', `/v1.0/users/${id}`, writer), 404, 'Request_ResourceNotFound');
-    const list = json(await call('GET', `/v1.0/users?$filter=${encodeURIComponent("userPrincipalName eq 'secret@fabrikam.com'")}`, writer)) as { value: unknown[] };
+    const list = json(await call('GET', `/v1.0/users?$filter=${encodeURIComponent("userPrincipalName eq 'secret@fabrikam.com'")}`, writer)) as {
+      value: unknown[];
+    };
     expect(list.value).toEqual([]);
     const still = json(await call('GET', `/v1.0/users/${id}`, await t.appToken(OTHER, ['User.Read.All'])));
     expect(still).toMatchObject({ id, jobTitle: null });

@@ -1,14 +1,15 @@
-import type { BlockBlobClient } from '@azure/storage-blob';
-import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import {
-  markExportFileDone, markExportFilesDone, selectExportFileBody, selectExportFileByPath, selectExportPlanTotals, type ExportFileRow,
+  markExportFileDone,
+  markExportFilesDone,
+  selectExportFileBody,
+  selectExportFileByPath,
+  selectExportPlanTotals,
+  type ExportFileRow,
 } from '../db/queries/export-files.ts';
-import { completeOperation, fixBytesPlanned, lockLeasedOperation, markRequestInfoWritten, updateProgress } from '../db/queries/worker-operations.ts';
-import {
-  alreadyUsedFailure, exhaustedFailure, expiredFailure, invalidStorageLocationFailure, sasExpired, userNotFoundFailure,
-} from '../domain/export-failure.ts';
-import { attemptsExhausted, progressPercent, shouldPersistProgress } from '../domain/export-lease.ts';
+import { completeOperation, fixBytesPlanned, lockLeasedOperation, markRequestInfoWritten } from '../db/queries/worker-operations.ts';
+import { exhaustedFailure, expiredFailure, invalidStorageLocationFailure, sasExpired, userNotFoundFailure } from '../domain/export-failure.ts';
+import { attemptsExhausted } from '../domain/export-lease.ts';
 import type { OperationRow } from '../domain/operation.ts';
 import { DRIVE_FILE_DISPOSITION, MAX_BLOB_NAME_LENGTH, PACKAGE_PATHS } from '../domain/package-plan.ts';
 import { isPrivateAddress } from '../domain/private-address.ts';
@@ -16,28 +17,24 @@ import { parseStorageLocation } from '../domain/storage-location.ts';
 import { openPackageTarget, type PackageTarget } from '../export/package-target.ts';
 import { PinShortfall, renderPlan, SubjectMissing, type RenderedPlan } from '../export/render-plan.ts';
 import { SECTIONS } from '../export/sections/index.ts';
-import {
-  ContentReadError, readerFromStream, storageErrorFacts, uploadBuffer, uploadContentVerified, type RequestRetry,
-} from '../export/upload-file.ts';
+import { ContentReadError, readerFromStream, uploadBuffer, uploadContentVerified, type RequestRetry } from '../export/upload-file.ts';
 import { CheckpointBatcher } from './checkpoints.ts';
-import {
-  AbandonedError, FailureError, LeaseLostError, ReleasedError, type ExportContext, type RunOutcome, type WorkerEvent,
-} from './export-context.ts';
+import { AbandonedError, FailureError, LeaseLostError, ReleasedError, type ExportContext, type RunOutcome, type WorkerEvent } from './export-context.ts';
 import { ExportLeaseKeeper, fenced } from './export-lease-keeper.ts';
 import { endExport, isContentNotFound, settleExportError, type EndingRun } from './export-outcome.ts';
+import { ExportProgress } from './export-progress.ts';
 import { PendingFiles, PlanFeed } from './pending-files.ts';
 import { renderingBegins, renderingEnds } from './render-heap.ts';
+import { uploadRequestInfo } from './request-info-claim.ts';
 import { UploadSlots } from './upload-slots.ts';
-
-/** The most progress (%) an export shows before its plan is fixed. */
-const RENDER_PROGRESS_CAP = 10;
 
 export { AbandonedError, LeaseLostError, ReleasedError, type ExportContext, type RunOutcome, type WorkerEvent };
 
 /**
  * One export, from claim to complete | failed | rescheduled (docs/architecture.md#operation-lifecycle):
  * its stages (fix the plan, RequestInfo.json, the data, manifest.json). The lease that fences it
- * is in export-lease-keeper.ts, how it ends in export-outcome.ts.
+ * is in export-lease-keeper.ts, its progress in export-progress.ts, the claim of the container
+ * in request-info-claim.ts, how it ends in export-outcome.ts.
  */
 export class ExportRun implements EndingRun {
   readonly lease: ExportLeaseKeeper;
@@ -45,24 +42,23 @@ export class ExportRun implements EndingRun {
   readonly log: Logger;
   private draining = false;
   target: PackageTarget | undefined;
-  private bytesPlanned = 0;
-  private bytesWritten = 0;
-  private lastProgressMs: number | undefined;
-  private progressWrite: Promise<void> | undefined;
+  private readonly progress: ExportProgress;
   /** Small files this run rendered, uploaded from memory; after a resume they are read from their rows. */
   private inlineBodies: ReadonlyMap<string, Buffer> = new Map();
   private readonly checkpoints: CheckpointBatcher<ExportFileRow>;
   /** RequestInfo.json of this operation is in the container (it claimed it): rewriting it is ours to do. */
   private claimed: boolean;
   private readonly largeUploads = new UploadSlots(2);
-  private planFixed: boolean;
 
-  constructor(readonly ctx: ExportContext, readonly op: OperationRow) {
+  constructor(
+    readonly ctx: ExportContext,
+    readonly op: OperationRow,
+  ) {
     this.token = op.lease_token!;
     this.log = ctx.logger.child({ operationId: op.id, tenantId: op.tenant_id });
     this.lease = new ExportLeaseKeeper(ctx, op.id, this.token, this.log);
     this.claimed = op.request_info_written;
-    this.planFixed = op.bytes_planned !== null;
+    this.progress = new ExportProgress(ctx, op.id, this.token, op.bytes_planned !== null, () => this.abort(new LeaseLostError()));
     this.checkpoints = new CheckpointBatcher<ExportFileRow>(
       (paths) => {
         // After a crash (abandoned) or a lost lease nothing more is written; a release still
@@ -70,8 +66,12 @@ export class ExportRun implements EndingRun {
         if (!this.lease.mayWrite()) return Promise.reject(this.signal.reason as Error);
         return markExportFilesDone(ctx.db, op.id, this.token, paths);
       },
-      (files) => { for (const f of files) this.fileDone(f); },
-      (err) => { if (err instanceof LeaseLostError) this.abort(err); },
+      (files) => {
+        for (const f of files) this.fileDone(f);
+      },
+      (err) => {
+        if (err instanceof LeaseLostError) this.abort(err);
+      },
       () => new LeaseLostError(),
       { maxFiles: 50, maxBytes: ctx.blockSize, maxDelayMs: 100 },
     );
@@ -108,8 +108,8 @@ export class ExportRun implements EndingRun {
     }
   }
 
-  async progressSettled(): Promise<void> {
-    await this.progressWrite;
+  progressSettled(): Promise<void> {
+    return this.progress.settled();
   }
 
   flushCheckpoints(): Promise<void> {
@@ -138,10 +138,9 @@ export class ExportRun implements EndingRun {
 
     this.target = openPackageTarget(location, { allowPrivate: allowedOrigin, resolve: this.ctx.resolve });
     if (op.bytes_planned === null) await this.fixPlan(MAX_BLOB_NAME_LENGTH - location.prefix.length);
-    this.planFixed = true;
+    this.progress.planIsFixed();
     const totals = await selectExportPlanTotals(this.ctx.db, op.id);
-    this.bytesPlanned = totals.bytes;
-    this.bytesWritten = totals.bytesDone;
+    this.progress.resume(totals.bytes, totals.bytesDone);
     const requestInfo = await selectExportFileByPath(this.ctx.db, op.id, PACKAGE_PATHS.requestInfo);
     const manifest = await selectExportFileByPath(this.ctx.db, op.id, PACKAGE_PATHS.manifest);
     if (!requestInfo || !manifest || totals.files < 2) throw new Error(`plan of ${op.id} is incomplete`);
@@ -181,8 +180,13 @@ export class ExportRun implements EndingRun {
     const op = this.op;
     const started = performance.now();
     const snapshotOp = {
-      id: op.id, tenantId: op.tenant_id, userId: op.user_id, userPrincipalName: op.user_principal_name,
-      requestedBy: op.requested_by, submittedAt: op.submitted_at, storageContainer: op.storage_container,
+      id: op.id,
+      tenantId: op.tenant_id,
+      userId: op.user_id,
+      userPrincipalName: op.user_principal_name,
+      requestedBy: op.requested_by,
+      submittedAt: op.submitted_at,
+      storageContainer: op.storage_container,
     };
     const signer = await this.ctx.packageSigner();
     // Content deleted between the snapshot and the pins (a drive item removed meanwhile) makes
@@ -194,17 +198,25 @@ export class ExportRun implements EndingRun {
       const inline = new Map<string, Buffer>();
       this.inlineBodies = inline;
       const deps = {
-        db, store: this.ctx.contentStore, token: this.token, signal: AbortSignal.any([this.signal, stop.signal]),
-        leaseLost: () => new LeaseLostError(), signer, inline, uploadedBefore: this.claimed,
+        db,
+        store: this.ctx.contentStore,
+        token: this.token,
+        signal: AbortSignal.any([this.signal, stop.signal]),
+        leaseLost: () => new LeaseLostError(),
+        signer,
+        inline,
+        uploadedBefore: this.claimed,
         onFlush: (seq: number, bytes: number) => {
-          this.bytesPlanned = bytes;
+          this.progress.planned = bytes;
           feed.flushed(seq);
         },
       };
       renderingBegins();
-      const rendering = renderPlan(deps, snapshotOp, SECTIONS, () => this.snapshotInstant(), maxPathLength)
-        .finally(renderingEnds);
-      rendering.then(() => feed.end(false), () => feed.end(true));
+      const rendering = renderPlan(deps, snapshotOp, SECTIONS, () => this.snapshotInstant(), maxPathLength).finally(renderingEnds);
+      rendering.then(
+        () => feed.end(false),
+        () => feed.end(true),
+      );
       const uploading = this.uploadWhileRendering(feed).catch((err: unknown) => {
         stop.abort(err);
         throw err;
@@ -308,40 +320,23 @@ export class ExportRun implements EndingRun {
     const target = this.target!;
     const blob = target.container.getBlockBlobClient(target.blobName(file.path));
     const body = await this.smallBody(file);
-    const upload = (ifNoneMatch: boolean) => uploadBuffer(blob, body, {
-      contentType: file.content_type, retry: this.requestRetry(), signal: this.signal, ifNoneMatch, onBytes: (n) => this.addBytes(n),
-    });
-    // Once this operation has claimed the container, RequestInfo.json is rewritten unconditionally:
-    // a snapshot rendered again after a crash states its own instant.
-    try {
-      await upload(!this.claimed);
-    } catch (err) {
-      const facts = storageErrorFacts(err);
-      const conflict = facts.statusCode === 409 && facts.errorCode === 'BlobAlreadyExists' || facts.statusCode === 412;
-      if (!conflict) throw err;
-      // Ours from an attempt that died between the upload and its checkpoint? Then it's a resume.
-      if (!(await this.isOurRequestInfo(blob, file))) throw new FailureError(alreadyUsedFailure());
-      this.log.info('RequestInfo.json already written by an earlier attempt; resuming');
-      await upload(false);
-    }
+    await uploadRequestInfo(
+      blob,
+      body,
+      { operationId: this.op.id, sha256: file.sha256 },
+      this.claimed,
+      {
+        contentType: file.content_type,
+        retry: this.requestRetry(),
+        signal: this.signal,
+        onBytes: (n) => this.progress.add(n),
+      },
+      this.log,
+    );
     fenced(await markRequestInfoWritten(this.ctx.db, this.op.id, this.token));
     this.claimed = true;
     fenced(await markExportFileDone(this.ctx.db, this.op.id, this.token, file.path));
     this.fileDone(file);
-  }
-
-  /**
-   * The same bytes, or a RequestInfo.json of this operation (an earlier attempt's snapshot). Needs
-   * read (r) on the SAS; without it a conflict cannot be proven ours and counts as "used".
-   */
-  private async isOurRequestInfo(blob: BlockBlobClient, file: ExportFileRow): Promise<boolean> {
-    try {
-      const existing = await blob.downloadToBuffer(0, undefined, { abortSignal: this.signal });
-      if (createHash('sha256').update(existing).digest('hex') === file.sha256) return true;
-      return (JSON.parse(existing.toString('utf8')) as { operationId?: unknown }).operationId === this.op.id;
-    } catch {
-      return false;
-    }
   }
 
   /** Uploads one file and hands its checkpoint to the batcher (written within ~100 ms, see checkpoints.ts). */
@@ -350,7 +345,7 @@ export class ExportRun implements EndingRun {
     // One ContainerClient and pipeline per export (openPackageTarget); a BlockBlobClient is only
     // a URL on top of it.
     const blob = target.container.getBlockBlobClient(target.blobName(file.path));
-    const base = { contentType: file.content_type, retry: this.requestRetry(), signal: this.signal, onBytes: (n: number) => this.addBytes(n) };
+    const base = { contentType: file.content_type, retry: this.requestRetry(), signal: this.signal, onBytes: (n: number) => this.progress.add(n) };
     if (file.source === 'inline') {
       await uploadBuffer(blob, await this.smallBody(file), base);
     } else {
@@ -359,9 +354,17 @@ export class ExportRun implements EndingRun {
         const reader = await (store.open ? store.open(file.sha256) : store.get(file.sha256).then(readerFromStream)).catch((err: unknown) => {
           throw isContentNotFound(err) ? err : new ContentReadError(err);
         });
-        await uploadContentVerified(blob, reader, { path: file.path, size: file.size, sha256: file.sha256 }, {
-          ...base, ...(file.source === 'content' ? { contentDisposition: DRIVE_FILE_DISPOSITION } : {}), blockSize: this.ctx.blockSize, parallelBlocks: this.ctx.parallelBlocks,
-        });
+        await uploadContentVerified(
+          blob,
+          reader,
+          { path: file.path, size: file.size, sha256: file.sha256 },
+          {
+            ...base,
+            ...(file.source === 'content' ? { contentDisposition: DRIVE_FILE_DISPOSITION } : {}),
+            blockSize: this.ctx.blockSize,
+            parallelBlocks: this.ctx.parallelBlocks,
+          },
+        );
       };
       await (file.size > this.ctx.blockSize ? this.largeUploads.use(upload) : upload());
     }
@@ -373,27 +376,14 @@ export class ExportRun implements EndingRun {
     this.ctx.onEvent({ type: 'fileUploaded', operationId: this.op.id, workerId: this.ctx.workerId, path: file.path });
   }
 
-  private addBytes(n: number): void {
-    this.bytesWritten += n;
-    this.ctx.metrics.exportBytes.inc(n);
-    const now = Date.now();
-    if (this.progressWrite || !shouldPersistProgress(now, this.lastProgressMs)) return;
-    this.lastProgressMs = now;
-    const written = Math.min(this.bytesWritten, this.bytesPlanned);
-    // Before the plan is fixed only a part of it is known: the share of that part stays below
-    // RENDER_PROGRESS_CAP, so that the figure (which never goes back) does not run ahead.
-    const percent = progressPercent(written, this.bytesPlanned);
-    this.progressWrite = updateProgress(this.ctx.db, this.op.id, this.token, written, this.planFixed ? percent : Math.min(RENDER_PROGRESS_CAP, percent))
-      .then((ok) => { if (!ok) this.abort(new LeaseLostError()); }, () => undefined)
-      .finally(() => { this.progressWrite = undefined; });
-  }
-
   private async complete(): Promise<void> {
-    await this.progressWrite;
-    await endExport(this, 'complete', (tx, storageLocation) => completeOperation(tx, this.op.id, this.token, this.bytesPlanned, storageLocation), {
-      activity: 'Export personal data completed', details: { operationId: this.op.id, bytesWritten: String(this.bytesPlanned) },
+    await this.progress.settled();
+    const bytes = this.progress.planned;
+    await endExport(this, 'complete', (tx, storageLocation) => completeOperation(tx, this.op.id, this.token, bytes, storageLocation), {
+      activity: 'Export personal data completed',
+      details: { operationId: this.op.id, bytesWritten: String(bytes) },
     });
-    this.log.info({ bytes: this.bytesPlanned }, 'export complete');
+    this.log.info({ bytes }, 'export complete');
     this.ctx.onEvent({ type: 'completed', operationId: this.op.id, workerId: this.ctx.workerId });
   }
 }
