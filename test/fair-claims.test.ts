@@ -66,3 +66,14 @@ test('rows locked by another claim are skipped, never claimed twice', async () =
   expect(claimed.length).toBeGreaterThanOrEqual(3);
   expect(claimed.every((id) => queued.includes(id))).toBe(true);
 });
+
+test('with many tenants waiting, the oldest first turns go first, behind no running tenant', async () => {
+  const busy = randomUUID();
+  const backlog = await queue(busy, 4, 3600);
+  // One of the busy tenant's exports is running: its next ones wait behind every first turn.
+  expect(ids(await claimOperations(db, 'worker-1', 1, 30))).toEqual([backlog[0]]);
+  const singles = [];
+  for (let i = 0; i < 6; i++) singles.push(...(await queue(randomUUID(), 1, 600 - i)));
+  expect(ids(await claimOperations(db, 'worker-2', 2, 30))).toEqual(sorted(singles.slice(0, 2)));
+  expect(ids(await claimOperations(db, 'worker-3', 5, 30))).toEqual(sorted([...singles.slice(2), backlog[1]]));
+});

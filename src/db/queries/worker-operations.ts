@@ -16,32 +16,77 @@ import type { Queryable } from '../pool.ts';
  * behind every other tenant's earlier ones, and exports a tenant already has running count as its
  * first turns. One tenant's backlog of thousands then delays another tenant's single export by at
  * most one claim round, instead of starving it.
+ *
+ * The backlog is never ranked whole. The oldest few dozen waiting rows are ranked first; when
+ * they hold enough first turns (many tenants waiting) the claim is among them. Otherwise (a few
+ * tenants with long queues) a loose scan of the index of unfinished rows
+ * (data_policy_operations_waiting) visits each tenant that has some and takes only that tenant's
+ * first $2 in claim order (only those can be among the $2 taken). Either way the cost does not
+ * grow with the length of a tenant's queue.
  */
 export async function claimOperations(q: Queryable, owner: string, limit: number, leaseSeconds: number): Promise<OperationRow[]> {
-  const { rows } = await q.query<OperationRow>(
-    `with waiting as (
-       select id, tenant_id, next_attempt_at, submitted_at,
-              row_number() over (partition by tenant_id order by next_attempt_at, submitted_at, id) as turn
-       from data_policy_operations
-       where status in ('notStarted', 'running')
-         and (status = 'notStarted' or lease_expires_at is null or lease_expires_at <= now())
-         and next_attempt_at <= now()
-     ), busy as (
+  const { rows } = await q.query<OperationRow>({
+    // Named: parsed and planned once per connection, not on every claim.
+    name: 'claim-operations',
+    text: `with recursive busy as (
        select tenant_id, count(*) as running from data_policy_operations
        where status = 'running' and lease_expires_at > now()
        group by tenant_id
-     ), candidates as (
-       select o.id from waiting w
-       join data_policy_operations o on o.id = w.id
-       left join busy b on b.tenant_id = w.tenant_id
-       -- Only a tenant's first $2 can be among the $2 taken (skipped locked rows wait for the next
-       -- claim), so a backlog of thousands is not joined and sorted whole.
-       -- Checked again: a row locked and changed since the snapshot above is skipped or re-read.
-       where w.turn <= $2
-         and o.status in ('notStarted', 'running')
+     ), oldest as (
+       -- The oldest waiting rows of all tenants: a prefix of the queue in claim order, so each
+       -- one's turn counted within it is its true turn.
+       select o.id, o.tenant_id, o.next_attempt_at, o.submitted_at from data_policy_operations o
+       where o.status in ('notStarted', 'running')
          and (o.status = 'notStarted' or o.lease_expires_at is null or o.lease_expires_at <= now())
          and o.next_attempt_at <= now()
-       order by w.turn + coalesce(b.running, 0), w.next_attempt_at, w.submitted_at
+       order by o.next_attempt_at, o.submitted_at, o.id
+       limit 32 * $2
+     ), oldest_ranked as (
+       select w.id, w.next_attempt_at, w.submitted_at,
+              row_number() over (partition by w.tenant_id order by w.next_attempt_at, w.submitted_at, w.id) + coalesce(b.running, 0) as turn
+       from oldest w left join busy b on b.tenant_id = w.tenant_id
+     ), enough as (
+       -- Twice $2 first turns among the oldest rows: no row after them can rank before the $2
+       -- best of them (a first turn at best, and later), even with some of them locked.
+       select count(*) >= 2 * $2 as yes from oldest_ranked where turn = 1
+     ), tenants as (
+       (select tenant_id from data_policy_operations
+        where status in ('notStarted', 'running') and not (select yes from enough)
+        order by tenant_id limit 1)
+       union all
+       select (select o.tenant_id from data_policy_operations o
+               where o.status in ('notStarted', 'running') and o.tenant_id > t.tenant_id
+               order by o.tenant_id limit 1)
+       from tenants t
+       where t.tenant_id is not null
+     ), waiting as (
+       select * from oldest_ranked where (select yes from enough)
+       union all
+       select w.id, w.next_attempt_at, w.submitted_at, w.turn + coalesce(b.running, 0)
+       from tenants t
+       left join busy b on b.tenant_id = t.tenant_id
+       cross join lateral (
+         select id, next_attempt_at, submitted_at, row_number() over (order by next_attempt_at, submitted_at, id) as turn
+         from data_policy_operations o
+         where o.tenant_id = t.tenant_id
+           and o.status in ('notStarted', 'running')
+           and (o.status = 'notStarted' or o.lease_expires_at is null or o.lease_expires_at <= now())
+           and o.next_attempt_at <= now()
+         order by next_attempt_at, submitted_at, id
+         limit $2
+       ) w
+       where t.tenant_id is not null
+     ), candidates as (
+       -- Ranked before the join: the rows are locked (and re-checked) in this order only until
+       -- $2 are taken, not all of them.
+       select o.id from (select * from waiting order by turn, next_attempt_at, submitted_at) w
+       join data_policy_operations o on o.id = w.id
+       -- Checked again: a row locked and changed since the snapshot above is skipped or re-read;
+       -- skipped locked rows wait for the next claim.
+       where o.status in ('notStarted', 'running')
+         and (o.status = 'notStarted' or o.lease_expires_at is null or o.lease_expires_at <= now())
+         and o.next_attempt_at <= now()
+       order by w.turn, w.next_attempt_at, w.submitted_at
        limit $2
        for update of o skip locked
      )
@@ -52,8 +97,8 @@ export async function claimOperations(q: Queryable, owner: string, limit: number
      from candidates c
      where o.id = c.id
      returning o.*`,
-    [owner, limit, leaseSeconds],
-  );
+    values: [owner, limit, leaseSeconds],
+  });
   return rows.map(openStorageLocation);
 }
 
