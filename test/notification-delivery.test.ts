@@ -9,7 +9,8 @@ import { migrate } from '../src/db/migrate.ts';
 import { createPool, type Db } from '../src/db/pool.ts';
 import { insertOperationWithAudit } from '../src/db/queries/operations.ts';
 import { insertSubscription } from '../src/db/queries/subscriptions.ts';
-import { claimOperations, completeOperation } from '../src/db/queries/worker-operations.ts';
+import { claimOperations, endOperation } from '../src/db/queries/worker-operations.ts';
+import { auditRecord } from '../src/domain/directory-audit.ts';
 import { createMetrics } from '../src/metrics.ts';
 import { createContainerSas, startAzurite, type Azurite } from '../src/embedded/azurite.ts';
 import { startNotificationDelivery, type DeliveryEvent, type DeliveryOptions, type NotificationDelivery } from '../src/subscriptions/delivery.ts';
@@ -98,7 +99,18 @@ async function runOperations(tenant: string, n: number, db: Db = t.db): Promise<
   while (pending.size > 0) {
     for (const row of await claimOperations(db, 'test-driver', 100, 60)) {
       expect(pending.has(row.id)).toBe(true);
-      expect(await completeOperation(db, row.id, row.lease_token!, 0, 'https://acct.blob.core.windows.net/c')).toBeDefined();
+      const audit = auditRecord({
+        tenantId: row.tenant_id,
+        now: new Date(),
+        activity: 'Export personal data completed',
+        operationType: 'Other',
+        requester: REQUESTER,
+        ipAddress: null,
+        target: { id: row.user_id, userPrincipalName: row.user_principal_name },
+      });
+      expect(
+        await endOperation(db, row.id, row.lease_token!, { status: 'complete', bytesWritten: 0 }, 'https://acct.blob.core.windows.net/c', audit),
+      ).toBeDefined();
       pending.delete(row.id);
     }
   }

@@ -1,10 +1,9 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
-import { inTransaction, isDatabaseUnavailable, type Queryable } from '../db/pool.ts';
+import { isDatabaseUnavailable } from '../db/pool.ts';
 import { insertDirectoryAudit } from '../db/queries/directory-audits.ts';
-import { clearExportFileBodies, deleteContentPins } from '../db/queries/export-files.ts';
 import { notifyOperationsQueued } from '../db/queries/operations.ts';
-import { failOperation, releaseLease, scheduleRetry } from '../db/queries/worker-operations.ts';
+import { endOperation, releaseLease, scheduleRetry, type OperationEnding } from '../db/queries/worker-operations.ts';
 import { auditRecord } from '../domain/directory-audit.ts';
 import { classifyStorageError, exhaustedFailure, invalidStorageLocationFailure, type ExportFailure } from '../domain/export-failure.ts';
 import { attemptsExhausted, retryDelayMs } from '../domain/export-lease.ts';
@@ -38,37 +37,29 @@ export interface EndingRun {
 }
 
 /**
- * The end of an export, complete or failed, in one fenced transaction: the row (with the SAS
- * signature redacted: nothing needs it any more), the pins and snapshot bodies dropped, the
- * audit record, and the duration metric.
+ * The end of an export, complete or failed, in one fenced statement (endOperation): the row (with
+ * the SAS signature redacted: nothing needs it any more), the pins and snapshot bodies dropped,
+ * the audit record; then the duration metric.
  */
 export async function endExport(
-  run: Pick<EndingRun, 'ctx' | 'op'>,
-  status: 'complete' | 'failed',
-  endRow: (tx: Queryable, storageLocation: string) => Promise<OperationRow | undefined>,
+  run: Pick<EndingRun, 'ctx' | 'op' | 'lease'>,
+  ending: OperationEnding,
   audit: Pick<Parameters<typeof auditRecord>[0], 'activity' | 'result' | 'resultReason' | 'details'>,
 ): Promise<void> {
   const { ctx, op } = run;
-  await inTransaction(ctx.db, async (tx) => {
-    const row = await endRow(tx, redactSecrets(op.storage_location));
-    if (!row) throw new LeaseLostError();
-    await deleteContentPins(tx, op.id);
-    await clearExportFileBodies(tx, op.id);
-    await insertDirectoryAudit(
-      tx,
-      auditRecord({
-        ...audit,
-        tenantId: op.tenant_id,
-        now: new Date(),
-        operationType: 'Other',
-        requester: op.requested_by,
-        ipAddress: null,
-        target: { id: op.user_id, userPrincipalName: op.user_principal_name },
-        correlationId: op.id,
-      }),
-    );
-    ctx.metrics.exportDuration.observe({ status }, (row.completed_at!.getTime() - op.submitted_at.getTime()) / 1000);
+  const record = auditRecord({
+    ...audit,
+    tenantId: op.tenant_id,
+    now: new Date(),
+    operationType: 'Other',
+    requester: op.requested_by,
+    ipAddress: null,
+    target: { id: op.user_id, userPrincipalName: op.user_principal_name },
+    correlationId: op.id,
   });
+  const row = await endOperation(ctx.db, op.id, run.lease.token, ending, redactSecrets(op.storage_location), record);
+  if (!row) throw new LeaseLostError();
+  ctx.metrics.exportDuration.observe({ status: ending.status }, (row.completed_at!.getTime() - op.submitted_at.getTime()) / 1000);
 }
 
 export function classifyExportError(err: unknown, op: OperationRow, target: PackageTarget | undefined, config: Pick<Config, 'storageAllow'>): ExportFailure {
@@ -144,12 +135,16 @@ export async function settleExportError(run: EndingRun, thrown: unknown): Promis
     }
     const { code, message } = failure as Extract<ExportFailure, { kind: 'permanent' }>;
     const reason = redactSecrets(message);
-    await endExport(run, 'failed', (tx, storageLocation) => failOperation(tx, op.id, lease.token, code, reason, storageLocation), {
-      activity: 'Export personal data failed',
-      result: 'failure',
-      resultReason: code,
-      details: { operationId: op.id, errorCode: code },
-    });
+    await endExport(
+      run,
+      { status: 'failed', code, message: reason },
+      {
+        activity: 'Export personal data failed',
+        result: 'failure',
+        resultReason: code,
+        details: { operationId: op.id, errorCode: code },
+      },
+    );
     log.warn({ code, reason }, 'export failed');
     emit({ type: 'failed', code });
     return { kind: 'failed' };

@@ -97,11 +97,10 @@ export class PendingFiles {
       const page = await selectExportFilesPage(this.db, this.operationId, this.after, PAGE, true);
       if (page.length > 0) this.after = page[page.length - 1]!.seq;
       for (const f of page) if (!this.skip(f)) this.buffer.push(f);
-      if (page.length === PAGE || this.buffer.length > 0) return;
-      if (ended) {
-        this.end = true;
-        return;
-      }
+      // A short page of a plan that was complete before the query is its last: no query more to
+      // learn that nothing follows.
+      if (ended && page.length < PAGE) this.end = true;
+      if (this.end || page.length === PAGE || this.buffer.length > 0) return;
       await this.feed!.beyond(this.after);
     }
   }

@@ -1,13 +1,13 @@
 import type { Logger } from 'pino';
 import {
-  markExportFileDone,
   markExportFilesDone,
+  markRequestInfoDone,
   selectExportFileBody,
   selectExportFileByPath,
-  selectExportPlanTotals,
+  selectExportPlanHead,
   type ExportFileRow,
 } from '../db/queries/export-files.ts';
-import { completeOperation, fixBytesPlanned, lockLeasedOperation, markRequestInfoWritten } from '../db/queries/worker-operations.ts';
+import { fixBytesPlanned, lockLeasedOperation, markRequestInfoWritten } from '../db/queries/worker-operations.ts';
 import { exhaustedFailure, expiredFailure, invalidStorageLocationFailure, sasExpired, userNotFoundFailure } from '../domain/export-failure.ts';
 import { attemptsExhausted } from '../domain/export-lease.ts';
 import type { OperationRow } from '../domain/operation.ts';
@@ -139,10 +139,8 @@ export class ExportRun implements EndingRun {
     this.target = openPackageTarget(location, { allowPrivate: allowedOrigin, resolve: this.ctx.resolve });
     if (op.bytes_planned === null) await this.fixPlan(MAX_BLOB_NAME_LENGTH - location.prefix.length);
     this.progress.planIsFixed();
-    const totals = await selectExportPlanTotals(this.ctx.db, op.id);
+    const { first: requestInfo, last: manifest, ...totals } = await selectExportPlanHead(this.ctx.db, op.id, PACKAGE_PATHS.requestInfo, PACKAGE_PATHS.manifest);
     this.progress.resume(totals.bytes, totals.bytesDone);
-    const requestInfo = await selectExportFileByPath(this.ctx.db, op.id, PACKAGE_PATHS.requestInfo);
-    const manifest = await selectExportFileByPath(this.ctx.db, op.id, PACKAGE_PATHS.manifest);
     if (!requestInfo || !manifest || totals.files < 2) throw new Error(`plan of ${op.id} is incomplete`);
     this.checkSignal();
 
@@ -159,13 +157,15 @@ export class ExportRun implements EndingRun {
     // Every data file checkpointed before the manifest exists.
     await this.checkpoints.flush();
 
-    // 3. manifest.json last: its presence means the package is complete.
+    // 3. manifest.json last: its presence means the package is complete. Its checkpoint is the
+    // completing statement itself (a crash before it uploads the same manifest again).
     if (!manifest.done) {
       if (this.draining) throw new ReleasedError();
-      await this.writeFile(manifest);
-      await this.checkpoints.flush();
+      await this.writeFile(manifest, false);
     }
     await this.complete();
+    if (!manifest.done) this.fileDone(manifest);
+    this.ctx.onEvent({ type: 'completed', operationId: op.id, workerId: this.ctx.workerId });
   }
 
   /**
@@ -333,14 +333,13 @@ export class ExportRun implements EndingRun {
       },
       this.log,
     );
-    fenced(await markRequestInfoWritten(this.ctx.db, this.op.id, this.token));
+    fenced(await markRequestInfoDone(this.ctx.db, this.op.id, this.token, file.path));
     this.claimed = true;
-    fenced(await markExportFileDone(this.ctx.db, this.op.id, this.token, file.path));
     this.fileDone(file);
   }
 
-  /** Uploads one file and hands its checkpoint to the batcher (written within ~100 ms, see checkpoints.ts). */
-  private async writeFile(file: ExportFileRow): Promise<void> {
+  /** Uploads one file and, unless told not to, hands its checkpoint to the batcher (written within ~100 ms, see checkpoints.ts). */
+  private async writeFile(file: ExportFileRow, checkpoint = true): Promise<void> {
     const target = this.target!;
     // One ContainerClient and pipeline per export (openPackageTarget); a BlockBlobClient is only
     // a URL on top of it.
@@ -368,7 +367,7 @@ export class ExportRun implements EndingRun {
       };
       await (file.size > this.ctx.blockSize ? this.largeUploads.use(upload) : upload());
     }
-    await this.checkpoints.add(file);
+    if (checkpoint) await this.checkpoints.add(file);
   }
 
   private fileDone(file: ExportFileRow): void {
@@ -379,11 +378,14 @@ export class ExportRun implements EndingRun {
   private async complete(): Promise<void> {
     await this.progress.settled();
     const bytes = this.progress.planned;
-    await endExport(this, 'complete', (tx, storageLocation) => completeOperation(tx, this.op.id, this.token, bytes, storageLocation), {
-      activity: 'Export personal data completed',
-      details: { operationId: this.op.id, bytesWritten: String(bytes) },
-    });
+    await endExport(
+      this,
+      { status: 'complete', bytesWritten: bytes },
+      {
+        activity: 'Export personal data completed',
+        details: { operationId: this.op.id, bytesWritten: String(bytes) },
+      },
+    );
     this.log.info({ bytes }, 'export complete');
-    this.ctx.onEvent({ type: 'completed', operationId: this.op.id, workerId: this.ctx.workerId });
   }
 }

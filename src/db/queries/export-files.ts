@@ -137,18 +137,26 @@ export async function selectExportFilesPage(
   return rows;
 }
 
-export interface ExportPlanTotals {
+/** A fixed plan at a glance: its totals, and the rows of the file written first and of the one written last. */
+export interface ExportPlanHead {
   files: number;
   bytes: number;
   bytesDone: number;
+  first: ExportFileRow | null;
+  last: ExportFileRow | null;
 }
 
-export async function selectExportPlanTotals(q: Queryable, operationId: string): Promise<ExportPlanTotals> {
-  const { rows } = await q.query<ExportPlanTotals>(
+/** What a run needs of a fixed plan before it uploads, in one round trip. */
+export async function selectExportPlanHead(q: Queryable, operationId: string, firstPath: string, lastPath: string): Promise<ExportPlanHead> {
+  const row = (path: string) =>
+    `(select to_jsonb(f) from (select operation_id, seq, path, size, sha256, content_type, source, done
+                               from export_files where operation_id = $1 and path = ${path}) f)`;
+  const { rows } = await q.query<ExportPlanHead>(
     `select count(*)::int as files, coalesce(sum(size), 0)::bigint as bytes,
-            coalesce(sum(size) filter (where done), 0)::bigint as "bytesDone"
+            coalesce(sum(size) filter (where done), 0)::bigint as "bytesDone",
+            ${row('$2')} as first, ${row('$3')} as last
      from export_files where operation_id = $1`,
-    [operationId],
+    [operationId, firstPath, lastPath],
   );
   return rows[0]!;
 }
@@ -167,13 +175,20 @@ export async function selectExportFileBody(q: Queryable, operationId: string, pa
   return rows[0]?.body ?? undefined;
 }
 
-/** Per-file checkpoint, fenced by the lease: false means the lease is no longer ours. */
-export async function markExportFileDone(q: Queryable, operationId: string, token: string, path: string): Promise<boolean> {
+/**
+ * The checkpoint of RequestInfo.json, which also records that the container is used from now on
+ * (request_info_written), in one statement, fenced by the lease: false means it is no longer ours.
+ */
+export async function markRequestInfoDone(q: Queryable, operationId: string, token: string, path: string): Promise<boolean> {
   const { rowCount } = await q.query(
-    `update export_files f set done = true, done_at = now()
-     from data_policy_operations o
-     where f.operation_id = $1 and f.path = $3
-       and o.id = f.operation_id and o.lease_token = $2 and o.status = 'running'`,
+    `with op as (
+       update data_policy_operations set request_info_written = true
+       where id = $1 and lease_token = $2 and status = 'running'
+       returning id
+     )
+     update export_files f set done = true, done_at = now()
+     from op
+     where f.operation_id = op.id and f.path = $3`,
     [operationId, token, path],
   );
   return rowCount === 1;

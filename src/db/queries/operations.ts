@@ -77,7 +77,7 @@ function operationValues(op: NewOperation, audit: ReturnType<typeof auditRecord>
 const INSERT_OPERATION = `insert into data_policy_operations
   (id, tenant_id, user_id, user_principal_name, storage_location, storage_location_sealed, storage_container, status, requested_by, submitted_at, next_attempt_at)`;
 const CLAIM_CONFLICT = `on conflict (tenant_id, storage_container) where status in ('notStarted', 'running') do nothing returning *`;
-const INSERT_AUDIT = `insert into directory_audits
+export const INSERT_AUDIT = `insert into directory_audits
   (id, tenant_id, activity_at, category, activity_display_name, operation_type, result, result_reason,
    correlation_id, initiated_by, target_resources, initiator_user_id, target_user_id, additional_details)`;
 

@@ -1,5 +1,6 @@
 import type { OperationRow, OperationStatus } from '../../domain/operation.ts';
-import { openStorageLocation } from './operations.ts';
+import type { DirectoryAudit } from '../../domain/directory-audit.ts';
+import { INSERT_AUDIT, openStorageLocation } from './operations.ts';
 import type { Queryable } from '../pool.ts';
 
 // Lease times use the database clock (now()), not the worker's: workers on several machines
@@ -169,45 +170,72 @@ export async function markRequestInfoWritten(q: Queryable, id: string, token: st
   return rowCount === 1;
 }
 
+/** How an export ends: complete with the bytes it wrote, or failed with a Graph error code. */
+export type OperationEnding = { status: 'complete'; bytesWritten: number } | { status: 'failed'; code: string; message: string };
+
 /**
+ * The end of an export in one statement (one round trip and one commit for what a small export
+ * otherwise spends five on), fenced by the lease: the row complete or failed; its pins and its
+ * plan's inline bodies dropped; for a complete one, the files not checkpointed yet marked done
+ * (manifest.json, written last, is checkpointed by this very statement); and its audit record.
+ * Undefined, and nothing written, when the lease is no longer ours.
+ *
  * `storageLocation`: the SAS URL with its signature redacted. Once the export has ended nothing
  * needs the signature: its sealed copy goes too, so even a leaked key opens nothing old.
  */
-export async function completeOperation(
+export async function endOperation(
   q: Queryable,
   id: string,
   token: string,
-  bytesWritten: number,
+  ending: OperationEnding,
   storageLocation: string,
+  audit: DirectoryAudit,
 ): Promise<OperationRow | undefined> {
-  const { rows } = await q.query<OperationRow>(
-    `update data_policy_operations
-     set status = 'complete', progress = 100, bytes_written = $3, completed_at = now(), storage_location = $4, storage_location_sealed = null,
-         lease_owner = null, lease_expires_at = null, error_code = null, error_message = null
-     where id = $1 and lease_token = $2 and status = 'running'
-     returning *`,
-    [id, token, bytesWritten, storageLocation],
-  );
-  return rows[0];
-}
-
-/** `storageLocation`: redacted, as in completeOperation. */
-export async function failOperation(
-  q: Queryable,
-  id: string,
-  token: string,
-  code: string,
-  message: string,
-  storageLocation: string,
-): Promise<OperationRow | undefined> {
-  const { rows } = await q.query<OperationRow>(
-    `update data_policy_operations
-     set status = 'failed', completed_at = now(), error_code = $3, error_message = $4, storage_location = $5, storage_location_sealed = null,
-         lease_owner = null, lease_expires_at = null
-     where id = $1 and lease_token = $2 and status = 'running'
-     returning *`,
-    [id, token, code, message, storageLocation],
-  );
+  const complete = ending.status === 'complete';
+  const { rows } = await q.query<OperationRow>({
+    // Named: parsed and planned once per connection.
+    name: 'end-operation',
+    text: `with ended as (
+       update data_policy_operations
+       set status = $3, completed_at = now(), storage_location = $4, storage_location_sealed = null,
+           lease_owner = null, lease_expires_at = null, error_code = $5, error_message = $6,
+           progress = case when $3 = 'complete' then 100 else progress end, bytes_written = coalesce($7::bigint, bytes_written)
+       where id = $1 and lease_token = $2 and status = 'running'
+       returning *
+     ), unpinned as (
+       delete from content_pins where operation_id = $1 and exists (select 1 from ended)
+     ), files as (
+       update export_files
+       set body = null, done = done or $3 = 'complete', done_at = case when not done and $3 = 'complete' then now() else done_at end
+       where operation_id = $1 and (body is not null or ($3 = 'complete' and not done)) and exists (select 1 from ended)
+     ), audit as (
+       ${INSERT_AUDIT} select $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21 from ended
+     )
+     select * from ended`,
+    values: [
+      id,
+      token,
+      ending.status,
+      storageLocation,
+      complete ? null : ending.code,
+      complete ? null : ending.message,
+      complete ? ending.bytesWritten : null,
+      audit.id,
+      audit.tenantId,
+      audit.activityAt,
+      audit.category,
+      audit.activityDisplayName,
+      audit.operationType,
+      audit.result,
+      audit.resultReason,
+      audit.correlationId,
+      audit.initiatedBy,
+      JSON.stringify(audit.targetResources),
+      audit.initiatorUserId,
+      audit.targetUserId,
+      JSON.stringify(audit.additionalDetails),
+    ],
+  });
   return rows[0];
 }
 
