@@ -1,7 +1,6 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
 import { isDatabaseUnavailable } from '../db/pool.ts';
-import { insertDirectoryAudit } from '../db/queries/directory-audits.ts';
 import { notifyOperationsQueued } from '../db/queries/operations.ts';
 import { endOperation, releaseLease, scheduleRetry, type OperationEnding } from '../db/queries/worker-operations.ts';
 import { auditRecord } from '../domain/directory-audit.ts';
