@@ -54,8 +54,11 @@ export interface RenderDeps {
   /** The error a fenced write that found the lease gone throws. */
   readonly leaseLost: () => Error;
   readonly signer: PackageSigner;
-  /** Rows up to this seq, of `bytes` planned so far, are committed (after every batch and every section): lanes may read them. */
-  readonly onFlush?: (lastSeq: number, bytes: number) => void;
+  /**
+   * Rows up to this seq, of `bytes` planned so far, are committed (after every batch and every
+   * section): lanes may read them. `content`: the batch held drive files (source 'content').
+   */
+  readonly onFlush?: (lastSeq: number, bytes: number, content: boolean) => void;
   /** Where the small files' bytes go as they are rendered (the caller uploads from it meanwhile). */
   readonly inline?: Map<string, Buffer>;
   /**
@@ -137,7 +140,11 @@ export async function renderPlan(
     pending = [];
     pendingInlineBytes = 0;
     fenced(await insertExportFiles(db, opId, token, batch));
-    deps.onFlush?.(batch[batch.length - 1]!.seq, totals.bytes);
+    deps.onFlush?.(
+      batch[batch.length - 1]!.seq,
+      totals.bytes,
+      batch.some((f) => f.source === 'content'),
+    );
   };
   // Small bodies stay in memory for the upload (a dozen files of at most 1 MiB).
   const inline = deps.inline ?? new Map<string, Buffer>();
