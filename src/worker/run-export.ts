@@ -206,9 +206,9 @@ export class ExportRun implements EndingRun {
         signer,
         inline,
         uploadedBefore: this.claimed,
-        onFlush: (seq: number, bytes: number) => {
+        onFlush: (seq: number, bytes: number, content: boolean) => {
           this.progress.planned = bytes;
-          feed.flushed(seq);
+          feed.flushed(seq, content);
         },
       };
       renderingBegins();
@@ -271,7 +271,7 @@ export class ExportRun implements EndingRun {
     const requestInfo = await selectExportFileByPath(this.ctx.db, this.op.id, PACKAGE_PATHS.requestInfo);
     if (!requestInfo) return;
     if (!requestInfo.done) await this.writeRequestInfo(requestInfo);
-    await this.uploadLanes(new PendingFiles(this.ctx.db, this.op.id, requestInfo.seq, (f) => f.source !== 'content', feed));
+    await this.uploadLanes(new PendingFiles(this.ctx.db, this.op.id, requestInfo.seq, (f) => f.source !== 'content', feed, true));
   }
 
   /** `uploadConcurrency` lanes take files from `pending` until it is exhausted, the run drains or a lane fails. */
