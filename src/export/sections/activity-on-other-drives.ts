@@ -1,7 +1,5 @@
-import { driveActivitiesByActorElsewhere } from '../../db/queries/worker-sources.ts';
 import { PACKAGE_PATHS } from '../../domain/package-plan.ts';
 import { driveActivitySection } from './activity-records.ts';
-import { subjectRows } from './records.ts';
 
 /**
  * OneDrive/ActivityOnOtherDrives.json and .csv: what the subject did on other users' drives
@@ -12,6 +10,8 @@ export const activityOnOtherDrivesSection = driveActivitySection({
   name: 'ActivityOnOtherDrives',
   totalKey: 'activitiesOnOtherDrives',
   title: "The user's activity on other users' drives",
-  rows: subjectRows(driveActivitiesByActorElsewhere),
+  // The subject is the actor: nobody else's details to leave out.
+  scope: 'byActorElsewhere',
+  redacts: false,
   paths: { json: PACKAGE_PATHS.activityElsewhereJson, csv: PACKAGE_PATHS.activityElsewhereCsv },
 });

@@ -1,6 +1,9 @@
 import type { DriveActivityRow } from '../../db/queries/worker-sources.ts';
 import { graphDateTime } from '../../domain/formats.ts';
-import { odataContext, recordSection } from './records.ts';
+import { activityCells, activityTexts, type ActivityScope } from '../../db/queries/worker-record-texts.ts';
+import { odataContext } from './records.ts';
+import { redactsOtherActors } from './redaction.ts';
+import { renderedRecordSection } from './rendered-records.ts';
 import type { RenderContext, Section } from './section.ts';
 
 // Drive activity as the package writes it, shared by the subject's own drive (Activity) and
@@ -50,24 +53,38 @@ export const ACTIVITY_PREVIEW = {
 };
 
 /**
- * A section of drive activity records (OneDrive/…json and .csv in Graph's driveActivity shape):
- * the same records, columns and preview, only the rows and the files differ.
+ * A section of drive activity records (OneDrive/…json and .csv in Graph's driveActivity shape),
+ * rendered by PostgreSQL: the same records, columns and preview, only the rows and the files
+ * differ. Other actors are redacted as the tenant's privacy statement says, when `redacts`.
  */
 export function driveActivitySection(spec: {
   readonly name: string;
   readonly totalKey: string;
   readonly title: string;
-  readonly rows: (ctx: RenderContext) => AsyncIterable<DriveActivityRow>;
+  readonly scope: ActivityScope;
+  readonly redacts: boolean;
   readonly paths: { readonly json: string; readonly csv: string };
 }): Section {
-  return recordSection({
+  const redact = async (ctx: RenderContext) => spec.redacts && (await redactsOtherActors(ctx.q, ctx.operation.tenantId));
+  return renderedRecordSection({
     name: spec.name,
     tables: ['drive_activities'],
     totalKey: spec.totalKey,
     title: spec.title,
-    rows: spec.rows,
-    json: { path: spec.paths.json, context: odataContext('driveActivities'), toJson: activityJson },
-    csv: { path: spec.paths.csv, columns: ACTIVITY_CSV_COLUMNS, toRow: activityCsvRow },
+    json: {
+      path: spec.paths.json,
+      context: odataContext('driveActivities'),
+      records: async function* (ctx) {
+        yield* activityTexts(ctx.q, spec.scope, ctx.operation.tenantId, ctx.operation.userId, await redact(ctx));
+      },
+    },
+    csv: {
+      path: spec.paths.csv,
+      columns: ACTIVITY_CSV_COLUMNS,
+      cells: async function* (ctx) {
+        yield* activityCells(ctx.q, spec.scope, ctx.operation.tenantId, ctx.operation.userId, await redact(ctx));
+      },
+    },
     preview: ACTIVITY_PREVIEW,
   });
 }

@@ -20,10 +20,20 @@ export function odataContext(entitySet: string): string {
  * per line, pieces that never split a record.
  */
 export async function* graphCollection<R>(context: string, rows: AsyncIterable<R>, toJson: (row: R) => unknown): AsyncGenerator<string> {
+  yield* graphCollectionOfTexts(
+    context,
+    (async function* () {
+      for await (const row of rows) yield JSON.stringify(toJson(row));
+    })(),
+  );
+}
+
+/** graphCollection of records that are JSON texts already. */
+export async function* graphCollectionOfTexts(context: string, records: AsyncIterable<string>): AsyncGenerator<string> {
   yield `{\n  "@odata.context": ${JSON.stringify(context)},\n  "value": [`;
   let first = true;
-  for await (const row of rows) {
-    yield `${first ? '\n' : ',\n'}    ${JSON.stringify(toJson(row))}`;
+  for await (const record of records) {
+    yield `${first ? '\n' : ',\n'}    ${record}`;
     first = false;
   }
   yield `${first ? '' : '\n  '}]\n}\n`;

@@ -1,7 +1,7 @@
-import { toGraphSignIn } from '../../domain/sign-in.ts';
-import { signInsOfUser } from '../../db/queries/worker-sources.ts';
+import { signInCellsOfUser, signInTextsOfUser } from '../../db/queries/worker-record-texts.ts';
 import { PACKAGE_PATHS } from '../../domain/package-plan.ts';
-import { odataContext, pick, recordSection, subjectRows } from './records.ts';
+import { odataContext, pick } from './records.ts';
+import { renderedRecordSection } from './rendered-records.ts';
 
 const COLUMNS = [
   'id',
@@ -24,20 +24,20 @@ const COLUMNS = [
 ];
 
 /** Directory/SignIns.json and .csv: the subject's sign-ins (Graph's signIn). */
-export const signInsSection = recordSection({
+export const signInsSection = renderedRecordSection({
   name: 'SignIns',
   tables: ['sign_ins'],
   totalKey: 'signIns',
   title: 'Sign-ins',
-  rows: subjectRows(signInsOfUser),
-  json: { path: PACKAGE_PATHS.signInsJson, context: odataContext('auditLogs/signIns'), toJson: toGraphSignIn },
+  json: {
+    path: PACKAGE_PATHS.signInsJson,
+    context: odataContext('auditLogs/signIns'),
+    records: (ctx) => signInTextsOfUser(ctx.q, ctx.operation.tenantId, ctx.operation.userId),
+  },
   csv: {
     path: PACKAGE_PATHS.signInsCsv,
     columns: COLUMNS,
-    toRow: (row) => {
-      const signIn = toGraphSignIn(row);
-      return COLUMNS.map((c) => pick(signIn, c));
-    },
+    cells: (ctx) => signInCellsOfUser(ctx.q, ctx.operation.tenantId, ctx.operation.userId, COLUMNS),
   },
   preview: {
     columns: ['Date', 'Application', 'IP address', 'Result'],

@@ -1,0 +1,117 @@
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import type { Db } from '../src/db/pool.ts';
+import { createLocalContentStore } from '../src/content/local-content-store.ts';
+import { activityCells, activityTexts, signInCellsOfUser, signInTextsOfUser } from '../src/db/queries/worker-record-texts.ts';
+import { driveActivitiesByActorElsewhere, driveActivitiesOfUser, signInsOfUser } from '../src/db/queries/worker-sources.ts';
+import { toGraphSignIn } from '../src/domain/sign-in.ts';
+import { activityCsvRow, activityJson } from '../src/export/sections/activity-records.ts';
+import { pick } from '../src/export/sections/records.ts';
+import { redactActivity } from '../src/export/sections/redaction.ts';
+import { seedTenant } from '../src/seed/seed-tenant.ts';
+import { createTestDatabase, tempDir } from './support/harness.ts';
+
+// The large sections are rendered by PostgreSQL (worker-record-texts.ts). Their records must be
+// what the JavaScript mappers make of the same rows: same keys in the same order, same values,
+// other actors redacted the same way. Checked on a seeded tenant plus rows at the edges (extra
+// imported properties, sub-second times, formula text, application actors, an actor id in
+// capitals, a colleague's drive).
+
+let db: Db;
+let tenantId: string;
+let users: string[];
+
+beforeAll(async () => {
+  ({ db } = await createTestDatabase());
+  const summary = await seedTenant({
+    db,
+    contentStore: createLocalContentStore(await tempDir('dsr-record-texts-')),
+    users: 3,
+    filesPerUser: 3,
+    seed: 7,
+    now: new Date('2026-11-01T00:00:00Z'),
+    heavy: { signIns: 300, driveEvents: 300, driveItems: 0 },
+  });
+  tenantId = summary.tenantId;
+  users = summary.users.map((u) => u.id);
+  const [subject, colleague] = users as [string, string];
+  await db.query(
+    `insert into sign_ins (tenant_id, id, user_id, created_at, data) values
+       ($1, 'a0000000-0000-4000-8000-000000000001', $2, '2026-10-01T10:00:00.123456Z',
+        '{"zeta": [1, {"b": 2, "a": "x"}], "appDisplayName": "=HYPERLINK(\\"x\\")", "id": "ignored", "status": {"errorCode": -1, "failureReason": "+1,\\"2\\"\\r\\nline"}, "a": null, "ipAddress": "@evil"}'),
+       ($1, 'a0000000-0000-4000-8000-000000000002', $2, '2026-10-01T10:00:00Z', '{}')`,
+    [tenantId, subject],
+  );
+  await db.query(
+    `insert into drive_activities (tenant_id, id, user_id, activity_at, activity_type, actor, item_id, item_path, client_ip, user_agent, app_id) values
+       ($1, 'b0000000-0000-4000-8000-000000000001', $2::uuid, '2026-10-02T00:00:00.5Z', 'FileAccessed', jsonb_build_object('user', jsonb_build_object('id', upper($2::text), 'displayName', '-me')), null, '/a,b', '10.0.0.1', '=cmd', null),
+       ($1, 'b0000000-0000-4000-8000-000000000002', $2::uuid, '2026-10-02T00:00:01Z', 'FileModified', '{"application": {"id": "app-1", "displayName": "Sync"}}', null, null, '10.0.0.2', 'agent', 'app-1'),
+       ($1, 'b0000000-0000-4000-8000-000000000003', $3::uuid, '2026-10-02T00:00:02Z', 'FileModified', jsonb_build_object('user', jsonb_build_object('id', $2::text, 'userPrincipalName', 'me@x')), null, '/theirs', '10.0.0.3', 'ua', null),
+       ($1, 'b0000000-0000-4000-8000-000000000004', $2::uuid, '2026-10-02T00:00:03Z', 'FileDeleted', jsonb_build_object('user', jsonb_build_object('id', $3::text)), null, '/mine', '10.0.0.4', 'theirs', null)`,
+    [tenantId, subject, colleague],
+  );
+});
+
+afterAll(async () => {
+  await db?.end();
+});
+
+async function all<T>(rows: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const r of rows) out.push(r);
+  return out;
+}
+
+const SIGN_IN_COLUMNS = [
+  'id',
+  'createdDateTime',
+  'appDisplayName',
+  'ipAddress',
+  'isInteractive',
+  'status.errorCode',
+  'status.failureReason',
+  'location.city',
+  'zeta',
+];
+
+test('sign-ins rendered by PostgreSQL are the records and CSV cells toGraphSignIn and pick give', async () => {
+  for (const userId of users) {
+    const rows = await all(signInsOfUser(db, tenantId, userId));
+    const texts = await all(signInTextsOfUser(db, tenantId, userId));
+    const cells = await all(signInCellsOfUser(db, tenantId, userId, SIGN_IN_COLUMNS));
+    expect(texts).toHaveLength(rows.length);
+    expect(cells).toHaveLength(rows.length);
+    rows.forEach((row, i) => {
+      const expected = JSON.parse(JSON.stringify(toGraphSignIn(row))) as Record<string, unknown>;
+      const actual = JSON.parse(texts[i]!.json) as Record<string, unknown>;
+      expect(Object.keys(actual)).toEqual(Object.keys(expected));
+      expect(actual).toEqual(expected);
+      const parsed = (JSON.parse(cells[i]!.cells) as unknown[]).map((v) => (v !== null && typeof v === 'object' ? JSON.stringify(v) : v));
+      expect(parsed).toEqual(SIGN_IN_COLUMNS.map((c) => pick(expected, c)));
+    });
+  }
+});
+
+test('drive activity rendered by PostgreSQL is what activityJson and activityCsvRow give, other actors redacted alike', async () => {
+  const [subject] = users as [string];
+  for (const redact of [true, false]) {
+    for (const userId of users) {
+      const rows = (await all(driveActivitiesOfUser(db, tenantId, userId))).map((a) => (redact ? redactActivity(a, userId) : a));
+      const texts = await all(activityTexts(db, 'ownDrive', tenantId, userId, redact));
+      const cells = await all(activityCells(db, 'ownDrive', tenantId, userId, redact));
+      expect(texts.map((t) => JSON.parse(t.json) as unknown)).toEqual(rows.map((a) => JSON.parse(JSON.stringify(activityJson(a))) as unknown));
+      expect(cells.map((c) => JSON.parse(c.cells) as unknown)).toEqual(rows.map(activityCsvRow));
+    }
+  }
+  const elsewhere = await all(driveActivitiesByActorElsewhere(db, tenantId, subject));
+  expect(elsewhere.length).toBeGreaterThan(0);
+  expect((await all(activityTexts(db, 'byActorElsewhere', tenantId, subject, false))).map((t) => JSON.parse(t.json) as unknown)).toEqual(
+    elsewhere.map((a) => JSON.parse(JSON.stringify(activityJson(a))) as unknown),
+  );
+  expect((await all(activityCells(db, 'byActorElsewhere', tenantId, subject, false))).map((c) => JSON.parse(c.cells) as unknown)).toEqual(
+    elsewhere.map(activityCsvRow),
+  );
+  // The subject's own records keep their address; a colleague's on the subject's drive does not.
+  const own = (await all(activityTexts(db, 'ownDrive', tenantId, subject, true))).map((t) => JSON.parse(t.json) as { id: string; clientIp: string | null });
+  expect(own.find((a) => a.id === 'b0000000-0000-4000-8000-000000000001')?.clientIp).toBe('10.0.0.1');
+  expect(own.find((a) => a.id === 'b0000000-0000-4000-8000-000000000004')?.clientIp).toBeNull();
+});
