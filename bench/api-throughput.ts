@@ -29,6 +29,10 @@ import { BASELINE_TABLE, emit, ROOT, startChild, type BenchRow } from './lib.ts'
 
 const DURATION = Number(process.env.BENCH_API_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_API_ROUNDS ?? 3);
+// `post` or `get`: measure only that route (quicker A/B checks); unset, both.
+const ONLY = process.env.BENCH_API_ONLY?.toLowerCase();
+const measurePost = ONLY !== 'get';
+const measureGet = ONLY !== 'post';
 const CONNECTIONS = 50;
 const POOL = 20;
 const log = (line: string) => process.stderr.write(`api-throughput: ${line}\n`);
@@ -51,6 +55,7 @@ async function measure(
   bodyFor?: () => string,
 ): Promise<Measured> {
   const [server0, pg0] = [await cpuSeconds(server.pid), await postgresCpuSeconds(env)];
+  const fromUs = process.hrtime.bigint() / 1000n;
   const result = await autocannon({
     url: server.url,
     connections: CONNECTIONS,
@@ -67,6 +72,8 @@ async function measure(
       },
     ],
   });
+  // The load phase's window, for `profile-summary.ts <profile> <top> <from> <to>` on a BENCH_CPU_PROF run.
+  if (process.env.BENCH_CPU_PROF) log(`${method} on ${server.url}: load phase ${fromUs} ${process.hrtime.bigint() / 1000n}`);
   const [server1, pg1] = [await cpuSeconds(server.pid), await postgresCpuSeconds(env)];
   const total = Math.max(1, result.requests.total);
   return {
@@ -93,15 +100,15 @@ function medianOf(runs: Measured[]): Measured {
 try {
   const env = await openBenchEnvironment(cleanup, 'dsr-bench-api-');
   await env.db.query(`create table ${BASELINE_TABLE} (like data_policy_operations including defaults including constraints including indexes)`);
-  const server = await startServerProcess(
-    cleanup,
-    childEnv(env, undefined, {
-      DSR_QUOTA_EXPORTS_PER_TENANT_PER_DAY: '100000000',
-      DSR_QUOTA_EXPORTS_PER_USER_PER_DAY: '100000000',
-      DSR_QUOTA_REQUESTS_PER_TENANT_PER_HOUR: '100000000',
-    }),
-    { noWorker: true },
-  );
+  const serverEnv = childEnv(env, undefined, {
+    DSR_QUOTA_EXPORTS_PER_TENANT_PER_DAY: '100000000',
+    DSR_QUOTA_EXPORTS_PER_USER_PER_DAY: '100000000',
+    DSR_QUOTA_REQUESTS_PER_TENANT_PER_HOUR: '100000000',
+  });
+  const server = await startServerProcess(cleanup, serverEnv, { noWorker: true });
+  // BENCH_API_OTHER=<another checkout's bin/dsr-export.js>: its GET measured in the same rounds (A/B of a change).
+  const otherBin = process.env.BENCH_API_OTHER;
+  const other = otherBin ? await startServerProcess(cleanup, serverEnv, { noWorker: true, bin: otherBin }) : undefined;
   const bare = await startBare(env, false);
   const fair = await startBare(env, true);
 
@@ -127,21 +134,36 @@ try {
     bareGet: [] as Measured[],
     fairGet: [] as Measured[],
     get: [] as Measured[],
+    getOther: [] as Measured[],
   };
   for (let r = 0; r < ROUNDS; r++) {
-    runs.barePost.push(await measure(env, bare, token, 'POST', postPath, body));
-    runs.fairPost.push(await measure(env, fair, token, 'POST', postPath, body));
-    runs.post.push(await measure(env, server, token, 'POST', postPath, body));
-    runs.bareGet.push(await measure(env, bare, token, 'GET', () => opPath));
-    runs.fairGet.push(await measure(env, fair, token, 'GET', () => fairOpPath));
-    runs.get.push(await measure(env, server, token, 'GET', () => opPath));
+    if (measurePost) {
+      runs.barePost.push(await measure(env, bare, token, 'POST', postPath, body));
+      runs.fairPost.push(await measure(env, fair, token, 'POST', postPath, body));
+      runs.post.push(await measure(env, server, token, 'POST', postPath, body));
+    }
+    if (measureGet) {
+      runs.bareGet.push(await measure(env, bare, token, 'GET', () => opPath));
+      runs.fairGet.push(await measure(env, fair, token, 'GET', () => fairOpPath));
+      // With another checkout, the two take turns going first.
+      if (other && r % 2 === 1) runs.getOther.push(await measure(env, other, token, 'GET', () => opPath));
+      runs.get.push(await measure(env, server, token, 'GET', () => opPath));
+      if (other && r % 2 === 0) runs.getOther.push(await measure(env, other, token, 'GET', () => opPath));
+    }
     log(
       `round ${r + 1}: ${Object.entries(runs)
-        .map(([k, v]) => `${k} ${v.at(-1)!.rps.toFixed(0)}`)
-        .join(', ')} req/s`,
+        .filter(([, v]) => v.length > 0)
+        .map(([k, v]) => `${k} ${v.at(-1)!.rps.toFixed(0)} (${v.at(-1)!.serverMs.toFixed(3)} server CPU-ms)`)
+        .join(', ')} req/s; ratios ${measurePost ? `POST ${(runs.post.at(-1)!.rps / runs.fairPost.at(-1)!.rps).toFixed(3)}× ` : ''}${
+        measureGet ? `GET ${(runs.get.at(-1)!.rps / runs.fairGet.at(-1)!.rps).toFixed(3)}×` : ''
+      }${other && measureGet ? `, other checkout's GET ${(runs.getOther.at(-1)!.rps / runs.fairGet.at(-1)!.rps).toFixed(3)}×` : ''}`,
     );
   }
-  const m = Object.fromEntries(Object.entries(runs).map(([k, v]) => [k, medianOf(v)])) as Record<keyof typeof runs, Measured>;
+  const m = Object.fromEntries(
+    Object.entries(runs)
+      .filter(([, v]) => v.length > 0)
+      .map(([k, v]) => [k, medianOf(v)]),
+  ) as Record<keyof typeof runs, Measured>;
   const cpu = (x: Measured, base: Measured) =>
     `CPU-ms per request: server ${x.serverMs.toFixed(2)}, PostgreSQL ${x.pgMs.toFixed(2)}; baseline ${base.serverMs.toFixed(2)}, ${base.pgMs.toFixed(2)}`;
   // POST and GET report the same three rows: ours against the fair baseline, its p99, and the bare JWT route.
@@ -165,8 +187,8 @@ try {
     },
   ];
   const rows: BenchRow[] = [
-    ...routeRows('POST', 'exportPersonalData', m.post, m.fairPost, m.barePost, 0.7),
-    ...routeRows('GET', 'dataPolicyOperations/{id}', m.get, m.fairGet, m.bareGet, 0.8),
+    ...(measurePost ? routeRows('POST', 'exportPersonalData', m.post, m.fairPost, m.barePost, 0.7) : []),
+    ...(measureGet ? routeRows('GET', 'dataPolicyOperations/{id}', m.get, m.fairGet, m.bareGet, 0.8) : []),
   ];
   emit(rows);
 } finally {

@@ -124,13 +124,13 @@ export async function startWorkerProcess(cleanup: Cleanup, env: Record<string, s
   return { child, pid: child.pid!, stop };
 }
 
-/** `dsr-export serve` (API and, unless noWorker, a worker) in its own process. */
+/** `dsr-export serve` (API and, unless noWorker, a worker) in its own process; `bin`: another checkout's, for A/B runs. */
 export async function startServerProcess(
   cleanup: Cleanup,
   env: Record<string, string>,
-  opts: { noWorker?: boolean } = {},
+  opts: { noWorker?: boolean; bin?: string } = {},
 ): Promise<{ child: ChildProcess; pid: number; url: string; stop(): Promise<void> }> {
-  const args = [...nodeFlags(), BIN, 'serve', ...(opts.noWorker ? ['--no-worker'] : [])];
+  const args = [...nodeFlags(), opts.bin ?? BIN, 'serve', ...(opts.noWorker ? ['--no-worker'] : [])];
   const { child, match } = await startChild(process.execPath, args, { DSR_PORT: '0', ...env }, /listening on (http:\/\/\S+)/);
   const stop = () => stopProcess(child);
   cleanup.add(stop);
