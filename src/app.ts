@@ -3,7 +3,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import type { AppDeps } from './http/app-deps.ts';
 import { authenticateHook } from './http/authenticate.ts';
-import { resolveMeAlias, rewriteGraphAlias } from './http/graph-aliases.ts';
+import { rewriteGraphAlias } from './http/graph-aliases.ts';
 import { installErrorHandling } from './http/error-handler.ts';
 import { QuotaCounter } from './quota/quota-counter.ts';
 import type { ResourceRoutes, RouteRegistration } from './http/resource-routes.ts';
@@ -45,10 +45,12 @@ export async function buildApp(deps: AppDeps, extraGraphRoutes: RouteRegistratio
   // Only JSON bodies on Graph routes (drive uploads add their own parser in their scope).
   app.removeContentTypeParser('text/plain');
 
-  app.addHook('onRequest', async (request, reply) => {
+  // A callback hook, not an async one: no promise per request for two headers.
+  app.addHook('onRequest', (request, reply, done) => {
     const clientRequestId = request.headers['client-request-id'];
     reply.header('request-id', request.id);
     reply.header('client-request-id', typeof clientRequestId === 'string' && clientRequestId.length <= 200 ? clientRequestId : request.id);
+    done();
   });
   await app.register(cors, {
     origin: '*',
@@ -65,12 +67,9 @@ export async function buildApp(deps: AppDeps, extraGraphRoutes: RouteRegistratio
   for (const version of GRAPH_VERSIONS) {
     await app.register(
       async (graph) => {
+        // Each scope has its own request prototype: its routes' requests carry their version with no hook.
         graph.decorateRequest('graphVersion', version);
-        graph.addHook('onRequest', async (request) => {
-          request.graphVersion = version;
-        });
         graph.addHook('onRequest', authenticateHook(deps, quotas));
-        graph.addHook('onRequest', resolveMeAlias);
         for (const resource of RESOURCES) resource.graph?.(graph, deps, quotas);
         for (const route of extraGraphRoutes) route(graph, deps, quotas);
       },

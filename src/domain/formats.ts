@@ -4,7 +4,8 @@
 /** Graph's DateTimeOffset text: ISO 8601 UTC, no fraction when it is zero. */
 export function graphDateTime(d: Date | null | undefined): string | null {
   if (!d) return null;
-  return d.toISOString().replace(/\.000Z$/, 'Z');
+  const iso = d.toISOString();
+  return iso.endsWith('.000Z') ? `${iso.slice(0, -5)}Z` : iso;
 }
 
 /** A GUID's text, for patterns that embed one; lowercase, as this service writes ids. */

@@ -187,6 +187,8 @@ export function redactSasSignatures(text: string): string {
 }
 
 function isSigName(name: string): boolean {
+  // Without a '%' there is nothing to decode ('+' decodes to a space, which "sig" has not).
+  if (!name.includes('%')) return name.length === 3 && name.toLowerCase() === 'sig';
   try {
     return decodeURIComponent(name.replace(/\+/g, ' ')).toLowerCase() === 'sig';
   } catch {

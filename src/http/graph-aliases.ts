@@ -31,10 +31,10 @@ function decodeURIComponentSafe(s: string): string {
 }
 
 /**
- * onRequest hook (after authentication): `@me` becomes the caller's object id. Application
- * tokens have no signed-in user; Graph answers them 400 for every `/me` URL.
+ * After authentication (in the Graph routes' hook): `@me` becomes the caller's object id.
+ * Application tokens have no signed-in user; Graph answers them 400 for every `/me` URL.
  */
-export async function resolveMeAlias(request: FastifyRequest): Promise<void> {
+export function resolveMeAlias(request: FastifyRequest): void {
   const params = request.params as Record<string, string> | undefined;
   if (params?.user !== ME_KEY) return;
   if (request.caller.kind === 'application') {

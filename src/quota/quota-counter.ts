@@ -40,17 +40,37 @@ export class QuotaCounter {
   /**
    * Counts one request; throws 429 TooManyRequests (with Retry-After) over the limit. The first
    * use of a window in this process reads the shared count, so a process that starts late does
-   * not grant a whole quota of its own.
+   * not grant a whole quota of its own. Every later request of the window is counted without a
+   * promise (undefined, or the throw): this runs on every Graph request.
    */
-  async take(tenantId: string, bucket: string, window: QuotaWindow, limit: number, now: Date, message: string): Promise<void> {
+  take(tenantId: string, bucket: string, window: QuotaWindow, limit: number, now: Date, message: string): Promise<void> | undefined {
     const { start, retryAfterSeconds } = quotaWindow(now, window);
     const key = slotKey(tenantId, bucket, start);
+    const slot = this.slots.get(key);
+    if (!slot) return this.takeFirst(key, tenantId, bucket, start, limit, message, retryAfterSeconds);
+    this.count(slot, limit, message, retryAfterSeconds);
+    return undefined;
+  }
+
+  private async takeFirst(
+    key: string,
+    tenantId: string,
+    bucket: string,
+    start: Date,
+    limit: number,
+    message: string,
+    retryAfterSeconds: number,
+  ): Promise<void> {
+    const known = await readQuotaCounter(this.db, tenantId, bucket, start);
     let slot = this.slots.get(key);
     if (!slot) {
-      const known = await readQuotaCounter(this.db, tenantId, bucket, start);
-      slot = this.slots.get(key) ?? { tenantId, bucket, windowStart: start, known, pending: 0, sending: 0 };
+      slot = { tenantId, bucket, windowStart: start, known, pending: 0, sending: 0 };
       this.slots.set(key, slot);
     }
+    this.count(slot, limit, message, retryAfterSeconds);
+  }
+
+  private count(slot: Slot, limit: number, message: string, retryAfterSeconds: number): void {
     if (slot.known + slot.sending + slot.pending >= limit) throw GraphError.tooManyRequests(message, retryAfterSeconds);
     slot.pending += 1;
     this.timer ??= setTimeout(() => {

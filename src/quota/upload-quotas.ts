@@ -18,16 +18,16 @@ const REQUEST_BUCKETS = {
  * request through the token hook, and every upload-session fragment (a drive request), whose URL
  * is its own credential.
  */
-export async function takeRequestQuota(
+export function takeRequestQuota(
   quotas: QuotaCounter,
   config: Config,
   tenantId: string,
   now: Date,
   kind: RequestQuotaKind = 'dataPolicy',
-): Promise<void> {
+): Promise<void> | undefined {
   const { bucket, what } = REQUEST_BUCKETS[kind];
   const limit = REQUEST_BUCKETS[kind].limit(config);
-  await quotas.take(tenantId, bucket, 'hour', limit, now, `The tenant exceeded its quota of ${limit} ${what} per hour.`);
+  return quotas.take(tenantId, bucket, 'hour', limit, now, `The tenant exceeded its quota of ${limit} ${what} per hour.`);
 }
 
 /**

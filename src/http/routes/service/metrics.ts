@@ -20,11 +20,13 @@ export interface MetricsAccess {
  * by route pattern (not by URL: ids in paths would make a series per request).
  */
 export function metricsRoute(app: FastifyInstance, deps: Pick<AppDeps, 'db'> & { clock?: () => Date }, metrics: Metrics, access: MetricsAccess): void {
-  app.addHook('onResponse', async (request, reply) => {
+  // A callback hook: every response passes here, and an async one would cost a promise each.
+  app.addHook('onResponse', (request, reply, done) => {
     metrics.httpRequestDuration.observe(
       { method: request.method, route: request.routeOptions.url ?? 'unmatched', status_code: String(reply.statusCode) },
       reply.elapsedTime / 1000,
     );
+    done();
   });
   if (access.tokenRequired && access.token === undefined) return;
   const expected = access.token === undefined ? undefined : digest(access.token);
