@@ -19,6 +19,7 @@ import {
   cpuSeconds,
   insertUsers,
   median,
+  nodeFlags,
   openBenchEnvironment,
   postgresCpuSeconds,
   startServerProcess,
@@ -86,7 +87,14 @@ async function measure(
 }
 
 async function startBare(env: BenchEnvironment, withDatabase: boolean): Promise<{ url: string; pid: number }> {
-  const args = ['--import', 'tsx', path.join(ROOT, 'bench', 'bare-jwt-server.ts'), env.dataDir, ...(withDatabase ? [env.database.url, String(POOL)] : [])];
+  const args = [
+    ...nodeFlags(),
+    '--import',
+    'tsx',
+    path.join(ROOT, 'bench', 'bare-jwt-server.ts'),
+    env.dataDir,
+    ...(withDatabase ? [env.database.url, String(POOL)] : []),
+  ];
   const { child, match } = await startChild(process.execPath, args, {}, /listening on (http:\/\/\S+)/);
   cleanup.add(() => stopProcess(child));
   return { url: match[1]!, pid: child.pid! };

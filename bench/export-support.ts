@@ -101,7 +101,7 @@ export async function stopProcess(child: ChildProcess, graceMs = 15_000): Promis
 }
 
 /** Node flags for children: `BENCH_CPU_PROF=<dir>` writes a .cpuprofile per child into that folder on exit. */
-function nodeFlags(): string[] {
+export function nodeFlags(): string[] {
   const dir = process.env.BENCH_CPU_PROF;
   return dir ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(dir)] : [];
 }

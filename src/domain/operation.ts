@@ -41,10 +41,16 @@ export interface OperationRow {
   request_info_written: boolean;
 }
 
+/** The columns a dataPolicyOperation's JSON is made of: what the API reads to answer with one. */
+export type OperationView = Pick<
+  OperationRow,
+  'id' | 'status' | 'progress' | 'user_id' | 'storage_location' | 'submitted_at' | 'completed_at' | 'error_code' | 'error_message'
+>;
+
 export const OPERATION_PROPERTIES = ['id', 'status', 'progress', 'userId', 'storageLocation', 'submittedDateTime', 'completedDateTime', 'error'] as const;
 
 /** The Graph dataPolicyOperation JSON (docs/architecture.md#the-operation-resource); `sig` is always redacted. */
-export function toGraphOperation(row: OperationRow): Record<string, unknown> {
+export function toGraphOperation(row: OperationView): Record<string, unknown> {
   // 100 is reserved for `complete`, whatever the byte count says.
   const progress = row.status === 'complete' ? 100 : Math.min(Math.max(row.progress, 0), 99.9);
   return {

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { requirePermissions } from '../../../auth/permissions.ts';
-import { findOperation } from '../../../db/queries/operations.ts';
+import { findOperationView } from '../../../db/queries/operations.ts';
 import { OPERATION_PROPERTIES, toGraphOperation } from '../../../domain/operation.ts';
 import { GraphError } from '../../../graph-error.ts';
 import { graphBase, type AppDeps } from '../../app-deps.ts';
@@ -19,7 +19,7 @@ export function getOperation(app: FastifyInstance, deps: AppDeps): void {
       rejectUnknownOptions(request.query, ['$select']);
       const select = parseSelect(request.query.$select, OPERATION_PROPERTIES);
       const { id } = request.params;
-      const row = GUID_PATTERN.test(id) ? await findOperation(deps.db, caller.tenantId, id.toLowerCase()) : undefined;
+      const row = GUID_PATTERN.test(id) ? await findOperationView(deps.db, caller.tenantId, id.toLowerCase()) : undefined;
       if (!row) throw GraphError.notFound(`Resource '${id}' does not exist or one of its queried reference-property objects are not present.`);
       const context = `${graphBase(deps, request.graphVersion)}/$metadata#dataPolicyOperations${select ? `(${select.join(',')})` : ''}/$entity`;
       return sendGraphObject(reply, 200, { '@odata.context': context, ...selectProperties(toGraphOperation(row), select) });
