@@ -8,13 +8,15 @@ const RENDER_PROGRESS_CAP = 10;
 /**
  * An export's bytes written against its plan, counted as uploads go and written to its row at
  * most once a second, one write at a time (a write that finds the lease gone calls `onLeaseLost`).
+ * The first figure rides on RequestInfo.json's checkpoint (`current()`), so the first write of
+ * its own comes a second into the run: an export shorter than that writes none.
  */
 export class ExportProgress {
   /** The plan's bytes: while it renders, the part flushed so far; then the fixed total. */
   planned = 0;
   private written = 0;
   private planFixed: boolean;
-  private lastWriteMs: number | undefined;
+  private lastWriteMs = Date.now();
   private write: Promise<void> | undefined;
 
   constructor(
@@ -38,17 +40,23 @@ export class ExportProgress {
     this.written = written;
   }
 
+  /** The figure to write now: bytes written and percent. */
+  current(): { written: number; percent: number } {
+    const written = Math.min(this.written, this.planned);
+    // Before the plan is fixed only a part of it is known: the share of that part stays below
+    // RENDER_PROGRESS_CAP, so that the figure (which never goes back) does not run ahead.
+    const percent = progressPercent(written, this.planned);
+    return { written, percent: this.planFixed ? percent : Math.min(RENDER_PROGRESS_CAP, percent) };
+  }
+
   add(n: number): void {
     this.written += n;
     this.ctx.metrics.exportBytes.inc(n);
     const now = Date.now();
     if (this.write || !shouldPersistProgress(now, this.lastWriteMs)) return;
     this.lastWriteMs = now;
-    const written = Math.min(this.written, this.planned);
-    // Before the plan is fixed only a part of it is known: the share of that part stays below
-    // RENDER_PROGRESS_CAP, so that the figure (which never goes back) does not run ahead.
-    const percent = progressPercent(written, this.planned);
-    this.write = updateProgress(this.ctx.db, this.operationId, this.token, written, this.planFixed ? percent : Math.min(RENDER_PROGRESS_CAP, percent))
+    const { written, percent } = this.current();
+    this.write = updateProgress(this.ctx.db, this.operationId, this.token, written, percent)
       .then(
         (ok) => {
           if (!ok) this.onLeaseLost();

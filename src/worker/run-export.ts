@@ -333,7 +333,7 @@ export class ExportRun implements EndingRun {
       },
       this.log,
     );
-    fenced(await markRequestInfoDone(this.ctx.db, this.op.id, this.token, file.path));
+    fenced(await markRequestInfoDone(this.ctx.db, this.op.id, this.token, file.path, this.progress.current()));
     this.claimed = true;
     this.fileDone(file);
   }

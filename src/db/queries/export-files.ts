@@ -177,19 +177,27 @@ export async function selectExportFileBody(q: Queryable, operationId: string, pa
 
 /**
  * The checkpoint of RequestInfo.json, which also records that the container is used from now on
- * (request_info_written), in one statement, fenced by the lease: false means it is no longer ours.
+ * (request_info_written) and the export's first progress (as updateProgress: never backwards), in
+ * one statement, fenced by the lease: false means it is no longer ours.
  */
-export async function markRequestInfoDone(q: Queryable, operationId: string, token: string, path: string): Promise<boolean> {
+export async function markRequestInfoDone(
+  q: Queryable,
+  operationId: string,
+  token: string,
+  path: string,
+  progress: { written: number; percent: number },
+): Promise<boolean> {
   const { rowCount } = await q.query(
     `with op as (
-       update data_policy_operations set request_info_written = true
+       update data_policy_operations
+       set request_info_written = true, bytes_written = greatest(bytes_written, $4), progress = greatest(progress, least($5, 99.9))
        where id = $1 and lease_token = $2 and status = 'running'
        returning id
      )
      update export_files f set done = true, done_at = now()
      from op
      where f.operation_id = op.id and f.path = $3`,
-    [operationId, token, path],
+    [operationId, token, path, progress.written, progress.percent],
   );
   return rowCount === 1;
 }
