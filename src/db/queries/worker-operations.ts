@@ -1,5 +1,6 @@
 import type { OperationRow, OperationStatus } from '../../domain/operation.ts';
 import type { DirectoryAudit } from '../../domain/directory-audit.ts';
+import { directoryAuditValues } from './directory-audits.ts';
 import { INSERT_AUDIT, openStorageLocation } from './operations.ts';
 import type { Queryable } from '../pool.ts';
 
@@ -220,20 +221,7 @@ export async function endOperation(
       complete ? null : ending.code,
       complete ? null : ending.message,
       complete ? ending.bytesWritten : null,
-      audit.id,
-      audit.tenantId,
-      audit.activityAt,
-      audit.category,
-      audit.activityDisplayName,
-      audit.operationType,
-      audit.result,
-      audit.resultReason,
-      audit.correlationId,
-      audit.initiatedBy,
-      JSON.stringify(audit.targetResources),
-      audit.initiatorUserId,
-      audit.targetUserId,
-      JSON.stringify(audit.additionalDetails),
+      ...directoryAuditValues(audit),
     ],
   });
   return rows[0];
