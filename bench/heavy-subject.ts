@@ -167,6 +167,8 @@ async function openIndex(sas: string): Promise<{ bytes: number; ms: number }> {
 
 interface ExportRun {
   seconds: number;
+  /** The package's bytes (what Azurite holds once it completes). */
+  bytes: number;
   firstUploadSeconds: number;
   hwmMiB: number;
   index: { bytes: number; ms: number };
@@ -188,7 +190,12 @@ async function exportSubject(env: BenchEnvironment, subject: Subject, label: str
       const hwmMiB = (await memoryOf(worker.pid)).hwmMiB;
       assertComplete(label, done.state);
       const claimedMs = performance.timeOrigin + claimed.at;
-      run = { seconds: (done.state.completed_ms! - claimedMs) / 1000, firstUploadSeconds: (first - claimed.at) / 1000, hwmMiB };
+      run = {
+        seconds: (done.state.completed_ms! - claimedMs) / 1000,
+        bytes: Number(done.state.bytes_written),
+        firstUploadSeconds: (first - claimed.at) / 1000,
+        hwmMiB,
+      };
     } finally {
       await worker.stop();
     }
@@ -326,7 +333,7 @@ try {
       const base = await baseline(env, subject, at);
       const run = await exportSubject(env, subject, label);
       log(
-        `${at}: export ${run.seconds.toFixed(2)} s, first upload ${run.firstUploadSeconds.toFixed(2)} s after the claim, peak RSS ${run.hwmMiB.toFixed(0)} MiB, ` +
+        `${at}: export of ${(run.bytes / 2 ** 20).toFixed(0)} MiB in ${run.seconds.toFixed(2)} s, first upload ${run.firstUploadSeconds.toFixed(2)} s after the claim, peak RSS ${run.hwmMiB.toFixed(0)} MiB, ` +
           `index.html ${(run.index.bytes / 1024).toFixed(0)} KiB opened in ${run.index.ms.toFixed(0)} ms`,
       );
       peaks[kind].push(run.hwmMiB);
