@@ -23,12 +23,19 @@ export function openPackageTarget(
     resolve?: HostResolver | undefined;
     /** Per request; a 4 MiB block over a slow link still fits in 2 minutes. */
     requestTimeoutMs?: number;
+    /**
+     * An agent shared with other targets (made for the same protocol and allowPrivate), whose
+     * connections outlive this target; without it the target has one of its own, destroyed on close.
+     */
+    guard?: GuardedAgent;
   },
 ): PackageTarget {
-  const guard = createGuardedAgent(location.protocol, {
-    allowPrivate: opts.allowPrivate,
-    ...(opts.resolve ? { resolve: opts.resolve } : {}),
-  });
+  const guard =
+    opts.guard ??
+    createGuardedAgent(location.protocol, {
+      allowPrivate: opts.allowPrivate,
+      ...(opts.resolve ? { resolve: opts.resolve } : {}),
+    });
   const useAgent: RequestPolicyFactory = {
     create: (next) => ({
       sendRequest: (request) => {
@@ -46,6 +53,8 @@ export function openPackageTarget(
     container,
     guard,
     blobName: (path) => `${location.prefix}${path}`,
-    close: () => guard.destroy(),
+    close: () => {
+      if (!opts.guard) guard.destroy();
+    },
   };
 }
