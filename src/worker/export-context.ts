@@ -4,7 +4,7 @@ import type { ContentStore } from '../content/content-store.ts';
 import type { Db } from '../db/pool.ts';
 import type { ExportFailure } from '../domain/export-failure.ts';
 import type { RetryPolicy } from '../domain/export-lease.ts';
-import type { HostResolver } from '../export/guarded-agent.ts';
+import type { GuardedAgent, HostResolver } from '../export/guarded-agent.ts';
 import type { PackageSigner } from '../export/package-signature.ts';
 import type { RequestRetry } from '../export/upload-file.ts';
 import type { Metrics } from '../metrics.ts';
@@ -29,6 +29,12 @@ export interface ExportContext {
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly resolve: HostResolver | undefined;
+  /**
+   * The worker's guarded agent for storage of this protocol (allowPrivate: an origin listed in
+   * DSR_STORAGE_ALLOW), shared by its exports: their connections are kept alive from one export
+   * to the next instead of being opened and closed for each one.
+   */
+  readonly storageAgent: (protocol: string, allowPrivate: boolean) => GuardedAgent;
   readonly requestRetry: Omit<RequestRetry, 'onRetry'>;
   readonly operationRetry: RetryPolicy;
   /** 4 MiB blocks, 2 in flight per file: with 8 files at once, ≈100 MB of buffers at most. */

@@ -63,10 +63,11 @@ export async function endExport(
 
 export function classifyExportError(err: unknown, op: OperationRow, target: PackageTarget | undefined, config: Pick<Config, 'storageAllow'>): ExportFailure {
   if (err instanceof FailureError) return err.failure;
-  if (target?.guard.blocked)
-    return invalidStorageLocationFailure(
-      `storageLocation host ${target.guard.blocked.hostname} resolves to a loopback, private, link-local or metadata address; nothing was sent.`,
-    );
+  // Read from the error, not from the agent: the agent is shared with other exports.
+  if ((err as { code?: string } | undefined)?.code === 'EBLOCKEDADDRESS') {
+    const hostname = target?.location.hostname ?? parseStorageLocation(op.storage_location, config.storageAllow).hostname;
+    return invalidStorageLocationFailure(`storageLocation host ${hostname} resolves to a loopback, private, link-local or metadata address; nothing was sent.`);
+  }
   if (err instanceof ContentIntegrityError)
     return {
       kind: 'permanent',

@@ -10,7 +10,7 @@ import { listenChannel } from '../runtime/listen-channel.ts';
 import { claimOperations } from '../db/queries/worker-operations.ts';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../domain/export-lease.ts';
 import type { OperationRow } from '../domain/operation.ts';
-import type { HostResolver } from '../export/guarded-agent.ts';
+import { createGuardedAgent, type GuardedAgent, type HostResolver } from '../export/guarded-agent.ts';
 import { registeredPackageSigner, type PackageSigner } from '../export/package-signature.ts';
 import { createMetrics, type Metrics } from '../metrics.ts';
 import { startNotificationDelivery, type DeliveryOptions } from '../subscriptions/delivery.ts';
@@ -74,6 +74,7 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
   const logger = (opts.logger ?? pino({ level: 'silent' })).child({ workerId: id });
   const pollIntervalMs = opts.pollIntervalMs ?? 5000;
   let signer: Promise<PackageSigner> | undefined;
+  const storageAgents = new Map<string, GuardedAgent>();
   const ctx: ExportContext = {
     workerId: id,
     db,
@@ -82,6 +83,15 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
     logger,
     metrics: opts.metrics ?? createMetrics(),
     resolve: opts.resolve,
+    storageAgent: (protocol, allowPrivate) => {
+      const key = `${protocol}${allowPrivate}`;
+      let agent = storageAgents.get(key);
+      if (!agent) {
+        agent = createGuardedAgent(protocol, { allowPrivate, ...(opts.resolve ? { resolve: opts.resolve } : {}) });
+        storageAgents.set(key, agent);
+      }
+      return agent;
+    },
     requestRetry: { tries: opts.requestRetry?.tries ?? 3, baseMs: opts.requestRetry?.baseMs ?? 250 },
     operationRetry: { ...DEFAULT_RETRY_POLICY, ...opts.retry },
     blockSize: opts.blockSize ?? 4 * 1024 * 1024,
@@ -178,6 +188,8 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
     timers.clear();
     listener.close();
     await notifications.stop();
+    for (const agent of storageAgents.values()) agent.destroy();
+    storageAgents.clear();
   };
 
   return {
