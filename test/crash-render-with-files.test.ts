@@ -1,6 +1,6 @@
 import { ContainerClient } from '@azure/storage-blob';
 import { createHash, randomUUID } from 'node:crypto';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { createContentStore } from '../src/content/create-content-store.ts';
@@ -42,6 +42,7 @@ afterAll(async () => {
   await killAllChildren();
   await azurite?.stop();
   await db?.end();
+  if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });
 
 function workerEnv(): Record<string, string> {
