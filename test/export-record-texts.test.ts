@@ -1,7 +1,17 @@
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import type { Db } from '../src/db/pool.ts';
 import { createLocalContentStore } from '../src/content/local-content-store.ts';
-import { activityCells, activityTexts, signInCellsOfUser, signInTextsOfUser } from '../src/db/queries/worker-record-texts.ts';
+import { to as copyTo } from 'pg-copy-streams';
+import {
+  activityCsvCopy,
+  activityJsonCopy,
+  firstActivityTexts,
+  firstSignInTexts,
+  signInCsvCopy,
+  signInJsonCopy,
+} from '../src/db/queries/worker-record-texts.ts';
+import { csvLine } from '../src/domain/package-plan.ts';
+import { copyTextLines } from '../src/export/sections/rendered-records.ts';
 import { driveActivitiesByActorElsewhere, driveActivitiesOfUser, signInsOfUser } from '../src/db/queries/worker-sources.ts';
 import { toGraphSignIn } from '../src/domain/sign-in.ts';
 import { activityCsvRow, activityJson } from '../src/export/sections/activity-records.ts';
@@ -61,33 +71,43 @@ async function all<T>(rows: AsyncIterable<T>): Promise<T[]> {
   return out;
 }
 
-const SIGN_IN_COLUMNS = [
-  'id',
-  'createdDateTime',
-  'appDisplayName',
-  'ipAddress',
-  'isInteractive',
-  'status.errorCode',
-  'status.failureReason',
-  'location.city',
-  'zeta',
-];
+/** A COPY's output as text, through the reader the export uses. */
+async function copied(sql: string): Promise<string> {
+  const client = await db.connect();
+  try {
+    let text = '';
+    for await (const piece of copyTextLines(client.query(copyTo(sql)))) text += piece;
+    return text;
+  } finally {
+    client.release();
+  }
+}
 
-test('sign-ins rendered by PostgreSQL are the records and CSV cells toGraphSignIn and pick give', async () => {
+/** The records of a JSON file's value lines ("    record,\n" each). */
+async function copiedRecords(sql: string): Promise<Record<string, unknown>[]> {
+  const text = await copied(sql);
+  return text
+    .split('\n')
+    .slice(0, -1)
+    .map((line) => {
+      expect(line.startsWith('    ') && line.endsWith(',')).toBe(true);
+      return JSON.parse(line.slice(4, -1)) as Record<string, unknown>;
+    });
+}
+
+const roundTrip = (v: unknown) => JSON.parse(JSON.stringify(v)) as Record<string, unknown>;
+
+const SIGN_IN_COLUMNS = ['id', 'createdDateTime', 'appDisplayName', 'ipAddress', 'isInteractive', 'status.errorCode', 'status.failureReason', 'location.city'];
+
+test('sign-ins rendered by PostgreSQL are the records toGraphSignIn gives and the CSV lines csvLine writes of pick', async () => {
   for (const userId of users) {
     const rows = await all(signInsOfUser(db, tenantId, userId));
-    const texts = await all(signInTextsOfUser(db, tenantId, userId));
-    const cells = await all(signInCellsOfUser(db, tenantId, userId, SIGN_IN_COLUMNS));
-    expect(texts).toHaveLength(rows.length);
-    expect(cells).toHaveLength(rows.length);
-    rows.forEach((row, i) => {
-      const expected = JSON.parse(JSON.stringify(toGraphSignIn(row))) as Record<string, unknown>;
-      const actual = JSON.parse(texts[i]!.json) as Record<string, unknown>;
-      expect(Object.keys(actual)).toEqual(Object.keys(expected));
-      expect(actual).toEqual(expected);
-      const parsed = (JSON.parse(cells[i]!.cells) as unknown[]).map((v) => (v !== null && typeof v === 'object' ? JSON.stringify(v) : v));
-      expect(parsed).toEqual(SIGN_IN_COLUMNS.map((c) => pick(expected, c)));
-    });
+    const expected = rows.map((row) => roundTrip(toGraphSignIn(row)));
+    const records = await copiedRecords(signInJsonCopy(tenantId, userId));
+    expect(records.map((r) => Object.keys(r))).toEqual(expected.map((r) => Object.keys(r)));
+    expect(records).toEqual(expected);
+    expect((await firstSignInTexts(db, tenantId, userId, 5)).map((r) => JSON.parse(r.json) as unknown)).toEqual(expected.slice(0, 5));
+    expect(await copied(signInCsvCopy(tenantId, userId, SIGN_IN_COLUMNS))).toBe(expected.map((r) => csvLine(SIGN_IN_COLUMNS.map((c) => pick(r, c)))).join(''));
   }
 });
 
@@ -96,22 +116,19 @@ test('drive activity rendered by PostgreSQL is what activityJson and activityCsv
   for (const redact of [true, false]) {
     for (const userId of users) {
       const rows = (await all(driveActivitiesOfUser(db, tenantId, userId))).map((a) => (redact ? redactActivity(a, userId) : a));
-      const texts = await all(activityTexts(db, 'ownDrive', tenantId, userId, redact));
-      const cells = await all(activityCells(db, 'ownDrive', tenantId, userId, redact));
-      expect(texts.map((t) => JSON.parse(t.json) as unknown)).toEqual(rows.map((a) => JSON.parse(JSON.stringify(activityJson(a))) as unknown));
-      expect(cells.map((c) => JSON.parse(c.cells) as unknown)).toEqual(rows.map(activityCsvRow));
+      expect(await copiedRecords(activityJsonCopy('ownDrive', tenantId, userId, redact))).toEqual(rows.map((a) => roundTrip(activityJson(a))));
+      expect(await copied(activityCsvCopy('ownDrive', tenantId, userId, redact))).toBe(rows.map((a) => csvLine(activityCsvRow(a))).join(''));
+      expect((await firstActivityTexts(db, 'ownDrive', tenantId, userId, redact, 5)).map((r) => JSON.parse(r.json) as unknown)).toEqual(
+        rows.slice(0, 5).map((a) => roundTrip(activityJson(a))),
+      );
     }
   }
   const elsewhere = await all(driveActivitiesByActorElsewhere(db, tenantId, subject));
   expect(elsewhere.length).toBeGreaterThan(0);
-  expect((await all(activityTexts(db, 'byActorElsewhere', tenantId, subject, false))).map((t) => JSON.parse(t.json) as unknown)).toEqual(
-    elsewhere.map((a) => JSON.parse(JSON.stringify(activityJson(a))) as unknown),
-  );
-  expect((await all(activityCells(db, 'byActorElsewhere', tenantId, subject, false))).map((c) => JSON.parse(c.cells) as unknown)).toEqual(
-    elsewhere.map(activityCsvRow),
-  );
+  expect(await copiedRecords(activityJsonCopy('byActorElsewhere', tenantId, subject, false))).toEqual(elsewhere.map((a) => roundTrip(activityJson(a))));
+  expect(await copied(activityCsvCopy('byActorElsewhere', tenantId, subject, false))).toBe(elsewhere.map((a) => csvLine(activityCsvRow(a))).join(''));
   // The subject's own records keep their address; a colleague's on the subject's drive does not.
-  const own = (await all(activityTexts(db, 'ownDrive', tenantId, subject, true))).map((t) => JSON.parse(t.json) as { id: string; clientIp: string | null });
+  const own = (await copiedRecords(activityJsonCopy('ownDrive', tenantId, subject, true))) as { id: string; clientIp: string | null }[];
   expect(own.find((a) => a.id === 'b0000000-0000-4000-8000-000000000001')?.clientIp).toBe('10.0.0.1');
   expect(own.find((a) => a.id === 'b0000000-0000-4000-8000-000000000004')?.clientIp).toBeNull();
 });

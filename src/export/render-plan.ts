@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
+import { to as copyTo } from 'pg-copy-streams';
 import type { ContentStore } from '../content/content-store.ts';
 import type { Db } from '../db/pool.ts';
 import { touchContentBlob } from '../db/queries/content-blobs.ts';
@@ -221,6 +222,9 @@ export async function renderPlan(
         const entry: PlanEntry = { path, contentType, size: stored.size, sha256: stored.sha256, source: 'rendered' };
         await append(entry);
         return entry;
+      },
+      copyOut(sql) {
+        return client.query(copyTo(sql));
       },
       async addContent(entry) {
         pendingPins.add(entry.sha256);

@@ -1,24 +1,21 @@
+import { GUID_PATTERN } from '../../domain/formats.ts';
 import { SIGN_IN_PROPERTIES } from '../../domain/sign-in.ts';
 import type { Queryable } from '../pool.ts';
-import { cursorRows } from './worker-sources.ts';
 
 // The package's largest sections (sign-ins, drive activity: up to millions of rows per subject)
-// rendered by PostgreSQL inside the export's snapshot: each row arrives as the text of its Graph
-// record and as its CSV cells (a JSON array), so the worker parses no jsonb and builds no objects
-// per record. Parsing and re-serialising every record in JavaScript made these sections render at
-// a tenth of the rate PostgreSQL and the storage move their rows. The records keep the shape the
-// JavaScript mappers give them (src/domain/sign-in.ts toGraphSignIn, the export's activityJson):
-// same keys in the same order, same values; only the whitespace inside nested objects follows
-// PostgreSQL's jsonb text. The tests read both through a JSON parser.
+// rendered by PostgreSQL inside the export's snapshot and streamed out with COPY … TO STDOUT:
+// each row is a finished line of the JSON or CSV file, so the worker parses no rows and builds
+// no objects or strings per record; it only moves bytes (and scrubs secrets, see render-plan.ts).
+// Reading rows through a cursor cost the worker a second per 55,000 sign-ins before any
+// rendering, and parsing and re-serialising them in JavaScript several more. The records keep the
+// shape the JavaScript mappers give them (src/domain/sign-in.ts toGraphSignIn, the export's
+// activityJson and activityCsvRow): same keys in the same order, same values, same CSV cells
+// (csvCell's formula neutralisation and quoting); only the whitespace inside nested objects
+// follows PostgreSQL's jsonb text. test/export-record-texts.test.ts compares them.
 
 /** A record as PostgreSQL renders it: its JSON text. */
 export interface RecordText {
   json: string;
-}
-
-/** A record's CSV cells as a JSON array text (strings, numbers, booleans, nulls, objects). */
-export interface RecordCells {
-  cells: string;
 }
 
 /** graphDateTime (src/domain/formats.ts) in SQL: ISO 8601 UTC, milliseconds, none when zero. */
@@ -41,60 +38,108 @@ function signInValueSql(path: string): string {
   return `s.data #> '{${keys.join(',')}}'`;
 }
 
+/** A uuid as an SQL literal (COPY takes no parameters); anything else is refused. */
+function uuidLiteral(id: string): string {
+  if (!GUID_PATTERN.test(id)) throw new Error('not a uuid');
+  return `'${id}'::uuid`;
+}
+
+/**
+ * csvCell (src/domain/package-plan.ts) in SQL for a text value `t`: null as empty, a leading
+ * formula character (= + - @ tab CR) neutralised with a quote, RFC 4180 quoting when the text
+ * holds a quote, comma, CR or LF. The formula test reads `t` itself: doubling quotes never turns
+ * its first character into or out of a formula one.
+ */
+function csvTextSql(t: string): string {
+  const neutral = (x: string) => `case when left(${t}, 1) in ('=', '+', '-', '@', E'\\t', E'\\r') then '''' || ${x} else ${x} end`;
+  return `case when ${t} ~ E'[",\\r\\n]' then '"' || ${neutral(`replace(${t}, '"', '""')`)} || '"' else coalesce(${neutral(t)}, '') end`;
+}
+
+/** A sign-in's CSV cell: pick's value (numbers and booleans as they are, any other value as text). */
+function signInCellSql(path: string): string {
+  if (path === 'id' || path === 'userId' || path === 'createdDateTime') return `${signInValueSql(path)}::text`;
+  const keys = path.split('.');
+  for (const k of keys) identifier(k);
+  const at = `'{${keys.join(',')}}'`;
+  return `case when jsonb_typeof(s.data #> ${at}) in ('number', 'boolean') then s.data #>> ${at} else ${csvTextSql(`(s.data #>> ${at})`)} end`;
+}
+
 // Graph's properties in Graph's order (null when the import did not carry one), then whatever
 // else the import carried, in the stored (jsonb) order: what toGraphSignIn builds.
-const SIGN_IN_JSON_SQL = `
-  select case when x.extra = '{}'::jsonb then x.known else left(x.known, -1) || ',' || substr(x.extra::text, 2) end as json
-  from sign_ins s,
+const SIGN_IN_JSON = `case when x.extra = '{}'::jsonb then x.known else left(x.known, -1) || ',' || substr(x.extra::text, 2) end`;
+const SIGN_IN_FROM = `from sign_ins s,
     lateral (select (select row_to_json(r) from (select ${SIGN_IN_PROPERTIES.map((p) => `${signInValueSql(p)} as ${identifier(p)}`).join(', ')}) r)::text as known,
-                    s.data - array[${SIGN_IN_PROPERTIES.map((p) => `'${p}'`).join(', ')}]::text[] as extra) x
-  where s.tenant_id = $1 and s.user_id = $2
-  order by s.created_at, s.id`;
+                    s.data - array[${SIGN_IN_PROPERTIES.map((p) => `'${p}'`).join(', ')}]::text[] as extra) x`;
+const SIGN_IN_ORDER = 'order by s.created_at, s.id';
 
-/** The subject's sign-ins as Graph signIn JSON texts, oldest first (signInsOfUser's order). */
-export function signInTextsOfUser(q: Queryable, tenantId: string, userId: string): AsyncGenerator<RecordText> {
-  return cursorRows(q, SIGN_IN_JSON_SQL, [tenantId, userId], 5000);
-}
-
-/** The subject's sign-ins as CSV cells, one per dotted path of `columns`, in signInTextsOfUser's order. */
-export function signInCellsOfUser(q: Queryable, tenantId: string, userId: string, columns: readonly string[]): AsyncGenerator<RecordCells> {
-  return cursorRows(
-    q,
-    `select json_build_array(${columns.map(signInValueSql).join(', ')})::text as cells
-     from sign_ins s where s.tenant_id = $1 and s.user_id = $2
-     order by s.created_at, s.id`,
-    [tenantId, userId],
-    5000,
+/** The subject's first `n` sign-ins as Graph signIn JSON texts (index.html's preview). */
+export async function firstSignInTexts(q: Queryable, tenantId: string, userId: string, n: number): Promise<RecordText[]> {
+  const { rows } = await q.query<RecordText>(
+    `select ${SIGN_IN_JSON} as json ${SIGN_IN_FROM} where s.tenant_id = $1 and s.user_id = $2 ${SIGN_IN_ORDER} limit $3`,
+    [tenantId, userId, n],
   );
+  return rows;
 }
 
-// Drive activity. Other actors' IP address and user agent are left out when $3 (the tenant's
-// redactOtherActors) is set, as redaction.ts's redactActivity does: an actor is the subject only
-// when its user id is a string equal to the subject's id, case aside.
-const OTHER_ACTOR = `$3::boolean and not coalesce(jsonb_typeof(a.actor #> '{user,id}') = 'string' and lower(a.actor #>> '{user,id}') = lower($2::text), false)`;
-const CLIENT_IP = `case when ${OTHER_ACTOR} then null else a.client_ip end`;
-const USER_AGENT = `case when ${OTHER_ACTOR} then null else a.user_agent end`;
+/**
+ * COPY of the subject's sign-ins as the lines of SignIns.json's value: four spaces, the record,
+ * a comma (the caller drops the last one). Oldest first, as signInsOfUser reads them.
+ */
+export function signInJsonCopy(tenantId: string, userId: string): string {
+  return `copy (select '    ' || ${SIGN_IN_JSON} || ',' ${SIGN_IN_FROM}
+    where s.tenant_id = ${uuidLiteral(tenantId)} and s.user_id = ${uuidLiteral(userId)} ${SIGN_IN_ORDER}) to stdout`;
+}
+
+/** COPY of the subject's sign-ins as SignIns.csv's lines (with their CR; COPY ends each with LF), in signInJsonCopy's order. */
+export function signInCsvCopy(tenantId: string, userId: string, columns: readonly string[]): string {
+  return `copy (select ${columns.map(signInCellSql).join(` || ',' || `)} || E'\\r' from sign_ins s
+    where s.tenant_id = ${uuidLiteral(tenantId)} and s.user_id = ${uuidLiteral(userId)} ${SIGN_IN_ORDER}) to stdout`;
+}
 
 /** Which drive activity: on the subject's drive, or by the subject on other drives. */
 export type ActivityScope = 'ownDrive' | 'byActorElsewhere';
 
-const ACTIVITY_WHERE: Record<ActivityScope, string> = {
-  ownDrive: 'a.tenant_id = $1 and a.user_id = $2::uuid',
-  byActorElsewhere: `a.tenant_id = $1 and a.actor -> 'user' ->> 'id' = $2::text and a.user_id <> $2::uuid`,
-};
+// Drive activity. Other actors' IP address and user agent are left out when `redact` (the
+// tenant's redactOtherActors) is set, as redaction.ts's redactActivity does: an actor is the
+// subject only when its user id is a string equal to the subject's id, case aside.
+function activitySql(scope: ActivityScope, tenantId: string, userId: string, redact: boolean) {
+  const subject = uuidLiteral(userId);
+  const other = redact ? `not coalesce(jsonb_typeof(a.actor #> '{user,id}') = 'string' and lower(a.actor #>> '{user,id}') = ${subject}::text, false)` : 'false';
+  const where =
+    scope === 'ownDrive'
+      ? `a.tenant_id = ${uuidLiteral(tenantId)} and a.user_id = ${subject}`
+      : `a.tenant_id = ${uuidLiteral(tenantId)} and a.actor -> 'user' ->> 'id' = ${subject}::text and a.user_id <> ${subject}`;
+  return {
+    clientIp: `case when ${other} then null else a.client_ip end`,
+    userAgent: `case when ${other} then null else a.user_agent end`,
+    fromWhere: `from drive_activities a where ${where} order by a.activity_at, a.id`,
+  };
+}
 
-/** Drive activity as Graph driveActivity JSON texts (activityJson's shape), oldest first. */
-export function activityTexts(q: Queryable, scope: ActivityScope, tenantId: string, userId: string, redact: boolean): AsyncGenerator<RecordText> {
-  return cursorRows(
-    q,
-    `select (select row_to_json(r) from (select a.id as "id", ${graphDateTimeSql('a.activity_at')} as "activityDateTime",
-              a.activity_type as "activityType", a.actor as "actor", a.item_id as "itemId", a.item_path as "itemPath",
-              ${CLIENT_IP} as "clientIp", ${USER_AGENT} as "userAgent", a.app_id as "appId") r)::text as json
-     from drive_activities a where ${ACTIVITY_WHERE[scope]}
-     order by a.activity_at, a.id`,
-    [tenantId, userId, redact],
-    5000,
-  );
+function activityJsonSql(sql: ReturnType<typeof activitySql>): string {
+  return `(select row_to_json(r) from (select a.id as "id", ${graphDateTimeSql('a.activity_at')} as "activityDateTime",
+    a.activity_type as "activityType", a.actor as "actor", a.item_id as "itemId", a.item_path as "itemPath",
+    ${sql.clientIp} as "clientIp", ${sql.userAgent} as "userAgent", a.app_id as "appId") r)::text`;
+}
+
+/** The first `n` records of drive activity as Graph driveActivity JSON texts (index.html's preview). */
+export async function firstActivityTexts(
+  q: Queryable,
+  scope: ActivityScope,
+  tenantId: string,
+  userId: string,
+  redact: boolean,
+  n: number,
+): Promise<RecordText[]> {
+  const sql = activitySql(scope, tenantId, userId, redact);
+  const { rows } = await q.query<RecordText>(`select ${activityJsonSql(sql)} as json ${sql.fromWhere} limit $1`, [n]);
+  return rows;
+}
+
+/** COPY of drive activity as the lines of its JSON file's value (as signInJsonCopy), oldest first. */
+export function activityJsonCopy(scope: ActivityScope, tenantId: string, userId: string, redact: boolean): string {
+  const sql = activitySql(scope, tenantId, userId, redact);
+  return `copy (select '    ' || ${activityJsonSql(sql)} || ',' ${sql.fromWhere}) to stdout`;
 }
 
 // activityCsvRow's actor columns: the acting user's (else the application's) id, and the name
@@ -104,15 +149,20 @@ const WHO = `coalesce(nullif(a.actor -> 'user', 'null'::jsonb), nullif(a.actor -
 const NAME = `coalesce(nullif(${WHO} -> 'displayName', 'null'::jsonb), nullif(${WHO} -> 'userPrincipalName', 'null'::jsonb), nullif(${WHO} -> 'id', 'null'::jsonb))`;
 const ACTOR_NAME = `case when jsonb_typeof(${NAME}) = 'string' then ${NAME} #>> '{}' else '' end`;
 
-/** Drive activity as CSV cells (activityCsvRow's columns), in activityTexts's order. */
-export function activityCells(q: Queryable, scope: ActivityScope, tenantId: string, userId: string, redact: boolean): AsyncGenerator<RecordCells> {
-  return cursorRows(
-    q,
-    `select json_build_array(a.id, ${graphDateTimeSql('a.activity_at')}, a.activity_type, ${ACTOR_ID}, ${ACTOR_NAME},
-              a.item_id, a.item_path, ${CLIENT_IP}, ${USER_AGENT}, a.app_id)::text as cells
-     from drive_activities a where ${ACTIVITY_WHERE[scope]}
-     order by a.activity_at, a.id`,
-    [tenantId, userId, redact],
-    5000,
-  );
+/** COPY of drive activity as its CSV file's lines (activityCsvRow's columns; CR, COPY adds LF), in activityJsonCopy's order. */
+export function activityCsvCopy(scope: ActivityScope, tenantId: string, userId: string, redact: boolean): string {
+  const sql = activitySql(scope, tenantId, userId, redact);
+  const cells = [
+    'a.id::text',
+    graphDateTimeSql('a.activity_at'),
+    'a.activity_type',
+    `(${ACTOR_ID})`,
+    `(${ACTOR_NAME})`,
+    'a.item_id::text',
+    'a.item_path',
+    `(${sql.clientIp})`,
+    `(${sql.userAgent})`,
+    'a.app_id',
+  ];
+  return `copy (select ${cells.map(csvTextSql).join(` || ',' || `)} || E'\\r' ${sql.fromWhere}) to stdout`;
 }

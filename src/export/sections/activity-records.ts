@@ -1,6 +1,6 @@
 import type { DriveActivityRow } from '../../db/queries/worker-sources.ts';
 import { graphDateTime } from '../../domain/formats.ts';
-import { activityCells, activityTexts, type ActivityScope } from '../../db/queries/worker-record-texts.ts';
+import { activityCsvCopy, activityJsonCopy, firstActivityTexts, type ActivityScope } from '../../db/queries/worker-record-texts.ts';
 import { odataContext } from './records.ts';
 import { redactsOtherActors } from './redaction.ts';
 import { renderedRecordSection } from './rendered-records.ts';
@@ -74,16 +74,13 @@ export function driveActivitySection(spec: {
     json: {
       path: spec.paths.json,
       context: odataContext('driveActivities'),
-      records: async function* (ctx) {
-        yield* activityTexts(ctx.q, spec.scope, ctx.operation.tenantId, ctx.operation.userId, await redact(ctx));
-      },
+      copy: async (ctx) => activityJsonCopy(spec.scope, ctx.operation.tenantId, ctx.operation.userId, await redact(ctx)),
+      first: async (ctx, n) => firstActivityTexts(ctx.q, spec.scope, ctx.operation.tenantId, ctx.operation.userId, await redact(ctx), n),
     },
     csv: {
       path: spec.paths.csv,
       columns: ACTIVITY_CSV_COLUMNS,
-      cells: async function* (ctx) {
-        yield* activityCells(ctx.q, spec.scope, ctx.operation.tenantId, ctx.operation.userId, await redact(ctx));
-      },
+      copy: async (ctx) => activityCsvCopy(spec.scope, ctx.operation.tenantId, ctx.operation.userId, await redact(ctx)),
     },
     preview: ACTIVITY_PREVIEW,
   });

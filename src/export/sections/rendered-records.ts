@@ -1,14 +1,14 @@
-import type { RecordCells, RecordText } from '../../db/queries/worker-record-texts.ts';
+import type { Readable } from 'node:stream';
+import type { RecordText } from '../../db/queries/worker-record-texts.ts';
 import { CONTENT_TYPES, csvLine } from '../../domain/package-plan.ts';
-import { cell, graphCollectionOfTexts, PREVIEW_ROWS } from './records.ts';
+import { cell, PREVIEW_ROWS } from './records.ts';
 import type { RenderContext, Section, SectionFile, SectionResult } from './section.ts';
 
 /**
- * A record section whose records PostgreSQL renders (worker-record-texts.ts): the sections that
- * grow to millions of rows. The JSON file streams the records' texts as they come; the CSV file
- * a second pass over the snapshot, its cells going through csvLine (formula neutralisation,
- * quoting) as every CSV of the package does. Only the preview's first rows are parsed. Memory
- * holds a cursor page and a chunk of output, whatever the number of records.
+ * A record section whose files PostgreSQL renders line by line (worker-record-texts.ts): the
+ * sections that grow to millions of rows. Each file is one `COPY … TO STDOUT` in the snapshot
+ * whose bytes stream into the file as they come, in pieces of whole lines; only the preview's
+ * first rows are read as records. Memory holds a piece of output, whatever the number of records.
  */
 export interface RenderedRecordSectionSpec {
   readonly name: string;
@@ -17,16 +17,78 @@ export interface RenderedRecordSectionSpec {
   readonly totalKey: string;
   /** The heading of the records in index.html ("Sign-ins"). */
   readonly title: string;
-  readonly json: { readonly path: string; readonly context: string; readonly records: (ctx: RenderContext) => AsyncIterable<RecordText> };
-  readonly csv: { readonly path: string; readonly columns: readonly string[]; readonly cells: (ctx: RenderContext) => AsyncIterable<RecordCells> };
+  readonly json: {
+    readonly path: string;
+    readonly context: string;
+    /** The COPY whose lines are the value's records: four spaces, the record, a comma. */
+    readonly copy: (ctx: RenderContext) => Promise<string>;
+    /** The first `n` records (index.html's preview). */
+    readonly first: (ctx: RenderContext, n: number) => Promise<RecordText[]>;
+  };
+  /** The COPY whose lines are the CSV's rows after its header (each ending in CR, COPY adding the LF). */
+  readonly csv: { readonly path: string; readonly columns: readonly string[]; readonly copy: (ctx: RenderContext) => Promise<string> };
   /** index.html's preview: column titles and a record's cells. */
   readonly preview: { readonly columns: readonly string[]; readonly cells: (json: Record<string, unknown>) => readonly unknown[] };
 }
 
-/** A cell as CSV writes it: objects (a nested Graph value) as their JSON text. */
-function csvValue(v: unknown): string | number | boolean | null {
-  if (v === null || v === undefined) return null;
-  return typeof v === 'object' ? JSON.stringify(v) : (v as string | number | boolean);
+/** Pieces are gathered to about this many characters, whole lines each. */
+const PIECE = 64 * 1024;
+const TEXT_ESCAPES: Record<string, string> = { '\\': '\\', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v' };
+
+/**
+ * COPY's text format as text: whole lines (a secret is never split between two pieces, see
+ * RenderContext.writeFile), its escapes undone (COPY writes a backslash, CR, LF, tab and the other
+ * C escapes of a value as backslash sequences). A line boundary is also a character boundary.
+ */
+export async function* copyTextLines(out: Readable): AsyncGenerator<string> {
+  let rest: Buffer[] = [];
+  let restBytes = 0;
+  const text = (buf: Buffer) => {
+    const s = buf.toString('utf8');
+    return s.includes('\\') ? s.replace(/\\([\\bfnrtv])/g, (_, c: string) => TEXT_ESCAPES[c]!) : s;
+  };
+  // Stopped early (an abort, a failed write), the COPY is left to run to its end unread rather
+  // than destroyed: a destroyed stream leaves the snapshot's connection waiting inside the COPY,
+  // and the rollback after it would never run.
+  let finished = false;
+  const chunks = out.iterator({ destroyOnReturn: false }) as AsyncIterableIterator<Buffer>;
+  try {
+    for await (const chunk of chunks) {
+      rest.push(chunk);
+      restBytes += chunk.length;
+      if (restBytes < PIECE) continue;
+      const all = rest.length === 1 ? rest[0]! : Buffer.concat(rest, restBytes);
+      const end = all.lastIndexOf(0x0a) + 1;
+      if (end === 0) {
+        rest = [all];
+        continue;
+      }
+      yield text(all.subarray(0, end));
+      rest = end < all.length ? [all.subarray(end)] : [];
+      restBytes = all.length - end;
+    }
+    finished = true;
+  } finally {
+    if (!finished) out.on('error', () => undefined).resume();
+  }
+  if (restBytes > 0) yield text(Buffer.concat(rest, restBytes));
+}
+
+/**
+ * A JSON file in Graph's collection shape from its record lines (each "    record,\n"): the
+ * same bytes graphCollection writes, the last record's comma dropped.
+ */
+async function* collectionFromLines(context: string, lines: AsyncIterable<string>): AsyncGenerator<string> {
+  yield `{\n  "@odata.context": ${JSON.stringify(context)},\n  "value": [`;
+  let held: string | undefined;
+  for await (const piece of lines) {
+    if (held === undefined) held = `\n${piece}`;
+    else {
+      yield held;
+      held = piece;
+    }
+  }
+  yield held === undefined ? ']\n}\n' : `${held.slice(0, -2)}\n  ]\n}\n`;
 }
 
 export function renderedRecordSection(spec: RenderedRecordSectionSpec): Section {
@@ -34,29 +96,17 @@ export function renderedRecordSection(spec: RenderedRecordSectionSpec): Section 
     name: spec.name,
     tables: spec.tables,
     async render(ctx: RenderContext): Promise<SectionResult> {
-      let count = 0;
-      const rows: string[][] = [];
-      const json = await ctx.writeFile(
-        spec.json.path,
-        CONTENT_TYPES.json,
-        graphCollectionOfTexts(
-          spec.json.context,
-          (async function* () {
-            for await (const { json: text } of spec.json.records(ctx)) {
-              if (count < PREVIEW_ROWS) rows.push(spec.preview.cells(JSON.parse(text) as Record<string, unknown>).map(cell));
-              count++;
-              yield text;
-            }
-          })(),
-        ),
-      );
-      const { columns } = spec.csv;
+      const rows = (await spec.json.first(ctx, PREVIEW_ROWS)).map((r) => spec.preview.cells(JSON.parse(r.json) as Record<string, unknown>).map(cell));
+      const records = ctx.copyOut(await spec.json.copy(ctx)) as Readable & { rowCount: number };
+      const json = await ctx.writeFile(spec.json.path, CONTENT_TYPES.json, collectionFromLines(spec.json.context, copyTextLines(records)));
+      const count = records.rowCount;
+      const csvRows = ctx.copyOut(await spec.csv.copy(ctx));
       const csv = await ctx.writeFile(
         spec.csv.path,
         CONTENT_TYPES.csv,
         (async function* () {
-          yield csvLine(columns);
-          for await (const { cells } of spec.csv.cells(ctx)) yield csvLine((JSON.parse(cells) as unknown[]).map(csvValue));
+          yield csvLine(spec.csv.columns);
+          yield* copyTextLines(csvRows);
         })(),
       );
       const files: SectionFile[] = [

@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import type { Queryable } from '../../db/pool.ts';
 import type { Requester } from '../../domain/operation.ts';
 import type { UserRow } from '../../domain/user.ts';
@@ -87,6 +88,8 @@ export interface RenderContext {
    * piece, so a piece must not split a value.
    */
   writeFile(path: string, contentType: string, pieces: AsyncIterable<string> | Iterable<string>): Promise<PlanEntry>;
+  /** The output of a `COPY … TO STDOUT` (text format) run in the snapshot, as it streams. */
+  copyOut(sql: string): Readable;
   /** Appends a drive file (already in the content store) to the plan. */
   addContent(entry: Omit<PlanEntry, 'source'>): Promise<void>;
   /** The plan so far, in upload order, read back in pages (manifest.json lists it). */

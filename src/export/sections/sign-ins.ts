@@ -1,4 +1,4 @@
-import { signInCellsOfUser, signInTextsOfUser } from '../../db/queries/worker-record-texts.ts';
+import { firstSignInTexts, signInCsvCopy, signInJsonCopy } from '../../db/queries/worker-record-texts.ts';
 import { PACKAGE_PATHS } from '../../domain/package-plan.ts';
 import { odataContext, pick } from './records.ts';
 import { renderedRecordSection } from './rendered-records.ts';
@@ -32,12 +32,13 @@ export const signInsSection = renderedRecordSection({
   json: {
     path: PACKAGE_PATHS.signInsJson,
     context: odataContext('auditLogs/signIns'),
-    records: (ctx) => signInTextsOfUser(ctx.q, ctx.operation.tenantId, ctx.operation.userId),
+    copy: async (ctx) => signInJsonCopy(ctx.operation.tenantId, ctx.operation.userId),
+    first: (ctx, n) => firstSignInTexts(ctx.q, ctx.operation.tenantId, ctx.operation.userId, n),
   },
   csv: {
     path: PACKAGE_PATHS.signInsCsv,
     columns: COLUMNS,
-    cells: (ctx) => signInCellsOfUser(ctx.q, ctx.operation.tenantId, ctx.operation.userId, COLUMNS),
+    copy: async (ctx) => signInCsvCopy(ctx.operation.tenantId, ctx.operation.userId, COLUMNS),
   },
   preview: {
     columns: ['Date', 'Application', 'IP address', 'Result'],
