@@ -55,13 +55,19 @@ function csvTextSql(t: string): string {
   return `case when ${t} ~ E'[",\\r\\n]' then '"' || ${neutral(`replace(${t}, '"', '""')`)} || '"' else coalesce(${neutral(t)}, '') end`;
 }
 
-/** A sign-in's CSV cell: pick's value (numbers and booleans as they are, any other value as text). */
-function signInCellSql(path: string): string {
-  if (path === 'id' || path === 'userId' || path === 'createdDateTime') return `${signInValueSql(path)}::text`;
+/**
+ * A sign-in's CSV cell `i`: pick's value (numbers and booleans as they are, any other value as
+ * text), from the row's values (`v.c<i>`) and JSON types (`v.t<i>`) read once (signInCsvCopy).
+ */
+function signInCellSql(path: string, i: number): { values: string; cell: string } {
+  if (path === 'id' || path === 'userId' || path === 'createdDateTime') return { values: `${signInValueSql(path)}::text as c${i}`, cell: `v.c${i}` };
   const keys = path.split('.');
   for (const k of keys) identifier(k);
   const at = `'{${keys.join(',')}}'`;
-  return `case when jsonb_typeof(s.data #> ${at}) in ('number', 'boolean') then s.data #>> ${at} else ${csvTextSql(`(s.data #>> ${at})`)} end`;
+  return {
+    values: `s.data #>> ${at} as c${i}, jsonb_typeof(s.data #> ${at}) as t${i}`,
+    cell: `case when v.t${i} in ('number', 'boolean') then v.c${i} else ${csvTextSql(`v.c${i}`)} end`,
+  };
 }
 
 // Graph's properties in Graph's order (null when the import did not carry one), then whatever
@@ -92,7 +98,11 @@ export function signInJsonCopy(tenantId: string, userId: string): string {
 
 /** COPY of the subject's sign-ins as SignIns.csv's lines (with their CR; COPY ends each with LF), in signInJsonCopy's order. */
 export function signInCsvCopy(tenantId: string, userId: string, columns: readonly string[]): string {
-  return `copy (select ${columns.map(signInCellSql).join(` || ',' || `)} || E'\\r' from sign_ins s
+  // Each value is read out of the row once ("offset 0" keeps the planner from inlining the
+  // lateral's expressions into every place a cell names them).
+  const cells = columns.map(signInCellSql);
+  return `copy (select ${cells.map((c) => c.cell).join(` || ',' || `)} || E'\\r'
+    from sign_ins s, lateral (select ${cells.map((c) => c.values).join(', ')} offset 0) v
     where s.tenant_id = ${uuidLiteral(tenantId)} and s.user_id = ${uuidLiteral(userId)} ${SIGN_IN_ORDER}) to stdout`;
 }
 
@@ -112,6 +122,7 @@ function activitySql(scope: ActivityScope, tenantId: string, userId: string, red
   return {
     clientIp: `case when ${other} then null else a.client_ip end`,
     userAgent: `case when ${other} then null else a.user_agent end`,
+    where,
     fromWhere: `from drive_activities a where ${where} order by a.activity_at, a.id`,
   };
 }
@@ -164,5 +175,8 @@ export function activityCsvCopy(scope: ActivityScope, tenantId: string, userId: 
     `(${sql.userAgent})`,
     'a.app_id',
   ];
-  return `copy (select ${cells.map(csvTextSql).join(` || ',' || `)} || E'\\r' ${sql.fromWhere}) to stdout`;
+  // Each value is computed once per row (see signInCsvCopy).
+  return `copy (select ${cells.map((_, i) => csvTextSql(`v.c${i}`)).join(` || ',' || `)} || E'\\r'
+    from drive_activities a, lateral (select ${cells.map((c, i) => `${c} as c${i}`).join(', ')} offset 0) v
+    where ${sql.where} order by a.activity_at, a.id) to stdout`;
 }
