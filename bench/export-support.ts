@@ -403,9 +403,12 @@ export async function postgresCpuSeconds(env: BenchEnvironment): Promise<number>
   for (const entry of await readdir('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
-    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-    // A backend that ended between two readings takes its CPU with it: every pool here keeps its connections.
-    if (Number(entry) === postmaster || ppid === postmaster) total += await cpuSeconds(Number(entry)).catch(() => 0);
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(entry) === postmaster) {
+      // The postmaster's cutime and cstime hold the CPU of the backends it has already reaped, so
+      // a backend ending between two readings (an idle pooled connection timing out) keeps its share.
+      total += (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / 100;
+    } else if (Number(fields[1]) === postmaster) total += await cpuSeconds(Number(entry)).catch(() => 0);
   }
   return total;
 }
