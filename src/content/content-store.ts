@@ -22,9 +22,10 @@ export interface ContentStore {
    * Optional: reads a body straight into the caller's buffers (the export worker's block buffers),
    * without a stream per body. Saves the stream, async iterator and 64 KiB chunk allocations that
    * cost ~13 % of the worker's CPU on 2,000 small files and ~13 % GC on 1 GiB (docs/benchmarks.md).
-   * Throws ContentNotFoundError. Stores without it are read through `get`.
+   * Throws ContentNotFoundError. Stores without it are read through `get`. `size`, the body's
+   * planned size, lets a store read a small body in a cheaper way.
    */
-  open?(sha256: string): Promise<ContentReader>;
+  open?(sha256: string, opts?: { size?: number }): Promise<ContentReader>;
   has(sha256: string): Promise<boolean>;
   delete(sha256: string): Promise<void>;
   /**

@@ -350,9 +350,11 @@ export class ExportRun implements EndingRun {
     } else {
       const upload = async () => {
         const store = this.ctx.contentStore;
-        const reader = await (store.open ? store.open(file.sha256) : store.get(file.sha256).then(readerFromStream)).catch((err: unknown) => {
-          throw isContentNotFound(err) ? err : new ContentReadError(err);
-        });
+        const reader = await (store.open ? store.open(file.sha256, { size: file.size }) : store.get(file.sha256).then(readerFromStream)).catch(
+          (err: unknown) => {
+            throw isContentNotFound(err) ? err : new ContentReadError(err);
+          },
+        );
         await uploadContentVerified(
           blob,
           reader,
