@@ -66,3 +66,25 @@ test('local:<folder> selects a folder explicitly', async () => {
   const { sha256 } = await other.put(chunked(Buffer.from('x')));
   expect(existsSync(path.join(dir, 'elsewhere', sha256.slice(0, 2), sha256.slice(2, 4), sha256))).toBe(true);
 });
+
+test('open reads a body whole into the caller buffers, small (read on the main thread) or not, and names a missing one', async () => {
+  const { ContentNotFoundError } = await import('../src/content/content-store.ts');
+  for (const size of [5, 8 * 1024, 64 * 1024, 64 * 1024 + 1, 300_000]) {
+    const data = testBytes(size, size % 251);
+    const { sha256 } = await store.put(chunked(data));
+    for (const opts of [{ size }, undefined]) {
+      const reader = await store.open!(sha256, opts);
+      // One byte more than the body, read in pieces of 5,000 bytes: the last read says the end.
+      const into = Buffer.alloc(size + 1);
+      let filled = 0;
+      for (let n; (n = await reader.read(into, filled, Math.min(5000, into.length - filled))) > 0;) filled += n;
+      await reader.close();
+      await reader.close();
+      expect(filled).toBe(size);
+      expect(into.subarray(0, filled).equals(data)).toBe(true);
+    }
+  }
+  const absent = sha256Hex(Buffer.from('never stored'));
+  await expect(store.open!(absent, { size: 12 })).rejects.toBeInstanceOf(ContentNotFoundError);
+  await expect(store.open!(absent)).rejects.toBeInstanceOf(ContentNotFoundError);
+});
