@@ -1,5 +1,6 @@
 import { Option, type Command } from 'commander';
 import type { ApiClient } from './api-client.ts';
+import type { CreateCaseOptions } from './cases-command.ts';
 
 /** What cli.ts lends to the case commands: its failure wrapper, its client factory and flags. */
 export interface CliHelpers {
@@ -46,25 +47,12 @@ export function registerCaseCommands(program: Command, h: CliHelpers): void {
     .option('--description <text>', 'description')
     .option('--no-pause', 'skip the review: the report is ready when the retrieval completes')
     .action(
-      h.run(
-        async (
-          opts: ApiOpts & {
-            email: string;
-            name: string;
-            type: string;
-            subjectType: string;
-            regulation: string[];
-            due?: string;
-            pause: boolean;
-            description?: string;
-          },
-        ) => {
-          const { createCase, showCase } = await impl();
-          const api = await h.apiFor(opts, CASE_ROLES);
-          const c = await createCase(api, opts);
-          await showCase(api, c.id, opts);
-        },
-      ),
+      h.run(async (opts: ApiOpts & CreateCaseOptions) => {
+        const { createCase, showCase } = await impl();
+        const api = await h.apiFor(opts, CASE_ROLES);
+        const c = await createCase(api, opts);
+        await showCase(api, c.id, opts);
+      }),
     );
   h.clientOptions(cases.command('close <id>'))
     .description('close a case (its package is purged after DSR_CASES_PURGE_DAYS)')
