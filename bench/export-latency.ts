@@ -3,11 +3,9 @@
 // to `complete` for a user with 10 small files. The status is read from the database every 2 ms
 // (what GET /dataPolicyOperations/{id} would show, without the client's polling interval).
 import { randomUUID } from 'node:crypto';
-import { loadLocalIssuer, tokenClaims } from '../src/auth/local-issuer.ts';
 import { emit, type BenchRow } from './lib.ts';
 import {
   assertComplete,
-  childEnv,
   Cleanup,
   containerSas,
   deterministicBytes,
@@ -18,7 +16,8 @@ import {
   openBenchEnvironment,
   percentile,
   pollOperation,
-  startServerProcess,
+  postExport,
+  startExportServer,
 } from './export-support.ts';
 
 const RUNNING_SAMPLES = Number(process.env.BENCH_LATENCY_POSTS ?? 20);
@@ -35,28 +34,8 @@ try {
     { user: oneFile!, name: 'note.txt', body: () => deterministicBytes(2048, 'note') },
     ...Array.from({ length: 10 }, (_, i) => ({ user: tenFiles!, name: `doc-${i}.bin`, body: () => deterministicBytes(4096 + i * 1000, `doc${i}`) })),
   ]);
-  // Created before the server starts, so that both processes read the same key file.
-  const issuer = await loadLocalIssuer(env.dataDir);
-  const token = await issuer.sign(tokenClaims({ tenant: tenantId, app: { id: randomUUID(), roles: ['User.Export.All', 'User.Read.All'] } }), 3600);
-  const server = await startServerProcess(
-    cleanup,
-    childEnv(env, azurite, {
-      DSR_QUOTA_EXPORTS_PER_TENANT_PER_DAY: '1000000',
-      DSR_QUOTA_EXPORTS_PER_USER_PER_DAY: '1000000',
-    }),
-  );
-
-  const post = async (userId: string): Promise<{ id: string; at: number }> => {
-    const sas = await containerSas(azurite, `lat-${randomUUID().slice(0, 13)}`);
-    const res = await fetch(`${server.url}/v1.0/users/${userId}/exportPersonalData`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ storageLocation: sas }),
-    });
-    const at = performance.now();
-    if (res.status !== 202) throw new Error(`POST exportPersonalData answered ${res.status}: ${(await res.text()).slice(0, 300)}`);
-    return { id: res.headers.get('location')!.split('/').pop()!, at };
-  };
+  const server = await startExportServer(cleanup, env, azurite, tenantId);
+  const post = async (userId: string) => postExport(server, userId, await containerSas(azurite, `lat-${randomUUID().slice(0, 13)}`));
 
   // One untimed export first: connections, JIT and Azurite's first container are warm after it.
   const warm = await post(oneFile!.userId);

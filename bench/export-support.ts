@@ -6,6 +6,7 @@ import { createCipheriv, createHash, randomUUID } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
+import { loadLocalIssuer, tokenClaims } from '../src/auth/local-issuer.ts';
 import { loadConfig } from '../src/config.ts';
 import type { ContentStore } from '../src/content/content-store.ts';
 import { createLocalContentStore } from '../src/content/local-content-store.ts';
@@ -135,6 +136,39 @@ export async function startServerProcess(
   const stop = () => stopProcess(child);
   cleanup.add(stop);
   return { child, pid: child.pid!, url: match[1]!, stop };
+}
+
+/**
+ * `dsr-export serve` (API and worker) for a latency run: the export quotas out of the way, and an
+ * app token of the local issuer for `tenantId`, its key file created before the server starts so
+ * that both processes read the same one.
+ */
+export async function startExportServer(
+  cleanup: Cleanup,
+  env: BenchEnvironment,
+  azurite: Azurite,
+  tenantId: string,
+  extra: Record<string, string> = {},
+): Promise<{ url: string; token: string }> {
+  const issuer = await loadLocalIssuer(env.dataDir);
+  const token = await issuer.sign(tokenClaims({ tenant: tenantId, app: { id: randomUUID(), roles: ['User.Export.All', 'User.Read.All'] } }), 3600);
+  const server = await startServerProcess(
+    cleanup,
+    childEnv(env, azurite, { DSR_QUOTA_EXPORTS_PER_TENANT_PER_DAY: '1000000', DSR_QUOTA_EXPORTS_PER_USER_PER_DAY: '1000000', ...extra }),
+  );
+  return { url: server.url, token };
+}
+
+/** POST exportPersonalData through `server` (anything but 202 throws): the operation's id, and performance.now() when the answer came. */
+export async function postExport(server: { url: string; token: string }, userId: string, storageLocation: string): Promise<{ id: string; at: number }> {
+  const res = await fetch(`${server.url}/v1.0/users/${userId}/exportPersonalData`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ storageLocation }),
+  });
+  const at = performance.now();
+  if (res.status !== 202) throw new Error(`POST exportPersonalData answered ${res.status}: ${(await res.text()).slice(0, 300)}`);
+  return { id: res.headers.get('location')!.split('/').pop()!, at };
 }
 
 /** Deterministic incompressible bytes (AES-128-CTR of zeros under a key derived from `seed`), streamed in 1 MiB chunks. */

@@ -5,11 +5,9 @@
 // row's NOTIFY, the claim, the POST.
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
-import { loadLocalIssuer, tokenClaims } from '../src/auth/local-issuer.ts';
 import { emit, type BenchRow } from './lib.ts';
 import {
   assertComplete,
-  childEnv,
   Cleanup,
   containerSas,
   deterministicBytes,
@@ -20,7 +18,8 @@ import {
   openBenchEnvironment,
   percentile,
   pollOperation,
-  startServerProcess,
+  postExport,
+  startExportServer,
 } from './export-support.ts';
 
 const SAMPLES = Number(process.env.BENCH_NOTIFY_SAMPLES ?? 20);
@@ -79,20 +78,11 @@ try {
   const tenantId = randomUUID();
   const [user] = await insertUsers(env.db, tenantId, 1, 'notify');
   await insertFiles(env.db, env.contentStore, [{ user: user!, name: 'note.txt', body: () => deterministicBytes(2048, 'note') }]);
-  const issuer = await loadLocalIssuer(env.dataDir);
-  const token = await issuer.sign(tokenClaims({ tenant: tenantId, app: { id: randomUUID(), roles: ['User.Export.All', 'User.Read.All'] } }), 3600);
-  const server = await startServerProcess(
-    cleanup,
-    childEnv(env, azurite, {
-      DSR_NOTIFICATION_ALLOW: origin,
-      DSR_QUOTA_EXPORTS_PER_TENANT_PER_DAY: '1000000',
-      DSR_QUOTA_EXPORTS_PER_USER_PER_DAY: '1000000',
-    }),
-  );
+  const server = await startExportServer(cleanup, env, azurite, tenantId, { DSR_NOTIFICATION_ALLOW: origin });
   const api = (method: string, url: string, body: unknown) =>
     fetch(`${server.url}${url}`, {
       method,
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/json' },
       body: JSON.stringify(body),
     });
   const subscribed = await api('POST', '/v1.0/subscriptions', {
@@ -105,9 +95,7 @@ try {
 
   const exportOnce = async (): Promise<{ id: string; completedAt: number }> => {
     const sas = await containerSas(azurite, `ntf-${randomUUID().slice(0, 13)}`);
-    const res = await api('POST', `/v1.0/users/${user!.userId}/exportPersonalData`, { storageLocation: sas });
-    if (res.status !== 202) throw new Error(`POST exportPersonalData answered ${res.status}: ${(await res.text()).slice(0, 300)}`);
-    const id = res.headers.get('location')!.split('/').pop()!;
+    const { id } = await postExport(server, user!.userId, sas);
     const done = await pollOperation(env.db, id, (s) => s === 'complete' || s === 'failed', { intervalMs: 2, timeoutMs: 60_000 });
     assertComplete(id, done.state);
     return { id, completedAt: done.at };
