@@ -337,15 +337,19 @@ describe('faults during exports', () => {
 
         const worker = await startWorkerProcess({ ...workerEnv(t.dbUrl, azurite.origin), DSR_DATA_DIR: fullDir });
         const tFault = Date.now();
-        const upload = await t.app.inject({
-          method: 'PUT',
-          url: `/v1.0/users/${exports[0]!.user.userId}/drive/root:/Docs/new.bin:/content`,
-          headers: {
-            authorization: `Bearer ${await t.appToken(exports[0]!.user.tenantId, ['Files.ReadWrite.All'])}`,
-            'content-type': 'application/octet-stream',
-          },
-          payload: Buffer.alloc(300_000, 7),
-        });
+        // The same 300 KB upload, on the full disk and again once space is back.
+        const app = t;
+        const uploadNewBin = async () =>
+          app.app.inject({
+            method: 'PUT',
+            url: `/v1.0/users/${exports[0]!.user.userId}/drive/root:/Docs/new.bin:/content`,
+            headers: {
+              authorization: `Bearer ${await app.appToken(exports[0]!.user.tenantId, ['Files.ReadWrite.All'])}`,
+              'content-type': 'application/octet-stream',
+            },
+            payload: Buffer.alloc(300_000, 7),
+          });
+        const upload = await uploadNewBin();
         // 507 as OneDrive answers a full drive, Graph-shaped, and no partial item.
         expect(upload.statusCode, upload.body).toBe(507);
         expect(upload.json<{ error: { code: string } }>().error.code).toBe('insufficientStorage');
@@ -359,15 +363,7 @@ describe('faults during exports', () => {
 
         // Space back: the same upload works.
         await rm(path.join(fullDir, 'filler'), { recursive: true, force: true });
-        const retry = await t.app.inject({
-          method: 'PUT',
-          url: `/v1.0/users/${exports[0]!.user.userId}/drive/root:/Docs/new.bin:/content`,
-          headers: {
-            authorization: `Bearer ${await t.appToken(exports[0]!.user.tenantId, ['Files.ReadWrite.All'])}`,
-            'content-type': 'application/octet-stream',
-          },
-          payload: Buffer.alloc(300_000, 7),
-        });
+        const retry = await uploadNewBin();
         expect(retry.statusCode, retry.body).toBe(201);
         worker.kill('SIGTERM');
         await worker.exited;
