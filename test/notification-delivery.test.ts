@@ -39,6 +39,21 @@ afterAll(async () => {
   await receiver?.close();
 });
 
+/**
+ * A plain pino logger (no secret scrubber, so that a secret the delivery code logs shows) whose
+ * lines collect in `logged`.
+ */
+function capturedLogger(level: pino.Level): { logger: pino.Logger; logged: string[] } {
+  const logged: string[] = [];
+  const sink = new Writable({
+    write(chunk, _enc, cb) {
+      logged.push(String(chunk));
+      cb();
+    },
+  });
+  return { logger: pino({ level }, sink), logged };
+}
+
 async function deliver(opts: Partial<DeliveryOptions> = {}): Promise<NotificationDelivery> {
   const d = await startNotificationDelivery({
     config: t.config,
@@ -156,16 +171,7 @@ test('a receiver that is down and then back gets every notification; the URL sec
   const tenant = randomUUID();
   receiver.failing.add('/flaky');
   const subscriptionId = await subscribe(tenant, '/flaky', { notificationUrl: `${receiver.url('/flaky')}?code=flaky-secret` });
-  const logged: string[] = [];
-  const logger = pino(
-    { level: 'debug' },
-    new Writable({
-      write(chunk, _enc, cb) {
-        logged.push(String(chunk));
-        cb();
-      },
-    }),
-  );
+  const { logger, logged } = capturedLogger('debug');
   const failures = new Map<string, number>();
   const metrics = createMetrics();
   await deliver({
@@ -361,16 +367,7 @@ test('PostgreSQL stopped and restarted: pending notifications are delivered and 
       notificationUrlAppId: null,
     });
     await runOperations(tenant, 3, pool);
-    const logged: string[] = [];
-    const logger = pino(
-      { level: 'warn' },
-      new Writable({
-        write(chunk, _enc, cb) {
-          logged.push(String(chunk));
-          cb();
-        },
-      }),
-    );
+    const { logger, logged } = capturedLogger('warn');
     await deliver({ db: pool, logger });
     await receiver.waitFor(() => receiver.refused.includes('/pg'), 'a failed delivery before the outage');
 
