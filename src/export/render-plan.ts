@@ -17,6 +17,7 @@ import { createDrivePlacementTable, dropDrivePlacementTable, selectExportUser } 
 import type { UserRow } from '../domain/user.ts';
 import type { PackageSigner } from './package-signature.ts';
 import { redactSecrets } from '../logger.ts';
+import { redactsOtherActors } from './sections/redaction.ts';
 import type { PlanEntry, RenderContext, Section, SectionResult, SnapshotOperation } from './sections/section.ts';
 
 /** Pieces are gathered into writes of about this size (one row of a section is ~0.2–2 KiB). */
@@ -179,6 +180,7 @@ export async function renderPlan(
       operation: { ...operation, userPrincipalName: user.user_principal_name },
       user,
       now,
+      redactsOtherActors: await redactsOtherActors(client, operation.tenantId),
       maxPathLength,
       earlier,
       plannedTotals: totals,

@@ -2,7 +2,6 @@ import type { DriveActivityRow } from '../../db/queries/worker-sources.ts';
 import { graphDateTime } from '../../domain/formats.ts';
 import { activityCsvCopy, activityJsonCopy, firstActivityTexts, type ActivityScope } from '../../db/queries/worker-record-texts.ts';
 import { odataContext } from './records.ts';
-import { redactsOtherActors } from './redaction.ts';
 import { renderedRecordSection } from './rendered-records.ts';
 import type { RenderContext, Section } from './section.ts';
 
@@ -65,7 +64,7 @@ export function driveActivitySection(spec: {
   readonly redacts: boolean;
   readonly paths: { readonly json: string; readonly csv: string };
 }): Section {
-  const redact = async (ctx: RenderContext) => spec.redacts && (await redactsOtherActors(ctx.q, ctx.operation.tenantId));
+  const redact = (ctx: RenderContext) => spec.redacts && ctx.redactsOtherActors;
   return renderedRecordSection({
     name: spec.name,
     tables: ['drive_activities'],
@@ -74,13 +73,13 @@ export function driveActivitySection(spec: {
     json: {
       path: spec.paths.json,
       context: odataContext('driveActivities'),
-      copy: async (ctx) => activityJsonCopy(spec.scope, ctx.operation.tenantId, ctx.operation.userId, await redact(ctx)),
-      first: async (ctx, n) => firstActivityTexts(ctx.q, spec.scope, ctx.operation.tenantId, ctx.operation.userId, await redact(ctx), n),
+      copy: async (ctx) => activityJsonCopy(spec.scope, ctx.operation.tenantId, ctx.operation.userId, redact(ctx)),
+      first: async (ctx, n) => firstActivityTexts(ctx.q, spec.scope, ctx.operation.tenantId, ctx.operation.userId, redact(ctx), n),
     },
     csv: {
       path: spec.paths.csv,
       columns: ACTIVITY_CSV_COLUMNS,
-      copy: async (ctx) => activityCsvCopy(spec.scope, ctx.operation.tenantId, ctx.operation.userId, await redact(ctx)),
+      copy: async (ctx) => activityCsvCopy(spec.scope, ctx.operation.tenantId, ctx.operation.userId, redact(ctx)),
     },
     preview: ACTIVITY_PREVIEW,
   });

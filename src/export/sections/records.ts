@@ -71,7 +71,7 @@ export function subjectRows<R>(query: SubjectQuery<R>, redact?: (row: R, subject
   return (ctx) => {
     const { tenantId, userId } = ctx.operation;
     const rows = query(ctx.q, tenantId, userId);
-    return redact ? redacted(ctx.q, tenantId, userId, rows, redact) : rows;
+    return redact && ctx.redactsOtherActors ? redacted(userId, rows, redact) : rows;
   };
 }
 

@@ -78,6 +78,11 @@ export interface RenderContext {
   readonly user: UserRow;
   /** The snapshot's instant as the package states it. */
   readonly now: Date;
+  /**
+   * The tenant's choice (its privacy statement's redactOtherActors, true by default): other
+   * actors' details are left out of the records (redaction.ts). Read once in the snapshot.
+   */
+  readonly redactsOtherActors: boolean;
   /** Blob names are capped; a SAS directory prefix takes its share. */
   readonly maxPathLength: number;
   /** What the sections before this one reported (index.html and manifest.json read them). */
