@@ -12,16 +12,21 @@ import {
 } from '../src/db/queries/worker-record-texts.ts';
 import { csvLine } from '../src/domain/package-plan.ts';
 import { copyTextLines } from '../src/export/sections/rendered-records.ts';
-import { driveActivitiesByActorElsewhere, driveActivitiesOfUser, signInsOfUser } from '../src/db/queries/worker-sources.ts';
 import { toGraphSignIn } from '../src/domain/sign-in.ts';
-import { activityCsvRow, activityJson } from '../src/export/sections/activity-records.ts';
 import { pick } from '../src/export/sections/records.ts';
-import { redactActivity } from '../src/export/sections/redaction.ts';
 import { seedTenant } from '../src/seed/seed-tenant.ts';
 import { createTestDatabase, tempDir } from './support/harness.ts';
+import {
+  activityCsvRow,
+  activityJson,
+  driveActivitiesByActorElsewhere,
+  driveActivitiesOfUser,
+  redactActivity,
+  signInsOfUser,
+} from './support/record-references.ts';
 
 // The large sections are rendered by PostgreSQL (worker-record-texts.ts). Their records must be
-// what the JavaScript mappers make of the same rows: same keys in the same order, same values,
+// what the JavaScript reference (support/record-references.ts, toGraphSignIn) makes of the same rows: same keys in the same order, same values,
 // other actors redacted the same way. Checked on a seeded tenant plus rows at the edges (extra
 // imported properties, sub-second times, formula text, application actors, an actor id in
 // capitals, a colleague's drive).

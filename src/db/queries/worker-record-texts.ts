@@ -7,11 +7,12 @@ import type { Queryable } from '../pool.ts';
 // each row is a finished line of the JSON or CSV file, so the worker parses no rows and builds
 // no objects or strings per record; it only moves bytes (and scrubs secrets, see render-plan.ts).
 // Reading rows through a cursor cost the worker a second per 55,000 sign-ins before any
-// rendering, and parsing and re-serialising them in JavaScript several more. The records keep the
-// shape the JavaScript mappers give them (src/domain/sign-in.ts toGraphSignIn, the export's
-// activityJson and activityCsvRow): same keys in the same order, same values, same CSV cells
-// (csvCell's formula neutralisation and quoting); only the whitespace inside nested objects
-// follows PostgreSQL's jsonb text. test/export-record-texts.test.ts compares them.
+// rendering, and parsing and re-serialising them in JavaScript several more. A sign-in keeps the
+// shape the API gives it (src/domain/sign-in.ts toGraphSignIn), drive activity Graph's
+// driveActivity: same keys in the same order, same values, same CSV cells (csvCell's formula
+// neutralisation and quoting); only the whitespace inside nested objects follows PostgreSQL's
+// jsonb text. test/export-record-texts.test.ts compares them with a row-by-row JavaScript
+// reference (test/support/record-references.ts).
 
 /** A record as PostgreSQL renders it: its JSON text. */
 export interface RecordText {
@@ -89,7 +90,7 @@ export async function firstSignInTexts(q: Queryable, tenantId: string, userId: s
 
 /**
  * COPY of the subject's sign-ins as the lines of SignIns.json's value: four spaces, the record,
- * a comma (the caller drops the last one). Oldest first, as signInsOfUser reads them.
+ * a comma (the caller drops the last one). Oldest first.
  */
 export function signInJsonCopy(tenantId: string, userId: string): string {
   return `copy (select '    ' || ${SIGN_IN_JSON} || ',' ${SIGN_IN_FROM}
@@ -110,7 +111,7 @@ export function signInCsvCopy(tenantId: string, userId: string, columns: readonl
 export type ActivityScope = 'ownDrive' | 'byActorElsewhere';
 
 // Drive activity. Other actors' IP address and user agent are left out when `redact` (the
-// tenant's redactOtherActors) is set, as redaction.ts's redactActivity does: an actor is the
+// tenant's redactOtherActors) is set, as the audits' redaction does (redaction.ts): an actor is the
 // subject only when its user id is a string equal to the subject's id, case aside.
 function activitySql(scope: ActivityScope, tenantId: string, userId: string, redact: boolean) {
   const subject = uuidLiteral(userId);
@@ -153,14 +154,14 @@ export function activityJsonCopy(scope: ActivityScope, tenantId: string, userId:
   return `copy (select '    ' || ${activityJsonSql(sql)} || ',' ${sql.fromWhere}) to stdout`;
 }
 
-// activityCsvRow's actor columns: the acting user's (else the application's) id, and the name
+// The CSV's actor columns: the acting user's (else the application's) id, and the name
 // of the user, else the application, else the actor itself (displayName, userPrincipalName or id).
 const ACTOR_ID = `coalesce(case when a.actor ? 'user' then a.actor -> 'user' else a.actor -> 'application' end ->> 'id', '')`;
 const WHO = `coalesce(nullif(a.actor -> 'user', 'null'::jsonb), nullif(a.actor -> 'application', 'null'::jsonb), a.actor)`;
 const NAME = `coalesce(nullif(${WHO} -> 'displayName', 'null'::jsonb), nullif(${WHO} -> 'userPrincipalName', 'null'::jsonb), nullif(${WHO} -> 'id', 'null'::jsonb))`;
 const ACTOR_NAME = `case when jsonb_typeof(${NAME}) = 'string' then ${NAME} #>> '{}' else '' end`;
 
-/** COPY of drive activity as its CSV file's lines (activityCsvRow's columns; CR, COPY adds LF), in activityJsonCopy's order. */
+/** COPY of drive activity as its CSV file's lines (ACTIVITY_CSV_COLUMNS; CR, COPY adds LF), in activityJsonCopy's order. */
 export function activityCsvCopy(scope: ActivityScope, tenantId: string, userId: string, redact: boolean): string {
   const sql = activitySql(scope, tenantId, userId, redact);
   const cells = [

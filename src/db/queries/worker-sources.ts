@@ -1,4 +1,3 @@
-import type { SignInRow } from '../../domain/sign-in.ts';
 import type { DirectoryAuditRow } from '../../domain/directory-audit.ts';
 import type { DriveItemRow } from '../../domain/drive-item.ts';
 import type { OperationRow } from '../../domain/operation.ts';
@@ -184,28 +183,6 @@ export function driveFilesOfOwner(
   );
 }
 
-/** Activity on the subject's drive, whoever acted. */
-export function driveActivitiesOfUser(q: Queryable, tenantId: string, userId: string): AsyncGenerator<DriveActivityRow> {
-  return cursorRows(
-    q,
-    `select id, user_id, activity_at, activity_type, actor, item_id, item_path, client_ip, user_agent, app_id
-     from drive_activities where tenant_id = $1 and user_id = $2
-     order by activity_at, id`,
-    [tenantId, userId],
-  );
-}
-
-/** What the subject did on other users' drives (the subject is the acting user). */
-export function driveActivitiesByActorElsewhere(q: Queryable, tenantId: string, userId: string): AsyncGenerator<DriveActivityRow> {
-  return cursorRows(
-    q,
-    `select id, user_id, activity_at, activity_type, actor, item_id, item_path, client_ip, user_agent, app_id
-     from drive_activities where tenant_id = $1 and actor -> 'user' ->> 'id' = $2::text and user_id <> $2::uuid
-     order by activity_at, id`,
-    [tenantId, userId],
-  );
-}
-
 /** UsageReport.csv: counts per UTC day and activity type (one row per pair, bounded by days × types). */
 export async function selectDailyActivityCounts(q: Queryable, tenantId: string, userId: string): Promise<{ day: string; type: string; count: number }[]> {
   const { rows } = await q.query<{ day: string; type: string; count: number }>(
@@ -227,10 +204,6 @@ export async function selectDailyTimeline(q: Queryable, tenantId: string, userId
     [tenantId, userId],
   );
   return rows;
-}
-
-export function signInsOfUser(q: Queryable, tenantId: string, userId: string): AsyncGenerator<SignInRow> {
-  return cursorRows(q, 'select * from sign_ins where tenant_id = $1 and user_id = $2 order by created_at, id', [tenantId, userId]);
 }
 
 /** Audits where the user is initiator or target, oldest first (the package reads as a history). */

@@ -1,5 +1,3 @@
-import type { DriveActivityRow } from '../../db/queries/worker-sources.ts';
-import { graphDateTime } from '../../domain/formats.ts';
 import { activityCsvCopy, activityJsonCopy, firstActivityTexts, type ActivityScope } from '../../db/queries/worker-record-texts.ts';
 import { odataContext } from './records.ts';
 import { renderedRecordSection } from './rendered-records.ts';
@@ -10,40 +8,11 @@ import type { RenderContext, Section } from './section.ts';
 
 export const ACTIVITY_CSV_COLUMNS = ['id', 'activityDateTime', 'activityType', 'actorId', 'actorName', 'itemId', 'itemPath', 'clientIp', 'userAgent', 'appId'];
 
-export function activityJson(a: DriveActivityRow): Record<string, unknown> {
-  return {
-    id: a.id,
-    activityDateTime: graphDateTime(a.activity_at),
-    activityType: a.activity_type,
-    actor: a.actor,
-    itemId: a.item_id,
-    itemPath: a.item_path,
-    clientIp: a.client_ip,
-    userAgent: a.user_agent,
-    appId: a.app_id,
-  };
-}
-
-function actorName(actor: Record<string, unknown>): string {
+/** The name of a drive activity's actor: its user's, else its application's, else its own. */
+export function actorName(actor: Record<string, unknown>): string {
   const who = (actor.user ?? actor.application ?? actor) as Record<string, unknown>;
   const name = who.displayName ?? who.userPrincipalName ?? who.id;
   return typeof name === 'string' ? name : '';
-}
-
-export function activityCsvRow(a: DriveActivityRow): (string | null)[] {
-  const who = 'user' in a.actor ? a.actor.user : a.actor.application;
-  return [
-    a.id,
-    graphDateTime(a.activity_at),
-    a.activity_type,
-    String(who.id ?? ''),
-    actorName(a.actor),
-    a.item_id,
-    a.item_path,
-    a.client_ip,
-    a.user_agent,
-    a.app_id,
-  ];
 }
 
 export const ACTIVITY_PREVIEW = {

@@ -1,6 +1,5 @@
 import type { Queryable } from '../../db/pool.ts';
 import { findPrivacyStatement } from '../../db/queries/privacy-statements.ts';
-import type { DriveActivityRow } from '../../db/queries/worker-sources.ts';
 import type { DirectoryAuditRow } from '../../domain/directory-audit.ts';
 
 /** Why the package leaves some values out: other people's data (GDPR Art. 15(4)). */
@@ -14,18 +13,10 @@ export async function redactsOtherActors(q: Queryable, tenantId: string): Promis
   return row?.statement.redactOtherActors !== false;
 }
 
-function actorUserId(actor: unknown): string | undefined {
+/** The acting user's id, lower-cased (the subject's id is compared case aside). */
+export function actorUserId(actor: unknown): string | undefined {
   const user = (actor as { user?: { id?: unknown } | null } | null)?.user;
   return typeof user?.id === 'string' ? user.id.toLowerCase() : undefined;
-}
-
-/** True when a drive activity was done by someone other than the subject and carries their IP or user agent. */
-export function activityNeedsRedaction(a: DriveActivityRow, subjectId: string): boolean {
-  return actorUserId(a.actor) !== subjectId.toLowerCase() && (a.client_ip !== null || a.user_agent !== null);
-}
-
-export function redactActivity(a: DriveActivityRow, subjectId: string): DriveActivityRow {
-  return activityNeedsRedaction(a, subjectId) ? { ...a, client_ip: null, user_agent: null } : a;
 }
 
 /** An audit initiated by another user keeps who it was, not from where. */
