@@ -16,7 +16,7 @@ export const privacyStatementSection: Section = {
   async render(ctx) {
     const { tenantId, userId } = ctx.operation;
     const row = await findPrivacyStatement(ctx.q, tenantId);
-    const applied = row?.statement.redactOtherActors !== false;
+    const applied = ctx.redactsOtherActors;
     const activities = applied ? await countOthersActivityDetails(ctx.q, tenantId, userId) : 0;
     const audits = applied ? await countOthersAuditAddresses(ctx.q, tenantId, userId) : 0;
     const redaction = {
