@@ -7,6 +7,11 @@ import type { Queryable } from '../pool.ts';
 // Lease times use the database clock (now()), not the worker's: workers on several machines
 // compare expiries against one clock, so a skewed host cannot steal or keep a lease.
 
+/** A row (as `o`) a worker may take now: waiting, or running under a lease that has run out, and due. */
+const CLAIMABLE = `o.status in ('notStarted', 'running')
+  and (o.status = 'notStarted' or o.lease_expires_at is null or o.lease_expires_at <= now())
+  and o.next_attempt_at <= now()`;
+
 /**
  * Claims up to `limit` operations for `owner` in one statement (docs/architecture.md#operation-lifecycle): rows `notStarted`,
  * or `running` whose lease has expired, and whose next attempt is due. Each gets a fresh
@@ -38,9 +43,7 @@ export async function claimOperations(q: Queryable, owner: string, limit: number
        -- The oldest waiting rows of all tenants: a prefix of the queue in claim order, so each
        -- one's turn counted within it is its true turn.
        select o.id, o.tenant_id, o.next_attempt_at, o.submitted_at from data_policy_operations o
-       where o.status in ('notStarted', 'running')
-         and (o.status = 'notStarted' or o.lease_expires_at is null or o.lease_expires_at <= now())
-         and o.next_attempt_at <= now()
+       where ${CLAIMABLE}
        order by o.next_attempt_at, o.submitted_at, o.id
        limit 32 * $2
      ), oldest_ranked as (
@@ -71,9 +74,7 @@ export async function claimOperations(q: Queryable, owner: string, limit: number
          select id, next_attempt_at, submitted_at, row_number() over (order by next_attempt_at, submitted_at, id) as turn
          from data_policy_operations o
          where o.tenant_id = t.tenant_id
-           and o.status in ('notStarted', 'running')
-           and (o.status = 'notStarted' or o.lease_expires_at is null or o.lease_expires_at <= now())
-           and o.next_attempt_at <= now()
+           and ${CLAIMABLE}
          order by next_attempt_at, submitted_at, id
          limit $2
        ) w
@@ -85,9 +86,7 @@ export async function claimOperations(q: Queryable, owner: string, limit: number
        join data_policy_operations o on o.id = w.id
        -- Checked again: a row locked and changed since the snapshot above is skipped or re-read;
        -- skipped locked rows wait for the next claim.
-       where o.status in ('notStarted', 'running')
-         and (o.status = 'notStarted' or o.lease_expires_at is null or o.lease_expires_at <= now())
-         and o.next_attempt_at <= now()
+       where ${CLAIMABLE}
        order by w.turn, w.next_attempt_at, w.submitted_at
        limit $2
        for update of o skip locked
