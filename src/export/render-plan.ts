@@ -169,6 +169,11 @@ export async function renderPlan(
     lost = err;
   };
   client.on('error', onClientError);
+  // The COPYs sections opened. One its section stopped reading (an abort, a failed write, or a
+  // generator returned before it began to read) is read to its end before the rollback: until
+  // then pg-copy-streams holds the connection inside the COPY, and the rollback would wait
+  // forever. Destroying it instead leaves the connection the same way.
+  const copies = new Set<Readable>();
   try {
     await createDrivePlacementTable(client);
     await client.query('begin isolation level repeatable read read only');
@@ -226,7 +231,10 @@ export async function renderPlan(
         return entry;
       },
       copyOut(sql) {
-        return client.query(copyTo(sql));
+        const copy = client.query(copyTo(sql));
+        copies.add(copy);
+        copy.once('close', () => copies.delete(copy));
+        return copy;
       },
       async addContent(entry) {
         pendingPins.add(entry.sha256);
@@ -256,6 +264,7 @@ export async function renderPlan(
     await client.query('commit');
     return { ...totals, inline, inlineBytes };
   } catch (err) {
+    for (const copy of copies) copy.on('error', () => undefined).resume();
     await client.query('rollback').catch(() => undefined);
     throw err;
   } finally {

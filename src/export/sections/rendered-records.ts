@@ -47,29 +47,21 @@ export async function* copyTextLines(out: Readable): AsyncGenerator<string> {
     const s = buf.toString('utf8');
     return s.includes('\\') ? s.replace(/\\([\\bfnrtv])/g, (_, c: string) => TEXT_ESCAPES[c]!) : s;
   };
-  // Stopped early (an abort, a failed write), the COPY is left to run to its end unread rather
-  // than destroyed: a destroyed stream leaves the snapshot's connection waiting inside the COPY,
-  // and the rollback after it would never run.
-  let finished = false;
+  // Stopped early, the COPY is not destroyed: renderPlan reads it to its end (see its `copies`).
   const chunks = out.iterator({ destroyOnReturn: false }) as AsyncIterableIterator<Buffer>;
-  try {
-    for await (const chunk of chunks) {
-      rest.push(chunk);
-      restBytes += chunk.length;
-      if (restBytes < PIECE) continue;
-      const all = rest.length === 1 ? rest[0]! : Buffer.concat(rest, restBytes);
-      const end = all.lastIndexOf(0x0a) + 1;
-      if (end === 0) {
-        rest = [all];
-        continue;
-      }
-      yield text(all.subarray(0, end));
-      rest = end < all.length ? [all.subarray(end)] : [];
-      restBytes = all.length - end;
+  for await (const chunk of chunks) {
+    rest.push(chunk);
+    restBytes += chunk.length;
+    if (restBytes < PIECE) continue;
+    const all = rest.length === 1 ? rest[0]! : Buffer.concat(rest, restBytes);
+    const end = all.lastIndexOf(0x0a) + 1;
+    if (end === 0) {
+      rest = [all];
+      continue;
     }
-    finished = true;
-  } finally {
-    if (!finished) out.on('error', () => undefined).resume();
+    yield text(all.subarray(0, end));
+    rest = end < all.length ? [all.subarray(end)] : [];
+    restBytes = all.length - end;
   }
   if (restBytes > 0) yield text(Buffer.concat(rest, restBytes));
 }
