@@ -12,9 +12,6 @@ import {
 } from '../src/db/queries/worker-record-texts.ts';
 import { csvLine } from '../src/domain/package-plan.ts';
 import { copyTextLines } from '../src/export/sections/rendered-records.ts';
-import { renderPlan } from '../src/export/render-plan.ts';
-import type { PackageSigner } from '../src/export/package-signature.ts';
-import { signInsSection } from '../src/export/sections/sign-ins.ts';
 import { toGraphSignIn } from '../src/domain/sign-in.ts';
 import { pick } from '../src/export/sections/records.ts';
 import { seedTenant } from '../src/seed/seed-tenant.ts';
@@ -35,16 +32,14 @@ import {
 // capitals, a colleague's drive).
 
 let db: Db;
-let store: ReturnType<typeof createLocalContentStore>;
 let tenantId: string;
 let users: string[];
 
 beforeAll(async () => {
   ({ db } = await createTestDatabase());
-  store = createLocalContentStore(await tempDir('dsr-record-texts-'));
   const summary = await seedTenant({
     db,
-    contentStore: store,
+    contentStore: createLocalContentStore(await tempDir('dsr-record-texts-')),
     users: 3,
     filesPerUser: 3,
     seed: 7,
@@ -141,39 +136,4 @@ test('drive activity rendered by PostgreSQL is what activityJson and activityCsv
   const own = (await copiedRecords(activityJsonCopy('ownDrive', tenantId, subject, true))) as { id: string; clientIp: string | null }[];
   expect(own.find((a) => a.id === 'b0000000-0000-4000-8000-000000000001')?.clientIp).toBe('10.0.0.1');
   expect(own.find((a) => a.id === 'b0000000-0000-4000-8000-000000000004')?.clientIp).toBeNull();
-});
-
-test('a render stopped while a COPY is open and unread rolls back and gives its connection back', async () => {
-  const [subject] = users as [string];
-  // The upload side fails just as the sign-ins section opens its COPY: the section's file stops
-  // at its first piece, before anything reads the COPY (the worker's failed-RequestInfo race).
-  const stop = new AbortController();
-  const failedUpload = new Error('RequestInfo.json: 403 from storage');
-  const stalled = {
-    ...signInsSection,
-    render: (ctx: Parameters<typeof signInsSection.render>[0]) => {
-      stop.abort(failedUpload);
-      return signInsSection.render(ctx);
-    },
-  };
-  const operation = {
-    id: '00000000-0000-4000-8000-0000000000aa',
-    tenantId,
-    userId: subject,
-    userPrincipalName: 'subject@example.test',
-    requestedBy: { kind: 'application' as const, appId: 'app', oid: 'app' },
-    submittedAt: new Date(),
-    storageContainer: 'http://127.0.0.1:10000/devstoreaccount1/c',
-  };
-  const deps = {
-    db,
-    store,
-    token: '00000000-0000-4000-8000-0000000000bb',
-    signal: stop.signal,
-    leaseLost: () => new Error('lease lost'),
-    signer: {} as PackageSigner,
-  };
-  await expect(renderPlan(deps, operation, [stalled], () => Promise.resolve(new Date()), 1024)).rejects.toBe(failedUpload);
-  const open = await db.query(`select count(*)::int as n from pg_stat_activity where datname = current_database() and state like 'idle in transaction%'`);
-  expect(open.rows[0]).toEqual({ n: 0 });
 });

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { to as copyTo } from 'pg-copy-streams';
+import type pg from 'pg';
 import type { ContentStore } from '../content/content-store.ts';
 import type { Db } from '../db/pool.ts';
 import { touchContentBlob } from '../db/queries/content-blobs.ts';
@@ -18,6 +18,7 @@ import type { UserRow } from '../domain/user.ts';
 import type { PackageSigner } from './package-signature.ts';
 import { redactSecrets } from '../logger.ts';
 import { redactsOtherActors } from './sections/redaction.ts';
+import { joinSnapshot, SnapshotCopies } from './snapshot-connection.ts';
 import type { PlanEntry, RenderContext, Section, SectionResult, SnapshotOperation } from './sections/section.ts';
 
 /** Pieces are gathered into writes of about this size (one row of a section is ~0.2–2 KiB). */
@@ -160,6 +161,46 @@ export async function renderPlan(
     if (pending.length >= PLAN_BATCH || pendingInlineBytes >= INLINE_LIMIT) await flushPlan();
   };
 
+  // A file's bytes into the store (or kept inline when small), hashed and pinned; the plan row
+  // is appended apart (appendStored), so files written side by side keep their order in the plan.
+  const storeFile = async (path: string, contentType: string, pieces: AsyncIterable<string> | Iterable<string>, stop: AbortSignal) => {
+    const chunks = chunked(pieces, stop);
+    const head: Buffer[] = [];
+    let headBytes = 0;
+    let rest = await chunks.next();
+    for (; !rest.done && headBytes <= INLINE_LIMIT; rest = await chunks.next()) {
+      head.push(rest.value);
+      headBytes += rest.value.length;
+    }
+    if (rest.done) {
+      const body = Buffer.concat(head);
+      const entry: PlanEntry = { path, contentType, size: body.length, sha256: createHash('sha256').update(body).digest('hex'), source: 'inline' };
+      inline.set(path, body);
+      inlineBytes += body.length;
+      return { entry, body };
+    }
+    const first = rest.value;
+    const stored = await store.put(
+      Readable.from(
+        (async function* () {
+          yield* head;
+          yield first;
+          yield* chunks;
+        })(),
+      ),
+    );
+    // Recorded and pinned at once (each its own commit): the garbage collector leaves a
+    // recorded blob alone for its grace period, and a pinned one until the export ends.
+    await touchContentBlob(db, stored, new Date());
+    if ((await insertContentPins(db, opId, [stored.sha256])) < 1) throw new PinShortfall();
+    const entry: PlanEntry = { path, contentType, size: stored.size, sha256: stored.sha256, source: 'rendered' };
+    return { entry, body: null };
+  };
+  const appendStored = async (file: { entry: PlanEntry; body: Buffer | null }) => {
+    await append(file.entry, file.body);
+    return file.entry;
+  };
+
   const client = await db.connect();
   // The snapshot client sits checked out while files upload between its queries; a server
   // that goes away then must fail the next query (a retryable outage), not emit an 'error'
@@ -169,11 +210,15 @@ export async function renderPlan(
     lost = err;
   };
   client.on('error', onClientError);
-  // The COPYs sections opened. One its section stopped reading (an abort, a failed write, or a
-  // generator returned before it began to read) is read to its end before the rollback: until
-  // then pg-copy-streams holds the connection inside the COPY, and the rollback would wait
-  // forever. Destroying it instead leaves the connection the same way.
-  const copies = new Set<Readable>();
+  const copies = new SnapshotCopies(client);
+  // The second connection to the snapshot, opened by the first section that asks for it.
+  let second: Promise<{ client: pg.Client; copies: SnapshotCopies }> | undefined;
+  const secondConnection = () =>
+    (second ??= (async () => {
+      const { rows } = await client.query<{ id: string }>('select pg_export_snapshot() as id');
+      const joined = await joinSnapshot(db, rows[0]!.id);
+      return { client: joined, copies: new SnapshotCopies(joined) };
+    })());
   try {
     await createDrivePlacementTable(client);
     await client.query('begin isolation level repeatable read read only');
@@ -196,46 +241,34 @@ export async function renderPlan(
         else yield* (await store.get(entry.sha256)) as AsyncIterable<Buffer>;
       },
       async writeFile(path, contentType, pieces) {
-        const chunks = chunked(pieces, signal);
-        const head: Buffer[] = [];
-        let headBytes = 0;
-        let rest = await chunks.next();
-        for (; !rest.done && headBytes <= INLINE_LIMIT; rest = await chunks.next()) {
-          head.push(rest.value);
-          headBytes += rest.value.length;
-        }
-        if (rest.done) {
-          const body = Buffer.concat(head);
-          const entry: PlanEntry = { path, contentType, size: body.length, sha256: createHash('sha256').update(body).digest('hex'), source: 'inline' };
-          inline.set(path, body);
-          inlineBytes += body.length;
-          await append(entry, body);
-          return entry;
-        }
-        const first = rest.value;
-        const stored = await store.put(
-          Readable.from(
-            (async function* () {
-              yield* head;
-              yield first;
-              yield* chunks;
-            })(),
+        return appendStored(await storeFile(path, contentType, pieces, signal));
+      },
+      async writeCopiedFiles(files) {
+        const lanes = [copies, (await secondConnection()).copies];
+        // One file failing stops the other at its next piece; the first error is the one thrown.
+        const together = new AbortController();
+        const stop = AbortSignal.any([signal, together.signal]);
+        const stored = await Promise.allSettled(
+          files.map((f, i) =>
+            storeFile(
+              f.path,
+              f.contentType,
+              f.pieces((sql) => lanes[i % lanes.length]!.copyOut(sql)),
+              stop,
+            ).catch((err: unknown) => {
+              together.abort(err);
+              throw err;
+            }),
           ),
         );
-        // Recorded and pinned at once (each its own commit): the garbage collector leaves a
-        // recorded blob alone for its grace period, and a pinned one until the export ends.
-        await touchContentBlob(db, stored, new Date());
-        if ((await insertContentPins(db, opId, [stored.sha256])) < 1) throw new PinShortfall();
-        const entry: PlanEntry = { path, contentType, size: stored.size, sha256: stored.sha256, source: 'rendered' };
-        await append(entry);
-        return entry;
+        const entries: PlanEntry[] = [];
+        for (const r of stored) {
+          if (r.status === 'rejected') throw r.reason;
+          entries.push(await appendStored(r.value));
+        }
+        return entries;
       },
-      copyOut(sql) {
-        const copy = client.query(copyTo(sql));
-        copies.add(copy);
-        copy.once('close', () => copies.delete(copy));
-        return copy;
-      },
+      copyOut: (sql) => copies.copyOut(sql),
       async addContent(entry) {
         pendingPins.add(entry.sha256);
         await append({ ...entry, source: 'content' });
@@ -264,10 +297,14 @@ export async function renderPlan(
     await client.query('commit');
     return { ...totals, inline, inlineBytes };
   } catch (err) {
-    for (const copy of copies) copy.on('error', () => undefined).resume();
+    copies.drain();
     await client.query('rollback').catch(() => undefined);
     throw err;
   } finally {
+    // Read only: ending the connection ends its transaction.
+    const joined = await second?.catch(() => undefined);
+    joined?.copies.drain();
+    await joined?.client.end().catch(() => undefined);
     await dropDrivePlacementTable(client).catch(() => undefined);
     client.removeListener('error', onClientError);
     // A client whose server went away is destroyed rather than handed to the next query.

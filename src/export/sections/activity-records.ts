@@ -1,4 +1,4 @@
-import { activityCsvCopy, activityJsonCopy, firstActivityTexts, type ActivityScope } from '../../db/queries/worker-record-texts.ts';
+import { activityAtLeast, activityCsvCopy, activityJsonCopy, firstActivityTexts, type ActivityScope } from '../../db/queries/worker-record-texts.ts';
 import { odataContext } from './records.ts';
 import { renderedRecordSection } from './rendered-records.ts';
 import type { RenderContext, Section } from './section.ts';
@@ -44,6 +44,7 @@ export function driveActivitySection(spec: {
       context: odataContext('driveActivities'),
       copy: async (ctx) => activityJsonCopy(spec.scope, ctx.operation.tenantId, ctx.operation.userId, redact(ctx)),
       first: async (ctx, n) => firstActivityTexts(ctx.q, spec.scope, ctx.operation.tenantId, ctx.operation.userId, redact(ctx), n),
+      atLeast: (ctx, n) => activityAtLeast(ctx.q, spec.scope, ctx.operation.tenantId, ctx.operation.userId, n),
     },
     csv: {
       path: spec.paths.csv,

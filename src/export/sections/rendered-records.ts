@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import type { RecordText } from '../../db/queries/worker-record-texts.ts';
 import { CONTENT_TYPES, csvLine } from '../../domain/package-plan.ts';
 import { cell, PREVIEW_ROWS } from './records.ts';
-import type { RenderContext, Section, SectionFile, SectionResult } from './section.ts';
+import type { CopiedFile, PlanEntry, RenderContext, Section, SectionFile, SectionResult } from './section.ts';
 
 /**
  * A record section whose files PostgreSQL renders line by line (worker-record-texts.ts): the
@@ -24,12 +24,20 @@ export interface RenderedRecordSectionSpec {
     readonly copy: (ctx: RenderContext) => Promise<string>;
     /** The first `n` records (index.html's preview). */
     readonly first: (ctx: RenderContext, n: number) => Promise<RecordText[]>;
+    /** Whether there are at least `n` records. */
+    readonly atLeast: (ctx: RenderContext, n: number) => Promise<boolean>;
   };
   /** The COPY whose lines are the CSV's rows after its header (each ending in CR, COPY adding the LF). */
   readonly csv: { readonly path: string; readonly columns: readonly string[]; readonly copy: (ctx: RenderContext) => Promise<string> };
   /** index.html's preview: column titles and a record's cells. */
   readonly preview: { readonly columns: readonly string[]; readonly cells: (json: Record<string, unknown>) => readonly unknown[] };
 }
+
+/**
+ * From this many records, a section's JSON and CSV are rendered side by side on two connections
+ * (RenderContext.writeCopiedFiles); below it, the second connection would cost more than it saves.
+ */
+const SIDE_BY_SIDE_ROWS = 5000;
 
 /** Pieces are gathered to about this many characters, whole lines each. */
 const PIECE = 64 * 1024;
@@ -88,19 +96,45 @@ export function renderedRecordSection(spec: RenderedRecordSectionSpec): Section 
     name: spec.name,
     tables: spec.tables,
     async render(ctx: RenderContext): Promise<SectionResult> {
-      const rows = (await spec.json.first(ctx, PREVIEW_ROWS)).map((r) => spec.preview.cells(JSON.parse(r.json) as Record<string, unknown>).map(cell));
-      const records = ctx.copyOut(await spec.json.copy(ctx)) as Readable & { rowCount: number };
-      const json = await ctx.writeFile(spec.json.path, CONTENT_TYPES.json, collectionFromLines(spec.json.context, copyTextLines(records)));
-      const count = records.rowCount;
-      const csvRows = ctx.copyOut(await spec.csv.copy(ctx));
-      const csv = await ctx.writeFile(
-        spec.csv.path,
-        CONTENT_TYPES.csv,
-        (async function* () {
-          yield csvLine(spec.csv.columns);
-          yield* copyTextLines(csvRows);
-        })(),
-      );
+      const first = await spec.json.first(ctx, PREVIEW_ROWS);
+      const rows = first.map((r) => spec.preview.cells(JSON.parse(r.json) as Record<string, unknown>).map(cell));
+      const jsonCopy = await spec.json.copy(ctx);
+      const csvCopy = await spec.csv.copy(ctx);
+      let records: (Readable & { rowCount: number }) | undefined;
+      const rendered: CopiedFile[] = [
+        {
+          path: spec.json.path,
+          contentType: CONTENT_TYPES.json,
+          pieces(copyOut) {
+            records = copyOut(jsonCopy) as Readable & { rowCount: number };
+            return collectionFromLines(spec.json.context, copyTextLines(records));
+          },
+        },
+        {
+          path: spec.csv.path,
+          contentType: CONTENT_TYPES.csv,
+          async *pieces(copyOut) {
+            yield csvLine(spec.csv.columns);
+            yield* copyTextLines(copyOut(csvCopy));
+          },
+        },
+      ];
+      // The probe runs only when the preview is full, so a small subject pays no statement for it.
+      const large = first.length === PREVIEW_ROWS && (await spec.json.atLeast(ctx, SIDE_BY_SIDE_ROWS));
+      const written: PlanEntry[] = [];
+      if (large) written.push(...(await ctx.writeCopiedFiles(rendered)));
+      else
+        for (const f of rendered)
+          written.push(
+            await ctx.writeFile(
+              f.path,
+              f.contentType,
+              f.pieces((sql) => ctx.copyOut(sql)),
+            ),
+          );
+      const [json, csv] = written as [PlanEntry, PlanEntry];
+      // Read once the files are written: the COPY's row count comes with its end.
+      const count = records?.rowCount ?? 0;
       const files: SectionFile[] = [
         { path: json.path, title: `${spec.title} (JSON)`, records: count, size: json.size },
         { path: csv.path, title: `${spec.title} (CSV)`, records: count, size: csv.size },

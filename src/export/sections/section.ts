@@ -71,6 +71,13 @@ export interface SectionResult {
   readonly driveFiles?: { readonly count: number; readonly bytes: number; readonly first: readonly { path: string; size: number }[] };
 }
 
+/** A file for RenderContext.writeCopiedFiles: its pieces, read from the COPYs of `copyOut`. */
+export interface CopiedFile {
+  readonly path: string;
+  readonly contentType: string;
+  pieces(copyOut: (sql: string) => Readable): AsyncIterable<string>;
+}
+
 export interface RenderContext {
   /** The snapshot: a REPEATABLE READ transaction on one connection, shared by every section. */
   readonly q: Queryable;
@@ -95,6 +102,12 @@ export interface RenderContext {
   writeFile(path: string, contentType: string, pieces: AsyncIterable<string> | Iterable<string>): Promise<PlanEntry>;
   /** The output of a `COPY … TO STDOUT` (text format) run in the snapshot, as it streams. */
   copyOut(sql: string): Readable;
+  /**
+   * Writes files as writeFile does, at the same time, each reading its COPYs from a connection
+   * of its own to the same snapshot (PostgreSQL renders them on two cores), and appends them to
+   * the plan in the order given. Opening that connection costs milliseconds: for large sections.
+   */
+  writeCopiedFiles(files: readonly CopiedFile[]): Promise<PlanEntry[]>;
   /** Appends a drive file (already in the content store) to the plan. */
   addContent(entry: Omit<PlanEntry, 'source'>): Promise<void>;
   /** The plan so far, in upload order, read back in pages (manifest.json lists it). */

@@ -1,4 +1,4 @@
-import { firstSignInTexts, signInCsvCopy, signInJsonCopy } from '../../db/queries/worker-record-texts.ts';
+import { firstSignInTexts, signInCsvCopy, signInJsonCopy, signInsAtLeast } from '../../db/queries/worker-record-texts.ts';
 import { PACKAGE_PATHS } from '../../domain/package-plan.ts';
 import { odataContext, pick } from './records.ts';
 import { renderedRecordSection } from './rendered-records.ts';
@@ -34,6 +34,7 @@ export const signInsSection = renderedRecordSection({
     context: odataContext('auditLogs/signIns'),
     copy: async (ctx) => signInJsonCopy(ctx.operation.tenantId, ctx.operation.userId),
     first: (ctx, n) => firstSignInTexts(ctx.q, ctx.operation.tenantId, ctx.operation.userId, n),
+    atLeast: (ctx, n) => signInsAtLeast(ctx.q, ctx.operation.tenantId, ctx.operation.userId, n),
   },
   csv: {
     path: PACKAGE_PATHS.signInsCsv,
