@@ -225,7 +225,7 @@ export async function loadHeavySubject(client: pg.PoolClient, opts: HeavySubject
       'drive_activities (tenant_id, id, user_id, activity_at, activity_type, actor, item_id, item_path, client_ip, user_agent, app_id)',
       counts.driveEvents,
       (n) => {
-        // Oldest first, as drive_activities_user (tenant, user, activity_at) is ordered.
+        // Oldest first, as drive_activities_user_order (tenant, user, activity_at, id) is ordered.
         const when = iso(ordered(prng, n, counts.driveEvents, false));
         const type = prng.weighted(EVENT_TYPES);
         const pickAt = named > 0 ? prng.int(0, named - 1) : -1;
@@ -255,7 +255,7 @@ export async function loadHeavySubject(client: pg.PoolClient, opts: HeavySubject
 
   if (counts.signIns > 0) {
     const prng = opts.prng.fork('heavy-sign-ins');
-    // Newest first, as sign_ins_user and sign_ins_listing (created_at desc) are ordered.
+    // Newest first, as sign_ins_user_order and sign_ins_listing (created_at desc) are ordered.
     await copyRows(client, 'sign_ins (tenant_id, id, user_id, created_at, data)', counts.signIns, (n) => {
       const s = signInRecord(p, prng, ordered(prng, n, counts.signIns, true));
       return row([tenantId, s.id, p.id, s.createdAt.toISOString(), JSON.stringify(s.data)]);
