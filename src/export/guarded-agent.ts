@@ -21,10 +21,17 @@ export class BlockedAddressError extends Error {
   }
 }
 
+/**
+ * Whether a request failed because the guard refused its host. The storage SDK may wrap the
+ * lookup's error and keep only its message; either way it is a refusal, never a transient failure.
+ */
+export function isBlockedAddress(err: unknown): boolean {
+  if ((err as { code?: string } | undefined)?.code === 'EBLOCKEDADDRESS') return true;
+  return /EBLOCKEDADDRESS|resolves to .* a loopback/.test(String((err as Error | undefined)?.message));
+}
+
 export interface GuardedAgent {
   readonly agent: http.Agent;
-  /** Set when a connection was refused by the guard: the operation fails with InvalidStorageLocation. */
-  readonly blocked: BlockedAddressError | undefined;
   destroy(): void;
 }
 
@@ -36,7 +43,6 @@ export interface GuardedAgent {
  */
 export function createGuardedAgent(protocol: string, opts: { allowPrivate: boolean; resolve?: HostResolver }): GuardedAgent {
   const resolve = opts.resolve ?? systemResolver;
-  const state: { blocked: BlockedAddressError | undefined } = { blocked: undefined };
   const lookup = ((hostname: string, options: { all?: boolean; family?: number | string }, callback: (...args: unknown[]) => void) => {
     resolve(hostname).then(
       (all) => {
@@ -50,10 +56,7 @@ export function createGuardedAgent(protocol: string, opts: { allowPrivate: boole
           // Any private answer refuses the name: connecting to "the public one" would still let a
           // rebinding server choose which address the next connection gets.
           const bad = addresses.find((a) => isPrivateAddress(a.address));
-          if (bad) {
-            state.blocked = new BlockedAddressError(hostname, bad.address);
-            return callback(state.blocked);
-          }
+          if (bad) return callback(new BlockedAddressError(hostname, bad.address));
         }
         if (options.all) return callback(null, addresses);
         return callback(null, addresses[0]!.address, addresses[0]!.family);
@@ -63,11 +66,5 @@ export function createGuardedAgent(protocol: string, opts: { allowPrivate: boole
   }) as unknown as LookupFunction;
   const agentOptions = { keepAlive: true, lookup, maxSockets: 64 };
   const agent = protocol === 'https:' ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
-  return {
-    agent,
-    get blocked() {
-      return state.blocked;
-    },
-    destroy: () => agent.destroy(),
-  };
+  return { agent, destroy: () => agent.destroy() };
 }

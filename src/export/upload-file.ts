@@ -4,6 +4,7 @@ import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ContentReader } from '../content/content-store.ts';
 import { isTransientStorageError, type StorageErrorLike } from '../domain/export-failure.ts';
+import { isBlockedAddress } from './guarded-agent.ts';
 
 /** The fields of a storage SDK error that the failure rules read. */
 export function storageErrorFacts(err: unknown): StorageErrorLike {
@@ -32,8 +33,7 @@ export async function withRequestRetry<T>(fn: () => Promise<T>, retry: RequestRe
     try {
       return await fn();
     } catch (err) {
-      const blocked = (err as { code?: string }).code === 'EBLOCKEDADDRESS' || /EBLOCKEDADDRESS|resolves to .* a loopback/.test(String((err as Error).message));
-      if (attempt >= retry.tries || blocked || isAbort(err, signal) || !isTransientStorageError(storageErrorFacts(err))) throw err;
+      if (attempt >= retry.tries || isBlockedAddress(err) || isAbort(err, signal) || !isTransientStorageError(storageErrorFacts(err))) throw err;
       retry.onRetry?.(err);
       await sleep(retry.baseMs * 2 ** (attempt - 1) * (0.75 + Math.random() / 2), undefined, signal ? { signal } : {});
     }

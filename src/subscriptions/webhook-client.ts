@@ -1,6 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
-import { createGuardedAgent, type GuardedAgent, type HostResolver } from '../export/guarded-agent.ts';
+import { createGuardedAgent, isBlockedAddress, type GuardedAgent, type HostResolver } from '../export/guarded-agent.ts';
 import { isAllowedOrigin } from './subscription.ts';
 
 /** What a webhook endpoint answered, or why it answered nothing. */
@@ -84,7 +84,7 @@ export class WebhookClient {
         req.destroy();
       }, timeoutMs);
       req.on('error', (err: NodeJS.ErrnoException) => {
-        if (err.code === 'EBLOCKEDADDRESS') settle({ kind: 'blocked', message: 'the host resolves to a loopback, private, link-local or metadata address' });
+        if (isBlockedAddress(err)) settle({ kind: 'blocked', message: 'the host resolves to a loopback, private, link-local or metadata address' });
         else settle({ kind: 'error', code: err.code ?? 'EREQUEST' });
       });
       req.end(body);

@@ -4,7 +4,7 @@ import type { ContentStore } from '../content/content-store.ts';
 import type { Db } from '../db/pool.ts';
 import type { ExportFailure } from '../domain/export-failure.ts';
 import type { RetryPolicy } from '../domain/export-lease.ts';
-import type { GuardedAgent, HostResolver } from '../export/guarded-agent.ts';
+import type { GuardedAgent } from '../export/guarded-agent.ts';
 import type { PackageSigner } from '../export/package-signature.ts';
 import type { RequestRetry } from '../export/upload-file.ts';
 import type { Metrics } from '../metrics.ts';
@@ -28,7 +28,6 @@ export interface ExportContext {
   readonly contentStore: ContentStore;
   readonly logger: Logger;
   readonly metrics: Metrics;
-  readonly resolve: HostResolver | undefined;
   /**
    * The worker's guarded agent for storage of this protocol (allowPrivate: an origin listed in
    * DSR_STORAGE_ALLOW), shared by its exports: their connections are kept alive from one export

@@ -8,6 +8,7 @@ import { classifyStorageError, exhaustedFailure, invalidStorageLocationFailure, 
 import { attemptsExhausted, retryDelayMs } from '../domain/export-lease.ts';
 import type { OperationRow } from '../domain/operation.ts';
 import { parseStorageLocation } from '../domain/storage-location.ts';
+import { isBlockedAddress } from '../export/guarded-agent.ts';
 import type { PackageTarget } from '../export/package-target.ts';
 import { ContentIntegrityError, ContentReadError, storageErrorFacts } from '../export/upload-file.ts';
 import { redactSecrets } from '../logger.ts';
@@ -64,7 +65,7 @@ export async function endExport(
 export function classifyExportError(err: unknown, op: OperationRow, target: PackageTarget | undefined, config: Pick<Config, 'storageAllow'>): ExportFailure {
   if (err instanceof FailureError) return err.failure;
   // Read from the error, not from the agent: the agent is shared with other exports.
-  if ((err as { code?: string } | undefined)?.code === 'EBLOCKEDADDRESS') {
+  if (isBlockedAddress(err)) {
     const hostname = target?.location.hostname ?? parseStorageLocation(op.storage_location, config.storageAllow).hostname;
     return invalidStorageLocationFailure(`storageLocation host ${hostname} resolves to a loopback, private, link-local or metadata address; nothing was sent.`);
   }

@@ -104,7 +104,6 @@ export class ExportRun implements EndingRun {
     } finally {
       this.lease.stop();
       await this.checkpoints.close();
-      this.target?.close();
     }
   }
 
@@ -136,7 +135,7 @@ export class ExportRun implements EndingRun {
     }
     if (sasExpired(location.sas, new Date())) throw new FailureError(expiredFailure(location.sas));
 
-    this.target = openPackageTarget(location, { allowPrivate: allowedOrigin, guard: this.ctx.storageAgent(location.protocol, allowedOrigin) });
+    this.target = openPackageTarget(location, this.ctx.storageAgent(location.protocol, allowedOrigin));
     if (op.bytes_planned === null) await this.fixPlan(MAX_BLOB_NAME_LENGTH - location.prefix.length);
     this.progress.planIsFixed();
     const { first: requestInfo, last: manifest, ...totals } = await selectExportPlanHead(this.ctx.db, op.id, PACKAGE_PATHS.requestInfo, PACKAGE_PATHS.manifest);

@@ -82,7 +82,6 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
     contentStore: opts.contentStore,
     logger,
     metrics: opts.metrics ?? createMetrics(),
-    resolve: opts.resolve,
     storageAgent: (protocol, allowPrivate) => {
       const key = `${protocol}${allowPrivate}`;
       let agent = storageAgents.get(key);
