@@ -5,7 +5,7 @@ import type { Db } from '../src/db/pool.ts';
 import type { PackageSigner } from '../src/export/package-signature.ts';
 import { renderPlan, type RenderDeps } from '../src/export/render-plan.ts';
 import { copyTextLines } from '../src/export/sections/rendered-records.ts';
-import type { PlanEntry, RenderContext, Section } from '../src/export/sections/section.ts';
+import type { CopiedFile, PlanEntry, RenderContext, Section } from '../src/export/sections/section.ts';
 import { signInsSection } from '../src/export/sections/sign-ins.ts';
 import { queueExport, seedUser, waitFor, type SeededUser } from './support/export-fixtures.ts';
 import { createTestDatabase, tempDir } from './support/harness.ts';
@@ -67,10 +67,8 @@ async function busyConnections(): Promise<number> {
   return rows[0]!.n;
 }
 
-const signInCount = `copy (select count(*) from sign_ins where user_id = '${'$USER'}') to stdout`;
-
 test('both connections of writeCopiedFiles read the same snapshot, and the second one is closed afterwards', async () => {
-  const count = () => signInCount.replace('$USER', subject.userId);
+  const count = `copy (select count(*) from sign_ins where user_id = '${subject.userId}') to stdout`;
   let seen: string[] = [];
   await render([
     section(async (ctx) => {
@@ -81,11 +79,8 @@ test('both connections of writeCopiedFiles read the same snapshot, and the secon
         subject.userId,
       ]);
       const files = await ctx.writeCopiedFiles(
-        ['A.txt', 'B.txt'].map((path) => ({
-          path,
-          contentType: 'text/plain',
-          pieces: (copyOut: (sql: string) => import('node:stream').Readable) => copyTextLines(copyOut(count())),
-        })),
+        ['A.txt', 'B.txt'].map((path): CopiedFile => ({ path, contentType: 'text/plain', pieces: (copyOut) => copyTextLines(copyOut(count)) })),
+        { sideBySide: true },
       );
       expect(files.map((f) => f.path)).toEqual(['A.txt', 'B.txt']);
       seen = await Promise.all(files.map((f) => text(ctx, f)));
@@ -100,23 +95,26 @@ test('a file of writeCopiedFiles that fails stops the other, and neither connect
   const failure = new Error('the store refused the file');
   const rendering = render([
     section((ctx) =>
-      ctx.writeCopiedFiles([
-        // Large enough to be running still when the other fails.
-        {
-          path: 'Long.txt',
-          contentType: 'text/plain',
-          pieces: (copyOut) => copyTextLines(copyOut('copy (select g from generate_series(1, 2000000) g) to stdout')),
-        },
-        {
-          path: 'Failing.txt',
-          contentType: 'text/plain',
-          async *pieces(copyOut) {
-            copyOut('copy (select g from generate_series(1, 1000) g) to stdout');
-            yield 'first line\n';
-            throw failure;
+      ctx.writeCopiedFiles(
+        [
+          // Large enough to be running still when the other fails.
+          {
+            path: 'Long.txt',
+            contentType: 'text/plain',
+            pieces: (copyOut) => copyTextLines(copyOut('copy (select g from generate_series(1, 2000000) g) to stdout')),
           },
-        },
-      ]),
+          {
+            path: 'Failing.txt',
+            contentType: 'text/plain',
+            async *pieces(copyOut) {
+              copyOut('copy (select g from generate_series(1, 1000) g) to stdout');
+              yield 'first line\n';
+              throw failure;
+            },
+          },
+        ],
+        { sideBySide: true },
+      ),
     ),
   ]);
   await expect(rendering).rejects.toBe(failure);

@@ -19,7 +19,7 @@ import type { PackageSigner } from './package-signature.ts';
 import { redactSecrets } from '../logger.ts';
 import { redactsOtherActors } from './sections/redaction.ts';
 import { joinSnapshot, SnapshotCopies } from './snapshot-connection.ts';
-import type { PlanEntry, RenderContext, Section, SectionResult, SnapshotOperation } from './sections/section.ts';
+import type { CopiedFile, PlanEntry, RenderContext, Section, SectionResult, SnapshotOperation } from './sections/section.ts';
 
 /** Pieces are gathered into writes of about this size (one row of a section is ~0.2–2 KiB). */
 const WRITE_CHUNK = 64 * 1024;
@@ -243,32 +243,37 @@ export async function renderPlan(
       async writeFile(path, contentType, pieces) {
         return appendStored(await storeFile(path, contentType, pieces, signal));
       },
-      async writeCopiedFiles(files) {
+      async writeCopiedFiles(files, { sideBySide }) {
+        const storeCopied = (f: CopiedFile, lane: SnapshotCopies, stop: AbortSignal) =>
+          storeFile(
+            f.path,
+            f.contentType,
+            f.pieces((sql) => lane.copyOut(sql)),
+            stop,
+          );
+        const entries: PlanEntry[] = [];
+        if (!sideBySide) {
+          for (const f of files) entries.push(await appendStored(await storeCopied(f, copies, signal)));
+          return entries;
+        }
         const lanes = [copies, (await secondConnection()).copies];
         // One file failing stops the other at its next piece; the first error is the one thrown.
         const together = new AbortController();
         const stop = AbortSignal.any([signal, together.signal]);
         const stored = await Promise.allSettled(
           files.map((f, i) =>
-            storeFile(
-              f.path,
-              f.contentType,
-              f.pieces((sql) => lanes[i % lanes.length]!.copyOut(sql)),
-              stop,
-            ).catch((err: unknown) => {
+            storeCopied(f, lanes[i % lanes.length]!, stop).catch((err: unknown) => {
               together.abort(err);
               throw err;
             }),
           ),
         );
-        const entries: PlanEntry[] = [];
         for (const r of stored) {
           if (r.status === 'rejected') throw r.reason;
           entries.push(await appendStored(r.value));
         }
         return entries;
       },
-      copyOut: (sql) => copies.copyOut(sql),
       async addContent(entry) {
         pendingPins.add(entry.sha256);
         await append({ ...entry, source: 'content' });

@@ -42,14 +42,14 @@ export function driveActivitySection(spec: {
     json: {
       path: spec.paths.json,
       context: odataContext('driveActivities'),
-      copy: async (ctx) => activityJsonCopy(spec.scope, ctx.operation.tenantId, ctx.operation.userId, redact(ctx)),
+      copy: (ctx) => activityJsonCopy(spec.scope, ctx.operation.tenantId, ctx.operation.userId, redact(ctx)),
       first: async (ctx, n) => firstActivityTexts(ctx.q, spec.scope, ctx.operation.tenantId, ctx.operation.userId, redact(ctx), n),
       atLeast: (ctx, n) => activityAtLeast(ctx.q, spec.scope, ctx.operation.tenantId, ctx.operation.userId, n),
     },
     csv: {
       path: spec.paths.csv,
       columns: ACTIVITY_CSV_COLUMNS,
-      copy: async (ctx) => activityCsvCopy(spec.scope, ctx.operation.tenantId, ctx.operation.userId, redact(ctx)),
+      copy: (ctx) => activityCsvCopy(spec.scope, ctx.operation.tenantId, ctx.operation.userId, redact(ctx)),
     },
     preview: ACTIVITY_PREVIEW,
   });

@@ -21,14 +21,14 @@ export interface RenderedRecordSectionSpec {
     readonly path: string;
     readonly context: string;
     /** The COPY whose lines are the value's records: four spaces, the record, a comma. */
-    readonly copy: (ctx: RenderContext) => Promise<string>;
+    readonly copy: (ctx: RenderContext) => string;
     /** The first `n` records (index.html's preview). */
     readonly first: (ctx: RenderContext, n: number) => Promise<RecordText[]>;
     /** Whether there are at least `n` records. */
     readonly atLeast: (ctx: RenderContext, n: number) => Promise<boolean>;
   };
   /** The COPY whose lines are the CSV's rows after its header (each ending in CR, COPY adding the LF). */
-  readonly csv: { readonly path: string; readonly columns: readonly string[]; readonly copy: (ctx: RenderContext) => Promise<string> };
+  readonly csv: { readonly path: string; readonly columns: readonly string[]; readonly copy: (ctx: RenderContext) => string };
   /** index.html's preview: column titles and a record's cells. */
   readonly preview: { readonly columns: readonly string[]; readonly cells: (json: Record<string, unknown>) => readonly unknown[] };
 }
@@ -98,8 +98,8 @@ export function renderedRecordSection(spec: RenderedRecordSectionSpec): Section 
     async render(ctx: RenderContext): Promise<SectionResult> {
       const first = await spec.json.first(ctx, PREVIEW_ROWS);
       const rows = first.map((r) => spec.preview.cells(JSON.parse(r.json) as Record<string, unknown>).map(cell));
-      const jsonCopy = await spec.json.copy(ctx);
-      const csvCopy = await spec.csv.copy(ctx);
+      const jsonCopy = spec.json.copy(ctx);
+      const csvCopy = spec.csv.copy(ctx);
       let records: (Readable & { rowCount: number }) | undefined;
       const rendered: CopiedFile[] = [
         {
@@ -121,18 +121,7 @@ export function renderedRecordSection(spec: RenderedRecordSectionSpec): Section 
       ];
       // The probe runs only when the preview is full, so a small subject pays no statement for it.
       const large = first.length === PREVIEW_ROWS && (await spec.json.atLeast(ctx, SIDE_BY_SIDE_ROWS));
-      const written: PlanEntry[] = [];
-      if (large) written.push(...(await ctx.writeCopiedFiles(rendered)));
-      else
-        for (const f of rendered)
-          written.push(
-            await ctx.writeFile(
-              f.path,
-              f.contentType,
-              f.pieces((sql) => ctx.copyOut(sql)),
-            ),
-          );
-      const [json, csv] = written as [PlanEntry, PlanEntry];
+      const [json, csv] = (await ctx.writeCopiedFiles(rendered, { sideBySide: large })) as [PlanEntry, PlanEntry];
       // Read once the files are written: the COPY's row count comes with its end.
       const count = records?.rowCount ?? 0;
       const files: SectionFile[] = [

@@ -71,7 +71,7 @@ export interface SectionResult {
   readonly driveFiles?: { readonly count: number; readonly bytes: number; readonly first: readonly { path: string; size: number }[] };
 }
 
-/** A file for RenderContext.writeCopiedFiles: its pieces, read from the COPYs of `copyOut`. */
+/** A file for RenderContext.writeCopiedFiles: its pieces, read from the COPYs of `copyOut` (text format, as they stream). */
 export interface CopiedFile {
   readonly path: string;
   readonly contentType: string;
@@ -100,14 +100,14 @@ export interface RenderContext {
    * piece, so a piece must not split a value.
    */
   writeFile(path: string, contentType: string, pieces: AsyncIterable<string> | Iterable<string>): Promise<PlanEntry>;
-  /** The output of a `COPY … TO STDOUT` (text format) run in the snapshot, as it streams. */
-  copyOut(sql: string): Readable;
   /**
-   * Writes files as writeFile does, at the same time, each reading its COPYs from a connection
-   * of its own to the same snapshot (PostgreSQL renders them on two cores), and appends them to
-   * the plan in the order given. Opening that connection costs milliseconds: for large sections.
+   * Writes files as writeFile does, their pieces read from `COPY … TO STDOUT`s run in the
+   * snapshot, and appends them to the plan in the order given. One after the other on the
+   * snapshot's connection; or, `sideBySide`, at the same time, each file's COPYs on a connection
+   * of its own to the same snapshot (PostgreSQL renders them on two cores). Opening that
+   * connection costs milliseconds: side by side is for large sections.
    */
-  writeCopiedFiles(files: readonly CopiedFile[]): Promise<PlanEntry[]>;
+  writeCopiedFiles(files: readonly CopiedFile[], opts: { sideBySide: boolean }): Promise<PlanEntry[]>;
   /** Appends a drive file (already in the content store) to the plan. */
   addContent(entry: Omit<PlanEntry, 'source'>): Promise<void>;
   /** The plan so far, in upload order, read back in pages (manifest.json lists it). */

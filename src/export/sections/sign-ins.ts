@@ -32,14 +32,14 @@ export const signInsSection = renderedRecordSection({
   json: {
     path: PACKAGE_PATHS.signInsJson,
     context: odataContext('auditLogs/signIns'),
-    copy: async (ctx) => signInJsonCopy(ctx.operation.tenantId, ctx.operation.userId),
+    copy: (ctx) => signInJsonCopy(ctx.operation.tenantId, ctx.operation.userId),
     first: (ctx, n) => firstSignInTexts(ctx.q, ctx.operation.tenantId, ctx.operation.userId, n),
     atLeast: (ctx, n) => signInsAtLeast(ctx.q, ctx.operation.tenantId, ctx.operation.userId, n),
   },
   csv: {
     path: PACKAGE_PATHS.signInsCsv,
     columns: COLUMNS,
-    copy: async (ctx) => signInCsvCopy(ctx.operation.tenantId, ctx.operation.userId, COLUMNS),
+    copy: (ctx) => signInCsvCopy(ctx.operation.tenantId, ctx.operation.userId, COLUMNS),
   },
   preview: {
     columns: ['Date', 'Application', 'IP address', 'Result'],
