@@ -24,20 +24,18 @@ function graphDateTimeSql(column: string): string {
   return `regexp_replace(to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), '\\.000Z$', 'Z')`;
 }
 
-function identifier(name: string): string {
+/** A property name as it may go into SQL text; anything else is refused. */
+function plainName(name: string): string {
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new Error(`not a plain property name: ${name}`);
-  return `"${name}"`;
+  return name;
 }
 
-/** The value of a sign-in's property: the columns are the truth for id, userId and createdDateTime. */
-function signInValueSql(path: string): string {
-  if (path === 'id') return 's.id';
-  if (path === 'userId') return 's.user_id';
-  if (path === 'createdDateTime') return graphDateTimeSql('s.created_at');
-  const keys = path.split('.');
-  for (const k of keys) identifier(k);
-  return `s.data #> '{${keys.join(',')}}'`;
-}
+/** The sign-in properties the columns hold (they are the truth for them), as SQL text. */
+const SIGN_IN_COLUMNS = new Map([
+  ['id', 's.id::text'],
+  ['userId', 's.user_id::text'],
+  ['createdDateTime', graphDateTimeSql('s.created_at')],
+]);
 
 /** A uuid as an SQL literal (COPY takes no parameters); anything else is refused. */
 function uuidLiteral(id: string): string {
@@ -63,10 +61,9 @@ function csvTextSql(t: string): string {
  * text), from the row's values (`v.c<i>`) and JSON types (`v.t<i>`) read once (signInCsvCopy).
  */
 function signInCellSql(path: string, i: number): { values: string; cell: string } {
-  if (path === 'id' || path === 'userId' || path === 'createdDateTime') return { values: `${signInValueSql(path)}::text as c${i}`, cell: `v.c${i}` };
-  const keys = path.split('.');
-  for (const k of keys) identifier(k);
-  const at = `'{${keys.join(',')}}'`;
+  const column = SIGN_IN_COLUMNS.get(path);
+  if (column) return { values: `${column} as c${i}`, cell: `v.c${i}` };
+  const at = `'{${path.split('.').map(plainName).join(',')}}'`;
   return {
     values: `s.data #>> ${at} as c${i}, jsonb_typeof(s.data #> ${at}) as t${i}`,
     cell: `case when v.t${i} in ('number', 'boolean') then v.c${i} else ${csvTextSql(`v.c${i}`)} end`,
@@ -75,9 +72,8 @@ function signInCellSql(path: string, i: number): { values: string; cell: string 
 
 /** A sign-in property's JSON text: the columns' values are uuids and a date-time, JSON strings without escapes. */
 function signInJsonValueSql(property: string): string {
-  if (property === 'id' || property === 'userId' || property === 'createdDateTime') return `'"' || ${signInValueSql(property)} || '"'`;
-  identifier(property);
-  return `coalesce((s.data -> '${property}')::text, 'null')`;
+  const column = SIGN_IN_COLUMNS.get(property);
+  return column ? `'"' || ${column} || '"'` : `coalesce((s.data -> '${plainName(property)}')::text, 'null')`;
 }
 
 // Graph's properties in Graph's order (null when the import did not carry one), then whatever
