@@ -8,7 +8,10 @@ import {
   redactSasSignatures,
   type StorageRules,
 } from '../src/domain/storage-location.ts';
+import type { OperationRow } from '../src/domain/operation.ts';
+import { BlockedAddressError, isBlockedAddress } from '../src/export/guarded-agent.ts';
 import { GraphError } from '../src/graph-error.ts';
+import { classifyExportError } from '../src/worker/export-outcome.ts';
 
 const NOW = new Date('2026-06-01T12:00:00Z');
 const RULES: StorageRules = { blobSuffix: BLOB_SUFFIX_BY_CLOUD.global, allowedOrigins: ['http://127.0.0.1:10000'], minValiditySeconds: 3600 };
@@ -312,5 +315,28 @@ describe('redactSasSignatures', () => {
   it('leaves a URL without sig unchanged, and does not touch similarly named parameters', () => {
     expect(redactSasSignatures('https://a.blob.core.windows.net/c?sv=1&sp=cw')).toBe('https://a.blob.core.windows.net/c?sv=1&sp=cw');
     expect(redactSasSignatures('https://a.blob.core.windows.net/c?xsig=keep&sig=drop')).toBe('https://a.blob.core.windows.net/c?xsig=keep&sig=REDACTED');
+  });
+});
+
+describe('a host the DNS guard refused', () => {
+  const refused = new BlockedAddressError('rebind.example', '10.0.0.7');
+  // What the storage SDK can make of it: a RestError that keeps the message, not the code.
+  const wrapped = Object.assign(new Error(`request failed: ${refused.message}`), { name: 'RestError', code: 'REQUEST_SEND_ERROR' });
+
+  it('is recognised by its code or, wrapped, by its message; other network failures are not', () => {
+    expect(isBlockedAddress(refused)).toBe(true);
+    expect(isBlockedAddress(wrapped)).toBe(true);
+    expect(isBlockedAddress(Object.assign(new Error('getaddrinfo ENOTFOUND x.example'), { code: 'ENOTFOUND' }))).toBe(false);
+    expect(isBlockedAddress({ statusCode: 503, message: 'Server busy' })).toBe(false);
+    expect(isBlockedAddress(undefined)).toBe(false);
+  });
+
+  it('fails the export with InvalidStorageLocation naming the host, wrapped or not', () => {
+    const op = { storage_location: 'https://rebind.example/c?sv=2022-11-02&sr=c&sp=cw&se=2099-01-01T00:00:00Z&sig=abc' } as OperationRow;
+    for (const err of [refused, wrapped]) {
+      const failure = classifyExportError(err, op, undefined, { storageAllow: [] });
+      expect(failure).toMatchObject({ kind: 'permanent', code: 'InvalidStorageLocation' });
+      expect(failure.message).toContain('rebind.example');
+    }
   });
 });
