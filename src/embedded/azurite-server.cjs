@@ -3,9 +3,57 @@
 // SIGTERM. Arguments: the port (0 = a free one) and, optionally, a folder: with it, blobs and
 // metadata live on disk, so stopping and starting again on the same port and folder is an
 // outage, not a data loss (fault tests); without it, everything is in memory.
+//
+// For tests: AZURITE_GC_INTERVAL_MS sets how often Azurite's extent collector runs (10 minutes
+// by default), and a line {"gc":"swept"} then follows each pass; AZURITE_LIST_PAGE sets the
+// number of blobs per page of a listing (5,000), the collector's included.
 const path = require('node:path');
+const constants = require('azurite/dist/src/blob/utils/constants');
+const BlobGCManager = require('azurite/dist/src/blob/gc/BlobGCManager').default;
+const LokiBlobMetadataStore = require('azurite/dist/src/blob/persistence/LokiBlobMetadataStore').default;
 const BlobServer = require('azurite/dist/src/blob/BlobServer').default;
 const BlobConfiguration = require('azurite/dist/src/blob/BlobConfiguration').default;
+
+// Azurite 3.35's extent collector lists every blob of every container in pages ordered by blob
+// name alone, the next page starting after the last name seen. When several containers hold
+// blobs of the same name (every export package has the same layout), each page boundary skips
+// the rest of that name's blobs; the collector then takes their content for garbage and deletes
+// it, and a later read of such a blob never answers. Each deletion also rebuilds Azurite's extent
+// index: with 30,000 blobs the pass held Azurite for about five minutes. Paging in insertion
+// order (LokiJS's $loki, unique and increasing) lists every blob once. Only the collector calls
+// listAllBlobs.
+LokiBlobMetadataStore.prototype.listAllBlobs = async function listAllBlobs(
+  maxResults = constants.DEFAULT_LIST_BLOBS_MAX_RESULTS,
+  marker = '',
+  includeSnapshots,
+  includeUncommittedBlobs,
+) {
+  const after = Number(marker || 0);
+  const docs = this.db
+    .getCollection(this.BLOBS_COLLECTION)
+    .chain()
+    .where((b) => b.$loki > after && (includeSnapshots || b.snapshot.length === 0) && (includeUncommittedBlobs || b.isCommitted))
+    .simplesort('$loki')
+    .limit(maxResults + 1)
+    .data();
+  for (const doc of docs) doc.properties.contentMD5 = this.restoreUint8Array(doc.properties.contentMD5);
+  if (docs.length <= maxResults) return [docs, undefined];
+  docs.pop();
+  return [docs, String(docs[docs.length - 1].$loki)];
+};
+
+if (process.env.AZURITE_LIST_PAGE) constants.DEFAULT_LIST_BLOBS_MAX_RESULTS = Number(process.env.AZURITE_LIST_PAGE);
+let listening = false;
+if (process.env.AZURITE_GC_INTERVAL_MS) {
+  // Read by BlobGCManager's constructor as its default interval.
+  constants.DEFAULT_GC_INTERVAL_MS = Number(process.env.AZURITE_GC_INTERVAL_MS);
+  const markSweep = BlobGCManager.prototype.markSweep;
+  BlobGCManager.prototype.markSweep = async function () {
+    await markSweep.call(this);
+    // The first line is always the URL.
+    if (listening) process.stdout.write(JSON.stringify({ gc: 'swept' }) + '\n');
+  };
+}
 
 async function main() {
   const port = Number(process.argv[2] ?? 0);
@@ -36,6 +84,7 @@ async function main() {
   const server = new BlobServer(config);
   await server.start();
   process.stdout.write(JSON.stringify({ url: server.getHttpServerAddress() }) + '\n');
+  listening = true;
   const stop = () =>
     server.close().then(
       () => process.exit(0),

@@ -18,6 +18,8 @@ export interface Azurite {
   readonly pid: number;
   readonly service: BlobServiceClient;
   readonly credential: StorageSharedKeyCredential;
+  /** Resolves when Azurite's extent collector next finishes a pass (only with `gcIntervalMs`). */
+  nextGcPass(): Promise<void>;
   /** Stops the process (its in-memory data is gone). */
   stop(): Promise<void>;
 }
@@ -25,15 +27,20 @@ export interface Azurite {
 /**
  * Starts an Azurite blob service in a child process, on `port` (0 = a free one): in memory, or
  * persisted in `dir` so that a stop and a start on the same port and folder keep every blob.
+ * For tests, `gcIntervalMs` runs Azurite's extent collector that often instead of every 10
+ * minutes, and `listPage` sets the blobs per page of a listing (5,000).
  */
-export async function startAzurite(port = 0, dir?: string): Promise<Azurite> {
-  const child: ChildProcess = spawn(process.execPath, [SERVER_SCRIPT, String(port), ...(dir ? [dir] : [])], { stdio: ['pipe', 'pipe', 'pipe'] });
+export async function startAzurite(port = 0, dir?: string, opts: { gcIntervalMs?: number; listPage?: number } = {}): Promise<Azurite> {
+  const env = { ...process.env };
+  if (opts.gcIntervalMs) env.AZURITE_GC_INTERVAL_MS = String(opts.gcIntervalMs);
+  if (opts.listPage) env.AZURITE_LIST_PAGE = String(opts.listPage);
+  const child: ChildProcess = spawn(process.execPath, [SERVER_SCRIPT, String(port), ...(dir ? [dir] : [])], { stdio: ['pipe', 'pipe', 'pipe'], env });
   let stderr = '';
   child.stderr!.on('data', (d) => {
     stderr += String(d);
   });
+  const lines = createInterface({ input: child.stdout! });
   const origin = await new Promise<string>((resolve, reject) => {
-    const lines = createInterface({ input: child.stdout! });
     lines.once('line', (line) => {
       try {
         resolve(String((JSON.parse(line) as { url: string }).url).replace(/\/$/, ''));
@@ -52,6 +59,15 @@ export async function startAzurite(port = 0, dir?: string): Promise<Azurite> {
     pid: child.pid!,
     credential,
     service: new BlobServiceClient(accountUrl, credential),
+    nextGcPass: () =>
+      new Promise<void>((resolve) => {
+        const onLine = (line: string) => {
+          if (!line.includes('"gc"')) return;
+          lines.off('line', onLine);
+          resolve();
+        };
+        lines.on('line', onLine);
+      }),
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null || child.signalCode !== null) return resolve();
