@@ -16,7 +16,7 @@ import { insertSeedContentBlobs, insertSeedDriveItems, type SeedDriveItem } from
 import type { Requester } from '../src/domain/operation.ts';
 import { checkStorageLocation } from '../src/domain/storage-location.ts';
 import { openDatabase, type OpenDatabase } from '../src/runtime/open-database.ts';
-import { createContainerSas, startAzurite, type Azurite } from '../src/embedded/azurite.ts';
+import { createContainerSas, startAzurite, type Azurite, type AzuriteOptions } from '../src/embedded/azurite.ts';
 import { BIN, startChild, tempDir } from './lib.ts';
 import { installSecretKeys, loadSecretKeys } from '../src/secrets/secret-keys.ts';
 import { mapConcurrent } from '../src/seed/map-concurrent.ts';
@@ -82,8 +82,8 @@ export async function openBenchEnvironment(cleanup: Cleanup, prefix: string): Pr
  * An empty Azurite, in memory, or on disk under `dir` (`--location`, closer to a real account);
  * `port` to reuse the origin a running worker already allows.
  */
-export async function freshAzurite(cleanup: Cleanup, port = 0, dir?: string): Promise<Azurite> {
-  const azurite = await startAzurite(port, dir);
+export async function freshAzurite(cleanup: Cleanup, port = 0, dir?: string, opts: AzuriteOptions = {}): Promise<Azurite> {
+  const azurite = await startAzurite(port, dir, opts);
   cleanup.add(() => azurite.stop());
   return azurite;
 }

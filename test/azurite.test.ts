@@ -52,3 +52,35 @@ test("Azurite's extent collector keeps the content of every blob when many conta
 async function inBatches<T>(items: readonly T[], size: number, fn: (item: T) => Promise<unknown>): Promise<void> {
   for (let i = 0; i < items.length; i += size) await Promise.all(items.slice(i, i + size).map(fn));
 }
+
+test('with keyed look-ups (benchmarks), Azurite still finds, overwrites, protects and deletes blobs as stock Azurite does', async () => {
+  const keyed = await startAzurite(0, undefined, { keyedLookups: true });
+  try {
+    const one = keyed.service.getContainerClient('keyed-one');
+    const two = keyed.service.getContainerClient('keyed-two');
+    await Promise.all([one.create(), two.create()]);
+    // The same name in two containers: two blobs.
+    await one.getBlockBlobClient('a.json').upload('one', 3);
+    await two.getBlockBlobClient('a.json').upload('two', 3);
+    expect(String(await one.getBlockBlobClient('a.json').downloadToBuffer())).toBe('one');
+    expect(String(await two.getBlockBlobClient('a.json').downloadToBuffer())).toBe('two');
+    // The existence check behind If-None-Match: * sees the blob.
+    const refused = await one
+      .getBlockBlobClient('a.json')
+      .upload('again', 5, { conditions: { ifNoneMatch: '*' } })
+      .then(
+        () => 0,
+        (err: { statusCode?: number }) => err.statusCode,
+      );
+    expect(refused).toBe(409);
+    await one.getBlockBlobClient('a.json').upload('over', 4);
+    expect(String(await one.getBlockBlobClient('a.json').downloadToBuffer())).toBe('over');
+    await one.getBlockBlobClient('a.json').delete();
+    expect(await one.getBlockBlobClient('a.json').exists()).toBe(false);
+    expect(await two.getBlockBlobClient('a.json').exists()).toBe(true);
+    await one.getBlockBlobClient('a.json').upload('back', 4, { conditions: { ifNoneMatch: '*' } });
+    expect(String(await one.getBlockBlobClient('a.json').downloadToBuffer())).toBe('back');
+  } finally {
+    await keyed.stop();
+  }
+});

@@ -24,16 +24,24 @@ export interface Azurite {
   stop(): Promise<void>;
 }
 
+export interface AzuriteOptions {
+  gcIntervalMs?: number;
+  listPage?: number;
+  keyedLookups?: boolean;
+}
+
 /**
  * Starts an Azurite blob service in a child process, on `port` (0 = a free one): in memory, or
  * persisted in `dir` so that a stop and a start on the same port and folder keep every blob.
  * For tests, `gcIntervalMs` runs Azurite's extent collector that often instead of every 10
- * minutes, and `listPage` sets the blobs per page of a listing (5,000).
+ * minutes, and `listPage` sets the blobs per page of a listing (5,000). For benchmarks,
+ * `keyedLookups` finds a blob without scanning the store (azurite-server.cjs).
  */
-export async function startAzurite(port = 0, dir?: string, opts: { gcIntervalMs?: number; listPage?: number } = {}): Promise<Azurite> {
+export async function startAzurite(port = 0, dir?: string, opts: AzuriteOptions = {}): Promise<Azurite> {
   const env = { ...process.env };
   if (opts.gcIntervalMs) env.AZURITE_GC_INTERVAL_MS = String(opts.gcIntervalMs);
   if (opts.listPage) env.AZURITE_LIST_PAGE = String(opts.listPage);
+  if (opts.keyedLookups) env.AZURITE_KEYED_LOOKUPS = '1';
   const child: ChildProcess = spawn(process.execPath, [SERVER_SCRIPT, String(port), ...(dir ? [dir] : [])], { stdio: ['pipe', 'pipe', 'pipe'], env });
   let stderr = '';
   child.stderr!.on('data', (d) => {
