@@ -12,8 +12,8 @@
 //
 // BENCH_SCALING_EXPORTS (500), BENCH_SCALING_WORKERS (1,2), BENCH_AZURITE_DISK=1: Azurite keeps
 // its blobs on disk (`--location`) instead of in memory. BENCH_AZURITE_KEYED=1: both sides' Azurite
-// finds a blob without scanning every blob of the store (`keyedLookups`), which takes Azurite's
-// own slow-down as it fills out of a long drain, so that what is left of a fall is ours.
+// finds a blob without scanning every blob of the store (`keyedLookups`): that scan is what slows
+// a long drain down as the store fills, on both sides, and a real account has none.
 import { ContainerClient } from '@azure/storage-blob';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
