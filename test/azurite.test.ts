@@ -1,6 +1,7 @@
 import { ContainerClient } from '@azure/storage-blob';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { createContainerSas, startAzurite, type Azurite } from '../src/embedded/azurite.ts';
+import { mapConcurrent } from '../src/seed/map-concurrent.ts';
 
 let azurite: Azurite;
 beforeAll(async () => {
@@ -31,12 +32,12 @@ test("Azurite's extent collector keeps the content of every blob when many conta
     const body = (c: number, n: number) => `container ${c}, file ${n}`;
     const all = containers.flatMap((container, c) => names.map((name, n) => ({ container, c, name, n })));
     await Promise.all(containers.map((c) => c.create()));
-    await inBatches(all, 64, ({ container, c, name, n }) => container.getBlockBlobClient(name).upload(body(c, n), body(c, n).length));
+    await mapConcurrent(all, 64, ({ container, c, name, n }) => container.getBlockBlobClient(name).upload(body(c, n), body(c, n).length));
     // The pass that ends next may have started before the last upload; the one after cannot have.
     await gc.nextGcPass();
     await gc.nextGcPass();
     const lost: string[] = [];
-    await inBatches(all, 64, async ({ container, c, name, n }) => {
+    await mapConcurrent(all, 64, async ({ container, c, name, n }) => {
       const got = await container
         .getBlockBlobClient(name)
         .downloadToBuffer(0, undefined, { abortSignal: AbortSignal.timeout(5_000) })
@@ -48,10 +49,6 @@ test("Azurite's extent collector keeps the content of every blob when many conta
     await gc.stop();
   }
 }, 60_000);
-
-async function inBatches<T>(items: readonly T[], size: number, fn: (item: T) => Promise<unknown>): Promise<void> {
-  for (let i = 0; i < items.length; i += size) await Promise.all(items.slice(i, i + size).map(fn));
-}
 
 test('with keyed look-ups (benchmarks), Azurite still finds, overwrites, protects and deletes blobs as stock Azurite does', async () => {
   const keyed = await startAzurite(0, undefined, { keyedLookups: true });
