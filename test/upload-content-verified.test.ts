@@ -1,8 +1,10 @@
 import { ContainerClient } from '@azure/storage-blob';
 import { createHash, randomUUID } from 'node:crypto';
+import http from 'node:http';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { createLocalContentStore } from '../src/content/local-content-store.ts';
+import { blobUrls, packageBlob } from '../src/export/package-target.ts';
 import { ContentIntegrityError, uploadContentVerified, uploadStreamVerified } from '../src/export/upload-file.ts';
 import { createContainerSas, startAzurite, type Azurite } from '../src/embedded/azurite.ts';
 import { tempDir } from './support/harness.ts';
@@ -18,6 +20,8 @@ const opts = () => ({
   blockSize: BLOCK,
   parallelBlocks: 2,
 });
+const transport = { agent: new http.Agent({ keepAlive: true }), timeoutMs: 30_000 };
+const blobOf = (name: string) => packageBlob(container, blobUrls(container.url), name, transport);
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const bytes = (n: number, seed: number) => Buffer.from(Array.from({ length: n }, (_, i) => (i * 31 + seed) & 0xff));
 
@@ -27,6 +31,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  transport.agent.destroy();
   await azurite?.stop();
 });
 
@@ -46,7 +51,7 @@ test.each([
   const name = `ok-${size}.bin`;
   let acked = 0;
   await uploadContentVerified(
-    container.getBlockBlobClient(name),
+    blobOf(name),
     await store.open!(sha256),
     { path: name, size, sha256 },
     {
@@ -74,7 +79,7 @@ test.each([
   const planned = plannedSize === actualSize ? sha(Buffer.concat([body.subarray(1), Buffer.from([0])])) : sha256;
   const name = `bad-${randomUUID().slice(0, 8)}.bin`;
   const expected = { path: name, size: plannedSize, sha256: planned };
-  const blob = container.getBlockBlobClient(name);
+  const blob = blobOf(name);
   const upload = viaStream
     ? uploadStreamVerified(blob, await store.get(sha256), expected, opts())
     : uploadContentVerified(blob, await store.open!(sha256), expected, opts());

@@ -32,6 +32,8 @@ const WRITE_CHUNK = 64 * 1024;
 const INLINE_LIMIT = 1024 * 1024;
 /** Plan rows and pins go to the database in batches of this many. */
 const PLAN_BATCH = 500;
+/** The first drive files are committed after this many, so that their uploads start at once. */
+const FIRST_CONTENT_BATCH = 50;
 
 /** Some planned drive content was deleted after the snapshot was read: render again. */
 export class PinShortfall extends Error {
@@ -136,6 +138,7 @@ export async function renderPlan(
     pendingPins = new Set();
     if ((await insertContentPins(db, opId, shas)) < shas.length) throw new PinShortfall();
   };
+  let contentFlushed = false;
   const flushPlan = async () => {
     await flushPins();
     if (pending.length === 0) return;
@@ -143,11 +146,9 @@ export async function renderPlan(
     pending = [];
     pendingInlineBytes = 0;
     fenced(await insertExportFiles(db, opId, token, batch));
-    deps.onFlush?.(
-      batch[batch.length - 1]!.seq,
-      totals.bytes,
-      batch.some((f) => f.source === 'content'),
-    );
+    const content = batch.some((f) => f.source === 'content');
+    contentFlushed ||= content;
+    deps.onFlush?.(batch[batch.length - 1]!.seq, totals.bytes, content);
   };
   // Small bodies stay in memory for the upload (a dozen files of at most 1 MiB).
   const inline = deps.inline ?? new Map<string, Buffer>();
@@ -158,7 +159,8 @@ export async function renderPlan(
     totals.files++;
     totals.bytes += entry.size;
     pendingInlineBytes += body?.length ?? 0;
-    if (pending.length >= PLAN_BATCH || pendingInlineBytes >= INLINE_LIMIT) await flushPlan();
+    const firstContent = !contentFlushed && entry.source === 'content' && pending.length >= FIRST_CONTENT_BATCH;
+    if (pending.length >= PLAN_BATCH || pendingInlineBytes >= INLINE_LIMIT || firstContent) await flushPlan();
   };
 
   // A file's bytes into the store (or kept inline when small), hashed and pinned; the plan row

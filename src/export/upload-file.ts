@@ -1,10 +1,10 @@
-import type { BlobHTTPHeaders, BlockBlobClient } from '@azure/storage-blob';
 import { createHash, type Hash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ContentReader } from '../content/content-store.ts';
 import { isTransientStorageError, type StorageErrorLike } from '../domain/export-failure.ts';
 import { isBlockedAddress } from './guarded-agent.ts';
+import type { PackageBlob } from './package-target.ts';
 
 /** The fields of a storage SDK error that the failure rules read. */
 export function storageErrorFacts(err: unknown): StorageErrorLike {
@@ -73,22 +73,10 @@ export interface UploadOptions {
   readonly onBytes?: (n: number) => void;
 }
 
-function blobHeaders(opts: UploadOptions): BlobHTTPHeaders {
-  return { blobContentType: opts.contentType, ...(opts.contentDisposition ? { blobContentDisposition: opts.contentDisposition } : {}) };
-}
-
-/** A small file already in memory (metadata rendered at plan time). `ifNoneMatch` for RequestInfo.json. */
-export async function uploadBuffer(blob: BlockBlobClient, body: Buffer, opts: UploadOptions & { ifNoneMatch?: boolean }): Promise<void> {
-  await withRequestRetry(
-    () =>
-      blob.upload(body, body.length, {
-        blobHTTPHeaders: blobHeaders(opts),
-        ...(opts.ifNoneMatch ? { conditions: { ifNoneMatch: '*' } } : {}),
-        abortSignal: opts.signal,
-      }),
-    opts.retry,
-    opts.signal,
-  );
+/** A body already in memory, in one Put Blob. `ifNoneMatch` for RequestInfo.json. */
+export async function uploadBuffer(blob: PackageBlob, body: Buffer, opts: UploadOptions & { ifNoneMatch?: boolean }): Promise<void> {
+  const request = { contentType: opts.contentType, contentDisposition: opts.contentDisposition, ifNoneMatch: opts.ifNoneMatch, signal: opts.signal };
+  await withRequestRetry(() => blob.put(body, request), opts.retry, opts.signal);
   opts.onBytes?.(body.length);
 }
 
@@ -158,7 +146,7 @@ async function drainInto(reader: ContentReader, hash: Hash, signal: AbortSignal)
  *   exported.
  */
 export async function uploadContentVerified(
-  blob: BlockBlobClient,
+  blob: PackageBlob,
   reader: ContentReader,
   expected: { path: string; size: number; sha256: string },
   opts: UploadOptions & { blockSize: number; parallelBlocks: number },
@@ -194,7 +182,7 @@ export async function uploadContentVerified(
       ids.push(id);
       const block = n === buf.length ? buf : buf.subarray(0, n);
       // The buffer goes back to the pool only once its request has settled, retries included.
-      const p = withRequestRetry(() => blob.stageBlock(id, block, n, { abortSignal: signal }), opts.retry, signal)
+      const p = withRequestRetry(() => blob.client.stageBlock(id, block, n, { abortSignal: signal }), opts.retry, signal)
         .then(
           () => opts.onBytes?.(n),
           (err: unknown) => {
@@ -240,8 +228,8 @@ export async function uploadContentVerified(
     if (failures.length > 0) throw failures[0];
     await withRequestRetry(
       () =>
-        blob.commitBlockList(ids, {
-          blobHTTPHeaders: blobHeaders(opts),
+        blob.client.commitBlockList(ids, {
+          blobHTTPHeaders: { blobContentType: opts.contentType, ...(opts.contentDisposition ? { blobContentDisposition: opts.contentDisposition } : {}) },
           abortSignal: signal,
         }),
       opts.retry,
@@ -256,7 +244,7 @@ export async function uploadContentVerified(
 
 /** A content-store stream into a block blob, verified as uploadContentVerified does. */
 export async function uploadStreamVerified(
-  blob: BlockBlobClient,
+  blob: PackageBlob,
   source: Readable,
   expected: { path: string; size: number; sha256: string },
   opts: UploadOptions & { blockSize: number; parallelBlocks: number },

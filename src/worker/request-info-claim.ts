@@ -1,7 +1,7 @@
-import type { BlockBlobClient } from '@azure/storage-blob';
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { alreadyUsedFailure } from '../domain/export-failure.ts';
+import type { PackageBlob } from '../export/package-target.ts';
 import { storageErrorFacts, uploadBuffer, type UploadOptions } from '../export/upload-file.ts';
 import { FailureError } from './export-context.ts';
 
@@ -19,7 +19,7 @@ export interface RequestInfoIdentity {
  * the upload and its checkpoint is rewritten, as a resume.
  */
 export async function uploadRequestInfo(
-  blob: BlockBlobClient,
+  blob: PackageBlob,
   body: Buffer,
   ours: RequestInfoIdentity,
   claimed: boolean,
@@ -43,9 +43,9 @@ export async function uploadRequestInfo(
  * The same bytes, or a RequestInfo.json of this operation (an earlier attempt's snapshot). Needs
  * read (r) on the SAS; without it a conflict cannot be proven ours and counts as "used".
  */
-async function isOurRequestInfo(blob: BlockBlobClient, ours: RequestInfoIdentity, signal: AbortSignal): Promise<boolean> {
+async function isOurRequestInfo(blob: PackageBlob, ours: RequestInfoIdentity, signal: AbortSignal): Promise<boolean> {
   try {
-    const existing = await blob.downloadToBuffer(0, undefined, { abortSignal: signal });
+    const existing = await blob.client.downloadToBuffer(0, undefined, { abortSignal: signal });
     if (createHash('sha256').update(existing).digest('hex') === ours.sha256) return true;
     return (JSON.parse(existing.toString('utf8')) as { operationId?: unknown }).operationId === ours.operationId;
   } catch {

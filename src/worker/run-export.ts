@@ -150,7 +150,7 @@ export class ExportRun implements EndingRun {
     // 2. The data, index.html included, a bounded number of files at once, read from the plan in
     // pages (a drive of 100,000 files is not one array).
     const pending = new PendingFiles(this.ctx.db, op.id, requestInfo.seq, (f) => f.seq === manifest.seq);
-    await this.uploadLanes(pending);
+    await this.uploadLanes(() => pending.next());
     this.checkSignal();
     if (!pending.exhausted) throw new ReleasedError();
     // Every data file checkpointed before the manifest exists.
@@ -259,28 +259,45 @@ export class ExportRun implements EndingRun {
 
   /**
    * While the plan renders: RequestInfo.json as soon as it is planned (it claims the container),
-   * then the drive's files as their rows are committed. Only drive files go meanwhile: they are
-   * many and small, bound by the storage's cost per request, while the render is bound by this
-   * process and PostgreSQL, so the two overlap. The rendered sections, a few large files, follow
-   * once the plan is fixed, so that a crash while they upload resumes from the fixed plan.
+   * then the drive's files as their rows are committed: they are many and small, bound by the
+   * storage's cost per request, while the render is bound by this process and PostgreSQL, so the
+   * two overlap. Once the render has ended, the rendered files that fit in one request go
+   * between the drive's (first), so that the drive's last files are followed by manifest.json
+   * alone; a crash before the plan is fixed renders and uploads them again, at no cost worth
+   * counting. Larger rendered sections follow once the plan is fixed, so that a crash while they
+   * upload resumes from the fixed plan instead of rendering and uploading them again.
    */
   private async uploadWhileRendering(feed: PlanFeed): Promise<void> {
     await feed.beyond(-1);
     if (feed.failed) return;
-    const requestInfo = await selectExportFileByPath(this.ctx.db, this.op.id, PACKAGE_PATHS.requestInfo);
+    const { db } = this.ctx;
+    const requestInfo = await selectExportFileByPath(db, this.op.id, PACKAGE_PATHS.requestInfo);
     if (!requestInfo) return;
     if (!requestInfo.done) await this.writeRequestInfo(requestInfo);
-    await this.uploadLanes(new PendingFiles(this.ctx.db, this.op.id, requestInfo.seq, (f) => f.source !== 'content', feed, true));
+    const drive = new PendingFiles(db, this.op.id, requestInfo.seq, (f) => f.source !== 'content', feed, true);
+    let small: PendingFiles | undefined;
+    const fromSmall = async () => {
+      if (!feed.done || feed.failed) return undefined;
+      small ??= new PendingFiles(
+        db,
+        this.op.id,
+        requestInfo.seq,
+        (f) => f.source === 'content' || f.size > this.ctx.blockSize || f.path === PACKAGE_PATHS.manifest,
+      );
+      return small.next();
+    };
+    // A lane whose drive files ran out as the render ended looks at the small files once more.
+    await this.uploadLanes(async () => (await fromSmall()) ?? (await drive.next()) ?? (await fromSmall()));
   }
 
-  /** `uploadConcurrency` lanes take files from `pending` until it is exhausted, the run drains or a lane fails. */
-  private async uploadLanes(pending: PendingFiles): Promise<void> {
+  /** `uploadConcurrency` lanes take files from `next` until it has none, the run drains or a lane fails. */
+  private async uploadLanes(next: () => Promise<ExportFileRow | undefined>): Promise<void> {
     let stopped = false;
     const lanes = Array.from({ length: this.ctx.config.worker.uploadConcurrency }, async () => {
       while (!this.draining && !stopped) {
         this.checkSignal();
         this.checkpoints.throwIfFailed();
-        const file = await pending.next();
+        const file = await next();
         if (!file) return;
         await this.writeFile(file).catch((err: unknown) => {
           stopped = true;
@@ -317,7 +334,7 @@ export class ExportRun implements EndingRun {
 
   private async writeRequestInfo(file: ExportFileRow): Promise<void> {
     const target = this.target!;
-    const blob = target.container.getBlockBlobClient(target.blobName(file.path));
+    const blob = target.blob(file.path);
     const body = await this.smallBody(file);
     await uploadRequestInfo(
       blob,
@@ -340,9 +357,7 @@ export class ExportRun implements EndingRun {
   /** Uploads one file and, unless told not to, hands its checkpoint to the batcher (written within ~100 ms, see checkpoints.ts). */
   private async writeFile(file: ExportFileRow, checkpoint = true): Promise<void> {
     const target = this.target!;
-    // One ContainerClient and pipeline per export (openPackageTarget); a BlockBlobClient is only
-    // a URL on top of it.
-    const blob = target.container.getBlockBlobClient(target.blobName(file.path));
+    const blob = target.blob(file.path);
     const base = { contentType: file.content_type, retry: this.requestRetry(), signal: this.signal, onBytes: (n: number) => this.progress.add(n) };
     if (file.source === 'inline') {
       await uploadBuffer(blob, await this.smallBody(file), base);

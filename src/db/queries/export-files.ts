@@ -210,13 +210,15 @@ export async function markRequestInfoDone(
  */
 export async function markExportFilesDone(q: Queryable, operationId: string, token: string, paths: readonly string[]): Promise<boolean> {
   if (paths.length === 0) return true;
-  const { rowCount } = await q.query(
-    `update export_files f set done = true, done_at = now()
-     from data_policy_operations o
-     where f.operation_id = $1 and f.path = any($3::text[])
-       and o.id = f.operation_id and o.lease_token = $2 and o.status = 'running'`,
-    [operationId, token, paths],
-  );
+  const { rowCount } = await q.query({
+    // Prepared: a package of small files runs it every ~50 files.
+    name: 'mark-export-files-done',
+    text: `update export_files f set done = true, done_at = now()
+           from data_policy_operations o
+           where f.operation_id = $1 and f.path = any($3::text[])
+             and o.id = f.operation_id and o.lease_token = $2 and o.status = 'running'`,
+    values: [operationId, token, paths],
+  });
   return rowCount === paths.length;
 }
 

@@ -47,9 +47,11 @@ let cursorSeq = 0;
  * client (REPEATABLE READ: the query and the cursor see the same rows in the same order).
  */
 export async function* cursorRows<T>(q: Queryable, sql: string, params: readonly unknown[], batch = 2000): AsyncGenerator<T> {
-  const first = await q.query<T & object>(`${sql} limit ${batch}`, [...params]);
-  for (const row of first.rows) yield row;
-  if (first.rows.length < batch) return;
+  // One row more than the batch tells whether there is more: a section of exactly `batch` rows
+  // is not read a second time through a cursor that finds nothing.
+  const first = await q.query<T & object>(`${sql} limit ${batch + 1}`, [...params]);
+  for (const row of first.rows.slice(0, batch)) yield row;
+  if (first.rows.length <= batch) return;
   const name = `export_cursor_${++cursorSeq}`;
   await q.query(`declare ${name} no scroll cursor for ${sql}`, [...params]);
   let exhausted = false;
