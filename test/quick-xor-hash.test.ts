@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { QuickXorHash } from '../src/content/quick-xor-hash.ts';
 
@@ -33,6 +34,49 @@ describe('QuickXorHash', () => {
         for (let i = 0; i < bytes.length; i += size) h.update(bytes.subarray(i, i + size));
         expect(h.digest()).toBe(expected);
       }
+    }
+  });
+
+  it('word by word and byte by byte agree with the definition, on long inputs, aligned or not, split anyhow', () => {
+    // The definition, bit by bit: byte i XORed into a 160-bit state at bit 11 * i mod 160
+    // (bit k of the state being bit k % 8 of byte k >> 3, wrapping past the last byte), then the
+    // length, 64-bit little-endian, XORed into the last 8 bytes.
+    const reference = (bytes: Uint8Array) => {
+      const state = new Uint8Array(20);
+      for (let i = 0; i < bytes.length; i++) {
+        for (let b = 0; b < 8; b++)
+          if ((bytes[i]! >> b) & 1) {
+            const bit = (((i * 11) % 160) + b) % 160;
+            state[bit >> 3]! ^= 1 << (bit & 7);
+          }
+      }
+      const len = Buffer.alloc(8);
+      len.writeBigUInt64LE(BigInt(bytes.length));
+      for (let i = 0; i < 8; i++) state[12 + i]! ^= len[i]!;
+      return Buffer.from(state).toString('base64');
+    };
+    const input = randomBytes(20_011);
+    const expected = reference(input);
+    expect(new QuickXorHash().update(input).digest()).toBe(expected);
+    for (const offset of [1, 2, 3, 4]) {
+      // The same bytes at an address that is not (or is) a multiple of 4.
+      const shifted = Buffer.alloc(input.length + offset);
+      input.copy(shifted, offset);
+      expect(new QuickXorHash().update(shifted.subarray(offset)).digest()).toBe(expected);
+    }
+    for (const sizes of [
+      [1, 3, 4096],
+      [160, 7],
+      [2, 65_536],
+      [5, 6, 7, 8, 9, 1000],
+    ]) {
+      const h = new QuickXorHash();
+      for (let i = 0, k = 0; i < input.length; k++) {
+        const size = sizes[k % sizes.length]!;
+        h.update(input.subarray(i, i + size));
+        i += size;
+      }
+      expect(h.digest()).toBe(expected);
     }
   });
 
