@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { createLocalContentStore } from '../src/content/local-content-store.ts';
 import type { Db } from '../src/db/pool.ts';
-import { createDrivePlacementTable, dropDrivePlacementTable } from '../src/db/queries/worker-sources.ts';
+import { createDrivePlacementTable, emptyDrivePlacementTable } from '../src/db/queries/worker-sources.ts';
 import { placeDriveItems } from '../src/domain/package-plan.ts';
 import { placeDrive } from '../src/export/sections/drive-placements.ts';
 import type { RenderContext } from '../src/export/sections/section.ts';
@@ -65,8 +65,10 @@ test('the drive is placed in the database, folder by folder, exactly as placeDri
     );
     for (const r of rows) placed.set(r.id, { drivePath: r.drive_path, packagePath: r.package_path });
     await client.query('commit');
+    // The pooled connection keeps its table for the next export, but nothing of this one.
+    await emptyDrivePlacementTable(client);
+    expect((await client.query('select count(*)::int as n from export_drive_placements')).rows[0]).toEqual({ n: 0 });
   } finally {
-    await dropDrivePlacementTable(client);
     client.release();
   }
 

@@ -13,7 +13,7 @@ import {
   selectExportFilesPage,
   type NewExportFile,
 } from '../db/queries/export-files.ts';
-import { createDrivePlacementTable, dropDrivePlacementTable, selectExportUser } from '../db/queries/worker-sources.ts';
+import { createDrivePlacementTable, emptyDrivePlacementTable, selectExportUser } from '../db/queries/worker-sources.ts';
 import type { UserRow } from '../domain/user.ts';
 import type { PackageSigner } from './package-signature.ts';
 import { redactSecrets } from '../logger.ts';
@@ -312,7 +312,7 @@ export async function renderPlan(
     const joined = await second?.catch(() => undefined);
     joined?.copies.drain();
     await joined?.client.end().catch(() => undefined);
-    await dropDrivePlacementTable(client).catch(() => undefined);
+    await emptyDrivePlacementTable(client).catch(() => undefined);
     client.removeListener('error', onClientError);
     // A client whose server went away is destroyed rather than handed to the next query.
     client.release(lost);

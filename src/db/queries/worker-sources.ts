@@ -77,7 +77,12 @@ export async function selectExportUser(q: Queryable, tenantId: string, userId: s
 // Where each drive item goes in the package is worked out folder by folder, level by level, and
 // kept in a temporary table of the snapshot's connection (export_drive_placements), so no process
 // memory holds the drive's tree; DriveItems.json and the files join it. A read-only transaction
-// may write temporary tables but not create them: the table is made before the snapshot begins.
+// may write temporary tables but not create them: the table is made before the snapshot begins,
+// once per pooled connection, and emptied after each export. Creating and dropping it for every
+// export cost PostgreSQL about 2 ms of catalog writes, a tenth of a small export's statements.
+
+/** A large drive's placements are given back to the file system at the end, not left as dead rows (no autovacuum for temporary tables). */
+const TRUNCATE_FROM_ROWS = 10_000;
 
 /** Before the snapshot: the connection's placement table (emptied when a snapshot places a drive). */
 export async function createDrivePlacementTable(q: Queryable): Promise<void> {
@@ -86,8 +91,9 @@ export async function createDrivePlacementTable(q: Queryable): Promise<void> {
 }
 
 /** After the snapshot: the pooled connection keeps nothing of this export. */
-export async function dropDrivePlacementTable(q: Queryable): Promise<void> {
-  await q.query('drop table if exists pg_temp.export_drive_placements');
+export async function emptyDrivePlacementTable(q: Queryable): Promise<void> {
+  const { rowCount } = await q.query('delete from pg_temp.export_drive_placements');
+  if ((rowCount ?? 0) >= TRUNCATE_FROM_ROWS) await q.query('truncate pg_temp.export_drive_placements');
 }
 
 export async function clearDrivePlacements(q: Queryable): Promise<void> {

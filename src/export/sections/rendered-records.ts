@@ -91,6 +91,47 @@ async function* collectionFromLines(context: string, lines: AsyncIterable<string
   yield held === undefined ? ']\n}\n' : `${held.slice(0, -2)}\n  ]\n}\n`;
 }
 
+/** The section's two files when the snapshot holds none of its records: no COPY (two statements' planning) for an empty section. */
+async function writeEmpty(ctx: RenderContext, spec: RenderedRecordSectionSpec): Promise<{ json: PlanEntry; csv: PlanEntry; count: number }> {
+  const json = await ctx.writeFile(spec.json.path, CONTENT_TYPES.json, collectionFromLines(spec.json.context, (async function* () {})()));
+  const csv = await ctx.writeFile(spec.csv.path, CONTENT_TYPES.csv, [csvLine(spec.csv.columns)]);
+  return { json, csv, count: 0 };
+}
+
+/** The section's two files, each one COPY in the snapshot; `mayBeLarge`: the preview was full, so the size is probed. */
+async function writeCopied(
+  ctx: RenderContext,
+  spec: RenderedRecordSectionSpec,
+  mayBeLarge: boolean,
+): Promise<{ json: PlanEntry; csv: PlanEntry; count: number }> {
+  const jsonCopy = spec.json.copy(ctx);
+  const csvCopy = spec.csv.copy(ctx);
+  let records: (Readable & { rowCount: number }) | undefined;
+  const rendered: CopiedFile[] = [
+    {
+      path: spec.json.path,
+      contentType: CONTENT_TYPES.json,
+      pieces(copyOut) {
+        records = copyOut(jsonCopy) as Readable & { rowCount: number };
+        return collectionFromLines(spec.json.context, copyTextLines(records));
+      },
+    },
+    {
+      path: spec.csv.path,
+      contentType: CONTENT_TYPES.csv,
+      async *pieces(copyOut) {
+        yield csvLine(spec.csv.columns);
+        yield* copyTextLines(copyOut(csvCopy));
+      },
+    },
+  ];
+  // The probe runs only when the preview is full, so a small subject pays no statement for it.
+  const large = mayBeLarge && (await spec.json.atLeast(ctx, SIDE_BY_SIDE_ROWS));
+  const [json, csv] = (await ctx.writeCopiedFiles(rendered, { sideBySide: large })) as [PlanEntry, PlanEntry];
+  // Read once the files are written: the COPY's row count comes with its end.
+  return { json, csv, count: records?.rowCount ?? 0 };
+}
+
 export function renderedRecordSection(spec: RenderedRecordSectionSpec): Section {
   return {
     name: spec.name,
@@ -98,32 +139,7 @@ export function renderedRecordSection(spec: RenderedRecordSectionSpec): Section 
     async render(ctx: RenderContext): Promise<SectionResult> {
       const first = await spec.json.first(ctx, PREVIEW_ROWS);
       const rows = first.map((r) => spec.preview.cells(JSON.parse(r.json) as Record<string, unknown>).map(cell));
-      const jsonCopy = spec.json.copy(ctx);
-      const csvCopy = spec.csv.copy(ctx);
-      let records: (Readable & { rowCount: number }) | undefined;
-      const rendered: CopiedFile[] = [
-        {
-          path: spec.json.path,
-          contentType: CONTENT_TYPES.json,
-          pieces(copyOut) {
-            records = copyOut(jsonCopy) as Readable & { rowCount: number };
-            return collectionFromLines(spec.json.context, copyTextLines(records));
-          },
-        },
-        {
-          path: spec.csv.path,
-          contentType: CONTENT_TYPES.csv,
-          async *pieces(copyOut) {
-            yield csvLine(spec.csv.columns);
-            yield* copyTextLines(copyOut(csvCopy));
-          },
-        },
-      ];
-      // The probe runs only when the preview is full, so a small subject pays no statement for it.
-      const large = first.length === PREVIEW_ROWS && (await spec.json.atLeast(ctx, SIDE_BY_SIDE_ROWS));
-      const [json, csv] = (await ctx.writeCopiedFiles(rendered, { sideBySide: large })) as [PlanEntry, PlanEntry];
-      // Read once the files are written: the COPY's row count comes with its end.
-      const count = records?.rowCount ?? 0;
+      const { json, csv, count } = first.length === 0 ? await writeEmpty(ctx, spec) : await writeCopied(ctx, spec, first.length === PREVIEW_ROWS);
       const files: SectionFile[] = [
         { path: json.path, title: `${spec.title} (JSON)`, records: count, size: json.size },
         { path: csv.path, title: `${spec.title} (CSV)`, records: count, size: csv.size },
