@@ -136,3 +136,30 @@ test('a render stopped while a COPY is open and unread rolls back and gives its 
   await expect(render([stalled], stop.signal)).rejects.toBe(failedUpload);
   await waitFor(async () => (await busyConnections()) === 0, { what: 'the render connection to be idle' });
 });
+
+test('a render stopped in the middle of a COPY that would run for minutes ends at once: the connection is closed, not read to the end', async () => {
+  const failure = new Error('the store refused the file');
+  const rendering = render([
+    section((ctx) =>
+      ctx.writeCopiedFiles(
+        [
+          {
+            path: 'Endless.txt',
+            contentType: 'text/plain',
+            async *pieces(copyOut) {
+              // A billion rows, streamed (a set-returning function in the select list is not
+              // materialised first): read to its end, the rollback behind it would wait for minutes.
+              for await (const piece of copyTextLines(copyOut('copy (select generate_series(1, 1000000000)) to stdout'))) {
+                yield piece;
+                throw failure;
+              }
+            },
+          },
+        ],
+        { sideBySide: false },
+      ),
+    ),
+  ]);
+  await expect(rendering).rejects.toBe(failure);
+  await waitFor(async () => (await busyConnections()) === 0, { what: 'the COPY to end with its connection' });
+});

@@ -212,6 +212,7 @@ export async function renderPlan(
     lost = err;
   };
   client.on('error', onClientError);
+  let abandoned: Error | undefined;
   const copies = new SnapshotCopies(client);
   // The second connection to the snapshot, opened by the first section that asks for it.
   let second: Promise<{ client: pg.Client; copies: SnapshotCopies }> | undefined;
@@ -304,17 +305,23 @@ export async function renderPlan(
     await client.query('commit');
     return { ...totals, inline, inlineBytes };
   } catch (err) {
-    copies.drain();
-    await client.query('rollback').catch(() => undefined);
+    // A COPY that its section stopped reading would hold the connection until its last row (a
+    // large section: seconds to minutes, an abort or a shutdown waiting as long) before the
+    // rollback could run: the connection is closed instead, which ends the COPY and the snapshot.
+    if (copies.abandon()) abandoned = new Error('render stopped during a COPY');
+    else await client.query('rollback').catch(() => undefined);
     throw err;
   } finally {
     // Read only: ending the connection ends its transaction.
     const joined = await second?.catch(() => undefined);
-    joined?.copies.drain();
+    joined?.copies.abandon();
     await joined?.client.end().catch(() => undefined);
-    await emptyDrivePlacementTable(client).catch(() => undefined);
-    client.removeListener('error', onClientError);
-    // A client whose server went away is destroyed rather than handed to the next query.
-    client.release(lost);
+    if (!abandoned) {
+      await emptyDrivePlacementTable(client).catch(() => undefined);
+      client.removeListener('error', onClientError);
+    }
+    // A client whose server went away, or that was left inside a COPY, is destroyed rather than
+    // handed to the next query.
+    client.release(lost ?? abandoned);
   }
 }

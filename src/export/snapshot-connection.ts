@@ -4,11 +4,11 @@ import { to as copyTo } from 'pg-copy-streams';
 import type { Db } from '../db/pool.ts';
 
 /**
- * The `COPY … TO STDOUT`s run on one connection of the export's snapshot. One that its section
- * stopped reading (an abort, a failed write, or a generator returned before it began to read) is
- * read to its end before the connection runs anything else: pg-copy-streams parses the
- * connection only while its stream is read, so a rollback queued behind it would wait forever.
- * Destroying the stream leaves the connection the same way.
+ * The `COPY … TO STDOUT`s run on one connection of the export's snapshot. pg-copy-streams parses
+ * the connection only while its stream is read, so one that its section stopped reading (an
+ * abort, a failed write, or a generator returned before it began to read) leaves the connection
+ * unable to run anything else, a rollback included, until it is read to its end; destroying the
+ * stream leaves the connection the same way. Such a connection is closed instead (abandon).
  */
 export class SnapshotCopies {
   private readonly open = new Set<Readable>();
@@ -22,8 +22,13 @@ export class SnapshotCopies {
     return copy;
   }
 
-  drain(): void {
-    for (const copy of this.open) copy.on('error', () => undefined).resume();
+  /**
+   * Whether a COPY is still open: then the connection must be closed, not reused. Its streams
+   * are told to expect the error that closing them brings.
+   */
+  abandon(): boolean {
+    for (const copy of this.open) copy.on('error', () => undefined);
+    return this.open.size > 0;
   }
 }
 

@@ -55,7 +55,7 @@ export async function* copyTextLines(out: Readable): AsyncGenerator<string> {
     const s = buf.toString('utf8');
     return s.includes('\\') ? s.replace(/\\([\\bfnrtv])/g, (_, c: string) => TEXT_ESCAPES[c]!) : s;
   };
-  // Stopped early, the COPY is not destroyed: its connection reads it to its end (SnapshotCopies).
+  // Stopped early, the COPY is not destroyed here: the render closes its connection (SnapshotCopies).
   const chunks = out.iterator({ destroyOnReturn: false }) as AsyncIterableIterator<Buffer>;
   for await (const chunk of chunks) {
     rest.push(chunk);
