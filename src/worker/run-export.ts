@@ -259,35 +259,20 @@ export class ExportRun implements EndingRun {
 
   /**
    * While the plan renders: RequestInfo.json as soon as it is planned (it claims the container),
-   * then the drive's files as their rows are committed: they are many and small, bound by the
-   * storage's cost per request, while the render is bound by this process and PostgreSQL, so the
-   * two overlap. Once the render has ended, the rendered files that fit in one request go
-   * between the drive's (first), so that the drive's last files are followed by manifest.json
-   * alone; a crash before the plan is fixed renders and uploads them again, at no cost worth
-   * counting. Larger rendered sections follow once the plan is fixed, so that a crash while they
-   * upload resumes from the fixed plan instead of rendering and uploading them again.
+   * then the drive's files as their rows are committed. Only drive files go meanwhile: they are
+   * many and small, bound by the storage's cost per request, while the render is bound by this
+   * process and PostgreSQL, so the two overlap. The rendered sections follow once the plan is
+   * fixed: a crash before then renders a fresh snapshot, whose sections may differ (the
+   * manifest's signature always does), and a resumed export must not upload a finished file again.
    */
   private async uploadWhileRendering(feed: PlanFeed): Promise<void> {
     await feed.beyond(-1);
     if (feed.failed) return;
-    const { db } = this.ctx;
-    const requestInfo = await selectExportFileByPath(db, this.op.id, PACKAGE_PATHS.requestInfo);
+    const requestInfo = await selectExportFileByPath(this.ctx.db, this.op.id, PACKAGE_PATHS.requestInfo);
     if (!requestInfo) return;
     if (!requestInfo.done) await this.writeRequestInfo(requestInfo);
-    const drive = new PendingFiles(db, this.op.id, requestInfo.seq, (f) => f.source !== 'content', feed, true);
-    let small: PendingFiles | undefined;
-    const fromSmall = async () => {
-      if (!feed.done || feed.failed) return undefined;
-      small ??= new PendingFiles(
-        db,
-        this.op.id,
-        requestInfo.seq,
-        (f) => f.source === 'content' || f.size > this.ctx.blockSize || f.path === PACKAGE_PATHS.manifest,
-      );
-      return small.next();
-    };
-    // A lane whose drive files ran out as the render ended looks at the small files once more.
-    await this.uploadLanes(async () => (await fromSmall()) ?? (await drive.next()) ?? (await fromSmall()));
+    const drive = new PendingFiles(this.ctx.db, this.op.id, requestInfo.seq, (f) => f.source !== 'content', feed, true);
+    await this.uploadLanes(() => drive.next());
   }
 
   /** `uploadConcurrency` lanes take files from `next` until it has none, the run drains or a lane fails. */
