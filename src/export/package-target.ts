@@ -18,11 +18,10 @@ export interface PackageTarget {
 
 /**
  * The URLs (SAS included) the SDK's ContainerClient.getBlockBlobClient(name).url gives, without
- * building that client (about 20 µs per blob, most of a small file's CPU outside its request).
- * The SDK encodes each segment of the name, appends it to the container's path and escapes the
- * whole path once more, which leaves an encoded segment as it is but for "'" (as %27); the
- * container's part is the same for every name. test/put-blob.test.ts holds the two equal on
- * hostile names.
+ * building that client (about 20 µs per blob). The SDK encodes each segment of the name, appends
+ * it to the container's path and escapes the whole path once more, which leaves an encoded
+ * segment as it is but for "'" (as %27); the container's part is the same for every name.
+ * test/put-blob.test.ts holds the two equal on hostile names.
  */
 export function blobUrls(containerUrl: string): (name: string) => string {
   const url = new URL(containerUrl);
@@ -79,7 +78,7 @@ export function openPackageTarget(
   return {
     location,
     container,
-    // One ContainerClient and pipeline per export; a BlockBlobClient is only a URL on top of it.
+    // One ContainerClient and pipeline per export; a blob's SDK client only for blocks and reads.
     blob: (path) => packageBlob(container, urlOf, `${location.prefix}${path}`, transport),
   };
 }

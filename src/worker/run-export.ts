@@ -150,7 +150,7 @@ export class ExportRun implements EndingRun {
     // 2. The data, index.html included, a bounded number of files at once, read from the plan in
     // pages (a drive of 100,000 files is not one array).
     const pending = new PendingFiles(this.ctx.db, op.id, requestInfo.seq, (f) => f.seq === manifest.seq);
-    await this.uploadLanes(() => pending.next());
+    await this.uploadLanes(pending);
     this.checkSignal();
     if (!pending.exhausted) throw new ReleasedError();
     // Every data file checkpointed before the manifest exists.
@@ -271,18 +271,17 @@ export class ExportRun implements EndingRun {
     const requestInfo = await selectExportFileByPath(this.ctx.db, this.op.id, PACKAGE_PATHS.requestInfo);
     if (!requestInfo) return;
     if (!requestInfo.done) await this.writeRequestInfo(requestInfo);
-    const drive = new PendingFiles(this.ctx.db, this.op.id, requestInfo.seq, (f) => f.source !== 'content', feed, true);
-    await this.uploadLanes(() => drive.next());
+    await this.uploadLanes(new PendingFiles(this.ctx.db, this.op.id, requestInfo.seq, (f) => f.source !== 'content', feed, true));
   }
 
-  /** `uploadConcurrency` lanes take files from `next` until it has none, the run drains or a lane fails. */
-  private async uploadLanes(next: () => Promise<ExportFileRow | undefined>): Promise<void> {
+  /** `uploadConcurrency` lanes take files from `pending` until it is exhausted, the run drains or a lane fails. */
+  private async uploadLanes(pending: PendingFiles): Promise<void> {
     let stopped = false;
     const lanes = Array.from({ length: this.ctx.config.worker.uploadConcurrency }, async () => {
       while (!this.draining && !stopped) {
         this.checkSignal();
         this.checkpoints.throwIfFailed();
-        const file = await next();
+        const file = await pending.next();
         if (!file) return;
         await this.writeFile(file).catch((err: unknown) => {
           stopped = true;
